@@ -1,0 +1,110 @@
+// YAML/JSON documents with source positions. Every problem found in a document is reported as
+// file:line:column plus the field path, never as a stack trace.
+
+import { LineCounter, parseAllDocuments, isNode, type Document, type Node } from 'yaml';
+import type { JsonObject } from './types.js';
+
+export interface Problem {
+  file: string;
+  line: number;
+  column: number;
+  /** Field path inside the document, e.g. spec.rules[2].expression; '' for the document itself. */
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = `${p.file}:${p.line}:${p.column}`;
+  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+export class DocumentError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'DocumentError';
+  }
+}
+
+export interface SourceDocument {
+  file: string;
+  /** 0-based index of the document in its file. */
+  index: number;
+  value: JsonObject;
+  line: number;
+  column: number;
+  /** Position of a field inside this document (falls back to the nearest existing parent). */
+  locate(path: readonly (string | number)[]): { line: number; column: number };
+}
+
+export function pathToString(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+/** Splits a file into documents. Empty documents are skipped; non-object documents are problems. */
+export function parseDocuments(file: string, text: string): { docs: SourceDocument[]; problems: Problem[] } {
+  const lineCounter = new LineCounter();
+  const docs: SourceDocument[] = [];
+  const problems: Problem[] = [];
+  const pos = (offset: number): { line: number; column: number } => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  let parsed: Document.Parsed[];
+  try {
+    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+  } catch (e) {
+    return { docs, problems: [{ file, line: 1, column: 1, path: '', message: (e as Error).message }] };
+  }
+  if (!Array.isArray(parsed)) parsed = [];
+  parsed.forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) {
+        const { line, column } = pos(err.pos[0]);
+        problems.push({ file, line, column, path: '', message: `invalid YAML: ${err.message.split('\n')[0]}` });
+      }
+      return;
+    }
+    if (doc.contents === null) return;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      problems.push({ file, ...pos(doc.range[0]), path: '', message: (e as Error).message });
+      return;
+    }
+    if (value === null || value === undefined) return;
+    const start = pos(isNode(doc.contents) && doc.contents.range ? doc.contents.range[0] : doc.range[0]);
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      problems.push({ file, ...start, path: '', message: 'a document must be a mapping (an object with apiVersion and kind)' });
+      return;
+    }
+    const locate = (path: readonly (string | number)[]): { line: number; column: number } => {
+      for (let n = path.length; n >= 0; n--) {
+        const node = doc.getIn(path.slice(0, n), true);
+        if (isNode(node) && (node as Node).range) return pos((node as Node).range![0]);
+      }
+      return start;
+    };
+    docs.push({ file, index, value: value as JsonObject, ...start, locate });
+  });
+  return { docs, problems };
+}
+
+/** JSON files are YAML too, but a JSON List object (kind: List) is unwrapped into its items. */
+export function unwrapLists(docs: SourceDocument[]): SourceDocument[] {
+  const out: SourceDocument[] = [];
+  for (const d of docs) {
+    const items = d.value['items'];
+    if (typeof d.value['kind'] === 'string' && d.value['kind'].endsWith('List') && Array.isArray(items)) {
+      items.forEach((item, i) => {
+        if (item && typeof item === 'object' && !Array.isArray(item)) {
+          const p = d.locate(['items', i]);
+          out.push({ ...d, value: item, line: p.line, column: p.column, locate: (path) => d.locate(['items', i, ...path]) });
+        }
+      });
+    } else out.push(d);
+  }
+  return out;
+}

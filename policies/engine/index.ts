@@ -1,0 +1,18 @@
+// Public surface of the policy engine.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export { Engine, type EngineOptions } from './engine.js';
+export { loadLibrary, compileLibrary, type Library, type Plan, type CompiledPolicy } from './library.js';
+export { DocumentError, formatProblem, parseDocuments, unwrapLists, type Problem, type SourceDocument } from './documents.js';
+export { applyAddPatch } from './mutate.js';
+export { Quantity } from './quantity.js';
+export * from './types.js';
+
+/** The policies and plans shipped with Redline (policies/library in the repository). */
+export function defaultLibraryDir(): string {
+  // Works from the sources (policies/engine) and from the build (dist/policies/engine).
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.includes(`${join('dist', 'policies')}`) ? join(here, '..', '..', '..') : join(here, '..', '..');
+  return join(root, 'policies', 'library');
+}

@@ -1,0 +1,224 @@
+// Loads the policy library: every Plan and Policy document under a directory, each validated
+// against its JSON Schema and every CEL expression compiled and type-checked. Any problem in any
+// document fails the whole load (nothing is half-applied) with file:line:column and field path.
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { compile, toCel, type Compiled, type Expectation } from './cel.js';
+import { DocumentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
+import { API_VERSION, describeSchemaError, instanceSegments, validatorFor } from './schema.js';
+import type { Action, Json, JsonObject, Operation } from './types.js';
+
+export type Role = 'workload' | 'pod' | 'pdb';
+export type MutationTarget = 'object' | 'podSecurityContext' | 'containerSecurityContext' | 'redisResources' | 'affinity';
+
+export interface Plan {
+  name: string;
+  spec: JsonObject;
+  /** The plan as CEL sees it: `plan.name`, `plan.spec…`. */
+  cel: unknown;
+}
+
+export interface CompiledRule {
+  name: string;
+  action: Action;
+  operations: ReadonlySet<Operation> | null;
+  when: Compiled | null;
+  skipMessage: string;
+  skipMessageExpression: Compiled | null;
+  /** Either a bool expression, or a list of offenders (empty list = pass). */
+  expression: Compiled | null;
+  violations: Compiled | null;
+  message: string;
+  messageExpression: Compiled | null;
+}
+
+export interface CompiledMutation {
+  name: string;
+  target: MutationTarget;
+  when: Compiled | null;
+  add: Json | null;
+  addExpression: Compiled | null;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  file: string;
+  action: Action;
+  failureMode: 'Deny' | 'Allow';
+  roles: ReadonlySet<Role>;
+  operations: ReadonlySet<Operation>;
+  settings: unknown;
+  variables: { name: string; expr: Compiled }[];
+  rules: CompiledRule[];
+  mutations: CompiledMutation[];
+}
+
+export interface Library {
+  dir: string;
+  plans: ReadonlyMap<string, Plan>;
+  policies: readonly CompiledPolicy[];
+  /** Test documents found next to the policies (run by `redline test`). */
+  tests: readonly SourceDocument[];
+}
+
+const DEFAULT_ROLES: Role[] = ['workload', 'pod'];
+const DEFAULT_OPERATIONS: Operation[] = ['CREATE', 'UPDATE'];
+
+export async function listYamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (e.name.startsWith('.') || e.name.startsWith('..')) continue; // ConfigMap mounts keep ..data links
+      const p = join(d, e.name);
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(p)).isDirectory());
+      if (isDir) await walk(p);
+      else if (/\.(ya?ml|json)$/i.test(e.name)) out.push(p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** Reads and compiles a library directory. Throws DocumentError listing every problem. */
+export async function loadLibrary(dir: string): Promise<Library> {
+  const files = await listYamlFiles(dir).catch((e: NodeJS.ErrnoException) => {
+    throw new DocumentError([{ file: dir, line: 1, column: 1, path: '', message: `cannot read policy directory: ${e.code ?? e.message}` }]);
+  });
+  const sources: { file: string; text: string }[] = [];
+  for (const file of files) sources.push({ file: relative(process.cwd(), file) || file, text: await readFile(file, 'utf8') });
+  return compileLibrary(dir, sources);
+}
+
+export function compileLibrary(dir: string, sources: { file: string; text: string }[]): Library {
+  const problems: Problem[] = [];
+  const plans = new Map<string, Plan>();
+  const policies: CompiledPolicy[] = [];
+  const tests: SourceDocument[] = [];
+  const seen = new Map<string, SourceDocument>();
+  for (const { file, text } of sources) {
+    const parsed = parseDocuments(file, text);
+    problems.push(...parsed.problems);
+    for (const doc of parsed.docs) {
+      const kind = doc.value['kind'];
+      const at = (path: (string | number)[], message: string): void => {
+        problems.push({ file: doc.file, ...doc.locate(path), path: pathToString(path), message });
+      };
+      if (doc.value['apiVersion'] !== API_VERSION || (kind !== 'Plan' && kind !== 'Policy' && kind !== 'PolicyTest')) {
+        at([], `expected apiVersion ${API_VERSION} and kind Plan, Policy or PolicyTest, got ${String(doc.value['apiVersion'])} ${String(kind)}`);
+        continue;
+      }
+      const validate = validatorFor(kind);
+      if (!validate(doc.value)) {
+        for (const err of validate.errors ?? []) at(instanceSegments(err), describeSchemaError(err));
+        continue;
+      }
+      const name = String((doc.value['metadata'] as JsonObject)['name']);
+      const key = `${kind}/${name}`;
+      const previous = seen.get(key);
+      if (previous) {
+        at(['metadata', 'name'], `duplicate ${kind} ${name} (first defined in ${previous.file}:${previous.line})`);
+        continue;
+      }
+      seen.set(key, doc);
+      if (kind === 'Plan') {
+        const spec = doc.value['spec'] as JsonObject;
+        plans.set(name, { name, spec, cel: toCel({ name, ...spec, spec }) });
+      } else if (kind === 'Policy') {
+        const policy = compilePolicy(doc, name, at, (p) => problems.push(p));
+        if (policy) policies.push(policy);
+      } else tests.push(doc);
+    }
+  }
+  if (problems.length > 0) throw new DocumentError(problems);
+  return { dir, plans, policies, tests };
+}
+
+type Report = (path: (string | number)[], message: string) => void;
+
+/** Maps an offset inside an expression string to the line/column of the file. */
+function expressionProblem(doc: SourceDocument, path: (string | number)[], source: string, offset: number, message: string): Problem {
+  const start = doc.locate(path);
+  const before = source.slice(0, offset);
+  const lines = before.split('\n');
+  const multiLine = lines.length > 1;
+  return {
+    file: doc.file,
+    // Block scalars start on the line after their key; single-line scalars on the key's line.
+    line: start.line + (multiLine || source.includes('\n') ? lines.length : 0),
+    column: multiLine || source.includes('\n') ? (lines.at(-1)?.length ?? 0) + 1 : start.column + offset,
+    path: pathToString(path),
+    message,
+  };
+}
+
+function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: Problem) => void): CompiledPolicy | null {
+  const spec = doc.value['spec'] as JsonObject;
+  let ok = true;
+  const cel = (path: (string | number)[], source: unknown, expect: Expectation): Compiled | null => {
+    if (typeof source !== 'string') return null;
+    const result = compile(source, expect);
+    if (result.ok) return result.expr;
+    ok = false;
+    report(expressionProblem(doc, path, source, result.offset, `CEL: ${result.message}`));
+    return null;
+  };
+  const action = spec['action'] as Action;
+  const match = (spec['match'] ?? {}) as JsonObject;
+  const variables = ((spec['variables'] ?? []) as JsonObject[]).map((v, i) => ({
+    name: String(v['name']),
+    expr: cel(['spec', 'variables', i, 'expression'], v['expression'], 'any'),
+  }));
+  const rules: CompiledRule[] = [];
+  const ruleNames = new Set<string>();
+  ((spec['rules'] ?? []) as JsonObject[]).forEach((r, i) => {
+    const ruleName = String(r['name']);
+    if (ruleNames.has(ruleName)) {
+      ok = false;
+      at(['spec', 'rules', i, 'name'], `duplicate rule name ${ruleName}`);
+    }
+    ruleNames.add(ruleName);
+    const expression = cel(['spec', 'rules', i, 'expression'], r['expression'], 'bool');
+    const violations = cel(['spec', 'rules', i, 'violations'], r['violations'], 'list');
+    const skipMessageExpression = cel(['spec', 'rules', i, 'skipMessageExpression'], r['skipMessageExpression'], 'string');
+    const when = cel(['spec', 'rules', i, 'when'], r['when'], 'bool');
+    const messageExpression = cel(['spec', 'rules', i, 'messageExpression'], r['messageExpression'], 'string');
+    if (!expression && !violations) return;
+    rules.push({
+      name: ruleName,
+      action: (r['action'] as Action | undefined) ?? action,
+      operations: Array.isArray(r['operations']) ? new Set(r['operations'] as Operation[]) : null,
+      when,
+      skipMessage: typeof r['skipMessage'] === 'string' ? r['skipMessage'] : 'precondition not met',
+      skipMessageExpression,
+      expression,
+      violations,
+      message: typeof r['message'] === 'string' ? r['message'] : '',
+      messageExpression,
+    });
+  });
+  const mutations: CompiledMutation[] = ((spec['mutations'] ?? []) as JsonObject[]).map((m, i) => ({
+    name: String(m['name']),
+    target: m['target'] as MutationTarget,
+    when: cel(['spec', 'mutations', i, 'when'], m['when'], 'bool'),
+    add: (m['add'] as Json | undefined) ?? null,
+    addExpression: cel(['spec', 'mutations', i, 'addExpression'], m['addExpression'], 'map'),
+  }));
+  if (!ok) return null;
+  const declaredOps = Array.isArray(match['operations']) ? (match['operations'] as Operation[]) : null;
+  const ruleOps = rules.flatMap((r) => (r.operations ? [...r.operations] : []));
+  return {
+    name,
+    file: doc.file,
+    action,
+    failureMode: (spec['failureMode'] as 'Deny' | 'Allow' | undefined) ?? (action === 'Deny' ? 'Deny' : 'Allow'),
+    roles: new Set((match['roles'] as Role[] | undefined) ?? DEFAULT_ROLES),
+    operations: new Set(declaredOps ?? [...DEFAULT_OPERATIONS, ...ruleOps]),
+    settings: toCel(spec['settings'] ?? {}),
+    variables: variables.filter((v): v is { name: string; expr: Compiled } => v.expr !== null),
+    rules,
+    mutations,
+  };
+}

@@ -1,0 +1,123 @@
+// Add-if-absent mutation. Works on a private copy of the object and records one JSONPatch `add`
+// per addition while it goes (no diffing): applying the operations in order to the original
+// object yields the copy. Only absent fields are added, so a second run over the result records
+// nothing — the fixed point admission reinvocation relies on.
+
+import type { Json, JsonObject, JsonPatchOp } from './types.js';
+import type { Segments } from '../workloads/view.js';
+
+function escape(seg: string | number): string {
+  return String(seg).replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function pointer(path: Segments): string {
+  return path.length === 0 ? '' : `/${path.map(escape).join('/')}`;
+}
+
+function isObject(v: Json | undefined): v is JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function clone<T extends Json>(v: T): T {
+  return structuredClone(v);
+}
+
+/** Wraps `value` for each remaining segment: ['a', 0] + v → {a: [v]}. A list index must be 0. */
+function nest(rest: Segments, value: Json): Json {
+  let out = value;
+  for (let i = rest.length - 1; i >= 0; i--) {
+    const seg = rest[i]!;
+    if (typeof seg === 'number') {
+      if (seg !== 0) throw new Error(`cannot create list item ${seg} of a missing list`);
+      out = [out];
+    } else out = { [seg]: out };
+  }
+  return out;
+}
+
+export class PatchRecorder {
+  readonly ops: JsonPatchOp[] = [];
+  readonly doc: JsonObject;
+
+  constructor(original: JsonObject) {
+    this.doc = clone(original);
+  }
+
+  private record(path: Segments, value: Json): void {
+    this.ops.push({ op: 'add', path: pointer(path), value: clone(value) });
+  }
+
+  /**
+   * Deep add-if-absent: every leaf of `tree` that is absent at `path` is added; present values
+   * (including lists and nulls) are left as they are. Returns false when the path runs into a
+   * non-object, where nothing can be added.
+   */
+  merge(path: Segments, tree: Json): boolean {
+    let parent: Json = this.doc;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      if (Array.isArray(parent)) {
+        const index = seg as number;
+        if (typeof index !== 'number' || index > parent.length) return false;
+        if (index === parent.length) {
+          const value = nest(path.slice(i + 1), tree);
+          parent.push(clone(value));
+          this.record(path.slice(0, i + 1), value);
+          return true;
+        }
+        parent = parent[index] as Json;
+        continue;
+      }
+      if (!isObject(parent)) return false;
+      const next: Json | undefined = parent[String(seg)];
+      if (next === undefined) {
+        const value = nest(path.slice(i + 1), tree);
+        parent[String(seg)] = clone(value);
+        this.record(path.slice(0, i + 1), value);
+        return true;
+      }
+      parent = next;
+    }
+    return this.mergeInto(parent, path, tree);
+  }
+
+  private mergeInto(current: Json, path: Segments, tree: Json): boolean {
+    if (!isObject(tree) || !isObject(current)) return isObject(current) || !isObject(tree);
+    for (const [key, value] of Object.entries(tree)) {
+      const existing = current[key];
+      if (existing === undefined) {
+        current[key] = clone(value);
+        this.record([...path, key], value);
+      } else if (isObject(value) && isObject(existing)) {
+        this.mergeInto(existing, [...path, key], value);
+      }
+    }
+    return true;
+  }
+
+  /** Ensures list[index] exists (appending `value` when index == length). */
+  ensureListItem(list: Segments, index: number, value: JsonObject): boolean {
+    return this.merge([...list, index], value);
+  }
+}
+
+/** Applies `add` operations (what Redline emits) to a copy of `doc`; throws on a bad path. */
+export function applyAddPatch(doc: JsonObject, ops: readonly JsonPatchOp[]): JsonObject {
+  const out = clone(doc);
+  for (const op of ops) {
+    const segs = op.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let parent: Json = out;
+    for (const seg of segs.slice(0, -1)) {
+      parent = Array.isArray(parent) ? (parent[Number(seg)] as Json) : isObject(parent) ? (parent[seg] as Json) : null;
+      if (parent === undefined || parent === null || typeof parent !== 'object') throw new Error(`patch path ${op.path} does not exist`);
+    }
+    const last = segs.at(-1) ?? '';
+    if (Array.isArray(parent)) {
+      const index = last === '-' ? parent.length : Number(last);
+      if (!Number.isInteger(index) || index > parent.length) throw new Error(`patch index ${op.path} out of range`);
+      parent.splice(index, 0, clone(op.value));
+    } else if (isObject(parent)) parent[last] = clone(op.value);
+    else throw new Error(`patch path ${op.path} does not exist`);
+  }
+  return out;
+}

@@ -1,0 +1,206 @@
+// JSON Schemas of Redline's own documents (apiVersion redline.dev/v1alpha1): Plan, Policy and
+// PolicyTest. Validated with ajv; each error is mapped back to a file position by the loader.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Quantity } from './quantity.js';
+
+export const API_VERSION = 'redline.dev/v1alpha1';
+
+const name = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+const quantity = { type: 'string', format: 'quantity' };
+const cel = { type: 'string', minLength: 1 };
+const metadata = {
+  type: 'object', required: ['name'], additionalProperties: false,
+  properties: { name, labels: { type: 'object' }, annotations: { type: 'object' } },
+};
+
+const header = (kind: string): Record<string, unknown> => ({
+  apiVersion: { const: API_VERSION },
+  kind: { const: kind },
+  metadata,
+});
+
+export const planSchema = {
+  type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false,
+  properties: {
+    ...header('Plan'),
+    spec: {
+      type: 'object', additionalProperties: false,
+      required: ['modes', 'maxShards', 'maxPodsPerShard', 'perPod', 'maxTotalMemory', 'defaults', 'quota'],
+      properties: {
+        description: { type: 'string' },
+        modes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['Standalone', 'Replicated', 'Cluster'] } },
+        maxShards: { type: 'integer', minimum: 1 },
+        maxPodsPerShard: { type: 'integer', minimum: 1 },
+        perPod: {
+          type: 'object', additionalProperties: false, required: ['memory', 'cpu', 'storage'],
+          properties: { memory: quantity, cpu: quantity, storage: quantity },
+        },
+        maxTotalMemory: quantity,
+        storageClasses: { type: 'array', items: { type: 'string', minLength: 1 } },
+        versions: { type: 'array', items: { type: 'string', pattern: '^\\d+(\\.\\d+){0,2}$' } },
+        defaults: {
+          type: 'object', additionalProperties: false, required: ['memory', 'cpu'],
+          properties: { memory: quantity, cpu: quantity },
+        },
+        quota: {
+          type: 'object', additionalProperties: false, required: ['hard'],
+          properties: { hard: { type: 'object', minProperties: 1, additionalProperties: quantity } },
+        },
+      },
+    },
+  },
+} as const;
+
+const action = { enum: ['Deny', 'Warn', 'Audit'] };
+
+export const policySchema = {
+  type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false,
+  properties: {
+    ...header('Policy'),
+    spec: {
+      type: 'object', additionalProperties: false, required: ['action', 'rules'],
+      properties: {
+        description: { type: 'string' },
+        action,
+        failureMode: { enum: ['Deny', 'Allow'] },
+        match: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            roles: { type: 'array', minItems: 1, items: { enum: ['workload', 'pod', 'pdb'] } },
+            operations: { type: 'array', minItems: 1, items: { enum: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] } },
+          },
+        },
+        settings: { type: 'object' },
+        variables: {
+          type: 'array',
+          items: {
+            type: 'object', additionalProperties: false, required: ['name', 'expression'],
+            properties: { name: { type: 'string', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }, expression: cel },
+          },
+        },
+        rules: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object', additionalProperties: false, required: ['name'],
+            allOf: [
+              { oneOf: [{ required: ['expression'] }, { required: ['violations'] }] },
+              { oneOf: [{ required: ['message'] }, { required: ['messageExpression'] }] },
+            ],
+            properties: {
+              name,
+              description: { type: 'string' },
+              action,
+              operations: { type: 'array', minItems: 1, items: { enum: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] } },
+              when: cel,
+              skipMessage: { type: 'string' },
+              skipMessageExpression: cel,
+              expression: cel,
+              violations: cel,
+              message: { type: 'string', minLength: 1 },
+              messageExpression: cel,
+            },
+          },
+        },
+        mutations: {
+          type: 'array',
+          items: {
+            type: 'object', additionalProperties: false, required: ['name', 'target'],
+            oneOf: [{ required: ['add'] }, { required: ['addExpression'] }],
+            properties: {
+              name,
+              description: { type: 'string' },
+              target: { enum: ['object', 'podSecurityContext', 'containerSecurityContext', 'redisResources', 'affinity'] },
+              when: cel,
+              add: { type: 'object', minProperties: 1 },
+              addExpression: cel,
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export const policyTestSchema = {
+  type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false,
+  properties: {
+    ...header('PolicyTest'),
+    spec: {
+      type: 'object', additionalProperties: false, required: ['policy', 'cases'],
+      properties: {
+        policy: name,
+        cases: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object', additionalProperties: false, required: ['name', 'object', 'expect'],
+            properties: {
+              name: { type: 'string', minLength: 1 },
+              plan: name,
+              operation: { enum: ['CREATE', 'UPDATE', 'DELETE'] },
+              mutate: { type: 'boolean' },
+              object: { type: 'object', required: ['apiVersion', 'kind'] },
+              oldObject: { type: 'object' },
+              expect: {
+                type: 'array', minItems: 1,
+                items: {
+                  type: 'object', additionalProperties: false, required: ['rule', 'result'],
+                  properties: {
+                    rule: name,
+                    result: { enum: ['pass', 'fail', 'warn', 'skip', 'error'] },
+                    messageContains: { type: 'string' },
+                  },
+                },
+              },
+              expectPatch: {
+                type: 'array',
+                items: { type: 'object', required: ['path'], properties: { path: { type: 'string' }, value: {} } },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+let ajv: Ajv | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+export function validatorFor(kind: 'Plan' | 'Policy' | 'PolicyTest'): ValidateFunction {
+  if (!ajv) {
+    ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    ajv.addFormat('quantity', { type: 'string', validate: (s: string) => Quantity.tryParse(s) !== undefined });
+  }
+  let fn = compiled.get(kind);
+  if (!fn) {
+    const schema = kind === 'Plan' ? planSchema : kind === 'Policy' ? policySchema : policyTestSchema;
+    fn = ajv.compile(schema as object);
+    compiled.set(kind, fn);
+  }
+  return fn;
+}
+
+/** ajv's instancePath ("/spec/rules/0/name") as segments. */
+export function instanceSegments(err: ErrorObject): (string | number)[] {
+  const segs: (string | number)[] = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  if (err.keyword === 'additionalProperties') segs.push(String(err.params['additionalProperty']));
+  if (err.keyword === 'required') segs.push(String(err.params['missingProperty']));
+  return segs;
+}
+
+export function describeSchemaError(err: ErrorObject): string {
+  switch (err.keyword) {
+    case 'additionalProperties': return 'unknown field';
+    case 'required': return 'required field is missing';
+    case 'enum': return `must be one of ${(err.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const': return `must be ${JSON.stringify(err.params['allowedValue'])}`;
+    case 'format': return err.params['format'] === 'quantity' ? 'must be a Kubernetes quantity such as 256Mi or 500m' : `must be a ${String(err.params['format'])}`;
+    case 'oneOf': return 'must have exactly one of the alternative fields (expression or violations; message or messageExpression; add or addExpression)';
+    default: return err.message ?? 'invalid';
+  }
+}

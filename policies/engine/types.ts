@@ -1,0 +1,63 @@
+// Public types of the policy engine. The webhook, the review CLI and the bootstrapper depend on
+// these; keep them small and stable.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+export type Action = 'Deny' | 'Warn' | 'Audit';
+export type ResultKind = 'pass' | 'fail' | 'warn' | 'skip' | 'error';
+export type Mode = 'Standalone' | 'Replicated' | 'Cluster';
+
+export interface NamespaceInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface UserInfo {
+  username: string;
+  groups: string[];
+}
+
+export interface JsonPatchOp {
+  op: 'add';
+  path: string;
+  value: Json;
+}
+
+export interface RuleResult {
+  policy: string;
+  rule: string;
+  result: ResultKind;
+  /** The action of the policy (or the rule's override) — decides what a `fail` means. */
+  action: Action;
+  message: string;
+  /** For `error`: whether the policy's failure mode turned it into a denial. */
+  denies: boolean;
+}
+
+export interface ReviewInput {
+  object: JsonObject;
+  oldObject?: JsonObject | null;
+  operation: Operation;
+  namespace: NamespaceInfo | null;
+  /** Plan name to apply; its absence from the library is an `error` result, never a crash. */
+  plan: string;
+  userInfo?: UserInfo;
+  /** Apply declared mutations first, then validate the mutated object (what admission stores). */
+  mutate: boolean;
+  /** Restrict evaluation to these policy names. */
+  only?: readonly string[];
+}
+
+export interface ReviewOutcome {
+  /** False when the object is not a Redis workload; then results and patch are empty. */
+  redis: boolean;
+  reason: string;
+  results: RuleResult[];
+  /** add-if-absent operations that turn `object` into `mutated`; empty when nothing changes. */
+  patch: JsonPatchOp[];
+  mutated: JsonObject;
+  /** True when any Deny failure, or an error whose failure mode denies. */
+  denied: boolean;
+}

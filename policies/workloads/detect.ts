@@ -1,0 +1,37 @@
+// When is a plain Kubernetes object a Redis workload? The rule, documented in the README:
+//  1. its pod labels say so: app.kubernetes.io/name, app.kubernetes.io/component or app is one of
+//     REDIS_NAMES; or
+//  2. one of its containers runs a Redis or Valkey image: the last path segment of the image
+//     repository is `redis`/`valkey` or starts with `redis-`/`valkey-` (bitnami/redis-cluster,
+//     redis/redis-stack-server), excluding exporters (oliver006/redis_exporter).
+
+export const REDIS_NAMES: ReadonlySet<string> = new Set([
+  'redis', 'valkey', 'redises.kubedb.com', 'redissentinels.kubedb.com', 'redis-cluster',
+  'redis-sentinel', 'redis-replication', 'valkey-cluster',
+]);
+
+const LABEL_KEYS = ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app'] as const;
+
+export function labelsSayRedis(labels: Record<string, string>): boolean {
+  return LABEL_KEYS.some((k) => {
+    const v = labels[k];
+    return v !== undefined && REDIS_NAMES.has(v.toLowerCase());
+  });
+}
+
+export function isRedisImage(image: string): boolean {
+  const withoutDigest = image.split('@')[0] ?? '';
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const repoAndTag = withoutDigest.slice(lastSlash + 1);
+  const repo = (repoAndTag.split(':')[0] ?? '').toLowerCase();
+  if (repo.includes('exporter')) return false;
+  return repo === 'redis' || repo === 'valkey' || repo.startsWith('redis-') || repo.startsWith('valkey-');
+}
+
+/** The version in an image tag ("bitnami/redis:7.2.4-debian-12" → "7.2.4"), or ''. */
+export function imageVersion(image: string): string {
+  const withoutDigest = image.split('@')[0] ?? '';
+  const tag = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1).split(':')[1] ?? '';
+  const m = /^v?(\d+(?:\.\d+){0,2})/.exec(tag);
+  return m?.[1] ?? '';
+}

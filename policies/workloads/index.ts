@@ -1,0 +1,29 @@
+// The registry of workload adapters: one lookup by apiVersion + kind.
+
+import type { JsonObject } from '../engine/types.js';
+import { kubedbAdapters } from './kubedb.js';
+import { kubernetesAdapters } from './kubernetes.js';
+import { opstreeAdapters } from './opstree.js';
+import type { Recognition, WorkloadAdapter } from './view.js';
+
+export type { AdapterResult, PodSlots, ContainerSlot, WorkloadView, PodView, Segments } from './view.js';
+
+const ALL: WorkloadAdapter[] = [...kubedbAdapters, ...opstreeAdapters, ...kubernetesAdapters];
+const BY_KEY = new Map<string, WorkloadAdapter>();
+for (const adapter of ALL) for (const v of adapter.apiVersions) BY_KEY.set(`${v}/${adapter.kind}`, adapter);
+
+/** Every apiVersion/kind Redline understands, e.g. for webhook rules and docs. */
+export const SUPPORTED_KINDS: readonly { apiVersion: string; kind: string }[] =
+  ALL.flatMap((a) => a.apiVersions.map((apiVersion) => ({ apiVersion, kind: a.kind })));
+
+export function adapterFor(apiVersion: string, kind: string): WorkloadAdapter | undefined {
+  return BY_KEY.get(`${apiVersion}/${kind}`);
+}
+
+export function recognise(object: JsonObject): Recognition {
+  const apiVersion = typeof object['apiVersion'] === 'string' ? object['apiVersion'] : '';
+  const kind = typeof object['kind'] === 'string' ? object['kind'] : '';
+  const adapter = adapterFor(apiVersion, kind);
+  if (!adapter) return { redis: false, reason: `${apiVersion || '?'}/${kind || '?'} is not a supported kind` };
+  return adapter.recognise(object);
+}

@@ -1,0 +1,164 @@
+// The normalised view of a Redis workload. Policies are written once against this view (plus the
+// raw object), so every supported kind is covered by every policy. Adapters also say where their
+// kind keeps each field (slots), so declared mutations can add what is absent in the right place.
+
+import type { Json, JsonObject, Mode } from '../engine/types.js';
+
+/** A JSON pointer as segments; numbers index arrays. */
+export type Segments = readonly (string | number)[];
+
+export type ContainerKind = 'container' | 'init' | 'ephemeral';
+
+export interface ContainerView {
+  name: string;
+  kind: ContainerKind;
+  image: string;
+  redis: boolean;
+  securityContext: JsonObject;
+  resources: { limits: Record<string, string>; requests: Record<string, string> };
+  ports: { containerPort: number; hostPort: number }[];
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** A pod template as policies see it: always-present fields, so expressions stay simple. */
+export interface PodView {
+  /** Where this template lives, for messages ("spec.template", "spec.redisLeader"). */
+  path: string;
+  role: string;
+  replicas: number;
+  labels: Record<string, string>;
+  hostNetwork: boolean;
+  hostPID: boolean;
+  hostIPC: boolean;
+  os: string;
+  securityContext: JsonObject;
+  annotations: Record<string, string>;
+  containers: ContainerView[];
+  volumes: JsonObject[];
+  /** Affinity as written, or null when the kind has no such field. */
+  affinity: JsonObject | null;
+  affinitySupported: boolean;
+  affinityUnsupportedReason: string;
+  topologySpreadConstraints: JsonObject[];
+  /** The labels this template's pods carry that a selector may use to find its siblings. */
+  selectorLabels: Record<string, string>;
+}
+
+/** Where a pod template keeps the fields that mutations may add to. */
+export interface PodSlots {
+  podSecurityContext: Segments | null;
+  affinity: Segments | null;
+  containers: ContainerSlot[];
+}
+
+export interface ContainerSlot {
+  name: string;
+  kind: ContainerKind;
+  redis: boolean;
+  securityContext: Segments | null;
+  resources: Segments | null;
+  /** Set when the container is not in the object yet and must be added before writing into it. */
+  create?: { list: Segments; index: number; value: JsonObject };
+}
+
+export interface FlatContainer extends ContainerView {
+  template: string;
+  os: string;
+  podSecurityContext: JsonObject;
+}
+
+export interface DisruptionBudgetView {
+  selectsRedis: boolean;
+  selector: Record<string, string>;
+  minAvailable: string;
+  maxUnavailable: string;
+}
+
+export interface OperatorPdbView {
+  supported: boolean;
+  /** Each place the CR keeps a pdb block (OT: spec.pdb, or redisLeader/redisFollower.pdb). */
+  blocks: { path: string; present: boolean; enabled: boolean; minAvailable: string; maxUnavailable: string }[];
+}
+
+export interface WorkloadView {
+  apiVersion: string;
+  kind: string;
+  engine: 'kubedb' | 'opstree' | 'kubernetes';
+  /** workload: runs Redis pods; pod: a single Redis pod; pdb: a PodDisruptionBudget. */
+  role: 'workload' | 'pod' | 'pdb';
+  name: string;
+  namespace: string;
+  mode: Mode | '';
+  shards: number;
+  podsPerShard: number;
+  pods: number;
+  version: string;
+  /** Per-pod memory/cpu limits of the Redis container (largest over templates), '' if any is absent. */
+  memoryLimit: string;
+  cpuLimit: string;
+  /** pods × per-pod memory limit of the Redis container, summed over templates; '' if unknown. */
+  totalMemoryLimit: string;
+  storage: { size: string; storageClass: string; ephemeral: boolean; known: boolean };
+  tls: { enabled: boolean; detail: string };
+  podTemplates: PodView[];
+  /** Every container of every template, with its template's path, OS and pod securityContext. */
+  containers: FlatContainer[];
+  /**
+   * Managed by an owner: a set with a controller ownerReference (an operator's), or a Pod of a
+   * StatefulSet/PetSet. Checks that belong to the owner are skipped, or moved to the Pods.
+   */
+  controlled: boolean;
+  pdb: OperatorPdbView;
+  disruptionBudget: DisruptionBudgetView | null;
+}
+
+export interface AdapterResult {
+  view: WorkloadView;
+  slots: PodSlots[];
+  /** Object-level mutation root (the CR itself); null when the kind must never be mutated. */
+  mutable: boolean;
+}
+
+export type Recognition = { redis: true; result: AdapterResult } | { redis: false; reason: string };
+
+export interface WorkloadAdapter {
+  readonly apiVersions: readonly string[];
+  readonly kind: string;
+  recognise(object: JsonObject): Recognition;
+}
+
+// ---- small readers over untyped JSON -------------------------------------------------------
+
+export function obj(value: Json | undefined): JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : {};
+}
+
+export function list(value: Json | undefined): Json[] {
+  return Array.isArray(value) ? value : [];
+}
+
+export function str(value: Json | undefined): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return '';
+}
+
+export function int(value: Json | undefined, fallback: number): number {
+  return typeof value === 'number' && Number.isInteger(value) ? value : fallback;
+}
+
+export function stringMap(value: Json | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj(value))) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+export function at(root: Json, path: Segments): Json | undefined {
+  let cur: Json | undefined = root;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = Array.isArray(cur) ? cur[seg as number] : cur[seg as string];
+  }
+  return cur;
+}
