@@ -1,0 +1,200 @@
+/**
+ * The one on-cluster format of Redline's certificate Secret, plus reading a
+ * mounted Secret volume for bring-your-own certificates (e.g. cert-manager).
+ *
+ * Secret data keys (values base64, as in a Kubernetes Secret's `data`):
+ *   tls.crt        serving certificate
+ *   tls.key        serving private key
+ *   ca.crt         current CA certificate
+ *   ca.key         current CA private key
+ *   ca-bundle.crt  all trusted CAs (current first, then previous not-yet-expired), concatenated
+ *
+ * Decoding never throws: it returns { ok: false, problem } naming the offending key.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AuthorityState } from './authority.js';
+import { isParsablePrivateKey, keyMatchesCertificate, splitPemBundle, tryParseCertificate } from './x509.js';
+
+export const SECRET_KEYS = {
+  servingCert: 'tls.crt',
+  servingKey: 'tls.key',
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  caBundle: 'ca-bundle.crt',
+} as const;
+
+export type DecodeResult = { ok: true; state: AuthorityState } | { ok: false; problem: string };
+
+/** Serving material from a mounted Secret volume (bring-your-own mode). */
+export interface ServingMaterial {
+  /** Contents of tls.crt (leaf first, possibly followed by intermediates). */
+  certPem: string;
+  keyPem: string;
+  /** CA certificates from ca-bundle.crt, or ca.crt if there is no ca-bundle.crt. */
+  caBundle: string[];
+  /** Which file caBundle came from. */
+  caSource: 'ca-bundle.crt' | 'ca.crt';
+}
+
+export type ReadServingResult = { ok: true; material: ServingMaterial } | { ok: false; problem: string };
+
+export function encodeSecretData(state: AuthorityState): Record<string, string> {
+  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  return {
+    [SECRET_KEYS.servingCert]: b64(state.serving.certPem),
+    [SECRET_KEYS.servingKey]: b64(state.serving.keyPem),
+    [SECRET_KEYS.caCert]: b64(state.ca.certPem),
+    [SECRET_KEYS.caKey]: b64(state.ca.keyPem),
+    [SECRET_KEYS.caBundle]: b64(state.caBundle.join('')),
+  };
+}
+
+/**
+ * Decodes Secret `data`. Checks: every key present (ca-bundle.crt may be absent, then it defaults
+ * to ca.crt), valid base64, PEM of the right kind, keys match their certificates.
+ * It does NOT judge validity periods, SANs or issuer; that is decide()'s job.
+ */
+export function decodeSecretData(data: Record<string, string> | undefined | null): DecodeResult {
+  try {
+    return decodeUnsafe(data);
+  } catch (err) {
+    // Defensive: nothing above should throw, but this function must never throw.
+    return { ok: false, problem: `cannot decode secret: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+function decodeUnsafe(data: Record<string, string> | undefined | null): DecodeResult {
+  if (!data || typeof data !== 'object' || Object.keys(data).length === 0) {
+    return { ok: false, problem: 'secret has no data' };
+  }
+  const text = (key: string, optional = false): { ok: true; value: string | undefined } | { ok: false; problem: string } => {
+    const raw = data[key];
+    if (raw === undefined || raw === null) {
+      return optional ? { ok: true, value: undefined } : { ok: false, problem: `secret key "${key}" is missing` };
+    }
+    const decoded = decodeBase64Strict(raw);
+    if (decoded === null) return { ok: false, problem: `secret key "${key}" is not valid base64` };
+    if (decoded.trim() === '') return { ok: false, problem: `secret key "${key}" is empty` };
+    return { ok: true, value: decoded };
+  };
+  const cert = (key: string) => {
+    const t = text(key);
+    if (!t.ok) return t;
+    const pem = splitPemBundle(t.value ?? '')[0];
+    if (pem === undefined) return { ok: false as const, problem: `secret key "${key}" does not contain a PEM certificate` };
+    if (!tryParseCertificate(pem)) return { ok: false as const, problem: `secret key "${key}" contains a corrupt certificate` };
+    return { ok: true as const, value: pem };
+  };
+  const key = (k: string) => {
+    const t = text(k);
+    if (!t.ok) return t;
+    const v = t.value ?? '';
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)) {
+      return { ok: false as const, problem: `secret key "${k}" does not contain a PEM private key` };
+    }
+    if (!isParsablePrivateKey(v)) return { ok: false as const, problem: `secret key "${k}" contains a corrupt private key` };
+    return { ok: true as const, value: v };
+  };
+
+  const servingCert = cert(SECRET_KEYS.servingCert);
+  if (!servingCert.ok) return servingCert;
+  const servingKey = key(SECRET_KEYS.servingKey);
+  if (!servingKey.ok) return servingKey;
+  const caCert = cert(SECRET_KEYS.caCert);
+  if (!caCert.ok) return caCert;
+  const caKey = key(SECRET_KEYS.caKey);
+  if (!caKey.ok) return caKey;
+
+  if (!keyMatchesCertificate(servingCert.value, servingKey.value)) {
+    return { ok: false, problem: `secret key "${SECRET_KEYS.servingKey}" does not match the certificate in "${SECRET_KEYS.servingCert}"` };
+  }
+  if (!keyMatchesCertificate(caCert.value, caKey.value)) {
+    return { ok: false, problem: `secret key "${SECRET_KEYS.caKey}" does not match the certificate in "${SECRET_KEYS.caCert}"` };
+  }
+
+  let caBundle: string[];
+  const bundleText = text(SECRET_KEYS.caBundle, true);
+  if (!bundleText.ok) return bundleText;
+  if (bundleText.value === undefined) {
+    caBundle = [caCert.value];
+  } else {
+    caBundle = splitPemBundle(bundleText.value);
+    if (caBundle.length === 0) {
+      return { ok: false, problem: `secret key "${SECRET_KEYS.caBundle}" does not contain any PEM certificate` };
+    }
+    const bad = caBundle.findIndex((pem) => !tryParseCertificate(pem));
+    if (bad >= 0) return { ok: false, problem: `secret key "${SECRET_KEYS.caBundle}" certificate #${bad + 1} is corrupt` };
+  }
+
+  return {
+    ok: true,
+    state: {
+      ca: { certPem: caCert.value, keyPem: caKey.value },
+      serving: { certPem: servingCert.value, keyPem: servingKey.value },
+      caBundle,
+    },
+  };
+}
+
+/**
+ * Reads a mounted TLS Secret volume (bring-your-own mode): tls.crt, tls.key and
+ * ca-bundle.crt (preferred) or ca.crt. Never throws. Validity periods are not judged
+ * here (see servingStatus); only presence, parsability and key/cert match.
+ */
+export async function readServingFromFiles(dir: string): Promise<ReadServingResult> {
+  try {
+    const read = async (name: string): Promise<string | undefined> => {
+      try {
+        return await readFile(join(dir, name), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new Error(`cannot read ${join(dir, name)}: ${(err as Error).message}`);
+      }
+    };
+    const [crt, keyPem, bundle, ca] = await Promise.all([
+      read('tls.crt'),
+      read('tls.key'),
+      read('ca-bundle.crt'),
+      read('ca.crt'),
+    ]);
+    if (crt === undefined) return { ok: false, problem: `file "tls.crt" is missing in ${dir}` };
+    if (keyPem === undefined) return { ok: false, problem: `file "tls.key" is missing in ${dir}` };
+    const chain = splitPemBundle(crt);
+    const leaf = chain[0];
+    if (leaf === undefined) return { ok: false, problem: `file "tls.crt" does not contain a PEM certificate` };
+    const badChain = chain.findIndex((pem) => !tryParseCertificate(pem));
+    if (badChain >= 0) return { ok: false, problem: `file "tls.crt" certificate #${badChain + 1} is corrupt` };
+    if (!isParsablePrivateKey(keyPem)) return { ok: false, problem: `file "tls.key" does not contain a valid private key` };
+    if (!keyMatchesCertificate(leaf, keyPem)) {
+      return { ok: false, problem: `file "tls.key" does not match the certificate in "tls.crt"` };
+    }
+
+    const caSource = bundle !== undefined && bundle.trim() !== '' ? 'ca-bundle.crt' : 'ca.crt';
+    const caText = caSource === 'ca-bundle.crt' ? bundle : ca;
+    if (caText === undefined || caText.trim() === '') {
+      return { ok: false, problem: `neither "ca-bundle.crt" nor "ca.crt" (non-empty) found in ${dir}` };
+    }
+    const caBundle = splitPemBundle(caText);
+    if (caBundle.length === 0) return { ok: false, problem: `file "${caSource}" does not contain a PEM certificate` };
+    const badCa = caBundle.findIndex((pem) => !tryParseCertificate(pem));
+    if (badCa >= 0) return { ok: false, problem: `file "${caSource}" certificate #${badCa + 1} is corrupt` };
+
+    return { ok: true, material: { certPem: chain.join(''), keyPem, caBundle, caSource } };
+  } catch (err) {
+    return { ok: false, problem: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Strict base64 (standard alphabet, whitespace tolerated, padding optional). Returns null if invalid. */
+function decodeBase64Strict(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const s = value.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
+  if (s.length % 4 === 1) return null;
+  const buf = Buffer.from(s, 'base64');
+  const text = buf.toString('utf8');
+  // Reject binary junk that happens to be valid base64.
+  if (Buffer.from(text, 'utf8').length !== buf.length || text.includes('\u0000')) return null;
+  return text;
+}
