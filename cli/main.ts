@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `redline` — one CLI for every process: serve (webhook), review/mutate/test (offline engine).
+
+import { describeError, runMutate, runReview, runTest } from './review.js';
+import { UsageError } from './usage-error.js';
+
+const HELP = `usage: redline <command> [flags]
+
+commands:
+  serve       run the admission webhook (HTTPS /validate and /mutate)
+  review      review manifests against the policies (what admission would do)
+  mutate      print manifests as admission would store them
+  test        run the policy test cases next to the policies
+  help        show this help
+
+redline review [--plan NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
+               [--format text|json|sarif|junit] PATH...
+redline mutate [--plan NAME] [--policies DIR] PATH...
+redline test [DIR]
+redline serve [--config FILE] [--dev] [--port 8443] [--health-port 8080] [--policies DIR]
+              [--namespaces FILE] [--kubeconfig FILE]
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  review: async () => runReview,
+  mutate: async () => runMutate,
+  test: async () => runTest,
+  serve: async () => (await import('./serve.js')).runServe,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(HELP);
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    const { message, code } = describeError(e);
+    process.stderr.write(`redline: ${message}\n`);
+    process.exitCode = code;
+  },
+);

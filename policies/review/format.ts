@@ -1,0 +1,119 @@
+// Output formats of `redline review`: text for people, json for scripts, sarif for code-scanning
+// UIs, junit for CI test reports.
+
+import type { ObjectReview, Summary } from './review.js';
+import { summarise } from './review.js';
+import type { CompiledPolicy } from '../engine/library.js';
+
+export type Format = 'text' | 'json' | 'sarif' | 'junit';
+export const FORMATS: readonly Format[] = ['text', 'json', 'sarif', 'junit'];
+
+export function render(format: Format, reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[]): string {
+  switch (format) {
+    case 'text': return renderText(reviews);
+    case 'json': return renderJson(reviews);
+    case 'sarif': return renderSarif(reviews, policies);
+    case 'junit': return renderJunit(reviews);
+  }
+}
+
+const MARK: Record<string, string> = { fail: 'FAIL', warn: 'WARN', error: 'ERROR', skip: 'skip', pass: 'pass' };
+
+function renderText(reviews: readonly ObjectReview[]): string {
+  const lines: string[] = [];
+  for (const r of reviews) {
+    const where = `${r.doc.file}:${r.doc.line}`;
+    const verdict = r.denied ? 'DENIED' : 'allowed';
+    lines.push(`${where} ${r.kind}/${r.name}${r.namespace ? ` (namespace ${r.namespace}, plan ${r.plan})` : ` (plan ${r.plan})`}: ${verdict}${r.patched ? ', mutated' : ''}`);
+    for (const res of r.results) {
+      // Skips are "not applicable here" for most rules; json/sarif/junit carry their reasons.
+      if (res.result === 'pass' || res.result === 'skip') continue;
+      const action = res.result === 'fail' && res.action !== 'Deny' ? ` [${res.action}]` : '';
+      lines.push(`  ${MARK[res.result]}${action} ${res.policy}/${res.rule}: ${res.message}`);
+    }
+  }
+  const s = summarise(reviews);
+  lines.push(`${reviews.length} Redis object(s): ${s.pass} pass, ${s.fail} fail, ${s.warn} warn, ${s.skip} skip, ${s.error} error`
+    + (s.skip > 0 ? ' (--format json lists why rules were skipped)' : ''));
+  return `${lines.join('\n')}\n`;
+}
+
+function renderJson(reviews: readonly ObjectReview[]): string {
+  const results = reviews.flatMap((r) => r.results.map((res) => ({
+    file: r.doc.file,
+    kind: r.kind,
+    apiVersion: r.apiVersion,
+    namespace: r.namespace,
+    name: r.name,
+    policy: res.policy,
+    rule: res.rule,
+    result: res.result,
+    message: res.message,
+    patched: r.patched,
+  })));
+  const summary: Summary = summarise(reviews);
+  return `${JSON.stringify({ results, summary }, null, 2)}\n`;
+}
+
+function renderSarif(reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[]): string {
+  const rules = policies.flatMap((p) => p.rules.map((rule) => ({
+    id: `${p.name}/${rule.name}`,
+    name: `${p.name}/${rule.name}`,
+    shortDescription: { text: `${p.name}: ${rule.name}` },
+    defaultConfiguration: { level: rule.action === 'Deny' ? 'error' : 'warning' },
+  })));
+  rules.push({ id: 'redline/plan-exists', name: 'redline/plan-exists', shortDescription: { text: 'the plan exists' }, defaultConfiguration: { level: 'error' } });
+  const index = new Map(rules.map((r, i) => [r.id, i]));
+  const results = reviews.flatMap((r) => r.results
+    .filter((res) => res.result === 'fail' || res.result === 'warn' || res.result === 'error')
+    .map((res) => {
+      const id = `${res.policy}/${res.rule}`;
+      const level = res.result === 'warn' || res.action !== 'Deny' ? (res.action === 'Audit' ? 'note' : 'warning') : 'error';
+      return {
+        ruleId: id,
+        ...(index.has(id) ? { ruleIndex: index.get(id) } : {}),
+        level: res.result === 'error' ? (res.denies ? 'error' : 'warning') : level,
+        message: { text: `${r.kind}/${r.name}: ${res.message}` },
+        locations: [{
+          physicalLocation: {
+            artifactLocation: { uri: r.doc.file.replace(/\\/g, '/') },
+            region: { startLine: r.doc.line, startColumn: r.doc.column },
+          },
+        }],
+      };
+    }));
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: { driver: { name: 'redline', informationUri: 'https://redline.dev', rules } },
+      results,
+    }],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+function xml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+}
+
+function renderJunit(reviews: readonly ObjectReview[]): string {
+  const s = summarise(reviews);
+  const suites = reviews.map((r) => {
+    const name = `${r.doc.file}:${r.doc.line} ${r.kind}/${r.name}`;
+    const cases = r.results.map((res) => {
+      const open = `    <testcase classname="${xml(`${r.kind}/${r.name}`)}" name="${xml(`${res.policy}/${res.rule}`)}" file="${xml(r.doc.file)}" line="${r.doc.line}">`;
+      switch (res.result) {
+        case 'fail': return `${open}<failure type="${res.action}" message="${xml(res.message)}"/></testcase>`;
+        case 'warn': return `${open}<system-out>${xml(`warning: ${res.message}`)}</system-out></testcase>`;
+        case 'error': return `${open}<error message="${xml(res.message)}"/></testcase>`;
+        case 'skip': return `${open}<skipped message="${xml(res.message)}"/></testcase>`;
+        default: return `${open}</testcase>`;
+      }
+    });
+    const count = (k: string): number => r.results.filter((x) => x.result === k).length;
+    return `  <testsuite name="${xml(name)}" tests="${r.results.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip')}">\n${cases.join('\n')}\n  </testsuite>`;
+  });
+  const total = s.pass + s.fail + s.warn + s.skip + s.error;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="redline review" tests="${total}" failures="${s.fail}" errors="${s.error}" skipped="${s.skip}">\n${suites.join('\n')}\n</testsuites>\n`;
+}

@@ -1,0 +1,111 @@
+// `redline test`: policy test cases kept as data (kind PolicyTest) next to the policies.
+//
+//   apiVersion: redline.dev/v1alpha1
+//   kind: PolicyTest
+//   metadata: {name: plan-limits}
+//   spec:
+//     policy: plan-limits
+//     cases:
+//       - name: standalone on free passes
+//         plan: free              # default free
+//         operation: CREATE       # default CREATE; DELETE uses oldObject
+//         mutate: false           # default false: rules see the object exactly as written
+//         object: {...}
+//         expect:
+//           - {rule: mode-allowed, result: pass}
+//           - {rule: memory-per-pod, result: fail, messageContains: "256Mi"}
+//         expectPatch:            # optional, with mutate: true — paths (and values) that must be added
+//           - {path: /spec/tls/issuerRef, value: {...}}
+
+import { isDeepStrictEqual } from 'node:util';
+import type { Engine } from '../engine/engine.js';
+import type { SourceDocument } from '../engine/documents.js';
+import type { Json, JsonObject, Operation, RuleResult } from '../engine/types.js';
+
+export interface CaseOutcome {
+  file: string;
+  line: number;
+  policy: string;
+  name: string;
+  failures: string[];
+}
+
+interface Expectation { rule: string; result: RuleResult['result']; messageContains?: string }
+interface TestCase {
+  name: string;
+  plan?: string;
+  operation?: Operation;
+  mutate?: boolean;
+  object: JsonObject;
+  oldObject?: JsonObject;
+  expect: Expectation[];
+  expectPatch?: { path: string; value?: Json }[];
+}
+
+export function runPolicyTests(engine: Engine, docs: readonly SourceDocument[]): CaseOutcome[] {
+  const outcomes: CaseOutcome[] = [];
+  for (const doc of docs) {
+    const spec = doc.value['spec'] as unknown as { policy: string; cases: TestCase[] };
+    spec.cases.forEach((c, i) => {
+      const failures: string[] = [];
+      if (!engine.policyNames.includes(spec.policy)) failures.push(`policy ${spec.policy} is not in the library`);
+      const operation = c.operation ?? 'CREATE';
+      const meta = (c.object['metadata'] ?? {}) as JsonObject;
+      const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'tenant';
+      const plan = c.plan ?? 'free';
+      const outcome = engine.review({
+        object: c.object,
+        oldObject: c.oldObject ?? (operation === 'DELETE' ? c.object : null),
+        operation,
+        namespace: { name: namespace, labels: { 'redline.dev/tenant': namespace, 'redline.dev/plan': plan } },
+        plan,
+        mutate: c.mutate ?? false,
+        only: [spec.policy],
+      });
+      if (!outcome.redis) failures.push(`not recognised as a Redis workload: ${outcome.reason}`);
+      for (const want of c.expect) {
+        const got = outcome.results.find((r) => r.rule === want.rule);
+        if (!got) failures.push(`rule ${want.rule}: no result`);
+        else if (got.result !== want.result) failures.push(`rule ${want.rule}: expected ${want.result}, got ${got.result}${got.message ? ` (${got.message})` : ''}`);
+        else if (want.messageContains && !got.message.includes(want.messageContains)) {
+          failures.push(`rule ${want.rule}: message ${JSON.stringify(got.message)} does not contain ${JSON.stringify(want.messageContains)}`);
+        }
+      }
+      for (const want of c.expectPatch ?? []) {
+        const op = outcome.patch.find((p) => p.path === want.path);
+        if (!op) failures.push(`patch: no operation adds ${want.path} (got ${outcome.patch.map((p) => p.path).join(', ') || 'none'})`);
+        else if (want.value !== undefined && !isDeepStrictEqual(op.value, want.value)) {
+          failures.push(`patch ${want.path}: expected ${JSON.stringify(want.value)}, got ${JSON.stringify(op.value)}`);
+        }
+      }
+      outcomes.push({ file: doc.file, line: doc.locate(['spec', 'cases', i]).line, policy: spec.policy, name: c.name, failures });
+    });
+  }
+  return outcomes;
+}
+
+/** Which rules of which policies have at least one passing and one failing case. */
+export function coverage(engine: Engine, docs: readonly SourceDocument[]): string[] {
+  const seen = new Map<string, Set<string>>();
+  for (const doc of docs) {
+    const spec = doc.value['spec'] as unknown as { policy: string; cases: TestCase[] };
+    for (const c of spec.cases) {
+      for (const e of c.expect) {
+        const key = `${spec.policy}/${e.rule}`;
+        const set = seen.get(key) ?? new Set<string>();
+        set.add(e.result === 'warn' ? 'fail' : e.result);
+        seen.set(key, set);
+      }
+    }
+  }
+  const missing: string[] = [];
+  for (const policy of engine.library.policies) {
+    for (const rule of policy.rules) {
+      const got = seen.get(`${policy.name}/${rule.name}`) ?? new Set();
+      for (const need of ['pass', 'fail']) {
+        if (!got.has(need)) missing.push(`${policy.name}/${rule.name} has no ${need === 'fail' ? 'failing' : 'passing'} case`);
+      }
+    }
+  }
+  return missing;
+}
