@@ -11,7 +11,7 @@ export const CEL_VARIABLES = [
   'object', 'oldObject', 'workload', 'plan', 'tenant', 'request', 'settings', 'vars', 'target', 'pod',
 ] as const;
 
-export type Activation = Partial<Record<(typeof CEL_VARIABLES)[number], unknown>>;
+export type Activation = Partial<Record<(typeof CEL_VARIABLES)[number], unknown>> | Scope;
 
 export interface Compiled {
   readonly source: string;
@@ -118,16 +118,65 @@ export function compile(source: string, expect: Expectation): CompileResult {
   const type = String(check.type ?? 'dyn');
   if (!ACCEPTS[expect](type)) return { ok: false, message: `expression must return ${expect}, but returns ${type}`, offset: 0 };
   const program = env.parse(source);
-  return { ok: true, expr: { source, evaluate: (activation) => program(activation as Record<string, unknown>) } };
+  return { ok: true, expr: { source, evaluate: (activation) => program(activation as unknown as Record<string, unknown>) } };
+}
+
+type Shared = 'object' | 'oldObject' | 'workload' | 'plan' | 'tenant' | 'request';
+
+/**
+ * The variables of one review. The shared ones are produced on first use and memoised — most
+ * rules read only `workload`, so the raw object is converted only when an expression asks for
+ * it. A plain class keeps property access monomorphic for the evaluator.
+ */
+export class Scope {
+  settings: unknown = null;
+  vars: unknown = null;
+  target: unknown = null;
+  pod: unknown = null;
+
+  constructor(private readonly shared: SharedValues) {}
+
+  get object(): unknown { return this.shared.get('object'); }
+  get oldObject(): unknown { return this.shared.get('oldObject'); }
+  get workload(): unknown { return this.shared.get('workload'); }
+  get plan(): unknown { return this.shared.get('plan'); }
+  get tenant(): unknown { return this.shared.get('tenant'); }
+  get request(): unknown { return this.shared.get('request'); }
+
+  with(own: Partial<Pick<Scope, 'settings' | 'vars' | 'target' | 'pod'>>): Scope {
+    const s = new Scope(this.shared);
+    s.settings = own.settings !== undefined ? own.settings : this.settings;
+    s.vars = own.vars !== undefined ? own.vars : this.vars;
+    s.target = own.target !== undefined ? own.target : this.target;
+    s.pod = own.pod !== undefined ? own.pod : this.pod;
+    return s;
+  }
+}
+
+export class SharedValues {
+  private readonly values = new Map<Shared, unknown>();
+  constructor(private readonly producers: Record<Shared, () => unknown>) {}
+
+  get(name: Shared): unknown {
+    if (this.values.has(name)) return this.values.get(name);
+    const value = this.producers[name]();
+    this.values.set(name, value);
+    return value;
+  }
 }
 
 /** JSON → CEL values: integers become BigInt (CEL int), other numbers stay doubles. Done once per review. */
 export function toCel(value: unknown): unknown {
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(toCel);
+  if (Array.isArray(value)) {
+    const list = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) list[i] = toCel(value[i]);
+    return list;
+  }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = toCel((value as Record<string, unknown>)[key]);
+  const source = value as Record<string, unknown>;
+  for (const key in source) out[key] = toCel(source[key]);
   return out;
 }
 

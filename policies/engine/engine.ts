@@ -4,7 +4,7 @@
 
 import { recognise } from '../workloads/index.js';
 import type { AdapterResult, PodSlots, Segments } from '../workloads/index.js';
-import { describeEvaluationError, fromCel, toCel, type Activation, type Compiled } from './cel.js';
+import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
 import type { CompiledMutation, CompiledPolicy, Library } from './library.js';
 import { PatchRecorder } from './mutate.js';
 import type { Json, JsonObject, ReviewInput, ReviewOutcome, RuleResult } from './types.js';
@@ -51,16 +51,16 @@ export class Engine {
     const deadline = this.now() + this.budgetMs;
     const policies = this.library.policies.filter((p) =>
       (!input.only || input.only.includes(p.name)) && p.operations.has(input.operation));
-    const base: Activation = {
-      oldObject: input.oldObject ? toCel(input.oldObject) : null,
-      plan: plan.cel,
-      tenant: toCel({
+    const base = {
+      oldObject: () => (input.oldObject ? toCel(input.oldObject) : null),
+      plan: () => plan.cel,
+      tenant: () => toCel({
         namespace: input.namespace?.name ?? '',
         id: input.namespace?.labels['redline.dev/tenant'] ?? '',
         plan: input.plan,
         labels: input.namespace?.labels ?? {},
       }),
-      request: toCel({
+      request: () => toCel({
         operation: input.operation,
         username: input.userInfo?.username ?? '',
         groups: input.userInfo?.groups ?? [],
@@ -77,11 +77,12 @@ export class Engine {
     if (mutating) {
       const recorder = new PatchRecorder(input.object);
       const workload = toCel(adapted.view) as { podTemplates: unknown[] };
-      const activation = { ...base, object: toCel(input.object), workload };
+      const original = input.object;
+      const activation = new Scope(new SharedValues({ ...base, object: () => toCel(original), workload: () => workload }));
       for (const policy of policies) {
         if (!policy.roles.has(adapted.view.role)) continue;
         for (const mutation of policy.mutations) {
-          const error = this.applyMutation(recorder, policy, mutation, adapted.slots, workload.podTemplates, { ...activation, settings: policy.settings });
+          const error = this.applyMutation(recorder, policy, mutation, adapted.slots, workload.podTemplates, activation.with({ settings: policy.settings }));
           if (error) results.push(error);
         }
       }
@@ -93,27 +94,29 @@ export class Engine {
       }
     }
 
-    const activation: Activation = { ...base, object: toCel(mutated), workload: toCel(adapted.view) };
+    const view = adapted.view;
+    const stored = mutated;
+    const activation = new Scope(new SharedValues({ ...base, object: () => toCel(stored), workload: () => toCel(view) }));
     for (const policy of policies) {
-      if (!policy.roles.has(adapted.view.role)) continue;
-      this.evaluatePolicy(policy, { ...activation, settings: policy.settings }, input, deadline, results);
+      if (!policy.roles.has(view.role)) continue;
+      this.evaluatePolicy(policy, activation.with({ settings: policy.settings }), input, deadline, results);
     }
     const denied = results.some((r) => (r.result === 'fail' && r.action === 'Deny') || (r.result === 'error' && r.denies));
     return { redis: true, reason: '', results, patch, mutated, denied };
   }
 
-  private evaluatePolicy(policy: CompiledPolicy, activation: Activation, input: ReviewInput, deadline: number, out: RuleResult[]): void {
+  private evaluatePolicy(policy: CompiledPolicy, activation: Scope, input: ReviewInput, deadline: number, out: RuleResult[]): void {
     const vars: Record<string, unknown> = {};
     let variableError = '';
     for (const v of policy.variables) {
       try {
-        vars[v.name] = v.expr.evaluate({ ...activation, vars });
+        vars[v.name] = v.expr.evaluate(activation.with({ vars }));
       } catch (e) {
         variableError = `variable ${v.name}: ${describeEvaluationError(e)}`;
         break;
       }
     }
-    const withVars: Activation = { ...activation, vars };
+    const withVars = policy.variables.length > 0 ? activation.with({ vars }) : activation;
     for (const rule of policy.rules) {
       if (rule.operations && !rule.operations.has(input.operation)) continue;
       if (!rule.operations && input.operation === 'DELETE') continue;
@@ -154,7 +157,7 @@ export class Engine {
     }
   }
 
-  private message(text: string, expr: Compiled | null, activation: Activation): string {
+  private message(text: string, expr: Compiled | null, activation: Scope): string {
     if (!expr) return text;
     try {
       const value = expr.evaluate(activation);
@@ -165,11 +168,11 @@ export class Engine {
   }
 
   /** Applies one declared mutation to every slot it targets. Returns an error result, if any. */
-  private applyMutation(recorder: PatchRecorder, policy: CompiledPolicy, mutation: CompiledMutation, slots: PodSlots[], pods: unknown[], activation: Activation): RuleResult | null {
+  private applyMutation(recorder: PatchRecorder, policy: CompiledPolicy, mutation: CompiledMutation, slots: PodSlots[], pods: unknown[], activation: Scope): RuleResult | null {
     const targets = slotsFor(mutation.target, slots);
     for (const target of targets) {
       const current = atPath(recorder.doc, target.path);
-      const scoped: Activation = { ...activation, target: toCel(current ?? {}), pod: pods[target.pod] ?? null };
+      const scoped = activation.with({ target: toCel(current ?? {}), pod: pods[target.pod] ?? null });
       try {
         if (mutation.when && mutation.when.evaluate(scoped) !== true) continue;
         const value: Json = mutation.addExpression ? fromCel(mutation.addExpression.evaluate(scoped)) : mutation.add ?? {};

@@ -18,8 +18,13 @@ function isObject(v: Json | undefined): v is JsonObject {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function clone<T extends Json>(v: T): T {
-  return structuredClone(v);
+/** Deep copy of JSON data; several times faster than structuredClone for small objects. */
+export function clone<T extends Json>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => clone(x)) as T;
+  const out: JsonObject = {};
+  for (const key of Object.keys(v)) out[key] = clone((v as JsonObject)[key]!);
+  return out as T;
 }
 
 /** Wraps `value` for each remaining segment: ['a', 0] + v → {a: [v]}. A list index must be 0. */
@@ -43,8 +48,9 @@ export class PatchRecorder {
     this.doc = clone(original);
   }
 
+  /** `value` is never modified later: the document holds its own copy. */
   private record(path: Segments, value: Json): void {
-    this.ops.push({ op: 'add', path: pointer(path), value: clone(value) });
+    this.ops.push({ op: 'add', path: pointer(path), value });
   }
 
   /**

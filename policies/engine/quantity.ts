@@ -12,7 +12,17 @@ const NANO = 9;
 const PATTERN = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
 
 export class Quantity {
-  private constructor(readonly nanos: bigint, readonly text: string) {}
+  private formatted: string | undefined;
+
+  private constructor(readonly nanos: bigint, text?: string) {
+    this.formatted = text;
+  }
+
+  /** The text it was parsed from, or a canonical rendering for computed values. */
+  get text(): string {
+    this.formatted ??= formatNanos(this.nanos);
+    return this.formatted;
+  }
 
   static parse(text: string): Quantity {
     const parsed = Quantity.tryParse(text);
@@ -20,7 +30,17 @@ export class Quantity {
     return parsed;
   }
 
+  /** Parses with a small cache: the same few strings ("256Mi", "1") recur in every request. */
   static tryParse(text: string): Quantity | undefined {
+    const cached = CACHE.get(text);
+    if (cached !== undefined || CACHE.has(text)) return cached;
+    const parsed = Quantity.parseUncached(text);
+    if (CACHE.size >= CACHE_LIMIT) CACHE.clear();
+    CACHE.set(text, parsed);
+    return parsed;
+  }
+
+  private static parseUncached(text: string): Quantity | undefined {
     const m = PATTERN.exec(text.trim());
     if (!m) return undefined;
     const [, sign = '', number = '', suffix, exponent] = m;
@@ -47,7 +67,7 @@ export class Quantity {
   }
 
   static fromNanos(nanos: bigint): Quantity {
-    return new Quantity(nanos, formatNanos(nanos));
+    return new Quantity(nanos);
   }
 
   compareTo(other: Quantity): number {
@@ -68,6 +88,9 @@ export class Quantity {
 }
 
 export class QuantityError extends Error {}
+
+const CACHE_LIMIT = 1024;
+const CACHE = new Map<string, Quantity | undefined>();
 
 /** Renders a value for humans: binary suffixes for whole multiples of 1Ki, else milli/plain. */
 function formatNanos(nanos: bigint): string {
