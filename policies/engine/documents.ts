@@ -1,7 +1,7 @@
 // YAML/JSON documents with source positions. Every problem found in a document is reported as
 // file:line:column plus the field path, never as a stack trace.
 
-import { LineCounter, parseAllDocuments, isNode, type Document, type Node } from 'yaml';
+import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, type Document, type Node } from 'yaml';
 import type { JsonObject } from './types.js';
 
 export interface Problem {
@@ -32,8 +32,10 @@ export interface SourceDocument {
   value: JsonObject;
   line: number;
   column: number;
-  /** Position of a field inside this document (falls back to the nearest existing parent). */
+  /** Position of a field's value inside this document (falls back to the nearest existing parent). */
   locate(path: readonly (string | number)[]): { line: number; column: number };
+  /** Position of a field's key, where the field name itself is the problem (an unknown field). */
+  locateKey(path: readonly (string | number)[]): { line: number; column: number };
 }
 
 export function pathToString(path: readonly (string | number)[]): string {
@@ -87,7 +89,16 @@ export function parseDocuments(file: string, text: string): { docs: SourceDocume
       }
       return start;
     };
-    docs.push({ file, index, value: value as JsonObject, ...start, locate });
+    const locateKey = (path: readonly (string | number)[]): { line: number; column: number } => {
+      const parent = doc.getIn(path.slice(0, -1), true);
+      const last = path.at(-1);
+      if (isMap(parent) && typeof last === 'string') {
+        const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
+        if (pair && isNode(pair.key) && pair.key.range) return pos(pair.key.range[0]);
+      }
+      return locate(path);
+    };
+    docs.push({ file, index, value: value as JsonObject, ...start, locate, locateKey });
   });
   return { docs, problems };
 }
@@ -101,7 +112,11 @@ export function unwrapLists(docs: SourceDocument[]): SourceDocument[] {
       items.forEach((item, i) => {
         if (item && typeof item === 'object' && !Array.isArray(item)) {
           const p = d.locate(['items', i]);
-          out.push({ ...d, value: item, line: p.line, column: p.column, locate: (path) => d.locate(['items', i, ...path]) });
+          out.push({
+            ...d, value: item, line: p.line, column: p.column,
+            locate: (path) => d.locate(['items', i, ...path]),
+            locateKey: (path) => d.locateKey(['items', i, ...path]),
+          });
         }
       });
     } else out.push(d);

@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { compile, toCel, type Compiled, type Expectation } from './cel.js';
 import { DocumentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
-import { API_VERSION, describeSchemaError, instanceSegments, validatorFor } from './schema.js';
+import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 
 export type Role = 'workload' | 'pod' | 'pdb';
@@ -82,13 +82,19 @@ export async function listYamlFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Paths under the working directory are shown relative to it, others in full. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
 /** Reads and compiles a library directory. Throws DocumentError listing every problem. */
 export async function loadLibrary(dir: string): Promise<Library> {
   const files = await listYamlFiles(dir).catch((e: NodeJS.ErrnoException) => {
     throw new DocumentError([{ file: dir, line: 1, column: 1, path: '', message: `cannot read policy directory: ${e.code ?? e.message}` }]);
   });
   const sources: { file: string; text: string }[] = [];
-  for (const file of files) sources.push({ file: relative(process.cwd(), file) || file, text: await readFile(file, 'utf8') });
+  for (const file of files) sources.push({ file: displayPath(file), text: await readFile(file, 'utf8') });
   return compileLibrary(dir, sources);
 }
 
@@ -103,8 +109,8 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
     problems.push(...parsed.problems);
     for (const doc of parsed.docs) {
       const kind = doc.value['kind'];
-      const at = (path: (string | number)[], message: string): void => {
-        problems.push({ file: doc.file, ...doc.locate(path), path: pathToString(path), message });
+      const at = (path: (string | number)[], message: string, key = false): void => {
+        problems.push({ file: doc.file, ...(key ? doc.locateKey(path) : doc.locate(path)), path: pathToString(path), message });
       };
       if (doc.value['apiVersion'] !== API_VERSION || (kind !== 'Plan' && kind !== 'Policy' && kind !== 'PolicyTest')) {
         at([], `expected apiVersion ${API_VERSION} and kind Plan, Policy or PolicyTest, got ${String(doc.value['apiVersion'])} ${String(kind)}`);
@@ -112,7 +118,17 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
       }
       const validate = validatorFor(kind);
       if (!validate(doc.value)) {
-        for (const err of validate.errors ?? []) at(instanceSegments(err), describeSchemaError(err));
+        for (const err of relevantErrors(validate.errors ?? [])) {
+          at(instanceSegments(err), describeSchemaError(err), err.keyword === 'additionalProperties');
+        }
+        // Report the CEL problems of the same document too, so one run lists everything.
+        if (kind === 'Policy') {
+          try {
+            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p));
+          } catch {
+            // The structure is too broken to find expressions; the schema errors say why.
+          }
+        }
         continue;
       }
       const name = String((doc.value['metadata'] as JsonObject)['name']);

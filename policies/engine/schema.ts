@@ -169,7 +169,7 @@ const compiled = new Map<string, ValidateFunction>();
 
 export function validatorFor(kind: 'Plan' | 'Policy' | 'PolicyTest'): ValidateFunction {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addFormat('quantity', { type: 'string', validate: (s: string) => Quantity.tryParse(s) !== undefined });
   }
   let fn = compiled.get(kind);
@@ -179,6 +179,14 @@ export function validatorFor(kind: 'Plan' | 'Policy' | 'PolicyTest'): ValidateFu
     compiled.set(kind, fn);
   }
   return fn;
+}
+
+/**
+ * ajv reports a failed `oneOf` as one error per branch plus the oneOf itself; keep only the oneOf,
+ * which describeSchemaError turns into one sentence naming the alternatives.
+ */
+export function relevantErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  return errors.filter((e) => !/\/oneOf\/\d+\//.test(e.schemaPath));
 }
 
 /** ajv's instancePath ("/spec/rules/0/name") as segments. */
@@ -200,7 +208,10 @@ export function describeSchemaError(err: ErrorObject): string {
     case 'enum': return `must be one of ${(err.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'const': return `must be ${JSON.stringify(err.params['allowedValue'])}`;
     case 'format': return err.params['format'] === 'quantity' ? 'must be a Kubernetes quantity such as 256Mi or 500m' : `must be a ${String(err.params['format'])}`;
-    case 'oneOf': return 'must have exactly one of the alternative fields (expression or violations; message or messageExpression; add or addExpression)';
+    case 'oneOf': {
+      const names = (err.schema as { required: string[] }[]).flatMap((s) => s.required).join(' or ');
+      return err.params['passingSchemas'] ? `set only one of ${names}` : `needs ${names}`;
+    }
     default: return err.message ?? 'invalid';
   }
 }
