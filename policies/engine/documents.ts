@@ -36,6 +36,8 @@ export interface SourceDocument {
   locate(path: readonly (string | number)[]): { line: number; column: number };
   /** Position of a field's key, where the field name itself is the problem (an unknown field). */
   locateKey(path: readonly (string | number)[]): { line: number; column: number };
+  /** Position of character `offset` of a string field's value, through quoting and folding. */
+  locateInValue(path: readonly (string | number)[], offset: number): { line: number; column: number };
 }
 
 export function pathToString(path: readonly (string | number)[]): string {
@@ -98,9 +100,42 @@ export function parseDocuments(file: string, text: string): { docs: SourceDocume
       }
       return locate(path);
     };
-    docs.push({ file, index, value: value as JsonObject, ...start, locate, locateKey });
+    const locateInValue = (path: readonly (string | number)[], offset: number): { line: number; column: number } => {
+      const node = doc.getIn(path, true);
+      if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return locate(path);
+      const raw = text.slice(node.range[0], node.range[1]);
+      const at = rawIndexOf(node.value, raw, node.type ?? 'PLAIN', offset);
+      return pos(node.range[0] + at);
+    };
+    docs.push({ file, index, value: value as JsonObject, ...start, locate, locateKey, locateInValue });
   });
   return { docs, problems };
+}
+
+/**
+ * Where character `offset` of a scalar's value sits in its raw source. Folding, indentation and
+ * quoting only change whitespace and quote characters, so the n-th non-whitespace character of
+ * the value is the n-th non-whitespace content character of the source.
+ */
+function rawIndexOf(value: string, raw: string, type: string, offset: number): number {
+  let wanted = 0;
+  for (let i = 0; i < Math.min(offset, value.length); i++) if (!/\s/.test(value[i]!)) wanted++;
+  let i = 0;
+  if (type === 'BLOCK_LITERAL' || type === 'BLOCK_FOLDED') i = raw.indexOf('\n') + 1;
+  else if (type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE') i = 1;
+  let seen = 0;
+  let end = i;
+  for (; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (/\s/.test(c)) continue;
+    if (seen === wanted) return i;
+    seen++;
+    end = i + 1;
+    if (type === 'QUOTE_DOUBLE' && c === '\\') i++; // an escape is one character of the value
+    else if (type === 'QUOTE_SINGLE' && c === "'" && raw[i + 1] === "'") i++;
+  }
+  // Past the last character (an unexpected end of the expression): just after it, before a quote.
+  return type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE' ? Math.max(1, end - 1) : end;
 }
 
 /** JSON files are YAML too, but a JSON List object (kind: List) is unwrapped into its items. */
@@ -116,6 +151,7 @@ export function unwrapLists(docs: SourceDocument[]): SourceDocument[] {
             ...d, value: item, line: p.line, column: p.column,
             locate: (path) => d.locate(['items', i, ...path]),
             locateKey: (path) => d.locateKey(['items', i, ...path]),
+            locateInValue: (path, offset) => d.locateInValue(['items', i, ...path], offset),
           });
         }
       });

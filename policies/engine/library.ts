@@ -154,20 +154,8 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
 
 type Report = (path: (string | number)[], message: string) => void;
 
-/** Maps an offset inside an expression string to the line/column of the file. */
-function expressionProblem(doc: SourceDocument, path: (string | number)[], source: string, offset: number, message: string): Problem {
-  const start = doc.locate(path);
-  const before = source.slice(0, offset);
-  const lines = before.split('\n');
-  const multiLine = lines.length > 1;
-  return {
-    file: doc.file,
-    // Block scalars start on the line after their key; single-line scalars on the key's line.
-    line: start.line + (multiLine || source.includes('\n') ? lines.length : 0),
-    column: multiLine || source.includes('\n') ? (lines.at(-1)?.length ?? 0) + 1 : start.column + offset,
-    path: pathToString(path),
-    message,
-  };
+function expressionProblem(doc: SourceDocument, path: (string | number)[], offset: number, message: string): Problem {
+  return { file: doc.file, ...doc.locateInValue(path, offset), path: pathToString(path), message };
 }
 
 function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: Problem) => void): CompiledPolicy | null {
@@ -178,7 +166,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     const result = compile(source, expect);
     if (result.ok) return result.expr;
     ok = false;
-    report(expressionProblem(doc, path, source, result.offset, `CEL: ${result.message}`));
+    report(expressionProblem(doc, path, result.offset, `CEL: ${result.message}`));
     return null;
   };
   const action = spec['action'] as Action;

@@ -137,6 +137,8 @@ export const policyTestSchema = {
             properties: {
               name: { type: 'string', minLength: 1 },
               plan: name,
+              // A test-only plan (validated like a Plan's spec), for plan features the shipped plans do not use.
+              planSpec: { type: 'object' },
               operation: { enum: ['CREATE', 'UPDATE', 'DELETE'] },
               mutate: { type: 'boolean' },
               object: { type: 'object', required: ['apiVersion', 'kind'] },

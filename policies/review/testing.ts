@@ -8,6 +8,7 @@
 //     cases:
 //       - name: standalone on free passes
 //         plan: free              # default free
+//         planSpec: {...}         # optional: a test-only plan with this spec, named by `plan`
 //         operation: CREATE       # default CREATE; DELETE uses oldObject
 //         mutate: false           # default false: rules see the object exactly as written
 //         object: {...}
@@ -18,7 +19,10 @@
 //           - {path: /spec/tls/issuerRef, value: {...}}
 
 import { isDeepStrictEqual } from 'node:util';
-import type { Engine } from '../engine/engine.js';
+import { toCel } from '../engine/cel.js';
+import { Engine } from '../engine/engine.js';
+import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from '../engine/schema.js';
+import { pathToString } from '../engine/documents.js';
 import type { SourceDocument } from '../engine/documents.js';
 import type { Json, JsonObject, Operation, RuleResult } from '../engine/types.js';
 
@@ -34,6 +38,7 @@ interface Expectation { rule: string; result: RuleResult['result']; messageConta
 interface TestCase {
   name: string;
   plan?: string;
+  planSpec?: JsonObject;
   operation?: Operation;
   mutate?: boolean;
   object: JsonObject;
@@ -52,8 +57,9 @@ export function runPolicyTests(engine: Engine, docs: readonly SourceDocument[]):
       const operation = c.operation ?? 'CREATE';
       const meta = (c.object['metadata'] ?? {}) as JsonObject;
       const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'tenant';
-      const plan = c.plan ?? 'free';
-      const outcome = engine.review({
+      const plan = c.plan ?? (c.planSpec ? 'test' : 'free');
+      const caseEngine = c.planSpec ? withPlan(engine, plan, c.planSpec, failures) : engine;
+      const outcome = caseEngine.review({
         object: c.object,
         oldObject: c.oldObject ?? (operation === 'DELETE' ? c.object : null),
         operation,
@@ -82,6 +88,20 @@ export function runPolicyTests(engine: Engine, docs: readonly SourceDocument[]):
     });
   }
   return outcomes;
+}
+
+/** The same engine with one more plan; the spec is checked against the Plan schema first. */
+function withPlan(engine: Engine, name: string, spec: JsonObject, failures: string[]): Engine {
+  const validate = validatorFor('Plan');
+  if (!validate({ apiVersion: API_VERSION, kind: 'Plan', metadata: { name }, spec })) {
+    for (const err of relevantErrors(validate.errors ?? [])) {
+      failures.push(`planSpec: ${pathToString(instanceSegments(err).slice(1))}: ${describeSchemaError(err)}`);
+    }
+    return engine;
+  }
+  const plans = new Map(engine.library.plans);
+  plans.set(name, { name, spec, cel: toCel({ name, ...spec, spec }) });
+  return new Engine({ ...engine.library, plans });
 }
 
 /** Which rules of which policies have at least one passing and one failing case. */

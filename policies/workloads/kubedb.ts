@@ -43,7 +43,10 @@ function redisShape(spec: JsonObject, version: string): Shape {
   return { mode: mode === 'Sentinel' ? 'Replicated' : 'Standalone', shards: 1, podsPerShard: replicas };
 }
 
-function template(object: JsonObject, version: string, replicas: number, selectorLabels: Record<string, string>): { pod: PodView; slots: PodSlots } {
+/** The name KubeDB gives the main container of each kind (it merges podTemplate containers by name). */
+const MAIN_CONTAINER = { Redis: 'redis', RedisSentinel: 'redissentinel' } as const;
+
+function template(object: JsonObject, kind: keyof typeof MAIN_CONTAINER, version: string, replicas: number, selectorLabels: Record<string, string>): { pod: PodView; slots: PodSlots } {
   const spec = obj(object['spec']);
   const tpl = obj(spec['podTemplate']);
   const meta = obj(tpl['metadata']);
@@ -59,20 +62,20 @@ function template(object: JsonObject, version: string, replicas: number, selecto
   };
   if (version === 'v1') {
     return podFromSpec(tpl['spec'], {
-      ...base, affinitySupported: false, affinityUnsupportedReason: V1_NO_AFFINITY, implicitRedisContainer: 'redis',
+      ...base, affinitySupported: false, affinityUnsupportedReason: V1_NO_AFFINITY, implicitRedisContainer: MAIN_CONTAINER[kind],
     });
   }
   // v1alpha2: a flat main container; reshape it so the rest of Redline sees a normal PodSpec.
   const flat = obj(tpl['spec']);
   const { pod, slots } = podFromSpec({ ...flat, containers: [] }, base);
   const redis: ContainerView = containerView(
-    { name: 'redis', resources: flat['resources'] ?? {}, securityContext: flat['containerSecurityContext'] ?? {},
+    { name: MAIN_CONTAINER[kind], resources: flat['resources'] ?? {}, securityContext: flat['containerSecurityContext'] ?? {},
       args: flat['args'] ?? [], env: flat['env'] ?? [] },
     'container', true,
   );
   pod.containers.unshift(redis);
   slots.containers.unshift({
-    name: 'redis', kind: 'container', redis: true,
+    name: MAIN_CONTAINER[kind], kind: 'container', redis: true,
     securityContext: ['spec', 'podTemplate', 'spec', 'containerSecurityContext'],
     resources: ['spec', 'podTemplate', 'spec', 'resources'],
   });
@@ -111,7 +114,7 @@ function makeAdapter(kind: 'Redis' | 'RedisSentinel'): WorkloadAdapter {
         ? redisShape(spec, version)
         : { mode: 'Replicated', shards: 1, podsPerShard: int(spec['replicas'], 3) };
       const pods = shape.shards * shape.podsPerShard;
-      const { pod, slots } = template(object, version, pods, kubedbSelector(name, kindLabel, shape.mode === 'Cluster'));
+      const { pod, slots } = template(object, kind, version, pods, kubedbSelector(name, kindLabel, shape.mode === 'Cluster'));
       const view = summarise({
         apiVersion: str(object['apiVersion']),
         kind,

@@ -92,8 +92,8 @@ function makeSetAdapter(kind: 'StatefulSet' | 'Deployment' | 'PetSet', apiVersio
       const storage = kind === 'Deployment'
         ? { size: '', storageClass: '', ephemeral: false, known: false }
         : storageFromClaims(list(spec['volumeClaimTemplates']).map(obj), mounts);
-      const controlled = list(meta['ownerReferences'])
-      .some((r) => obj(r)['controller'] === true && SET_OWNERS.has(str(obj(r)['kind'])));
+      // Any controller owner: an operator's set (KubeDB PetSet, OT StatefulSet) is checked on its owner.
+      const controlled = list(meta['ownerReferences']).some((r) => obj(r)['controller'] === true);
       const view = summarise({
         controlled,
         apiVersion: str(object['apiVersion']), kind, engine: 'kubernetes', role: 'workload',

@@ -5,7 +5,7 @@ import type { Json } from '../engine/types.js';
 import { isRedisImage } from './detect.js';
 import {
   type ContainerKind, type ContainerSlot, type ContainerView, type PodSlots, type PodView,
-  type Segments, int, list, obj, str, stringMap,
+  type Segments, int, list, obj, quantityMap, str,
 } from './view.js';
 
 const CONTAINER_LISTS: readonly [string, ContainerKind][] = [
@@ -26,7 +26,7 @@ export function containerView(raw: Json, kind: ContainerKind, redis: boolean): C
     image: str(c['image']),
     redis,
     securityContext: obj(c['securityContext']),
-    resources: { limits: stringMap(resources['limits']), requests: stringMap(resources['requests']) },
+    resources: { limits: quantityMap(resources['limits']), requests: quantityMap(resources['requests']) },
     ports: list(c['ports']).map((p) => ({
       containerPort: int(obj(p)['containerPort'], 0),
       hostPort: int(obj(p)['hostPort'], 0),
@@ -56,7 +56,10 @@ export interface PodSpecOptions {
   /** false when the kind's PodSpec has no affinity field (KubeDB v1). */
   affinitySupported?: boolean;
   affinityUnsupportedReason?: string;
-  /** When the Redis container may be absent from the object (operator fills it in), its name. */
+  /**
+   * Operators that merge containers by name (KubeDB v1): the Redis container is the one with this
+   * name, and when it is not listed the operator adds it — so it is implied, never a sidecar.
+   */
   implicitRedisContainer?: string;
   /** Mutations are not allowed at all (StatefulSet/Deployment/PetSet). */
   readOnly: boolean;
@@ -67,7 +70,9 @@ export function podFromSpec(rawSpec: Json | undefined, o: PodSpecOptions): { pod
   const containers: ContainerView[] = [];
   const containerSlots: ContainerSlot[] = [];
   const mainList = list(spec['containers']);
-  const redisIndex = redisContainerIndex(mainList);
+  const redisIndex = o.implicitRedisContainer
+    ? mainList.findIndex((c) => str(obj(c)['name']) === o.implicitRedisContainer)
+    : redisContainerIndex(mainList);
   for (const [field, kind] of CONTAINER_LISTS) {
     list(spec[field]).forEach((raw, i) => {
       const redis = kind === 'container' && i === redisIndex;

@@ -148,6 +148,16 @@ export function int(value: Json | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) ? value : fallback;
 }
 
+/** Resource lists are int-or-string: `cpu: 2` is the quantity "2". */
+export function quantityMap(value: Json | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj(value))) {
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' && Number.isFinite(v)) out[k] = String(v);
+  }
+  return out;
+}
+
 export function stringMap(value: Json | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(obj(value))) if (typeof v === 'string') out[k] = v;

@@ -1,9 +1,13 @@
 import { mkdtemp, readFile, writeFile, mkdir, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv04 from 'ajv-draft-04';
+import Ajv04Module from 'ajv-draft-04';
+import type { Options, ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../helpers/cli.js';
+
+// ajv-draft-04 is CommonJS: under NodeNext its default import is the module object.
+const Ajv04 = (Ajv04Module as unknown as { default: new (options: Options) => { compile(schema: object): ValidateFunction } }).default;
 
 const NAMESPACES = 'manifests/examples/namespaces.yaml';
 const GOOD = 'manifests/examples/good';

@@ -1,0 +1,405 @@
+// Loading the policy library: every problem in every document is reported at once, as
+// file:line:column plus the field path, and never as a stack trace.
+
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DocumentError, formatProblem, type Problem } from '../../policies/engine/documents.js';
+import { compileLibrary, loadLibrary } from '../../policies/engine/library.js';
+
+const HEADER = 'apiVersion: redline.dev/v1alpha1';
+
+const plan = (name = 'tiny', perPodMemory = '256Mi'): string => `${HEADER}
+kind: Plan
+metadata:
+  name: ${name}
+spec:
+  modes: [Standalone]
+  maxShards: 1
+  maxPodsPerShard: 1
+  perPod: {memory: ${perPodMemory}, cpu: 250m, storage: 1Gi}
+  maxTotalMemory: 256Mi
+  defaults: {memory: 128Mi, cpu: 100m}
+  quota: {hard: {pods: "2"}}
+`;
+
+/** A policy whose rules section is `rules` (already indented by 4). Line 8 is the first rule line. */
+const policy = (rules: string, name = 'custom', extra = ''): string => `${HEADER}
+kind: Policy
+metadata:
+  name: ${name}
+spec:
+  action: Deny
+  rules:
+${rules}${extra}`;
+
+const okRule = `    - name: ok
+      expression: 'true'
+      message: m
+`;
+
+function problemsOf(sources: { file: string; text: string }[]): Problem[] {
+  try {
+    compileLibrary('lib', sources);
+  } catch (e) {
+    expect(e).toBeInstanceOf(DocumentError);
+    const err = e as DocumentError;
+    // Never a stack trace in what users read.
+    expect(err.message).not.toMatch(/\n\s+at\s/);
+    for (const p of err.problems) expect(p.message).not.toMatch(/\n\s+at\s|\.ts:\d+/);
+    return err.problems;
+  }
+  throw new Error('expected the library to be rejected');
+}
+
+const one = (file: string, text: string): Problem[] => problemsOf([{ file, text }]);
+
+describe('schema problems carry file, line, column and field path', () => {
+  it('unknown field', () => {
+    const problems = one('p.yaml', policy(okRule, 'custom', '  actoin: Deny\n'));
+    expect(problems).toEqual([{ file: 'p.yaml', line: 11, column: 3, path: 'spec.actoin', message: 'unknown field' }]);
+  });
+
+  it('unknown field in a rule', () => {
+    const problems = one('p.yaml', policy(`    - name: r
+      expression: 'true'
+      mesage: m
+      message: m
+`));
+    expect(problems).toEqual([{ file: 'p.yaml', line: 10, column: 7, path: 'spec.rules[0].mesage', message: 'unknown field' }]);
+  });
+
+  it('wrong enum value', () => {
+    const problems = one('p.yaml', policy(`    - name: r
+      expression: 'true'
+      action: Block
+      message: m
+`));
+    expect(problems).toEqual([{ file: 'p.yaml', line: 10, column: 15, path: 'spec.rules[0].action', message: 'must be one of "Deny", "Warn", "Audit"' }]);
+  });
+
+  it('missing required field is located at its parent', () => {
+    const problems = one('p.yaml', `${HEADER}\nkind: Policy\nmetadata:\n  name: custom\nspec:\n  action: Deny\n`);
+    expect(problems).toEqual([{ file: 'p.yaml', line: 6, column: 3, path: 'spec.rules', message: 'required field is missing' }]);
+  });
+
+  it('a rule with neither expression nor violations', () => {
+    const problems = one('p.yaml', policy('    - name: r\n      message: m\n'));
+    expect(problems).toEqual([{ file: 'p.yaml', line: 8, column: 7, path: 'spec.rules[0]', message: 'needs expression or violations' }]);
+  });
+
+  it('bad quantity in a plan', () => {
+    const problems = one('plans/tiny.yaml', plan('tiny', '256MB'));
+    expect(problems).toEqual([{ file: 'plans/tiny.yaml', line: 9, column: 20, path: 'spec.perPod.memory', message: 'must be a Kubernetes quantity such as 256Mi or 500m' }]);
+  });
+
+  it('wrong apiVersion, or an unknown kind', () => {
+    expect(one('p.yaml', 'apiVersion: redline.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec: {}\n')).toEqual([{
+      file: 'p.yaml', line: 1, column: 1, path: '',
+      message: 'expected apiVersion redline.dev/v1alpha1 and kind Plan, Policy or PolicyTest, got redline.dev/v1 Policy',
+    }]);
+    expect(one('p.yaml', `${HEADER}\nkind: Rule\n`)[0]!.message).toContain('got redline.dev/v1alpha1 Rule');
+  });
+
+  it('an invalid resource name', () => {
+    const problems = one('p.yaml', policy(okRule, 'Not_A_Name'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ line: 4, column: 9, path: 'metadata.name' });
+  });
+
+  it('duplicate Policy names across files point at the first definition', () => {
+    const problems = problemsOf([
+      { file: 'a.yaml', text: policy(okRule, 'same') },
+      { file: 'b.yaml', text: `# second copy\n${policy(okRule, 'same')}` },
+    ]);
+    expect(problems).toEqual([{ file: 'b.yaml', line: 5, column: 9, path: 'metadata.name', message: 'duplicate Policy same (first defined in a.yaml:1)' }]);
+  });
+
+  it('duplicate Plan names in one file (two documents)', () => {
+    const problems = one('plans.yaml', `${plan('tiny')}---\n${plan('tiny')}`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: 'plans.yaml', line: 17, path: 'metadata.name', message: 'duplicate Plan tiny (first defined in plans.yaml:1)' });
+  });
+
+  it('duplicate rule names in one policy', () => {
+    const problems = one('p.yaml', policy(okRule + okRule));
+    expect(problems).toEqual([{ file: 'p.yaml', line: 11, column: 13, path: 'spec.rules[1].name', message: 'duplicate rule name ok' }]);
+  });
+
+  it('invalid YAML', () => {
+    const problems = one('p.yaml', `${HEADER}\nkind: Policy\nmetadata: {name: x\n`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: 'p.yaml', line: 4, column: 1, path: '' });
+    expect(problems[0]!.message).toMatch(/^invalid YAML: /);
+  });
+
+  it('duplicate keys are invalid YAML', () => {
+    const problems = one('p.yaml', `${HEADER}\nkind: Policy\nkind: Plan\n`);
+    expect(problems).toEqual([{ file: 'p.yaml', line: 3, column: 1, path: '', message: 'invalid YAML: Map keys must be unique' }]);
+  });
+
+  it('a document that is not a mapping', () => {
+    expect(one('p.yaml', '- a\n- b\n')).toEqual([{ file: 'p.yaml', line: 1, column: 1, path: '', message: 'a document must be a mapping (an object with apiVersion and kind)' }]);
+    expect(one('p.yaml', `${plan()}---\njust a string\n`)).toEqual([{ file: 'p.yaml', line: 14, column: 1, path: '', message: 'a document must be a mapping (an object with apiVersion and kind)' }]);
+  });
+
+  it('empty documents and comments are skipped', () => {
+    const lib = compileLibrary('lib', [{ file: 'p.yaml', text: `# nothing\n---\n---\n${plan()}---\n` }]);
+    expect([...lib.plans.keys()]).toEqual(['tiny']);
+  });
+
+  it('formatProblem renders file:line:column: path: message', () => {
+    expect(formatProblem({ file: 'a.yaml', line: 3, column: 7, path: 'spec.x', message: 'unknown field' })).toBe('a.yaml:3:7: spec.x: unknown field');
+    expect(formatProblem({ file: 'a.yaml', line: 1, column: 1, path: '', message: 'bad' })).toBe('a.yaml:1:1: bad');
+  });
+});
+
+describe('CEL problems carry the location of the expression', () => {
+  const rule = (field: string, value: string, extra = ''): string => `    - name: r
+      ${field}: ${value}
+${extra || '      message: m\n'}`;
+
+  it('unknown variable', () => {
+    expect(one('p.yaml', policy(rule('expression', 'foo.bar == 1')))).toEqual([
+      { file: 'p.yaml', line: 9, column: 19, path: 'spec.rules[0].expression', message: 'CEL: Unknown variable: foo' },
+    ]);
+  });
+
+  it('syntax error at its offset', () => {
+    expect(one('p.yaml', policy(rule('expression', 'object.spec ==')))).toEqual([
+      { file: 'p.yaml', line: 9, column: 33, path: 'spec.rules[0].expression', message: 'CEL: Unexpected token: EOF' },
+    ]);
+  });
+
+  it('wrong result type of expression, violations, messageExpression, when, addExpression', () => {
+    expect(one('p.yaml', policy(rule('expression', `'"x" + "y"'`)))[0]).toMatchObject({
+      line: 9, path: 'spec.rules[0].expression', message: 'CEL: expression must return bool, but returns string',
+    });
+    expect(one('p.yaml', policy(rule('violations', 'object.spec.x == 1')))[0]).toMatchObject({
+      path: 'spec.rules[0].violations', message: 'CEL: expression must return list, but returns bool',
+    });
+    expect(one('p.yaml', policy(rule('expression', `'true'`, '      messageExpression: "1 + 2"\n')))[0]).toMatchObject({
+      line: 10, path: 'spec.rules[0].messageExpression', message: 'CEL: expression must return string, but returns int',
+    });
+    expect(one('p.yaml', policy(rule('expression', `'true'`, `      when: '"yes"'\n      message: m\n`)))[0]).toMatchObject({
+      line: 10, path: 'spec.rules[0].when', message: 'CEL: expression must return bool, but returns string',
+    });
+    expect(one('p.yaml', policy(okRule, 'custom', `  mutations:\n    - name: m\n      target: object\n      addExpression: '[1]'\n`))).toEqual([
+      { file: 'p.yaml', line: 14, column: 23, path: 'spec.mutations[0].addExpression', message: 'CEL: expression must return map, but returns list<int>' },
+    ]);
+  });
+
+  it('unsafe regular expression (nested repetition) is rejected at load', () => {
+    const problems = one('p.yaml', policy(rule('expression', 'object.metadata.name.matches("(a+)+$")')));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ line: 9, column: 48, path: 'spec.rules[0].expression' });
+    expect(problems[0]!.message).toContain('pattern "(a+)+$" can backtrack catastrophically');
+  });
+
+  it.each(['(x*)*', '(a|aa)+', '(\\\\w+)\\\\1'])('unsafe pattern %s', (pattern) => {
+    const problems = one('p.yaml', policy(rule('expression', `'object.metadata.name.matches("${pattern}")'`)));
+    expect(problems[0]!.message).toContain('can backtrack catastrophically');
+  });
+
+  it('an invalid pattern is rejected at load', () => {
+    const problems = one('p.yaml', policy(rule('expression', `'object.metadata.name.matches("[a-")'`)));
+    expect(problems[0]!.message).toContain('invalid pattern "[a-"');
+  });
+
+  it('a non-literal pattern is rejected', () => {
+    const problems = one('p.yaml', policy(rule('expression', 'object.metadata.name.matches(object.spec.pattern)')));
+    expect(problems).toEqual([{
+      file: 'p.yaml', line: 9, column: 48, path: 'spec.rules[0].expression',
+      message: 'CEL: matches() takes a string literal pattern, so it can be checked when the policy loads',
+    }]);
+  });
+
+  it('a safe literal pattern loads', () => {
+    expect(() => compileLibrary('lib', [{ file: 'p.yaml', text: policy(rule('expression', `'object.metadata.name.matches("^[a-z0-9-]+$")'`)) }])).not.toThrow();
+  });
+
+  it('a broken variable expression', () => {
+    const problems = one('p.yaml', policy(okRule, 'custom', '  variables:\n    - name: v\n      expression: nope\n'));
+    expect(problems).toEqual([{ file: 'p.yaml', line: 13, column: 19, path: 'spec.variables[0].expression', message: 'CEL: Unknown variable: nope' }]);
+  });
+
+  it('every expression of a policy is checked, not only the first broken one', () => {
+    const problems = one('p.yaml', policy(`    - name: a
+      expression: nope == 1
+      message: m
+    - name: b
+      when: alsoNope
+      violations: '[]'
+      message: m
+`));
+    expect(problems.map((p) => p.path)).toEqual(['spec.rules[0].expression', 'spec.rules[1].when']);
+  });
+});
+
+describe('BUG: CEL problem locations inside multi-line and quoted YAML scalars (expected to fail until fixed)', () => {
+  // library.ts expressionProblem() maps an offset in the expression to the file by treating the
+  // scalar's value as starting at the key's value position. That only holds for single-line plain
+  // scalars. The shipped policies write expressions as folded block scalars (`>-`), where the
+  // folded text has no newlines, so every error points at the `>-` indicator line instead.
+  it('BUG library.ts: folded block scalar (>-) — the line and column of the offending token', () => {
+    const problems = one('p.yaml', policy(`    - name: r
+      expression: >-
+        object.spec.x == 1
+        && nope == 2
+      message: m
+`));
+    // `nope` is on line 11, column 12.
+    expect(problems[0]).toMatchObject({ line: 11, column: 12, message: 'CEL: Unknown variable: nope' });
+  });
+
+  it('BUG library.ts: literal block scalar (|) — the column includes the block indentation', () => {
+    const problems = one('p.yaml', policy(`    - name: r
+      expression: |
+        object.spec.x == 1
+          && nope == 2
+      message: m
+`));
+    // `nope` is on line 11, column 14 (reported: column 6, the indentation is dropped).
+    expect(problems[0]).toMatchObject({ line: 11, column: 14 });
+  });
+
+  it('BUG library.ts: double-quoted scalar — the column skips the opening quote', () => {
+    const problems = one('p.yaml', policy(`    - name: r
+      expression: "object.spec.x == nope"
+      message: m
+`));
+    // `nope` starts at column 37 (reported: 36, the position of the quote is used as offset 0).
+    expect(problems[0]).toMatchObject({ line: 9, column: 37 });
+  });
+});
+
+describe('all problems are reported at once', () => {
+  it('two broken files are both listed, in order, and nothing is loaded', () => {
+    let error: DocumentError | undefined;
+    try {
+      compileLibrary('lib', [
+        { file: 'plans/tiny.yaml', text: plan('tiny', '1 gig') },
+        { file: 'policies/ok.yaml', text: policy(okRule, 'fine') },
+        { file: 'policies/bad.yaml', text: policy('    - name: r\n      expression: nope\n      message: m\n', 'bad', '  actoin: Deny\n') },
+      ]);
+    } catch (e) {
+      error = e as DocumentError;
+    }
+    expect(error).toBeInstanceOf(DocumentError);
+    expect(error!.problems.map((p) => `${p.file}:${p.path}`)).toEqual([
+      'plans/tiny.yaml:spec.perPod.memory',
+      'policies/bad.yaml:spec.actoin',
+      'policies/bad.yaml:spec.rules[0].expression',
+    ]);
+    expect(error!.message.split('\n')).toEqual(error!.problems.map(formatProblem));
+  });
+
+  it('schema and CEL problems of different documents together', () => {
+    const problems = problemsOf([
+      { file: 'a.yaml', text: policy('    - name: r\n      expression: nope\n      message: m\n', 'a') },
+      { file: 'b.yaml', text: policy(okRule, 'b', '  action: Block\n').replace('  action: Deny\n', '') },
+      { file: 'c.yaml', text: '- not a mapping\n' },
+      { file: 'd.yaml', text: 'key: [unclosed\n' },
+    ]);
+    expect(problems.map((p) => p.file)).toEqual(['a.yaml', 'b.yaml', 'c.yaml', 'd.yaml']);
+    expect(problems[0]!.message).toBe('CEL: Unknown variable: nope');
+    expect(problems[1]!.path).toBe('spec.action');
+  });
+});
+
+describe('a valid library', () => {
+  it('compiles plans, policies (with defaults) and tests', () => {
+    const lib = compileLibrary('lib', [
+      { file: 'plan.yaml', text: plan() },
+      { file: 'policy.yaml', text: policy(okRule, 'custom') },
+      { file: 'test.yaml', text: `${HEADER}\nkind: PolicyTest\nmetadata: {name: custom}\nspec:\n  policy: custom\n  cases:\n    - name: c\n      object: {apiVersion: v1, kind: Pod}\n      expect: [{rule: ok, result: pass}]\n` },
+    ]);
+    expect([...lib.plans.keys()]).toEqual(['tiny']);
+    expect(lib.policies.map((p) => p.name)).toEqual(['custom']);
+    const p = lib.policies[0]!;
+    expect(p.failureMode).toBe('Deny');
+    expect([...p.roles].sort()).toEqual(['pod', 'workload']);
+    expect([...p.operations].sort()).toEqual(['CREATE', 'UPDATE']);
+    expect(p.rules.map((r) => [r.name, r.action])).toEqual([['ok', 'Deny']]);
+    expect(lib.tests).toHaveLength(1);
+  });
+
+  it('Warn and Audit policies default to failureMode Allow; rules with DELETE add the operation', () => {
+    const lib = compileLibrary('lib', [{ file: 'p.yaml', text: policy(`    - name: d
+      operations: [DELETE]
+      expression: 'true'
+      message: m
+`).replace('action: Deny', 'action: Warn') }]);
+    expect(lib.policies[0]!.failureMode).toBe('Allow');
+    expect([...lib.policies[0]!.operations].sort()).toEqual(['CREATE', 'DELETE', 'UPDATE']);
+  });
+
+  it('the shipped library compiles', async () => {
+    const lib = await loadLibrary('policies/library');
+    expect([...lib.plans.keys()].sort()).toEqual(['free', 'premium', 'standard']);
+    expect(lib.policies.map((p) => p.name).sort()).toEqual(['anti-affinity', 'pdb', 'plan-limits', 'pod-security', 'tls']);
+    expect(lib.tests.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('loadLibrary from a directory', () => {
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'redline-lib-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads nested .yaml/.yml/.json files and skips hidden entries (ConfigMap ..data links)', async () => {
+    await mkdir(join(dir, 'plans'));
+    await mkdir(join(dir, 'policies', 'extra'), { recursive: true });
+    await mkdir(join(dir, '..2024_01_01'));
+    await writeFile(join(dir, 'plans', 'tiny.yml'), plan('tiny'));
+    await writeFile(join(dir, 'policies', 'extra', 'custom.yaml'), policy(okRule, 'custom'));
+    await writeFile(join(dir, 'policies', 'json.json'), JSON.stringify({
+      apiVersion: 'redline.dev/v1alpha1', kind: 'Policy', metadata: { name: 'from-json' },
+      spec: { action: 'Audit', rules: [{ name: 'r', expression: 'true', message: 'm' }] },
+    }));
+    await writeFile(join(dir, 'README.md'), '# not a policy');
+    await writeFile(join(dir, '..2024_01_01', 'broken.yaml'), 'key: [unclosed');
+    await writeFile(join(dir, '.hidden.yaml'), 'key: [unclosed');
+    const loaded = await loadLibrary(dir);
+    expect([...loaded.plans.keys()]).toEqual(['tiny']);
+    expect(loaded.policies.map((p) => p.name).sort()).toEqual(['custom', 'from-json']);
+  });
+
+  it('follows symlinked directories', async () => {
+    const real = await mkdtemp(join(tmpdir(), 'redline-real-'));
+    try {
+      await writeFile(join(real, 'tiny.yaml'), plan('tiny'));
+      await symlink(real, join(dir, 'plans'));
+      const lib = await loadLibrary(dir);
+      expect([...lib.plans.keys()]).toEqual(['tiny']);
+    } finally {
+      await rm(real, { recursive: true, force: true });
+    }
+  });
+
+  it('reports broken files by path relative to the working directory, all at once', async () => {
+    await writeFile(join(dir, 'a.yaml'), plan('tiny', '256MB'));
+    await writeFile(join(dir, 'b.yaml'), policy('    - name: r\n      expression: nope\n      message: m\n'));
+    const err = await loadLibrary(dir).then(() => null, (e: unknown) => e as DocumentError);
+    expect(err).toBeInstanceOf(DocumentError);
+    // The temp dir is outside the working directory, so paths are shown in full.
+    const rel = (f: string): string => join(dir, f);
+    expect(err!.problems.map((p) => [p.file, p.line, p.path])).toEqual([
+      [rel('a.yaml'), 9, 'spec.perPod.memory'],
+      [rel('b.yaml'), 9, 'spec.rules[0].expression'],
+    ]);
+    expect(err!.message).toContain(`${rel('a.yaml')}:9:20: spec.perPod.memory: must be a Kubernetes quantity`);
+    expect(err!.message).not.toMatch(/\n\s+at\s/);
+  });
+
+  it('a missing directory is a problem, not a crash', async () => {
+    const err = await loadLibrary(join(dir, 'nope')).then(() => null, (e: unknown) => e as DocumentError);
+    expect(err).toBeInstanceOf(DocumentError);
+    expect(err!.problems).toEqual([{ file: join(dir, 'nope'), line: 1, column: 1, path: '', message: 'cannot read policy directory: ENOENT' }]);
+  });
+});
