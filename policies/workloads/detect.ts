@@ -3,12 +3,15 @@
 //     REDIS_NAMES; or
 //  2. one of its containers runs a Redis or Valkey image: the last path segment of the image
 //     repository is `redis`/`valkey` or starts with `redis-`/`valkey-` (bitnami/redis-cluster,
-//     redis/redis-stack-server), excluding exporters (oliver006/redis_exporter).
+//     redis/redis-stack-server), excluding tools around Redis: exporters, operators and UIs
+//     (oliver006/redis_exporter, opstree/redis-operator, rediscommander/redis-commander).
 
 export const REDIS_NAMES: ReadonlySet<string> = new Set([
   'redis', 'valkey', 'redises.kubedb.com', 'redissentinels.kubedb.com', 'redis-cluster',
   'redis-sentinel', 'redis-replication', 'valkey-cluster',
 ]);
+
+const NOT_A_SERVER = ['exporter', 'operator', 'commander', 'insight'];
 
 const LABEL_KEYS = ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app'] as const;
 
@@ -24,7 +27,7 @@ export function isRedisImage(image: string): boolean {
   const lastSlash = withoutDigest.lastIndexOf('/');
   const repoAndTag = withoutDigest.slice(lastSlash + 1);
   const repo = (repoAndTag.split(':')[0] ?? '').toLowerCase();
-  if (repo.includes('exporter')) return false;
+  if (NOT_A_SERVER.some((word) => repo.includes(word))) return false;
   return repo === 'redis' || repo === 'valkey' || repo.startsWith('redis-') || repo.startsWith('valkey-');
 }
 

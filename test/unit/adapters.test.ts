@@ -595,6 +595,7 @@ describe('Redis recognition of plain kinds', () => {
   it.each([
     'oliver006/redis_exporter:v1.62.0', 'bitnami/redis-exporter:1.62.0', 'nginx:1.27', 'nginx', 'redislabs/redisearch:2.8',
     'ghcr.io/acme/rediscache:1', 'registry.internal:5000/nginx:1', 'postgres:16',
+    'quay.io/opstree/redis-operator:v0.18.0', 'rediscommander/redis-commander:latest', 'redis/redisinsight:2.60',
   ])('image %s alone does not say Redis', (image) => {
     expect(isRedisImage(image)).toBe(false);
     expect(notRedis(deployment({ app: 'web' }, [image]))).toBe('Deployment does not run Redis (no Redis labels or image)');
