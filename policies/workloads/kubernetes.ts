@@ -77,7 +77,7 @@ function makeSetAdapter(kind: 'StatefulSet' | 'Deployment' | 'PetSet', apiVersio
       const template = obj(spec['template']);
       const tmeta = obj(template['metadata']);
       const podSpec = obj(template['spec']);
-      const labels = { ...stringMap(meta['labels']), ...stringMap(tmeta['labels']) };
+      const labels = stringMap(tmeta['labels'], stringMap(meta['labels']));
       if (!recognisedAsRedis(labels, podSpec)) return notRedis(kind);
       const replicas = int(spec['replicas'], 1);
       const selector = stringMap(obj(spec['selector'])['matchLabels']);

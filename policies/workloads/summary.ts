@@ -6,21 +6,29 @@ import type { PodView, WorkloadView } from './view.js';
 type Base = Omit<WorkloadView, 'memoryLimit' | 'cpuLimit' | 'totalMemoryLimit' | 'containers' | 'disruptionBudget' | 'controlled' | 'pdb'> &
   Partial<Pick<WorkloadView, 'disruptionBudget' | 'controlled' | 'pdb'>>;
 
-/** Fills in per-pod and total limits of the Redis container from the pod templates. */
+/**
+ * Fills in per-pod and total limits of the Redis container from the pod templates. Builds the view
+ * by assignment: object spread of a view-sized object costs microseconds on the hot path.
+ */
 export function summarise(base: Base): WorkloadView {
-  const memory = largestLimit(base.podTemplates, 'memory');
-  const cpu = largestLimit(base.podTemplates, 'cpu');
-  return {
-    ...base,
-    memoryLimit: memory,
-    cpuLimit: cpu,
-    totalMemoryLimit: totalMemory(base.podTemplates),
-    containers: base.podTemplates.flatMap((p) =>
-      p.containers.map((c) => ({ ...c, template: p.path, os: p.os, podSecurityContext: p.securityContext }))),
-    controlled: base.controlled ?? false,
-    pdb: base.pdb ?? { supported: false, blocks: [] },
-    disruptionBudget: base.disruptionBudget ?? null,
-  };
+  const view = base as WorkloadView;
+  view.memoryLimit = largestLimit(base.podTemplates, 'memory');
+  view.cpuLimit = largestLimit(base.podTemplates, 'cpu');
+  view.totalMemoryLimit = totalMemory(base.podTemplates);
+  view.containers = [];
+  for (const p of base.podTemplates) {
+    for (const c of p.containers) {
+      view.containers.push({
+        name: c.name, kind: c.kind, image: c.image, redis: c.redis, securityContext: c.securityContext,
+        resources: c.resources, ports: c.ports, args: c.args, env: c.env,
+        template: p.path, os: p.os, podSecurityContext: p.securityContext,
+      });
+    }
+  }
+  view.controlled = base.controlled ?? false;
+  view.pdb = base.pdb ?? { supported: false, blocks: [] };
+  view.disruptionBudget = base.disruptionBudget ?? null;
+  return view;
 }
 
 function redisLimit(pod: PodView, resource: string): Quantity | undefined {

@@ -151,17 +151,22 @@ export function int(value: Json | undefined, fallback: number): number {
 /** Resource lists are int-or-string: `cpu: 2` is the quantity "2". */
 export function quantityMap(value: Json | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj(value))) {
+  const source = obj(value);
+  for (const k in source) {
+    const v = source[k];
     if (typeof v === 'string') out[k] = v;
     else if (typeof v === 'number' && Number.isFinite(v)) out[k] = String(v);
   }
   return out;
 }
 
-export function stringMap(value: Json | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj(value))) if (typeof v === 'string') out[k] = v;
-  return out;
+export function stringMap(value: Json | undefined, into: Record<string, string> = {}): Record<string, string> {
+  const source = obj(value);
+  for (const k in source) {
+    const v = source[k];
+    if (typeof v === 'string') into[k] = v;
+  }
+  return into;
 }
 
 export function at(root: Json, path: Segments): Json | undefined {
