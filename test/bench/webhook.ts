@@ -1,0 +1,398 @@
+// Webhook benchmark (not a test): `npm run bench:webhook` = `node dist/test/bench/webhook.js`.
+//
+// Three processes: the server under test (the real `redline serve` as a child, or a bare
+// `node:https` server that parses the body and answers a fixed allow), and this process as the load
+// generator (HTTPS keep-alive on loopback, N connections, fixed duration per cell). For every cell
+// it prints requests/s, p50/p99 latency, the server's CPU per request (from /proc) and the
+// generator's own CPU share, so a generator-bound cell is visible.
+//
+// Flags: --seconds N (per cell, default 4; warm-up 1 s extra), --connections 1,8,64,
+//        --client raw|https (raw: keep-alive TLS sockets with a pre-built request, the default —
+//        https.request costs the generator more CPU than the bare server spends per request),
+//        --fixtures statefulset,kubedb, --profile (run redline with --cpu-prof and print the top
+//        functions), --bare-server CERTDIR (internal: be the bare server).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixture, repoRoot } from './webhook-harness.js';
+
+// ---------------------------------------------------------------------------------------------
+// The bare server (a child process of the benchmark)
+
+function bareServer(certDir: string): void {
+  const server = https.createServer(
+    { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), minVersion: 'TLSv1.2', keepAlive: true, noDelay: true },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+    },
+  );
+  server.keepAliveTimeout = 120_000;
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address() as { port: number };
+    process.stdout.write(`{"msg":"bare listening","address":"127.0.0.1:${addr.port}"}\n`);
+  });
+  process.on('SIGTERM', () => {
+    server.close();
+    server.closeAllConnections();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server processes
+
+interface ServerProc {
+  name: string;
+  proc: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function cpuTicks(pid: number): number {
+  // utime + stime of the process, in clock ticks (100/s on Linux).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+const TICKS_PER_SECOND = 100;
+
+async function startProcess(name: string, args: string[], cwd: string, logFile: string, pattern: RegExp): Promise<ServerProc> {
+  const out = openSync(logFile, 'w');
+  const proc = spawn(process.execPath, args, { cwd, stdio: ['ignore', out, 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    const m = pattern.exec(text);
+    if (m) {
+      return {
+        name,
+        proc,
+        port: Number(m[1]),
+        stop: async () => {
+          proc.kill('SIGTERM');
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+          proc.kill('SIGKILL');
+        },
+      };
+    }
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${err}\n${text.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation
+
+interface CellResult {
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  serverCpuUsPerReq: number;
+  serverCpuShare: number;
+  generatorCpuShare: number;
+}
+
+type Client = 'raw' | 'https';
+
+/**
+ * One keep-alive TLS connection speaking just enough HTTP/1.1: a pre-built request written as one
+ * buffer, the answer framed by Content-Length. Several times cheaper per request than
+ * https.request (no agent, no header objects), so the generator stays off the critical path.
+ */
+class RawConnection {
+  private socket: tls.TLSSocket | undefined;
+  private buf: Buffer = Buffer.alloc(0);
+  private pending: { resolve: (status: number) => void; reject: (e: Error) => void } | undefined;
+  constructor(
+    private readonly port: number,
+    private readonly ca: Buffer,
+    private readonly request: Buffer,
+  ) {}
+  private connect(): Promise<tls.TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: this.port, servername: 'localhost', ca: this.ca }, () => resolve(s));
+      s.setNoDelay(true);
+      s.on('data', (d: Buffer) => this.onData(d));
+      s.on('error', (e) => {
+        this.socket = undefined;
+        reject(e);
+        this.fail(e);
+      });
+      s.on('close', () => {
+        this.socket = undefined;
+        this.fail(new Error('connection closed'));
+      });
+    });
+  }
+  private fail(e: Error): void {
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(e);
+  }
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buf.subarray(0, end).toString('latin1');
+    const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    const total = end + 4 + (m ? Number(m[1]) : 0);
+    if (this.buf.length < total) return;
+    this.buf = this.buf.subarray(total);
+    const status = Number(head.slice(9, 12));
+    const p = this.pending;
+    this.pending = undefined;
+    p?.resolve(status);
+  }
+  async send(): Promise<number> {
+    this.socket ??= await this.connect();
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.socket!.write(this.request);
+    });
+  }
+  close(): void {
+    this.socket?.destroy();
+  }
+}
+
+async function runCell(port: number, ca: Buffer, body: Buffer, pathname: string, connections: number, seconds: number, serverPid: number, client: Client): Promise<CellResult> {
+  const rawRequest = Buffer.concat([
+    Buffer.from(`POST ${pathname}?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${body.length}\r\n\r\n`),
+    body,
+  ]);
+  const raws = Array.from({ length: connections }, () => new RawConnection(port, ca, rawRequest));
+  const agent = new https.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const options = {
+    host: '127.0.0.1',
+    servername: 'localhost',
+    port,
+    path: pathname,
+    method: 'POST',
+    ca,
+    agent,
+    headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
+  };
+  const one = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const req = https.request(options, (res) => {
+        let ok = res.statusCode === 200;
+        res.on('data', () => undefined);
+        res.on('end', () => (ok ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`status ${res.statusCode}`))));
+        res.on('error', (e) => {
+          ok = false;
+          reject(e);
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  const oneRaw = async (c: RawConnection): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    const status = await c.send();
+    if (status !== 200) throw new Error(`status ${status}`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+
+  const phase = async (ms: number, record: boolean) => {
+    const latencies: number[] = [];
+    let errors = 0;
+    const end = Date.now() + ms;
+    const worker = async (i: number): Promise<void> => {
+      while (Date.now() < end) {
+        try {
+          const l = client === 'raw' ? await oneRaw(raws[i]!) : await one();
+          if (record) latencies.push(l);
+        } catch {
+          errors++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: connections }, (_, i) => worker(i)));
+    return { latencies, errors };
+  };
+
+  await phase(1000, false); // warm-up: JIT, TLS sessions, sockets
+  const cpu0 = process.cpuUsage();
+  const ticks0 = cpuTicks(serverPid);
+  const t0 = process.hrtime.bigint();
+  const { latencies, errors } = await phase(seconds * 1000, true);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const ticks = cpuTicks(serverPid) - ticks0;
+  const cpu = process.cpuUsage(cpu0);
+  agent.destroy();
+  for (const r of raws) r.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  const serverCpuSeconds = ticks / TICKS_PER_SECOND;
+  return {
+    requests: latencies.length,
+    errors,
+    seconds: wall,
+    rps: latencies.length / wall,
+    p50: pct(50),
+    p99: pct(99),
+    serverCpuUsPerReq: latencies.length ? (serverCpuSeconds * 1e6) / latencies.length : NaN,
+    serverCpuShare: serverCpuSeconds / wall,
+    generatorCpuShare: (cpu.user + cpu.system) / 1e6 / wall,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profile summary (self time by function) of a .cpuprofile
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+function summariseProfile(file: string, top = 15): string[] {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[] };
+  const total = profile.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0);
+  const byFn = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(repoRoot(), '.');
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${url ? `${path.relative('.', url) || url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+    byFn.set(key, (byFn.get(key) ?? 0) + (n.hitCount ?? 0));
+  }
+  return [...byFn.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+const FIXTURES: Record<string, string> = { statefulset: 'statefulset-review.json', kubedb: 'kubedb-redis-review.json' };
+
+async function main(): Promise<void> {
+  const seconds = Number(flag('--seconds', '4'));
+  const connections = flag('--connections', '1,8,64').split(',').map(Number);
+  const fixtures = flag('--fixtures', 'statefulset,kubedb').split(',');
+  const profile = process.argv.includes('--profile');
+  const client = flag('--client', 'raw') as Client;
+  const root = repoRoot();
+  const main = path.join(root, 'dist', 'cli', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
+  const self = fileURLToPath(import.meta.url);
+
+  const work = mkdtempSync(path.join(os.tmpdir(), 'redline-bench-'));
+  const certDir = path.join(work, 'certs');
+  const nsFile = path.join(work, 'namespaces.yaml');
+  const profDir = path.join(work, 'profile');
+  writeFileSync(nsFile, 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tenant-acme\n  labels: {redline.dev/tenant: acme, redline.dev/plan: premium}\n');
+
+  const redline = await startProcess(
+    'redline',
+    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), main, 'serve', '--dev', '--dev-cert-dir', certDir, '--port', '0', '--health-port', '0', '--address', '127.0.0.1', '--namespaces', nsFile],
+    work,
+    path.join(work, 'redline.log'),
+    /"address":"127\.0\.0\.1:(\d+)","msg":"webhook listening"/,
+  );
+  const bare = await startProcess('bare', [self, '--bare-server', certDir], work, path.join(work, 'bare.log'), /"address":"127\.0\.0\.1:(\d+)"/);
+  const ca = readFileSync(path.join(certDir, 'ca.crt'));
+
+  console.log(`# Redline webhook benchmark — ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}`);
+  console.log(`# ${seconds} s per cell after 1 s warm-up; HTTPS keep-alive on loopback; load generator = this process (pid ${process.pid}), client ${client === 'raw' ? 'raw TLS + pre-built HTTP/1.1 request' : 'https.request + Agent(keepAlive)'}`);
+  console.log(`# redline: dist/cli/main.js serve (pid ${redline.proc.pid}, logging one JSON line per request to a file); bare: node:https + JSON.parse + fixed allow (pid ${bare.proc.pid})`);
+  const sizes = fixtures.map((f) => `${f} ${Buffer.byteLength(JSON.stringify(fixture(FIXTURES[f]!)))} B`).join(', ');
+  console.log(`# bodies: ${sizes}; namespace tenant-acme on plan premium (every policy evaluates, all allowed)`);
+  console.log('');
+  const header = ['fixture', 'endpoint', 'conns', 'bare req/s', 'p50 ms', 'p99 ms', 'µs CPU/req', 'redline req/s', 'p50 ms', 'p99 ms', 'µs CPU/req', 'ratio', 'gen CPU (bare/redline)', 'errors'];
+  const rows: string[][] = [];
+  const verdicts: string[] = [];
+  const cells: { fixture: string; endpoint: string; conns: number }[] = [];
+  for (const f of fixtures) for (const c of connections) cells.push({ fixture: f, endpoint: '/validate', conns: c });
+  for (const f of fixtures) if (connections.includes(8)) cells.push({ fixture: f, endpoint: '/mutate', conns: 8 });
+
+  try {
+    for (const cell of cells) {
+      const body = Buffer.from(JSON.stringify(fixture(FIXTURES[cell.fixture]!)));
+      const b = await runCell(bare.port, ca, body, cell.endpoint, cell.conns, seconds, bare.proc.pid!, client);
+      const r = await runCell(redline.port, ca, body, cell.endpoint, cell.conns, seconds, redline.proc.pid!, client);
+      const ratio = r.rps / b.rps;
+      const row = [
+        cell.fixture,
+        cell.endpoint,
+        String(cell.conns),
+        b.rps.toFixed(0),
+        b.p50.toFixed(2),
+        b.p99.toFixed(2),
+        b.serverCpuUsPerReq.toFixed(0),
+        r.rps.toFixed(0),
+        r.p50.toFixed(2),
+        r.p99.toFixed(2),
+        r.serverCpuUsPerReq.toFixed(0),
+        ratio.toFixed(2),
+        `${(100 * b.generatorCpuShare).toFixed(0)}% / ${(100 * r.generatorCpuShare).toFixed(0)}%`,
+        `${b.errors}/${r.errors}`,
+      ];
+      rows.push(row);
+      console.error(`  done: ${row.join('  ')}`);
+      if (cell.endpoint === '/validate') {
+        verdicts.push(`${cell.fixture} @${cell.conns}: throughput ${(100 * ratio).toFixed(0)}% of bare (target ≥ 70%) ${ratio >= 0.7 ? 'OK' : 'MISS'}`);
+        if (cell.conns === 8) verdicts.push(`${cell.fixture} @8: p99 ${r.p99.toFixed(2)} ms (target < 5 ms) ${r.p99 < 5 ? 'OK' : 'MISS'}`);
+      }
+      if (r.generatorCpuShare > 0.9 || b.generatorCpuShare > 0.9) {
+        verdicts.push(`${cell.fixture} ${cell.endpoint} @${cell.conns}: generator CPU > 90% of a core: this cell may be generator-bound`);
+      }
+    }
+  } finally {
+    await redline.stop();
+    await bare.stop();
+  }
+
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cols: string[]): string => `| ${cols.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  console.log('');
+  for (const v of verdicts) console.log(`- ${v}`);
+  console.log('- "gen CPU" is this load generator\'s CPU time per wall second (100% = one core busy); the servers\' CPU per request comes from /proc.');
+
+  if (profile) {
+    const files = existsSync(profDir) ? readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    if (files[0]) {
+      console.log('\n# redline CPU profile, self time (whole run incl. start-up):');
+      for (const l of summariseProfile(path.join(profDir, files[0]))) console.log(l);
+      console.log(`# profile: ${path.join(profDir, files[0])} (kept)`);
+      return;
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (process.argv[2] === '--bare-server') {
+  bareServer(process.argv[3]!);
+} else {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

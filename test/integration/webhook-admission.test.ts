@@ -1,0 +1,327 @@
+// Admission semantics over real HTTPS with the real Engine and the shipped policy library: allow,
+// deny with every message, warnings, audit annotations, mutation (patch applied and re-reviewed:
+// idempotent under reinvocation), non-tenant namespaces, dryRun, DELETE of a PDB, and the tenant
+// label guard on Namespaces.
+
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultLibraryDir, Engine, loadLibrary } from '../../policies/engine/index.js';
+import type { JsonObject, NamespaceInfo } from '../../policies/engine/types.js';
+import { auditAnnotationKey } from '../../webhook/admission.js';
+import {
+  admissionReview,
+  applyAddPatch,
+  decodePatch,
+  fixture,
+  PLAIN_NS,
+  startTestWebhook,
+  TENANT_NS,
+  testCertificates,
+  type TestCerts,
+  type TestWebhook,
+} from '../bench/webhook-harness.js';
+
+const PREMIUM_NS: NamespaceInfo = { name: 'tenant-big', labels: { 'redline.dev/tenant': 'big', 'redline.dev/plan': 'premium' } };
+const UNKNOWN_PLAN_NS: NamespaceInfo = { name: 'tenant-odd', labels: { 'redline.dev/tenant': 'odd', 'redline.dev/plan': 'gold' } };
+const NAMESPACES = [TENANT_NS, PLAIN_NS, PREMIUM_NS, UNKNOWN_PLAN_NS];
+
+let certs: TestCerts;
+let engine: Engine;
+let hook: TestWebhook;
+
+const stsReview = fixture('statefulset-review.json') as { request: { object: JsonObject; uid: string } };
+const kubedbReview = fixture('kubedb-redis-review.json') as { request: { object: JsonObject } };
+
+/** A minimal KubeDB Redis that the mutations complete (pod security, resources, TLS issuer). */
+const bareKubedb: JsonObject = {
+  apiVersion: 'kubedb.com/v1',
+  kind: 'Redis',
+  metadata: { name: 'sessions', namespace: 'tenant-acme', labels: { team: 'orders' } },
+  spec: { version: '7.2.4', mode: 'Standalone', storageType: 'Durable', storage: { resources: { requests: { storage: '1Gi' } } } },
+};
+
+const redisPdb: JsonObject = {
+  apiVersion: 'policy/v1',
+  kind: 'PodDisruptionBudget',
+  metadata: { name: 'cache', namespace: 'tenant-acme' },
+  spec: { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } } },
+};
+
+function withNamespace(obj: JsonObject, ns: string): JsonObject {
+  const copy = structuredClone(obj);
+  (copy.metadata as JsonObject).namespace = ns;
+  return copy;
+}
+
+beforeAll(async () => {
+  certs = await testCertificates();
+  engine = new Engine(await loadLibrary(defaultLibraryDir()));
+  hook = await startTestWebhook({ certs, reviewer: engine, namespaces: NAMESPACES });
+});
+
+afterAll(async () => {
+  await hook?.close();
+  certs?.cleanup();
+});
+
+describe('workloads in tenant namespaces (shipped library)', () => {
+  it('allows a compliant Redis StatefulSet, and /mutate never patches a StatefulSet', async () => {
+    const v = await hook.post(stsReview);
+    expect(v.status).toBe(200);
+    expect(v.json().response).toEqual({ uid: stsReview.request.uid, allowed: true });
+    const m = (await hook.post(stsReview, '/mutate')).json().response;
+    expect(m.allowed).toBe(true);
+    expect(m.patch).toBeUndefined();
+    expect(m.patchType).toBeUndefined();
+  });
+
+  it('denies with every failing message, joined by "; "', async () => {
+    const object = kubedbReview.request.object; // Cluster mode, 3 shards: too big for plan standard
+    const expected = engine
+      .review({ object, operation: 'CREATE', namespace: TENANT_NS, plan: 'standard', mutate: false })
+      .results.filter((r) => r.result === 'fail' && r.action === 'Deny')
+      .map((r) => `${r.policy}.${r.rule}: ${r.message}`);
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+    const res = (await hook.post(admissionReview(object, { uid: 'deny-1' }))).json();
+    expect(res).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
+    expect(res.response.uid).toBe('deny-1');
+    expect(res.response.allowed).toBe(false);
+    expect(res.response.status.code).toBe(403);
+    expect(res.response.status.message).toBe(expected.join('; '));
+    expect(res.response.status.message).toMatch(/mode Cluster is not in plan standard/);
+    expect(res.response.status.message).toMatch(/3 shards exceed plan standard/);
+    // The mutating call denies too (fast feedback), without a patch.
+    const m = (await hook.post(admissionReview(object), '/mutate')).json().response;
+    expect(m.allowed).toBe(false);
+    expect(m.patch).toBeUndefined();
+  });
+
+  it('allows the same object in a namespace whose plan fits', async () => {
+    const res = (await hook.post(admissionReview(withNamespace(kubedbReview.request.object, 'tenant-big')))).json().response;
+    expect(res.allowed).toBe(true);
+    expect(res.status).toBeUndefined();
+  });
+
+  it('dryRun gets the same verdict', async () => {
+    const object = kubedbReview.request.object;
+    const a = (await hook.post(admissionReview(object, { uid: 'dry', dryRun: true }))).json().response;
+    const b = (await hook.post(admissionReview(object, { uid: 'dry' }))).json().response;
+    expect(a).toEqual(b);
+  });
+
+  it('mutates with a base64 JSONPatch; the patched object needs no further patch and passes validation', async () => {
+    const first = (await hook.post(admissionReview(bareKubedb, { uid: 'mut-1' }), '/mutate')).json().response;
+    expect(first.uid).toBe('mut-1');
+    expect(first.allowed).toBe(true);
+    expect(first.patchType).toBe('JSONPatch');
+    const ops = decodePatch(first.patch);
+    expect(ops.length).toBeGreaterThan(0);
+    expect(ops.every((o) => o.op === 'add')).toBe(true);
+    const patched = applyAddPatch(bareKubedb, ops);
+    const spec = patched.spec as Record<string, any>;
+    expect(spec.tls.issuerRef).toMatchObject({ apiGroup: 'cert-manager.io', kind: 'Issuer' });
+    expect(spec.podTemplate.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+
+    // Reinvocation: the mutator on its own output yields nothing.
+    const second = (await hook.post(admissionReview(patched), '/mutate')).json().response;
+    expect(second.allowed).toBe(true);
+    expect(second.patch).toBeUndefined();
+    expect(second.patchType).toBeUndefined();
+    // The validating webhook re-checks what will be stored.
+    const validated = (await hook.post(admissionReview(patched))).json().response;
+    expect(validated.allowed).toBe(true);
+    // Without the mutation the same object is denied by validation.
+    const unpatched = (await hook.post(admissionReview(bareKubedb))).json().response;
+    expect(unpatched.allowed).toBe(false);
+  });
+
+  it('passes oldObject on UPDATE', async () => {
+    const old = structuredClone(stsReview.request.object);
+    const updated = structuredClone(old);
+    (updated.spec as Record<string, unknown>).replicas = 9; // over standard's 3 pods per shard
+    const res = (await hook.post(admissionReview(updated, { operation: 'UPDATE', oldObject: old }))).json().response;
+    expect(res.allowed).toBe(false);
+    expect(res.status.message).toMatch(/9 pods per shard exceed plan standard/);
+  });
+
+  it('a namespace with an unknown plan is denied with a clear message', async () => {
+    const res = (await hook.post(admissionReview(withNamespace(bareKubedb, 'tenant-odd')))).json().response;
+    expect(res.allowed).toBe(false);
+    expect(res.status.message).toMatch(/plan "gold" is not defined/);
+  });
+
+  it('DELETE of a PDB protecting Redis answers a warning; other DELETEs pass untouched', async () => {
+    const res = (await hook.post(admissionReview(null, { operation: 'DELETE', oldObject: redisPdb, uid: 'del-pdb' }))).json().response;
+    expect(res).toEqual({
+      uid: 'del-pdb',
+      allowed: true,
+      warnings: ['pdb: deleting PodDisruptionBudget cache leaves Redis pods unprotected during node drains'],
+    });
+    const sts = (await hook.post(admissionReview(null, { operation: 'DELETE', oldObject: stsReview.request.object }))).json().response;
+    expect(sts.allowed).toBe(true);
+    expect(sts.warnings).toBeUndefined();
+  });
+
+  it('leaves objects in non-tenant namespaces untouched', async () => {
+    const bad = withNamespace(kubedbReview.request.object, 'default');
+    const v = (await hook.post(admissionReview(bad))).json().response;
+    expect(v.allowed).toBe(true);
+    expect(v.status).toBeUndefined();
+    const m = (await hook.post(admissionReview(withNamespace(bareKubedb, 'default')), '/mutate')).json().response;
+    expect(m.allowed).toBe(true);
+    expect(m.patch).toBeUndefined();
+    // A namespace the (static) source does not know is not a tenant either.
+    const u = (await hook.post(admissionReview(withNamespace(bareKubedb, 'nowhere')), '/mutate')).json().response;
+    expect(u.patch).toBeUndefined();
+  });
+
+  it('with a cluster source, an unknown namespace fails closed with a retry hint', async () => {
+    const h = await startTestWebhook({ certs, reviewer: engine, namespaces: NAMESPACES, unknownNamespace: 'deny' });
+    try {
+      const res = (await h.post(admissionReview(withNamespace(bareKubedb, 'brand-new')))).json().response;
+      expect(res.allowed).toBe(false);
+      expect(res.status.message).toMatch(/namespace "brand-new" is not in Redline's namespace cache yet.*retry/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('counts policy results in the metrics', async () => {
+    const text = await hook.metrics.registry.metrics();
+    expect(text).toMatch(/redline_policy_results_total\{policy="plan-limits",rule="mode-allowed",result="fail"\} \d+/);
+    expect(text).toMatch(/redline_admission_requests_total\{endpoint="mutate",kind="Redis",operation="CREATE",outcome="patched"\} \d+/);
+    expect(text).toMatch(/redline_admission_requests_total\{endpoint="validate",kind="Redis",operation="CREATE",outcome="denied"\} \d+/);
+  });
+});
+
+describe('warnings and audit annotations (shipped library + two test policies)', () => {
+  let dir: string;
+  let extra: TestWebhook;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'redline-lib-'));
+    cpSync(defaultLibraryDir(), dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'policies', 'zz-webhook-test.yaml'),
+      `apiVersion: redline.dev/v1alpha1
+kind: Policy
+metadata:
+  name: ownership
+spec:
+  description: Workloads name their owning team.
+  action: Warn
+  match:
+    roles: [workload]
+  rules:
+    - name: team-label
+      expression: '"team" in object.metadata.?labels.orValue({})'
+      message: >-
+        Warning: add a metadata.labels.team label so that the platform on-call knows which tenant
+        team to page during an incident with this Redis workload
+---
+apiVersion: redline.dev/v1alpha1
+kind: Policy
+metadata:
+  name: change-audit
+spec:
+  description: Records the pod count of every Redis write in the audit log.
+  action: Audit
+  match:
+    roles: [workload]
+  rules:
+    - name: pods-recorded
+      expression: 'false'
+      messageExpression: '"pods=" + string(workload.pods)'
+`,
+    );
+    extra = await startTestWebhook({ certs, reviewer: new Engine(await loadLibrary(dir)), namespaces: NAMESPACES });
+  });
+  afterAll(async () => {
+    await extra?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers warnings ≤ 120 characters without a "Warning:" prefix, and audit annotations with valid keys', async () => {
+    const noTeam = structuredClone(stsReview.request.object);
+    const res = (await extra.post(admissionReview(noTeam))).json().response;
+    expect(res.allowed).toBe(true);
+    expect(res.warnings).toHaveLength(1);
+    const w: string = res.warnings[0];
+    expect(w.length).toBeLessThanOrEqual(120);
+    expect(w.startsWith('ownership: add a metadata.labels.team label')).toBe(true);
+    expect(w).not.toMatch(/warning:/i);
+    expect(w.endsWith('…')).toBe(true);
+    expect(res.auditAnnotations).toEqual({ 'change-audit.pods-recorded': 'pods=3' });
+    // Each key, prefixed by the API server with the webhook name, must be a qualified name.
+    for (const k of Object.keys(res.auditAnnotations)) {
+      expect(`validate.redline.dev/${k}`).toMatch(/^[a-z0-9.-]+\/([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/);
+      expect(k.length).toBeLessThanOrEqual(63);
+    }
+    // The mutating call carries neither (the validating call does): no duplicate warnings.
+    const m = (await extra.post(admissionReview(noTeam), '/mutate')).json().response;
+    expect(m.warnings).toBeUndefined();
+    expect(m.auditAnnotations).toBeUndefined();
+  });
+
+  it('builds bounded annotation keys for long policy and rule names', () => {
+    const k = auditAnnotationKey('a-very-long-policy-name-that-goes-on-and-on', 'and-a-rule-name-that-is-also-long');
+    expect(k.length).toBeLessThanOrEqual(63);
+    expect(k).toMatch(/^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$/);
+    expect(k).not.toBe(auditAnnotationKey('a-very-long-policy-name-that-goes-on-and-on', 'and-a-rule-name-that-is-also-longer'));
+    expect(auditAnnotationKey('p', 'r/1')).toBe('p.r-1');
+  });
+});
+
+describe('tenant label guard on Namespaces', () => {
+  const tenantNs = (labels: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-acme', labels } });
+  const current = { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'standard', 'pod-security.kubernetes.io/enforce': 'restricted', team: 'orders' };
+  const update = (labels: Record<string, string>, who: { username: string; groups?: string[] }) =>
+    hook.post(admissionReview(tenantNs(labels), { operation: 'UPDATE', oldObject: tenantNs(current), username: who.username, groups: who.groups ?? ['system:authenticated'] }));
+
+  it('denies a tenant upgrading its own plan, naming the label and who may change it', async () => {
+    const res = (await update({ ...current, 'redline.dev/plan': 'premium' }, { username: 'alice@acme.example', groups: ['acme:admins', 'system:authenticated'] })).json().response;
+    expect(res.allowed).toBe(false);
+    expect(res.status.code).toBe(403);
+    expect(res.status.message).toBe(
+      'labels redline.dev/plan (changed) of tenant namespace "tenant-acme" may only be changed by Redline admins ' +
+        '(users platform-admin; groups platform:admins; service accounts gitops/platform-sync, redline-system/redline-controller); ' +
+        '"alice@acme.example" is not one of them',
+    );
+  });
+
+  it('denies relaxing pod security or removing Redline labels', async () => {
+    const { 'pod-security.kubernetes.io/enforce': _e, ...withoutPsa } = current;
+    const res = (await update({ ...withoutPsa, 'pod-security.kubernetes.io/enforce': 'privileged' }, { username: 'alice' })).json().response;
+    expect(res.status.message).toMatch(/labels pod-security.kubernetes.io\/enforce \(changed\)/);
+    const { 'redline.dev/plan': _p, ...noPlan } = current;
+    const removed = (await update(noPlan, { username: 'alice' })).json().response;
+    expect(removed.allowed).toBe(false);
+    expect(removed.status.message).toMatch(/redline.dev\/plan \(removed\)/);
+  });
+
+  it('allows admins by user, group and service account, and the controller by default', async () => {
+    const upgraded = { ...current, 'redline.dev/plan': 'premium' };
+    expect((await update(upgraded, { username: 'platform-admin' })).json().response.allowed).toBe(true);
+    expect((await update(upgraded, { username: 'carol', groups: ['platform:admins'] })).json().response.allowed).toBe(true);
+    expect((await update(upgraded, { username: 'system:serviceaccount:gitops:platform-sync' })).json().response.allowed).toBe(true);
+    expect((await update({ ...current, 'redline.dev/managed': 'true' }, { username: 'system:serviceaccount:redline-system:redline-controller' })).json().response.allowed).toBe(true);
+  });
+
+  it('allows tenants to change unrelated labels', async () => {
+    expect((await update({ ...current, team: 'payments', 'cost-center': '42' }, { username: 'alice' })).json().response.allowed).toBe(true);
+  });
+
+  it('guards turning a namespace into a tenant, and leaves other namespaces alone', async () => {
+    const plain = (labels: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sandbox', labels } });
+    const create = (await hook.post(admissionReview(plain({ 'redline.dev/tenant': 'x', 'redline.dev/plan': 'premium' }), { username: 'alice' }))).json().response;
+    expect(create.allowed).toBe(false);
+    expect(create.status.message).toMatch(/redline.dev\/plan \(added\), redline.dev\/tenant \(added\)/);
+    const psa = (await hook.post(admissionReview(plain({ 'pod-security.kubernetes.io/enforce': 'privileged' }), { operation: 'UPDATE', oldObject: plain({}), username: 'alice' }))).json().response;
+    expect(psa.allowed).toBe(true); // not a tenant namespace: not Redline's business
+    const del = (await hook.post(admissionReview(null, { operation: 'DELETE', oldObject: tenantNs(current), username: 'alice' }))).json().response;
+    expect(del.allowed).toBe(true); // deletion is RBAC's business; the namespace controller must never be blocked
+    const m = (await hook.post(admissionReview(tenantNs({ ...current, 'redline.dev/plan': 'premium' }), { operation: 'UPDATE', oldObject: tenantNs(current), username: 'alice' }), '/mutate')).json().response;
+    expect(m).toEqual({ uid: expect.any(String), allowed: true });
+  });
+});

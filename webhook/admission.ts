@@ -1,0 +1,255 @@
+// From a checked AdmissionRequest to the AdmissionResponse: route (label guard, quick allows),
+// look up the namespace, call the reviewer, and shape the answer (denial messages, warnings, audit
+// annotations, JSONPatch). Pure apart from metrics: no I/O, nothing written anywhere — so dryRun
+// requests need no special path.
+
+import type { Logger } from 'pino';
+import type { NamespaceSource } from '../kube/namespaces.js';
+import type { ReviewInput, ReviewOutcome, RuleResult } from '../policies/engine/types.js';
+import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
+import { LabelGuard, PLAN_LABEL, TENANT_LABEL } from './label-guard.js';
+import { LogKey } from './log-keys.js';
+import type { Outcome, WebhookMetrics } from './metrics.js';
+
+/** What the webhook needs from the policy engine (policies/engine's Engine satisfies it). */
+export interface Reviewer {
+  review(input: ReviewInput): ReviewOutcome;
+}
+
+export type AdmissionEndpoint = 'validate' | 'mutate';
+
+export interface AdmissionContext {
+  /** The current reviewer (a getter, so a reloaded library can be swapped in). */
+  reviewer: () => Reviewer;
+  namespaces: NamespaceSource;
+  labelGuard: LabelGuard;
+  metrics?: WebhookMetrics;
+  /**
+   * A namespace the source does not know: "allow" (a file/static source knows every namespace, so
+   * unknown means not a tenant) or "deny" (a cluster cache may lag a just-created tenant namespace:
+   * fail closed with a retry hint).
+   */
+  unknownNamespace: 'allow' | 'deny';
+}
+
+export interface AdmissionResult {
+  response: AdmissionResponse;
+  outcome: Outcome;
+  /** Short machine-readable reason for the log line. */
+  reason: string;
+  patchOps: number;
+  /** "policy.rule=result" for results other than pass/skip (log line). */
+  notable: string[];
+}
+
+export const MAX_WARNING_LENGTH = 120;
+export const MAX_AUDIT_VALUE_LENGTH = 1024;
+const ANNOTATION_NAME_MAX = 63;
+
+/** An exception from the reviewer: answered 500 so the API server applies the failurePolicy. */
+export class ReviewerError extends Error {
+  override readonly name = 'ReviewerError';
+  readonly status = 500;
+  readonly code = 'REVIEWER_FAILED';
+  constructor(cause: unknown) {
+    super(`policy evaluation failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** The fixed per-request log keys (never object bodies). */
+export function requestFields(endpoint: AdmissionEndpoint, req: AdmissionRequest): Record<string, string> {
+  return {
+    [LogKey.endpoint]: endpoint,
+    [LogKey.uid]: req.uid,
+    [LogKey.operation]: req.operation,
+    [LogKey.kind]: req.kind.kind,
+    [LogKey.namespace]: req.namespace,
+    [LogKey.name]: req.name,
+    [LogKey.user]: req.userInfo.username,
+  };
+}
+
+/** Child logger bound to the fixed per-request keys. */
+export function requestLogger(base: Logger, endpoint: AdmissionEndpoint, req: AdmissionRequest): Logger {
+  return base.child(requestFields(endpoint, req));
+}
+
+/**
+ * A warning as the API server wants it: one line, ≤ 120 characters, no "Warning:" prefix (kubectl
+ * adds its own). `source` (the policy) goes first so truncation cuts the message, not the origin.
+ */
+export function formatWarning(source: string, text: string): string {
+  const message = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().replace(/^warning:\s*/i, '');
+  let s = source ? `${source}: ${message}` : message;
+  if (s.length > MAX_WARNING_LENGTH) s = `${s.slice(0, MAX_WARNING_LENGTH - 1).trimEnd()}…`;
+  return s;
+}
+
+/**
+ * Audit annotation key for a rule. The API server prefixes our key with the webhook's name
+ * (`<webhook>/<key>`) and requires the result to be a qualified name, so the key must be a bare
+ * name: ≤ 63 characters of [A-Za-z0-9_.-], starting and ending alphanumeric, and no "/".
+ */
+export function auditAnnotationKey(policy: string, rule: string): string {
+  let s = `${policy}.${rule}`.replace(/[^A-Za-z0-9_.-]+/g, '-');
+  s = s.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
+  if (s.length > ANNOTATION_NAME_MAX) {
+    // Keep it unique: a short hash of the full name replaces the tail.
+    const hash = fnv1a(`${policy}.${rule}`);
+    s = `${s.slice(0, ANNOTATION_NAME_MAX - hash.length - 1).replace(/[^A-Za-z0-9]+$/, '')}-${hash}`;
+  }
+  return s || `rule-${fnv1a(`${policy}.${rule}`)}`;
+}
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+function allow(uid: string, reason: string): AdmissionResult {
+  return { response: { uid, allowed: true }, outcome: 'allowed', reason, patchOps: 0, notable: [] };
+}
+
+function deny(uid: string, reason: string, message: string): AdmissionResult {
+  return {
+    response: { uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } },
+    outcome: 'denied',
+    reason,
+    patchOps: 0,
+    notable: [],
+  };
+}
+
+function isDenying(r: RuleResult): boolean {
+  return (r.result === 'fail' && r.action === 'Deny') || (r.result === 'error' && r.denies);
+}
+
+/** Shape an engine outcome into the response fields. */
+export function shapeOutcome(
+  endpoint: AdmissionEndpoint,
+  uid: string,
+  outcome: ReviewOutcome,
+): { response: AdmissionResponse; outcome: Outcome; notable: string[]; patchOps: number } {
+  const response: AdmissionResponse = { uid, allowed: !outcome.denied };
+  const notable: string[] = [];
+  const denials: string[] = [];
+  const warnings: string[] = [];
+  const seenWarnings = new Set<string>();
+  let audit: Record<string, string> | undefined;
+  for (const r of outcome.results) {
+    if (r.result === 'pass' || r.result === 'skip') continue;
+    notable.push(`${r.policy}.${r.rule}=${r.result}`);
+    if (isDenying(r)) {
+      denials.push(r.result === 'error' ? `${r.policy}.${r.rule}: could not be evaluated: ${r.message}` : `${r.policy}.${r.rule}: ${r.message}`);
+      continue;
+    }
+    let warning: string | undefined;
+    if (r.result === 'warn' || (r.result === 'fail' && r.action === 'Warn')) warning = formatWarning(r.policy, r.message);
+    else if (r.result === 'error') warning = formatWarning(`${r.policy}.${r.rule}`, `could not be evaluated: ${r.message}`);
+    if (warning !== undefined) {
+      const w = warning;
+      if (!seenWarnings.has(w)) {
+        seenWarnings.add(w);
+        warnings.push(w);
+      }
+    }
+    if (r.action === 'Audit' && (r.result === 'fail' || r.result === 'error')) {
+      audit ??= {};
+      const v = r.message.length > MAX_AUDIT_VALUE_LENGTH ? `${r.message.slice(0, MAX_AUDIT_VALUE_LENGTH - 1)}…` : r.message;
+      audit[auditAnnotationKey(r.policy, r.rule)] = v;
+    }
+  }
+  if (outcome.denied) {
+    response.status = {
+      code: 403,
+      reason: 'Forbidden',
+      message: denials.length ? denials.join('; ') : outcome.reason || 'denied by Redline policy',
+    };
+  }
+  // The mutating call answers only patch and denial; warnings and audit annotations come from the
+  // validating call (which re-checks the stored object), so a user never sees a warning twice.
+  if (endpoint === 'validate') {
+    if (warnings.length) response.warnings = warnings;
+    if (audit) response.auditAnnotations = audit;
+  }
+  let patchOps = 0;
+  if (endpoint === 'mutate' && !outcome.denied && outcome.patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(outcome.patch)).toString('base64');
+    patchOps = outcome.patch.length;
+  }
+  const o: Outcome = outcome.denied ? 'denied' : patchOps > 0 ? 'patched' : 'allowed';
+  return { response, outcome: o, notable, patchOps };
+}
+
+/** Decide one checked AdmissionRequest. Throws ReviewerError when the engine throws. */
+export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: AdmissionContext): AdmissionResult {
+  const { uid } = req;
+
+  if (req.kind.group === '' && req.kind.kind === 'Namespace') {
+    if (endpoint !== 'validate') return allow(uid, 'namespace-not-mutated');
+    const v = ctx.labelGuard.check({
+      operation: req.operation,
+      name: req.name,
+      object: req.object,
+      oldObject: req.oldObject,
+      userInfo: req.userInfo,
+    });
+    return v.allowed ? allow(uid, v.reason) : deny(uid, v.reason, v.message);
+  }
+
+  const isPdb = req.kind.group === 'policy' && req.kind.kind === 'PodDisruptionBudget';
+  if (req.operation === 'CONNECT') return allow(uid, 'connect-not-reviewed');
+  if (req.operation === 'DELETE' && !isPdb) return allow(uid, 'delete-not-reviewed');
+  if (req.subResource === 'status') return allow(uid, 'status-not-reviewed');
+  if (!req.namespace) return allow(uid, 'cluster-scoped');
+
+  const ns = ctx.namespaces.get(req.namespace);
+  if (!ns) {
+    if (ctx.unknownNamespace === 'allow') return allow(uid, 'unknown-namespace');
+    return deny(
+      uid,
+      'unknown-namespace',
+      `namespace "${req.namespace}" is not in Redline's namespace cache yet (just created?); retry in a moment`,
+    );
+  }
+  if (!Object.hasOwn(ns.labels, TENANT_LABEL)) return allow(uid, 'not-tenant');
+
+  const object = req.operation === 'DELETE' ? req.oldObject : req.object;
+  if (!object) return allow(uid, 'no-object');
+  const mutate = endpoint === 'mutate' && req.operation !== 'DELETE';
+  const input: ReviewInput = {
+    object,
+    oldObject: req.operation === 'UPDATE' || req.operation === 'DELETE' ? req.oldObject : null,
+    operation: req.operation,
+    namespace: ns,
+    plan: ns.labels[PLAN_LABEL] ?? '',
+    userInfo: req.userInfo,
+    mutate,
+  };
+  let outcome: ReviewOutcome;
+  try {
+    outcome = ctx.reviewer().review(input);
+  } catch (e) {
+    ctx.metrics?.error('reviewer');
+    throw new ReviewerError(e);
+  }
+  if (!outcome.redis) return allow(uid, 'not-redis');
+
+  const shaped = shapeOutcome(endpoint, uid, outcome);
+  const metrics = ctx.metrics;
+  if (metrics && (endpoint === 'validate' || outcome.denied)) {
+    for (const r of outcome.results) metrics.policyResult(r.policy, r.rule, r.result);
+  }
+  return {
+    response: shaped.response,
+    outcome: shaped.outcome,
+    reason: outcome.denied ? 'policy' : 'reviewed',
+    patchOps: shaped.patchOps,
+    notable: shaped.notable,
+  };
+}

@@ -1,0 +1,173 @@
+// Serving-certificate source with hot reload. Reads a cert+key pair from files (a mounted Secret
+// volume: `<dir>/tls.crt` + `<dir>/tls.key`, whose `..data` symlink the kubelet swaps atomically),
+// watches them (fs.watch on the directories, plus a periodic check because fs.watch misses events
+// on some volume types), and hands a changed pair to `onChange` only when it is usable
+// (servingStatus ready: parsable, in its validity period, key matches). A half-written or bad pair
+// keeps the old one in service and is reported (log + metric).
+
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../certs/clock.js';
+import { servingStatus, type ServingStatus } from '../certs/status.js';
+import { LogKey } from './log-keys.js';
+import type { WebhookMetrics } from './metrics.js';
+
+export interface CertPaths {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface LoadedCertificate {
+  cert: string;
+  key: string;
+  status: ServingStatus;
+}
+
+export interface CertReloaderOptions {
+  paths: CertPaths;
+  clock: Clock;
+  /** Called with a new usable pair (swap it into the server). */
+  onChange: (c: LoadedCertificate) => void;
+  logger?: Logger;
+  metrics?: WebhookMetrics;
+  /** Periodic check interval; default 10 s. */
+  intervalMs?: number;
+  /** Debounce of fs.watch events; default 100 ms. */
+  debounceMs?: number;
+}
+
+export class CertificateLoadError extends Error {
+  override readonly name = 'CertificateLoadError';
+}
+
+async function readPair(p: CertPaths): Promise<{ cert: string; key: string }> {
+  const [cert, key] = await Promise.all([readFile(p.certFile, 'utf8'), readFile(p.keyFile, 'utf8')]);
+  return { cert, key };
+}
+
+function fingerprint(cert: string, key: string): string {
+  return createHash('sha256').update(cert).update('\0').update(key).digest('hex');
+}
+
+export class CertReloader {
+  private current: LoadedCertificate | undefined;
+  private currentPrint = '';
+  private lastRejectedPrint = '';
+  private watchers: FSWatcher[] = [];
+  private interval: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private recheck = false;
+  readonly stats = { reloads: 0, rejected: 0 };
+
+  constructor(private readonly opts: CertReloaderOptions) {}
+
+  /** Initial load; throws CertificateLoadError when the pair is unreadable or unusable. */
+  async load(): Promise<LoadedCertificate> {
+    let pair: { cert: string; key: string };
+    try {
+      pair = await readPair(this.opts.paths);
+    } catch (e) {
+      throw new CertificateLoadError(`cannot read the serving certificate: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const status = servingStatus(pair.cert, pair.key, this.opts.clock());
+    if (!status.ready) throw new CertificateLoadError(`${status.reason} (${this.opts.paths.certFile})`);
+    this.current = { ...pair, status };
+    this.currentPrint = fingerprint(pair.cert, pair.key);
+    return this.current;
+  }
+
+  /** The status of what is being served, judged now (expiry moves with time). */
+  status(): ServingStatus {
+    if (!this.current) return { ready: false, reason: 'serving certificate not loaded' };
+    return servingStatus(this.current.cert, this.current.key, this.opts.clock());
+  }
+
+  start(): void {
+    const dirs = new Set([path.dirname(path.resolve(this.opts.paths.certFile)), path.dirname(path.resolve(this.opts.paths.keyFile))]);
+    for (const dir of dirs) {
+      try {
+        const w = watch(dir, { persistent: false }, () => this.poke());
+        w.on('error', () => undefined); // a vanished directory: the interval check still runs
+        this.watchers.push(w);
+      } catch {
+        // fs.watch unsupported here; rely on the interval.
+      }
+    }
+    this.interval = setInterval(() => void this.check(), this.opts.intervalMs ?? 10_000);
+    this.interval.unref();
+  }
+
+  stop(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.interval) clearInterval(this.interval);
+    if (this.debounce) clearTimeout(this.debounce);
+    this.interval = undefined;
+    this.debounce = undefined;
+  }
+
+  private poke(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.check(), this.opts.debounceMs ?? 100);
+    this.debounce.unref();
+  }
+
+  /** Read the files; swap when changed and usable. Serialised: overlapping calls coalesce. */
+  check(): Promise<void> {
+    if (this.checking) {
+      this.recheck = true;
+      return this.checking;
+    }
+    this.checking = this.doCheck().finally(() => {
+      this.checking = undefined;
+      if (this.recheck) {
+        this.recheck = false;
+        void this.check();
+      }
+    });
+    return this.checking;
+  }
+
+  private async doCheck(): Promise<void> {
+    const log = this.opts.logger;
+    let pair: { cert: string; key: string };
+    try {
+      pair = await readPair(this.opts.paths);
+    } catch (e) {
+      // Mid-swap or removed: keep serving the old pair; the next event or tick retries.
+      log?.debug({ [LogKey.component]: 'certs', [LogKey.err]: e as Error }, 'serving certificate not readable');
+      return;
+    }
+    const print = fingerprint(pair.cert, pair.key);
+    if (print === this.currentPrint || print === this.lastRejectedPrint) return;
+    const status = servingStatus(pair.cert, pair.key, this.opts.clock());
+    if (!status.ready) {
+      this.lastRejectedPrint = print;
+      this.stats.rejected++;
+      this.opts.metrics?.error('cert_reload');
+      log?.error(
+        { [LogKey.component]: 'certs', [LogKey.path]: this.opts.paths.certFile, [LogKey.reason]: status.reason },
+        'changed serving certificate is not usable; keeping the current one',
+      );
+      return;
+    }
+    const loaded = { ...pair, status };
+    try {
+      this.opts.onChange(loaded);
+    } catch (e) {
+      this.lastRejectedPrint = print;
+      this.stats.rejected++;
+      this.opts.metrics?.error('cert_reload');
+      log?.error({ [LogKey.component]: 'certs', [LogKey.err]: e as Error }, 'could not install the changed serving certificate');
+      return;
+    }
+    this.current = loaded;
+    this.currentPrint = print;
+    this.stats.reloads++;
+    log?.info({ [LogKey.component]: 'certs', [LogKey.path]: this.opts.paths.certFile, [LogKey.reason]: status.reason }, 'serving certificate reloaded');
+  }
+}

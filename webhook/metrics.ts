@@ -1,0 +1,148 @@
+// Prometheus metrics of the webhook. One dedicated Registry per server so tests can run several
+// servers in one process. Label values are bounded: `kind` comes from a fixed list, `operation` and
+// `endpoint` from fixed sets, `policy`/`rule` from the compiled library. Hot-path updates go through
+// cached label children so one request costs a few map look-ups, not label hashing.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Kinds Redline reviews (DESIGN.md "Supported kinds"); anything else is labelled "other". */
+export const SUPPORTED_KINDS: readonly string[] = Object.freeze([
+  'Redis',
+  'RedisSentinel',
+  'RedisCluster',
+  'RedisReplication',
+  'StatefulSet',
+  'Deployment',
+  'PetSet',
+  'Pod',
+  'PodDisruptionBudget',
+  'Namespace',
+]);
+const KIND_SET = new Set(SUPPORTED_KINDS);
+const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+export type Endpoint = 'validate' | 'mutate' | 'other';
+/** allowed (untouched), patched (allowed with a patch), denied, rejected (4xx: bad input), error (5xx). */
+export type Outcome = 'allowed' | 'patched' | 'denied' | 'rejected' | 'error';
+/** Fixed set of error kinds for redline_errors_total. */
+export type ErrorKind =
+  | 'handler' // an exception escaped a request handler (answered 500)
+  | 'reviewer' // the policy engine threw
+  | 'client' // a malformed HTTP request / client socket error
+  | 'tls' // TLS handshake failure
+  | 'timeout' // a request did not complete in time
+  | 'cert_reload' // a changed certificate could not be loaded
+  | 'namespace_watch'; // the namespace informer failed and is restarting
+
+export function boundedKind(kind: unknown): string {
+  return typeof kind === 'string' && KIND_SET.has(kind) ? kind : 'other';
+}
+export function boundedOperation(op: unknown): string {
+  return typeof op === 'string' && OPERATIONS.has(op) ? op : 'other';
+}
+
+export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+interface IncChild {
+  inc(value?: number): void;
+}
+interface ObserveChild {
+  observe(value: number): void;
+}
+
+export class WebhookMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'endpoint' | 'kind' | 'operation' | 'outcome'>;
+  readonly duration: Histogram<'endpoint' | 'kind' | 'operation'>;
+  readonly policyResults: Counter<'policy' | 'rule' | 'result'>;
+  readonly errors: Counter<'kind'>;
+  readonly ready: Gauge<string>;
+  private readonly requestChildren = new Map<string, IncChild>();
+  private readonly durationChildren = new Map<string, ObserveChild>();
+  private readonly resultChildren = new Map<string, IncChild>();
+  private readonly errorChildren = new Map<string, IncChild>();
+  private readinessProbe: () => boolean = () => false;
+
+  constructor(opts: { registry?: Registry; defaultMetrics?: boolean } = {}) {
+    this.registry = opts.registry ?? new Registry();
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'redline_admission_requests_total',
+      help: 'AdmissionReview requests answered, by endpoint, object kind, operation and outcome.',
+      labelNames: ['endpoint', 'kind', 'operation', 'outcome'] as const,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'redline_admission_request_duration_seconds',
+      help: 'Time from the first byte of a request to the end of its answer.',
+      labelNames: ['endpoint', 'kind', 'operation'] as const,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.policyResults = new Counter({
+      name: 'redline_policy_results_total',
+      help: 'Policy rule results in admission, by policy, rule and result (pass|fail|warn|skip|error).',
+      labelNames: ['policy', 'rule', 'result'] as const,
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'redline_errors_total',
+      help: 'Errors by kind: handler, reviewer, client, tls, timeout, cert_reload, namespace_watch.',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    const self = this;
+    this.ready = new Gauge({
+      name: 'redline_ready',
+      help: '1 when the webhook is ready to serve (policies compiled, certificate valid, namespaces synced).',
+      registers,
+      collect() {
+        this.set(self.readinessProbe() ? 1 : 0);
+      },
+    });
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The redline_ready gauge is computed from this at scrape time. */
+  setReadinessProbe(probe: () => boolean): void {
+    this.readinessProbe = probe;
+  }
+
+  request(endpoint: Endpoint, kind: string, operation: string, outcome: Outcome, seconds: number): void {
+    const k = boundedKind(kind);
+    const op = boundedOperation(operation);
+    const dKey = `${endpoint}\0${k}\0${op}`;
+    let d = this.durationChildren.get(dKey);
+    if (!d) {
+      d = this.duration.labels(endpoint, k, op);
+      this.durationChildren.set(dKey, d);
+    }
+    d.observe(seconds);
+    const rKey = `${dKey}\0${outcome}`;
+    let r = this.requestChildren.get(rKey);
+    if (!r) {
+      r = this.requests.labels(endpoint, k, op, outcome);
+      this.requestChildren.set(rKey, r);
+    }
+    r.inc();
+  }
+
+  policyResult(policy: string, rule: string, result: string): void {
+    const key = `${policy}\0${rule}\0${result}`;
+    let c = this.resultChildren.get(key);
+    if (!c) {
+      c = this.policyResults.labels(policy, rule, result);
+      this.resultChildren.set(key, c);
+    }
+    c.inc();
+  }
+
+  error(kind: ErrorKind): void {
+    let c = this.errorChildren.get(kind);
+    if (!c) {
+      c = this.errors.labels(kind);
+      this.errorChildren.set(kind, c);
+    }
+    c.inc();
+  }
+}

@@ -1,0 +1,388 @@
+// The admission hot path: a plain `node:https` server (no framework — express costs 0.31–0.41× of
+// this, see DESIGN.md) with POST /validate and POST /mutate. Reading order = run order:
+//
+//   route (404/405) → content type (415) → declared length (413) → read body with a byte limit (413)
+//   → depth pre-scan, UTF-8, JSON (400) → AdmissionReview shape (400) → admit → 200 AdmissionReview
+//
+// Every step answers with a value; an exception anywhere becomes a 500 Status answer, a log line
+// and a metric, never a process exit.
+
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type Problem } from './admission-review.js';
+import { admit, requestFields, type AdmissionContext, type AdmissionEndpoint } from './admission.js';
+import { LogKey } from './log-keys.js';
+import type { Endpoint, Outcome, WebhookMetrics } from './metrics.js';
+
+export const MIN_TLS_VERSION = 'TLSv1.2' as const;
+
+export interface ServingCertificate {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export interface WebhookServerOptions {
+  context: AdmissionContext;
+  logger: Logger;
+  metrics: WebhookMetrics;
+  certificate: ServingCertificate;
+  /** Maximum request body in bytes (the API server sends at most ~3 MiB). */
+  bodyLimitBytes: number;
+  /** Whole request (headers + body) must arrive within this; a slow client gets 408 and a closed socket. */
+  requestTimeoutMs: number;
+  /** Headers must arrive within this (≤ requestTimeoutMs). Default: min(requestTimeoutMs, 10 s). */
+  headersTimeoutMs?: number;
+  /**
+   * Idle keep-alive sockets are closed after this. Default 120 s: longer than the API server's
+   * client idle timeout (Go's 90 s), so the client closes idle connections first and never sends a
+   * request into a connection we are closing.
+   */
+  keepAliveTimeoutMs?: number;
+  /** How often Node checks request/headers timeouts. Default: min(1 s, requestTimeoutMs / 4). */
+  connectionsCheckingIntervalMs?: number;
+}
+
+interface StatusBody {
+  status: number;
+  reason: string;
+  message: string;
+  field?: string;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  408: 'Timeout',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+  500: 'InternalError',
+};
+
+/** A metav1.Status document: what the API server's REST client decodes from a non-200 answer. */
+export function statusDocument(s: StatusBody): string {
+  return JSON.stringify({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: s.field ? `${s.field}: ${s.message}` : s.message,
+    reason: s.reason,
+    code: s.status,
+    ...(s.field ? { details: { causes: [{ field: s.field, message: s.message }] } } : {}),
+  });
+}
+
+/** `application/json`, optionally with `charset=utf-8` (any other charset is refused). */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const [type, ...params] = header.split(';');
+  if (type!.trim().toLowerCase() !== 'application/json') return false;
+  for (const p of params) {
+    const [k, v] = p.split('=');
+    if (k?.trim().toLowerCase() === 'charset') {
+      const cs = (v ?? '').trim().replace(/^"|"$/g, '').toLowerCase();
+      if (cs !== 'utf-8' && cs !== 'utf8') return false;
+    }
+  }
+  return true;
+}
+
+export class WebhookServer {
+  readonly server: https.Server;
+  private readonly log: Logger;
+  private readonly metrics: WebhookMetrics;
+  private readonly ctx: AdmissionContext;
+  private readonly bodyLimit: number;
+  private draining = false;
+  private inFlightCount = 0;
+
+  constructor(opts: WebhookServerOptions) {
+    this.log = opts.logger;
+    this.metrics = opts.metrics;
+    this.ctx = opts.context;
+    this.bodyLimit = opts.bodyLimitBytes;
+    const requestTimeout = opts.requestTimeoutMs;
+    const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
+    this.server = https.createServer({
+      cert: opts.certificate.cert,
+      key: opts.certificate.key,
+      minVersion: MIN_TLS_VERSION,
+      // A client that opens TCP and never completes the handshake.
+      handshakeTimeout: Math.min(requestTimeout, 10_000),
+      requestTimeout,
+      headersTimeout,
+      connectionsCheckingInterval: opts.connectionsCheckingIntervalMs ?? Math.max(50, Math.min(1000, Math.floor(requestTimeout / 4))),
+      keepAlive: true,
+      noDelay: true,
+    });
+    this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 120_000;
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    this.server.on('tlsClientError', (err: Error) => {
+      this.metrics.error('tls');
+      this.log.debug({ [LogKey.component]: 'webhook', [LogKey.err]: err }, 'TLS handshake failed');
+    });
+  }
+
+  /** Listen; resolves with the bound address (port 0 → an ephemeral port). */
+  listen(port: number, host?: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        // After start-up a server error (e.g. EMFILE on accept) is logged and counted, never fatal.
+        this.server.on('error', (e: Error) => {
+          this.metrics.error('handler');
+          this.log.error({ [LogKey.component]: 'webhook', [LogKey.err]: e }, 'server error');
+        });
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Swap the serving certificate: new connections get it, in-flight requests are untouched. */
+  setCertificate(c: ServingCertificate): void {
+    this.server.setSecureContext({ cert: c.cert, key: c.key, minVersion: MIN_TLS_VERSION });
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Stop accepting, let in-flight requests finish (their answers carry `Connection: close`), close
+   * idle keep-alive sockets. Resolves true when everything drained within `graceMs`; false when
+   * the deadline hit and the remaining connections were destroyed.
+   */
+  async shutdown(graceMs: number): Promise<boolean> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const result = await Promise.race([closed.then(() => 'drained' as const), deadline]);
+    clearInterval(sweep);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.server.closeAllConnections();
+      return false;
+    }
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
+    this.metrics.error(timeout ? 'timeout' : 'client');
+    this.log.debug({ [LogKey.component]: 'webhook', [LogKey.reason]: err.code ?? 'client-error' }, 'client error');
+    if (socket.writable && !socket.destroyed) {
+      const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const text = timeout ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      // Only when nothing has been written on this socket for the current request.
+      const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (!pending || !pending.headersSent) {
+        socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      }
+    }
+    socket.destroySoon?.();
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const start = performance.now();
+    this.inFlightCount++;
+    res.once('close', () => {
+      this.inFlightCount--;
+    });
+    req.on('error', () => undefined); // an aborted upload must not become an uncaught 'error'
+    res.on('error', () => undefined);
+    try {
+      this.route(req, res, start);
+    } catch (e) {
+      this.internalError(res, 'other', start, e);
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, start: number): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const endpoint: AdmissionEndpoint | undefined = path === '/validate' ? 'validate' : path === '/mutate' ? 'mutate' : undefined;
+    if (!endpoint) {
+      return this.reject(res, 'other', start, { status: 404, reason: REASONS[404]!, message: `no such endpoint ${truncate(path, 80)}; use POST /validate or POST /mutate` });
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return this.reject(res, endpoint, start, { status: 405, reason: REASONS[405]!, message: `method ${truncate(req.method ?? '', 16)} not allowed; use POST` });
+    }
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return this.reject(res, endpoint, start, {
+        status: 415,
+        reason: REASONS[415]!,
+        message: `Content-Type must be application/json, got ${req.headers['content-type'] ? JSON.stringify(truncate(req.headers['content-type'], 80)) : 'none'}`,
+      });
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > this.bodyLimit) {
+      // Far too large to be worth draining: answer and close the connection.
+      const closeNow = Number(declared) > 2 * this.bodyLimit;
+      if (closeNow) res.setHeader('Connection', 'close');
+      return this.tooLarge(req, res, endpoint, start, closeNow);
+    }
+    this.readBody(req, res, endpoint, start);
+  }
+
+  private readBody(req: IncomingMessage, res: ServerResponse, endpoint: AdmissionEndpoint, start: number): void {
+    const limit = this.bodyLimit;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (over) {
+        // Drain politely up to another `limit` bytes so the client can read our 413; then cut.
+        if (size > 2 * limit) req.socket.destroy();
+        return;
+      }
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        this.tooLarge(req, res, endpoint, start, false);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (over) return;
+      try {
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        this.handleBody(body, res, endpoint, start);
+      } catch (e) {
+        this.internalError(res, endpoint, start, e);
+      }
+    });
+  }
+
+  private tooLarge(req: IncomingMessage, res: ServerResponse, endpoint: AdmissionEndpoint, start: number, closeNow: boolean): void {
+    this.reject(res, endpoint, start, {
+      status: 413,
+      reason: REASONS[413]!,
+      message: `request body larger than ${this.bodyLimit} bytes`,
+    });
+    if (!closeNow) req.resume();
+  }
+
+  private handleBody(body: Buffer, res: ServerResponse, endpoint: AdmissionEndpoint, start: number): void {
+    const parsed = parseJsonBody(body);
+    if (!parsed.ok) return this.badRequest(res, endpoint, start, parsed.problem);
+    const checked = checkAdmissionReview(parsed.value);
+    if (!checked.ok) return this.badRequest(res, endpoint, start, checked.problem);
+    const request = checked.value;
+    // The fixed per-request keys; a child logger is bound only when something else must be logged
+    // about this request (binding one costs more than the request's single line).
+    const fields = requestFields(endpoint, request);
+    let result;
+    try {
+      result = admit(endpoint, request, this.ctx);
+    } catch (e) {
+      return this.internalError(res, endpoint, start, e, this.log.child(fields), request.kind.kind, request.operation);
+    }
+    const text = reviewResponseBody(result.response);
+    this.send(res, 200, text);
+    const seconds = (performance.now() - start) / 1000;
+    this.metrics.request(endpoint, request.kind.kind, request.operation, result.outcome, seconds);
+    this.log.info(
+      {
+        ...fields,
+        [LogKey.outcome]: result.outcome,
+        [LogKey.reason]: result.reason,
+        [LogKey.status]: 200,
+        [LogKey.durationMs]: Math.round(seconds * 1e6) / 1e3,
+        ...(request.dryRun ? { [LogKey.dryRun]: true } : {}),
+        ...(result.patchOps ? { [LogKey.patchOps]: result.patchOps } : {}),
+        ...(result.notable.length ? { [LogKey.results]: result.notable } : {}),
+      },
+      'admission',
+    );
+  }
+
+  private send(res: ServerResponse, status: number, text: string): void {
+    if (res.headersSent || res.writableEnded || res.destroyed) return;
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+    };
+    if (this.draining) headers.Connection = 'close';
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  private badRequest(res: ServerResponse, endpoint: Endpoint, start: number, p: Problem): void {
+    this.reject(res, endpoint, start, {
+      status: 400,
+      reason: REASONS[400]!,
+      message: p.message,
+      ...(p.path !== 'body' ? { field: p.path } : {}),
+    });
+  }
+
+  private reject(res: ServerResponse, endpoint: Endpoint, start: number, s: StatusBody): void {
+    this.send(res, s.status, statusDocument(s));
+    this.finish(endpoint, 'other', 'other', 'rejected', start, s.status, s.field ? `${s.field}: ${s.message}` : s.message);
+  }
+
+  private internalError(res: ServerResponse, endpoint: Endpoint, start: number, err: unknown, log: Logger = this.log, kind = 'other', operation = 'other'): void {
+    const code = (err as { code?: unknown })?.code === 'REVIEWER_FAILED' ? 'reviewer' : 'handler';
+    if (code === 'handler') this.metrics.error('handler');
+    try {
+      this.send(res, 500, statusDocument({ status: 500, reason: REASONS[500]!, message: code === 'reviewer' ? 'policy evaluation failed' : 'internal error' }));
+    } catch {
+      res.destroy();
+    }
+    const seconds = (performance.now() - start) / 1000;
+    this.metrics.request(endpoint, kind, operation, 'error', seconds);
+    log.error(
+      {
+        [LogKey.component]: 'webhook',
+        [LogKey.outcome]: 'error',
+        [LogKey.status]: 500,
+        [LogKey.durationMs]: Math.round(seconds * 1e6) / 1e3,
+        [LogKey.err]: err instanceof Error ? err : new Error(String(err)),
+      },
+      'admission failed',
+    );
+  }
+
+  private finish(endpoint: Endpoint, kind: string, operation: string, outcome: Outcome, start: number, status: number, reason: string): void {
+    const seconds = (performance.now() - start) / 1000;
+    this.metrics.request(endpoint, kind, operation, outcome, seconds);
+    this.log.info(
+      {
+        [LogKey.component]: 'webhook',
+        [LogKey.endpoint]: endpoint,
+        [LogKey.outcome]: outcome,
+        [LogKey.status]: status,
+        [LogKey.reason]: truncate(reason, 200),
+        [LogKey.durationMs]: Math.round(seconds * 1e6) / 1e3,
+      },
+      'request rejected',
+    );
+  }
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
