@@ -47,6 +47,7 @@ export interface ServeConfig {
   controllerServiceAccount: string;
   logLevel: LogLevel;
   certReloadIntervalMs: number;
+  policyReloadIntervalMs: number;
   namespaceResyncMs: number;
 }
 
@@ -105,6 +106,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'serve.controllerServiceAccount', kind: 'serviceAccount', env: 'REDLINE_CONTROLLER_SERVICE_ACCOUNT', flag: '--controller-service-account', default: DEFAULT_CONTROLLER_SA, doc: "the Redline controller's service account, always allowed to stamp labels" },
   { path: 'serve.logLevel', kind: 'logLevel', env: 'REDLINE_LOG_LEVEL', flag: '--log-level', default: 'info', doc: `log level: ${LOG_LEVELS.join(', ')}` },
   { path: 'serve.certReloadIntervalMs', kind: 'int', env: 'REDLINE_CERT_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the certificate files (besides fs.watch)' },
+  { path: 'serve.policyReloadIntervalMs', kind: 'int', env: 'REDLINE_POLICY_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the policy directory (besides fs.watch)' },
   { path: 'serve.namespaceResyncMs', kind: 'int', env: 'REDLINE_NAMESPACE_RESYNC_MS', default: 600_000, min: 0, max: 86_400_000, doc: 'full relist period of the namespace informer (0: never)' },
 ] satisfies Setting[]);
 
@@ -467,6 +469,7 @@ function build(out: Map<string, unknown>): ServeConfig {
     controllerServiceAccount: g('serve.controllerServiceAccount'),
     logLevel: g('serve.logLevel'),
     certReloadIntervalMs: g('serve.certReloadIntervalMs'),
+    policyReloadIntervalMs: g('serve.policyReloadIntervalMs'),
     namespaceResyncMs: g('serve.namespaceResyncMs'),
   };
 }

@@ -17,8 +17,9 @@ import {
   StaticNamespaceSource,
   type NamespaceSource,
 } from '../kube/namespaces.js';
-import { defaultLibraryDir, Engine, loadLibrary } from '../policies/engine/index.js';
-import type { AdmissionContext, Reviewer } from '../webhook/admission.js';
+import { defaultLibraryDir } from '../policies/engine/index.js';
+import type { AdmissionContext } from '../webhook/admission.js';
+import { PolicyReloader } from '../webhook/policy-reloader.js';
 import { CertReloader, type CertPaths } from '../webhook/cert-reloader.js';
 import { createHealthApp, HealthServer, type ReadinessCheck } from '../webhook/health.js';
 import { LabelGuard } from '../webhook/label-guard.js';
@@ -74,15 +75,18 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   ).child({ [LogKey.component]: 'serve' });
   const metrics = new WebhookMetrics({ defaultMetrics: true });
 
-  // Policies: compiled once; a bad library is a start-up failure with file:line:column problems.
+  // Policies: compiled once at start (a bad library is a start-up failure with file:line:column
+  // problems), then hot-reloaded when the directory changes.
   const policiesDir = cfg.policiesDir ?? defaultLibraryDir();
-  let reviewer: Reviewer;
-  let policyCount = 0;
+  const policies = new PolicyReloader({
+    dir: policiesDir,
+    timeBudgetMs: cfg.requestTimeBudgetMs,
+    logger: log,
+    metrics,
+    intervalMs: cfg.policyReloadIntervalMs,
+  });
   try {
-    const library = await loadLibrary(policiesDir);
-    const engine = new Engine(library, { timeBudgetMs: cfg.requestTimeBudgetMs });
-    policyCount = engine.policyNames.length;
-    reviewer = engine;
+    await policies.load();
   } catch (e) {
     say(`redline serve: cannot load policies from ${policiesDir}:\n${e instanceof Error ? e.message : String(e)}`);
     return 1;
@@ -167,7 +171,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   // Servers.
   let shuttingDown = false;
   const context: AdmissionContext = {
-    reviewer: () => reviewer,
+    reviewer: () => policies.current(),
     namespaces,
     labelGuard: new LabelGuard(cfg.admins, cfg.controllerServiceAccount),
     metrics,
@@ -184,7 +188,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   const readiness = (): ReadinessCheck[] => {
     const cert = certs.status();
     return [
-      { name: 'policies', ok: true, detail: `${policyCount} policies compiled from ${policiesDir}` },
+      { name: 'policies', ok: true, detail: `${policies.current().policyNames.length} policies compiled from ${policiesDir}` },
       { name: 'certificate', ok: cert.ready, detail: cert.reason },
       { name: 'namespaces', ok: namespaces.synced(), detail: `${namespaces.kind} source ${namespaces.synced() ? 'synced' : 'not synced yet'}` },
       { name: 'serving', ok: !shuttingDown, detail: shuttingDown ? 'shutting down' : 'accepting requests' },
@@ -201,10 +205,11 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     healthPort = (await health.listen(cfg.healthPort, host)).port;
   } catch (e) {
     say(`redline serve: cannot listen: ${e instanceof Error ? e.message : String(e)}`);
-    await closeQuietly(webhook, health, namespaces, certs);
+    await closeQuietly(webhook, health, namespaces, certs, policies);
     return 1;
   }
   certs.start();
+  policies.start();
   log.info({ [LogKey.address]: `${cfg.address || '*'}:${port}` }, 'webhook listening');
   log.info({ [LogKey.address]: `${cfg.address || '*'}:${healthPort}` }, 'health listening');
 
@@ -237,12 +242,13 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   });
   signals.off('SIGTERM', onSignal);
   signals.off('SIGINT', onSignal);
-  await closeQuietly(webhook, health, namespaces, certs);
+  await closeQuietly(webhook, health, namespaces, certs, policies);
   return code;
 }
 
-async function closeQuietly(webhook: WebhookServer, health: HealthServer, namespaces: NamespaceSource, certs: CertReloader): Promise<void> {
+async function closeQuietly(webhook: WebhookServer, health: HealthServer, namespaces: NamespaceSource, certs: CertReloader, policies: PolicyReloader): Promise<void> {
   certs.stop();
+  policies.stop();
   if (webhook.server.listening) webhook.server.close();
   webhook.server.closeAllConnections();
   await Promise.allSettled([health.close(), namespaces.stop()]);

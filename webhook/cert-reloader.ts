@@ -6,11 +6,11 @@
 // keeps the old one in service and is reported (log + metric).
 
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../certs/clock.js';
+import { FileWatch } from './file-watch.js';
 import { servingStatus, type ServingStatus } from '../certs/status.js';
 import { LogKey } from './log-keys.js';
 import type { WebhookMetrics } from './metrics.js';
@@ -56,14 +56,17 @@ export class CertReloader {
   private current: LoadedCertificate | undefined;
   private currentPrint = '';
   private lastRejectedPrint = '';
-  private watchers: FSWatcher[] = [];
-  private interval: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
-  private checking: Promise<void> | undefined;
-  private recheck = false;
+  private readonly watch: FileWatch;
   readonly stats = { reloads: 0, rejected: 0 };
 
-  constructor(private readonly opts: CertReloaderOptions) {}
+  constructor(private readonly opts: CertReloaderOptions) {
+    this.watch = new FileWatch({
+      dirs: [path.dirname(path.resolve(opts.paths.certFile)), path.dirname(path.resolve(opts.paths.keyFile))],
+      check: () => this.doCheck(),
+      ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+      ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
+    });
+  }
 
   /** Initial load; throws CertificateLoadError when the pair is unreadable or unusable. */
   async load(): Promise<LoadedCertificate> {
@@ -87,49 +90,16 @@ export class CertReloader {
   }
 
   start(): void {
-    const dirs = new Set([path.dirname(path.resolve(this.opts.paths.certFile)), path.dirname(path.resolve(this.opts.paths.keyFile))]);
-    for (const dir of dirs) {
-      try {
-        const w = watch(dir, { persistent: false }, () => this.poke());
-        w.on('error', () => undefined); // a vanished directory: the interval check still runs
-        this.watchers.push(w);
-      } catch {
-        // fs.watch unsupported here; rely on the interval.
-      }
-    }
-    this.interval = setInterval(() => void this.check(), this.opts.intervalMs ?? 10_000);
-    this.interval.unref();
+    this.watch.start();
   }
 
   stop(): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
-    if (this.interval) clearInterval(this.interval);
-    if (this.debounce) clearTimeout(this.debounce);
-    this.interval = undefined;
-    this.debounce = undefined;
-  }
-
-  private poke(): void {
-    if (this.debounce) clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.check(), this.opts.debounceMs ?? 100);
-    this.debounce.unref();
+    this.watch.stop();
   }
 
   /** Read the files; swap when changed and usable. Serialised: overlapping calls coalesce. */
   check(): Promise<void> {
-    if (this.checking) {
-      this.recheck = true;
-      return this.checking;
-    }
-    this.checking = this.doCheck().finally(() => {
-      this.checking = undefined;
-      if (this.recheck) {
-        this.recheck = false;
-        void this.check();
-      }
-    });
-    return this.checking;
+    return this.watch.run();
   }
 
   private async doCheck(): Promise<void> {

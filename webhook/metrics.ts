@@ -32,6 +32,7 @@ export type ErrorKind =
   | 'tls' // TLS handshake failure
   | 'timeout' // a request did not complete in time
   | 'cert_reload' // a changed certificate could not be loaded
+  | 'policy_reload' // changed policies or plans are invalid
   | 'namespace_watch'; // the namespace informer failed and is restarting
 
 export function boundedKind(kind: unknown): string {
