@@ -103,6 +103,15 @@ export function generateKeyPair(): Promise<KeyPairPem> {
 // ---------------------------------------------------------------------------
 // Issuance
 
+/**
+ * A subject with one commonName, encoded as UTF8String: forge's default PrintableString cannot hold
+ * characters such as '@' or '_', and Go's x509 (the kube-apiserver calling the webhook) rejects
+ * such a certificate outright.
+ */
+function subjectName(commonName: string): forge.pki.CertificateField[] {
+  return [{ name: 'commonName', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class }];
+}
+
 /** Issues a self-signed CA certificate for `opts.key`. */
 export function issueCa(opts: IssueCaOptions): CertAndKey {
   const publicKey = forgePublicKey(opts.key);
@@ -110,7 +119,7 @@ export function issueCa(opts: IssueCaOptions): CertAndKey {
   cert.publicKey = publicKey;
   cert.serialNumber = randomSerialHex();
   setValidity(cert, opts.notBefore, opts.lifetimeMs);
-  const name = [{ name: 'commonName', value: opts.commonName }];
+  const name = subjectName(opts.commonName);
   cert.setSubject(name);
   cert.setIssuer(name);
   cert.setExtensions([
@@ -139,7 +148,7 @@ export function issueLeaf(ca: CertAndKey, opts: IssueLeafOptions): CertAndKey {
   if (cert.validity.notAfter.getTime() > caCert.validity.notAfter.getTime()) {
     cert.validity.notAfter = new Date(caCert.validity.notAfter.getTime());
   }
-  cert.setSubject([{ name: 'commonName', value: opts.commonName }]);
+  cert.setSubject(subjectName(opts.commonName));
   cert.setIssuer(caCert.subject.attributes);
 
   const altNames: Array<{ type: number; value: string }> = [];

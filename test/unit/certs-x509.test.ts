@@ -146,6 +146,24 @@ describe('issueCa / issueLeaf / parseCertificate', () => {
     expect(parseCertificate(ca.certPem).notAfter.toISOString()).toBe('2050-12-01T00:00:00.000Z');
   });
 
+  it('encodes subject and issuer names as UTF8String, which strict parsers (Go) accept for any name', () => {
+    // '@' is not allowed in a PrintableString; Go's x509 refuses such a certificate outright.
+    const ca = issueCa({ commonName: 'redline-webhook.redline-system-ca@1893456000', notBefore: issuedAt, lifetimeMs: 10 * DAY, key: key(0) });
+    const leaf = issueLeaf(ca, { commonName: 'under_score', dnsNames: ['localhost'], notBefore: issuedAt, lifetimeMs: DAY, key: key(1) });
+    const UTF8_STRING = 0x0c;
+    const COMMON_NAME_OID = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]); // 2.5.4.3
+    for (const pem of [ca.certPem, leaf.certPem]) {
+      const der = new X509Certificate(pem).raw;
+      let count = 0;
+      for (let at = der.indexOf(COMMON_NAME_OID); at >= 0; at = der.indexOf(COMMON_NAME_OID, at + 1)) {
+        expect(der[at + COMMON_NAME_OID.length]).toBe(UTF8_STRING);
+        count++;
+      }
+      expect(count).toBe(2); // issuer and subject
+    }
+    expect(parseCertificate(leaf.certPem).subject).toContain('under_score');
+  });
+
   it('parseCertificate throws on garbage', () => {
     expect(() => parseCertificate('not a cert')).toThrow();
   });
