@@ -210,7 +210,8 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
 
   const ns = ctx.namespaces.get(req.namespace);
   if (!ns) {
-    if (ctx.unknownNamespace === 'allow') return allow(uid, 'unknown-namespace');
+    // Mutation fails open; the validating call is the one that denies an unknown namespace.
+    if (ctx.unknownNamespace === 'allow' || endpoint === 'mutate') return allow(uid, 'unknown-namespace');
     return deny(
       uid,
       'unknown-namespace',
@@ -222,6 +223,7 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
   const object = req.operation === 'DELETE' ? req.oldObject : req.object;
   if (!object) return allow(uid, 'no-object');
   const mutate = endpoint === 'mutate' && req.operation !== 'DELETE';
+  if (endpoint === 'mutate' && !mutate) return allow(uid, 'not-mutated');
   const input: ReviewInput = {
     object,
     oldObject: req.operation === 'UPDATE' || req.operation === 'DELETE' ? req.oldObject : null,
@@ -230,6 +232,8 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
     plan: ns.labels[PLAN_LABEL] ?? '',
     userInfo: req.userInfo,
     mutate,
+    // /mutate only patches; /validate judges the final object (after every mutating webhook).
+    validate: endpoint === 'validate',
   };
   let outcome: ReviewOutcome;
   try {

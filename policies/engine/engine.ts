@@ -94,6 +94,7 @@ export class Engine {
       }
     }
 
+    if (input.validate === false) return { redis: true, reason: '', results, patch, mutated, denied: false };
     const view = adapted.view;
     const stored = mutated;
     const activation = new Scope(new SharedValues({ ...base, object: () => toCel(stored), workload: () => toCel(view) }));

@@ -46,6 +46,11 @@ export interface ReviewInput {
   userInfo?: UserInfo;
   /** Apply declared mutations first, then validate the mutated object (what admission stores). */
   mutate: boolean;
+  /**
+   * Evaluate the rules (default true). The mutating webhook passes false: its job is the patch,
+   * and the validating webhook judges the final object after every mutation.
+   */
+  validate?: boolean;
   /** Restrict evaluation to these policy names. */
   only?: readonly string[];
 }

@@ -56,9 +56,14 @@ describe('reviewer input', () => {
   it('sends only PDB deletions to the engine, with the deleted object', async () => {
     await hook.post(admissionReview(null, { operation: 'DELETE', oldObject: redis }));
     expect(reviewer.calls).toHaveLength(0);
-    const r = (await hook.post(admissionReview(null, { operation: 'DELETE', oldObject: pdb }), '/mutate')).json().response;
+    // Nothing to mutate on DELETE: /mutate allows without asking the engine.
+    const m = (await hook.post(admissionReview(null, { operation: 'DELETE', oldObject: pdb }), '/mutate')).json().response;
+    expect(reviewer.calls).toHaveLength(0);
+    expect(m).toMatchObject({ allowed: true });
+    expect(m.patch).toBeUndefined();
+    const r = (await hook.post(admissionReview(null, { operation: 'DELETE', oldObject: pdb }))).json().response;
     expect(reviewer.calls).toHaveLength(1);
-    expect(reviewer.calls[0]).toMatchObject({ operation: 'DELETE', mutate: false, object: pdb, oldObject: pdb });
+    expect(reviewer.calls[0]).toMatchObject({ operation: 'DELETE', mutate: false, validate: true, object: pdb, oldObject: pdb });
     expect(r.patch).toBeUndefined();
   });
 
