@@ -1,0 +1,173 @@
+// The API server really calls Redline: `redline serve` runs as a process, is registered through the
+// shipped webhook configurations (url + caBundle), and the examples are applied through the API.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, type KubernetesObject,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
+import { startControlPlane, type ControlPlane } from './controlplane/index.js';
+import { installCrds } from './controlplane/crds.js';
+import { logLines, registerWebhooks, startServe, type ServeProcess } from './helpers/serve.js';
+
+type Obj = KubernetesObject & { spec?: Record<string, unknown> };
+
+function client(kubeconfig: string): { objects: KubernetesObjectApi; core: CoreV1Api; rbac: RbacAuthorizationV1Api } {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return { objects: KubernetesObjectApi.makeApiClient(kc), core: kc.makeApiClient(CoreV1Api), rbac: kc.makeApiClient(RbacAuthorizationV1Api) };
+}
+
+/** The examples as this 1.20 API server takes them: PodDisruptionBudgets are policy/v1beta1 before 1.21. */
+async function examples(file: string): Promise<Obj[]> {
+  return parseAllDocuments(await readFile(join(ROOT, 'manifests', 'examples', file), 'utf8')).map((d) => {
+    const obj = d.toJS() as Obj;
+    return obj.kind === 'PodDisruptionBudget' ? { ...obj, apiVersion: 'policy/v1beta1' } : obj;
+  });
+}
+
+/** The API server's error for a rejected write: status code and message. */
+async function rejection(write: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await write;
+  } catch (e) {
+    if (e instanceof ApiException) {
+      const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
+      return { code: e.code, message: body.message ?? '' };
+    }
+    throw e;
+  }
+  throw new Error('the write was accepted, expected a rejection');
+}
+
+describe('admission through a real kube-apiserver', () => {
+  let cp: ControlPlane;
+  let serve: ServeProcess;
+  let admin: ReturnType<typeof client>;
+  const tenantToken = randomBytes(16).toString('hex');
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ users: [{ name: 'alice', token: tenantToken, groups: ['redline:tenant:acme'] }] });
+    await installCrds(cp.adminKubeconfig);
+    admin = client(cp.adminKubeconfig);
+    for (const ns of await examples('namespaces.yaml')) await admin.objects.create(ns);
+    serve = await startServe({ kubeconfig: cp.adminKubeconfig });
+    await registerWebhooks(cp.adminKubeconfig, serve);
+    // The API server picks up webhook configurations asynchronously: wait until it calls us.
+    const probe = (await examples('bad/pdb-blocks-drains.yaml'))[0]!;
+    const deadline = Date.now() + 30_000;
+    let last: unknown = 'accepted';
+    for (;;) {
+      try {
+        await admin.objects.create(probe, undefined, 'All');
+        last = 'accepted';
+      } catch (e) {
+        last = e instanceof ApiException ? `${e.code} ${String(e.body)}` : e;
+        if (e instanceof ApiException && e.code === 403 && String(e.body).includes('blocks node drains')) break;
+      }
+      if (Date.now() > deadline) throw new Error(`webhook never called (last answer: ${String(last)}):\n${serve.stderr()}\n${serve.stdout().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    const code = await serve?.stop();
+    expect(code).toBe(0);
+    await cp?.stop();
+  }, 60_000);
+
+  it('stores the good examples, mutated as documented', async () => {
+    for (const file of ['kubedb-standalone.yaml', 'kubedb-sentinel.yaml', 'kubedb-cluster.yaml', 'ot-cluster.yaml', 'statefulset-bitnami.yaml', 'pdb.yaml']) {
+      for (const obj of await examples(`good/${file}`)) await admin.objects.create(obj);
+    }
+    const read = (o: { apiVersion: string; kind: string; name: string; namespace: string }): Promise<Obj> =>
+      admin.objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: o.namespace } }) as Promise<Obj>;
+
+    const cache = await read({ apiVersion: 'kubedb.com/v1', kind: 'Redis', name: 'cache', namespace: 'tenant-free' });
+    expect(cache.spec?.['tls']).toEqual({ issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'redline-redis-ca' } });
+    const podSpec = (cache.spec?.['podTemplate'] as { spec: { securityContext: unknown; containers: { resources: unknown; securityContext: unknown }[] } }).spec;
+    expect(podSpec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(podSpec.containers[0]!.resources).toEqual({ limits: { memory: '256Mi', cpu: '250m' }, requests: { memory: '256Mi', cpu: '250m' } });
+    expect(podSpec.containers[0]!.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+
+    const orders = await read({ apiVersion: 'redis.redis.opstreelabs.in/v1beta2', kind: 'RedisCluster', name: 'orders', namespace: 'tenant-premium' });
+    const leader = orders.spec?.['redisLeader'] as { pdb: unknown; affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: unknown[] } } };
+    expect(leader.pdb).toEqual({ enabled: true, maxUnavailable: 1 });
+    expect(leader.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { labelSelector: { matchLabels: { app: 'orders-leader' } }, topologyKey: 'kubernetes.io/hostname' },
+    ]);
+
+    // StatefulSets are validated, never mutated: stored exactly as written (bar API defaults).
+    const sts = await read({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'redis', namespace: 'tenant-standard' });
+    const written = (await examples('good/statefulset-bitnami.yaml'))[0]!;
+    expect((sts.spec?.['template'] as { spec: { securityContext: unknown } }).spec.securityContext)
+      .toEqual((written.spec?.['template'] as { spec: { securityContext: unknown } }).spec.securityContext);
+  });
+
+  it('rejects every bad example with Redline\'s message', async () => {
+    const expected: Record<string, string> = {
+      'kubedb-over-plan.yaml': 'mode Cluster is not in plan free',
+      'statefulset-insecure.yaml': 'privileged containers are not allowed',
+      'pdb-blocks-drains.yaml': 'blocks node drains; set maxUnavailable: 1',
+      'ot-replication-no-tls.yaml': 'TLS is off (spec.TLS is not set)',
+    };
+    for (const [file, message] of Object.entries(expected)) {
+      const obj = (await examples(`bad/${file}`))[0]!;
+      const denied = await rejection(admin.objects.create(obj));
+      expect(denied.code, file).toBe(403);
+      expect(denied.message, file).toContain('admission webhook "validate.redline.dev" denied the request');
+      expect(denied.message, file).toContain(message);
+    }
+  });
+
+  it('a dry-run request gets the same verdict and changes nothing', async () => {
+    const bad = (await examples('bad/kubedb-over-plan.yaml'))[0]!;
+    expect((await rejection(admin.objects.create(bad, undefined, 'All'))).message).toContain('mode Cluster is not in plan free');
+    const good: Obj = { ...(await examples('good/kubedb-standalone.yaml'))[0]!, metadata: { name: 'dry', namespace: 'tenant-free' } };
+    const answered = (await admin.objects.create(good, undefined, 'All')) as Obj;
+    expect((answered.spec?.['tls'] as { issuerRef: { name: string } }).issuerRef.name).toBe('redline-redis-ca');
+    const missing = await rejection(admin.objects.read({ apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'dry', namespace: 'tenant-free' } }));
+    expect(missing.code).toBe(404);
+  });
+
+  it('a tenant cannot change its own plan label; an admin can', async () => {
+    // Give the tenant RBAC rights to patch namespaces, so the label guard is what stops it.
+    await admin.rbac.createClusterRole({ body: { metadata: { name: 'ns-patcher' }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'patch'] }] } });
+    await admin.rbac.createClusterRoleBinding({ body: {
+      metadata: { name: 'alice-ns-patcher' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ns-patcher' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+    } });
+    const tenant = client(cp.kubeconfigFor('alice'));
+    const upgrade = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-free', labels: { 'redline.dev/plan': 'premium' } } };
+    let denied: { code: number; message: string } | undefined;
+    for (let i = 0; i < 50 && !denied?.message.includes('redline.dev/plan'); i++) {
+      denied = await rejection(tenant.objects.patch(upgrade, undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch));
+      await new Promise((r) => setTimeout(r, 100)); // RBAC caches catch up
+    }
+    expect(denied?.code).toBe(403);
+    expect(denied?.message).toContain('admission webhook "namespaces.redline.dev" denied the request');
+    expect(denied?.message).toContain('redline.dev/plan');
+    const ns = await admin.core.readNamespace({ name: 'tenant-free' });
+    expect(ns.metadata?.labels?.['redline.dev/plan']).toBe('free');
+    // An unrelated label is fine for the tenant.
+    await tenant.objects.patch({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-free', labels: { team: 'payments' } } },
+      undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch);
+    // The platform admin (system:masters) may change the plan.
+    await admin.objects.patch(upgrade, undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch);
+    expect((await admin.core.readNamespace({ name: 'tenant-free' })).metadata?.labels?.['redline.dev/plan']).toBe('premium');
+  });
+
+  it('the webhook log has the API server\'s calls', () => {
+    const requests = logLines(serve.stdout()).filter((l) => typeof l['uid'] === 'string' && l['endpoint']);
+    const forPdb = requests.filter((l) => l['kind'] === 'PodDisruptionBudget' && l['name'] === 'redis-frozen');
+    expect(forPdb.length).toBeGreaterThan(0);
+    expect(forPdb.some((l) => l['outcome'] === 'denied' && l['user'] === 'admin')).toBe(true);
+    expect(requests.some((l) => l['endpoint'] === 'mutate' && l['outcome'] === 'patched' && l['kind'] === 'Redis')).toBe(true);
+    expect(requests.some((l) => l['kind'] === 'Namespace' && l['user'] === 'alice' && l['outcome'] === 'denied')).toBe(true);
+    for (const l of requests) expect(l).not.toHaveProperty('object');
+  });
+});
