@@ -67,12 +67,14 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     throw e;
   }
   const cfg = config.serve;
-  const log: Logger = pino(
+  const root: Logger = pino(
     { level: cfg.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
     // Synchronous: measured as cheap as the asynchronous destination per line here (the threadpool
     // round trip costs what the write saves) and nothing is lost on a crash.
     io.logDestination ?? pino.destination({ fd: 1, sync: true }),
-  ).child({ [LogKey.component]: 'serve' });
+  );
+  // One `component` key per line: children of `root`, never children of children.
+  const log = root.child({ [LogKey.component]: 'serve' });
   const metrics = new WebhookMetrics({ defaultMetrics: true });
 
   // Policies: compiled once at start (a bad library is a start-up failure with file:line:column
@@ -81,7 +83,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   const policies = new PolicyReloader({
     dir: policiesDir,
     timeBudgetMs: cfg.requestTimeBudgetMs,
-    logger: log,
+    logger: root.child({ [LogKey.component]: 'policies' }),
     metrics,
     intervalMs: cfg.policyReloadIntervalMs,
   });
@@ -118,7 +120,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   const certs = new CertReloader({
     paths: certPaths,
     clock,
-    logger: log,
+    logger: root.child({ [LogKey.component]: 'certs' }),
     metrics,
     intervalMs: cfg.certReloadIntervalMs,
     onChange: (c) => webhook?.setCertificate(c),
@@ -144,7 +146,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
         namespaces = new ClusterNamespaceSource({
           makeInformer: namespaceInformerFactory(kc),
           resyncMs: cfg.namespaceResyncMs,
-          logger: log.child({ [LogKey.component]: 'namespaces' }),
+          logger: root.child({ [LogKey.component]: 'namespaces' }),
           onError: () => metrics.error('namespace_watch'),
         });
         unknownNamespace = 'deny';
@@ -179,7 +181,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   };
   webhook = new WebhookServer({
     context,
-    logger: log.child({ [LogKey.component]: 'webhook' }),
+    logger: root.child({ [LogKey.component]: 'webhook' }),
     metrics,
     certificate: initialCert,
     bodyLimitBytes: cfg.bodyLimitBytes,

@@ -109,7 +109,7 @@ export class CertReloader {
       pair = await readPair(this.opts.paths);
     } catch (e) {
       // Mid-swap or removed: keep serving the old pair; the next event or tick retries.
-      log?.debug({ [LogKey.component]: 'certs', [LogKey.err]: e as Error }, 'serving certificate not readable');
+      log?.debug({ [LogKey.err]: e as Error }, 'serving certificate not readable');
       return;
     }
     const print = fingerprint(pair.cert, pair.key);
@@ -120,7 +120,7 @@ export class CertReloader {
       this.stats.rejected++;
       this.opts.metrics?.error('cert_reload');
       log?.error(
-        { [LogKey.component]: 'certs', [LogKey.path]: this.opts.paths.certFile, [LogKey.reason]: status.reason },
+        { [LogKey.path]: this.opts.paths.certFile, [LogKey.reason]: status.reason },
         'changed serving certificate is not usable; keeping the current one',
       );
       return;
@@ -132,12 +132,12 @@ export class CertReloader {
       this.lastRejectedPrint = print;
       this.stats.rejected++;
       this.opts.metrics?.error('cert_reload');
-      log?.error({ [LogKey.component]: 'certs', [LogKey.err]: e as Error }, 'could not install the changed serving certificate');
+      log?.error({ [LogKey.err]: e as Error }, 'could not install the changed serving certificate');
       return;
     }
     this.current = loaded;
     this.currentPrint = print;
     this.stats.reloads++;
-    log?.info({ [LogKey.component]: 'certs', [LogKey.path]: this.opts.paths.certFile, [LogKey.reason]: status.reason }, 'serving certificate reloaded');
+    log?.info({ [LogKey.path]: this.opts.paths.certFile, [LogKey.reason]: status.reason }, 'serving certificate reloaded');
   }
 }

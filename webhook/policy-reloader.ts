@@ -81,7 +81,7 @@ export class PolicyReloader {
     try {
       read = await this.read();
     } catch (e) {
-      log?.debug({ [LogKey.component]: 'policies', [LogKey.err]: e as Error }, 'policy directory not readable (mid-swap?)');
+      log?.debug({ [LogKey.err]: e as Error }, 'policy directory not readable (mid-swap?)');
       return;
     }
     if (read.print === this.print || read.print === this.rejectedPrint) return;
@@ -90,13 +90,13 @@ export class PolicyReloader {
       this.engine = new Engine(library, { timeBudgetMs: this.opts.timeBudgetMs });
       this.print = read.print;
       this.stats.reloads++;
-      log?.info({ [LogKey.component]: 'policies', [LogKey.path]: this.opts.dir }, `policies reloaded: ${library.policies.length} policies, ${library.plans.size} plans`);
+      log?.info({ [LogKey.path]: this.opts.dir }, `policies reloaded: ${library.policies.length} policies, ${library.plans.size} plans`);
     } catch (e) {
       this.rejectedPrint = read.print;
       this.stats.rejected++;
       this.opts.metrics?.error('policy_reload');
       const reason = e instanceof DocumentError ? e.message : e instanceof Error ? e.message : String(e);
-      log?.error({ [LogKey.component]: 'policies', [LogKey.reason]: reason }, 'changed policies are invalid; keeping the ones in service');
+      log?.error({ [LogKey.reason]: reason }, 'changed policies are invalid; keeping the ones in service');
     }
   }
 }
