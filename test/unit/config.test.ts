@@ -51,6 +51,7 @@ describe('defaults', () => {
       controllerServiceAccount: 'system:serviceaccount:redline-system:redline-controller',
       logLevel: 'info',
       certReloadIntervalMs: 10_000,
+      policyReloadIntervalMs: 10_000,
       namespaceResyncMs: 600_000,
     });
     expect(c.controller).toEqual({});
