@@ -8,6 +8,8 @@ const HELP = `usage: redline <command> [flags]
 
 commands:
   serve       run the admission webhook (HTTPS /validate and /mutate)
+  controller  run the tenant namespace controller (leader-elected)
+  render      print what the controller applies for a tenant namespace
   review      review manifests against the policies (what admission would do)
   mutate      print manifests as admission would store them
   test        run the policy test cases next to the policies
@@ -19,6 +21,8 @@ redline mutate [--plan NAME] [--policies DIR] PATH...
 redline test [DIR]
 redline serve [--config FILE] [--dev] [--port 8443] [--health-port 8080] [--policies DIR]
               [--namespaces FILE] [--kubeconfig FILE]
+redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR]
+redline render tenant --namespace NS --tenant ID --plan PLAN [--policies DIR] [--config FILE]
 `;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -28,6 +32,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   mutate: async () => runMutate,
   test: async () => runTest,
   serve: async () => (await import('./serve.js')).runServe,
+  controller: async () => (await import('./controller.js')).runController,
+  render: async () => (await import('./render.js')).runRender,
 };
 
 async function main(argv: string[]): Promise<number> {

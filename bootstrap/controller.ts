@@ -1,0 +1,295 @@
+// The tenant namespace controller: informers on Namespaces and on the owned kinds (selected by
+// app.kubernetes.io/managed-by=redline) feed a work queue keyed by namespace; N workers reconcile;
+// a periodic resync re-queues every namespace; leader election decides who may write.
+//
+//   informer event ─▶ enqueue(namespace) ─▶ WorkQueue (dedupe, per-key backoff) ─▶ workers
+//        ▲                                                              │ TenantReconciler
+//        └──── watch ◀── API server ◀── KubeApi (token bucket, write gate = lease) ◀┘
+//
+// A standby runs the informers too (ready, warm caches, fast takeover) but enqueues nothing and
+// cannot write: its KubeApi's write gate refuses every mutating call.
+
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiError, KubeApi, resourcePath, WriteGateError, type KubeObject } from '../kube/apply.js';
+import { EventRecorder } from '../kube/events.js';
+import { Informer } from '../kube/informer.js';
+import { kubeLeaseClient, LeaderElector } from '../kube/lease.js';
+import { RateLimiterClosedError, runWorkers, TokenBucket, WorkQueue } from '../kube/queue.js';
+import type { ControllerMetrics } from './metrics.js';
+import { TenantReconciler, type ClusterView } from './reconcile.js';
+import { LABEL_MANAGED_BY, MANAGED_BY, OWNED_KINDS, type PlanLike } from './render.js';
+import type { ControllerSettings } from './settings.js';
+
+/** Log keys of the controller (an API, like the webhook's): nothing else is bound to a line. */
+export const ControllerLogKey = {
+  component: 'component',
+  namespace: 'namespace',
+  tenant: 'tenant',
+  plan: 'plan',
+  reason: 'reason',
+  result: 'result',
+  resource: 'resource',
+  kind: 'kind',
+  name: 'name',
+  holder: 'holder',
+  attempt: 'attempt',
+  backoffMs: 'backoffMs',
+  durationMs: 'durationMs',
+  changes: 'changes',
+  address: 'address',
+  err: 'err',
+} as const;
+
+export interface ControllerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+  child(bindings: Record<string, string>): ControllerLogger;
+}
+
+export interface TenantControllerOptions {
+  settings: ControllerSettings;
+  kubeConfig: KubeConfig;
+  plans: ReadonlyMap<string, PlanLike>;
+  logger: ControllerLogger;
+  metrics: ControllerMetrics;
+  identity?: string;
+}
+
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function defaultIdentity(): string {
+  return `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
+}
+
+const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+
+export class TenantController {
+  readonly identity: string;
+  private api: KubeApi | undefined;
+  private limiter: TokenBucket | undefined;
+  private namespaces: Informer | undefined;
+  private readonly owned = new Map<string, Informer>();
+  private queue: WorkQueue | undefined;
+  private elector: LeaderElector | undefined;
+  private workers: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private allSyncedOnce = false;
+  private stopping = false;
+  private readonly log: ControllerLogger;
+
+  constructor(private readonly opts: TenantControllerOptions) {
+    this.identity = opts.identity ?? opts.settings.leaderElection.identity ?? defaultIdentity();
+    this.log = opts.logger;
+  }
+
+  private informers(): Informer[] {
+    return [...(this.namespaces ? [this.namespaces] : []), ...this.owned.values()];
+  }
+
+  synced(): boolean {
+    return this.informers().length > 0 && this.informers().every((i) => i.synced());
+  }
+
+  isLeader(): boolean {
+    return this.elector ? this.elector.isLeader() : true;
+  }
+
+  readiness(): ReadinessCheck[] {
+    const pending = this.informers().filter((i) => !i.synced()).map((i) => i.name);
+    const leading = this.isLeader();
+    return [
+      { name: 'informers', ok: this.synced(), detail: pending.length ? `not synced yet: ${pending.join(', ')}` : `${this.informers().length} informers synced` },
+      {
+        name: 'leader-election',
+        ok: !this.stopping,
+        detail: this.stopping ? 'shutting down' : this.elector ? (leading ? `leader (${this.identity})` : `standby; leader is ${this.elector.holder || 'unknown'}`) : 'disabled: always writing',
+      },
+    ];
+  }
+
+  async start(): Promise<void> {
+    const { settings, metrics } = this.opts;
+    this.limiter = new TokenBucket({ qps: settings.qps, burst: settings.burst });
+    const limiter = this.limiter;
+    metrics.limiterWaitMs = () => limiter.stats.waitedMs;
+    this.api = await KubeApi.create({
+      kubeConfig: this.opts.kubeConfig,
+      limiter,
+      observe: (verb, code, ms) => {
+        metrics.apiRequests.inc({ verb, code });
+        if (verb !== 'watch') metrics.apiDuration.observe({ verb }, ms / 1000);
+      },
+      writeGate: () => (this.elector ? this.elector.writeGate() : null),
+    });
+    const api = this.api;
+
+    const informerOpts = (name: string) => ({
+      api,
+      name,
+      backoff: settings.informerBackoff,
+      relistMs: settings.resyncMs,
+      logger: this.log.child({ [ControllerLogKey.component]: 'informer' }),
+      onRestart: () => metrics.informerRestarts.inc({ resource: name }),
+      onList: () => metrics.informerSynced.set({ resource: name }, 1),
+    });
+    this.namespaces = new Informer({ ...informerOpts('namespaces'), path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace' });
+    this.namespaces.on({
+      add: (o) => this.enqueue(o.metadata.name),
+      update: (a, b) => {
+        if (a.metadata.resourceVersion !== b.metadata.resourceVersion) this.enqueue(b.metadata.name);
+      },
+      delete: (o) => this.enqueue(o.metadata.name),
+    });
+    for (const k of OWNED_KINDS) {
+      if (k.certManager && !settings.certManager.enabled) continue;
+      const inf = new Informer({
+        ...informerOpts(k.plural),
+        path: resourcePath(k.apiVersion, k.plural),
+        labelSelector: MANAGED_SELECTOR,
+        apiVersion: k.apiVersion,
+        kind: k.kind,
+      });
+      const nsOf = (o: KubeObject): void => {
+        if (o.metadata.namespace) this.enqueue(o.metadata.namespace);
+      };
+      inf.on({ add: nsOf, update: (_a, b) => nsOf(b), delete: nsOf });
+      this.owned.set(k.kind, inf);
+    }
+
+    this.queue = new WorkQueue({ backoff: settings.retry, onDepth: (d) => metrics.queueDepth.set(d) });
+    const events = new EventRecorder(api, {
+      instance: this.identity,
+      logger: this.log.child({ [ControllerLogKey.component]: 'events' }),
+      onResult: (ok) => metrics.events.inc({ result: ok ? 'ok' : 'error' }),
+    });
+    const view: ClusterView = {
+      namespace: (name) => this.namespaces!.get(name),
+      ownedIn: (ns) => [...this.owned.values()].flatMap((i) => i.inNamespace(ns)),
+      owned: (kind, ns, name) => this.owned.get(kind)?.get(name, ns),
+      remember: (obj) => {
+        if (obj.kind === 'Namespace') this.namespaces!.upsertIfNewer(obj);
+        else if (obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY) this.owned.get(obj.kind)?.upsertIfNewer(obj);
+      },
+      forget: (obj) => this.owned.get(obj.kind)?.forget(obj),
+    };
+    const reconciler = new TenantReconciler({
+      view,
+      writer: {
+        apply: (obj, plural, o) => api.apply(obj, plural, o),
+        mergePatch: (path, patch) => api.mergePatch(path, patch),
+        delete: (path, o) => api.delete(path, o),
+      },
+      events,
+      plans: () => this.opts.plans,
+      settings,
+      logger: this.log.child({ [ControllerLogKey.component]: 'reconciler' }),
+    });
+
+    const queue = this.queue;
+    this.workers = runWorkers(queue, settings.workers, async (key) => {
+      if (!this.isLeader() || this.stopping) return;
+      const end = metrics.reconcileDuration.startTimer();
+      try {
+        const result = await reconciler.reconcile(key);
+        metrics.reconciles.inc({ result });
+        queue.forget(key);
+      } catch (e) {
+        if (e instanceof WriteGateError || e instanceof RateLimiterClosedError) return; // lost the lease / stopping
+        metrics.reconciles.inc({ result: 'error' });
+        const attempt = queue.numRequeues(key) + 1;
+        const delay = queue.addRateLimited(key);
+        const message = e instanceof Error ? e.message : String(e);
+        this.log.warn({ [ControllerLogKey.namespace]: key, [ControllerLogKey.attempt]: attempt, [ControllerLogKey.backoffMs]: delay, [ControllerLogKey.err]: message }, 'reconcile failed; will retry');
+        const permanent = e instanceof ApiError && e.status >= 400 && !e.retryable;
+        const unreachable = e instanceof ApiError && e.status === 0; // an Event would not get through either
+        if (!unreachable && (permanent || attempt >= 3)) {
+          const ns = this.namespaces!.get(key);
+          if (ns) {
+            await events.emit(
+              { name: key, ...(ns.metadata.uid ? { uid: ns.metadata.uid } : {}) },
+              // A stable message (no attempt count or delay): de-duplicated until something else happens.
+              { type: 'Warning', reason: 'ApplyFailed', message: `reconcile failed, retrying with backoff: ${message}` },
+              { dedupe: true },
+            );
+          }
+        }
+      } finally {
+        end();
+      }
+    });
+
+    for (const inf of this.informers()) inf.start();
+    // Once every cache is full, queue everything (if leading).
+    const waitSync = (): void => {
+      if (this.stopping) return;
+      if (this.synced()) {
+        this.allSyncedOnce = true;
+        this.log.info({ [ControllerLogKey.component]: 'controller' }, 'informers synced');
+        this.enqueueAll();
+        return;
+      }
+      this.syncTimer = setTimeout(waitSync, 25);
+    };
+    waitSync();
+
+    if (settings.leaderElection.enabled) {
+      const le = settings.leaderElection;
+      this.elector = new LeaderElector({
+        client: kubeLeaseClient(api, le.namespace, le.name, Math.max(500, le.renewDeadlineMs - le.retryPeriodMs)),
+        namespace: le.namespace,
+        name: le.name,
+        identity: this.identity,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        logger: this.log.child({ [ControllerLogKey.component]: 'leader-election' }),
+        onStartedLeading: () => {
+          metrics.isLeader.set(1);
+          this.enqueueAll();
+        },
+        onStoppedLeading: () => metrics.isLeader.set(0),
+        onNewLeader: (holder) => this.log.info({ [ControllerLogKey.holder]: holder }, 'lease holder'),
+      });
+      this.elector.start();
+    } else {
+      metrics.isLeader.set(1);
+    }
+
+    this.resyncTimer = setInterval(() => this.enqueueAll(), settings.resyncMs);
+  }
+
+  private enqueue(namespace: string): void {
+    if (!this.allSyncedOnce || this.stopping || !this.isLeader()) return;
+    this.queue?.add(namespace);
+  }
+
+  /** Every known namespace into the queue (resync, new leader, caches synced). */
+  enqueueAll(): void {
+    if (!this.allSyncedOnce || this.stopping || !this.isLeader()) return;
+    for (const ns of this.namespaces?.list() ?? []) this.queue?.add(ns.metadata.name);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.queue?.shutDown();
+    // Let in-flight reconciles finish (bounded by the API timeouts), then give up the lease.
+    await Promise.race([this.workers, new Promise((r) => setTimeout(r, 5_000))]);
+    await this.elector?.stop(true);
+    this.opts.metrics.isLeader.set(0);
+    this.limiter?.close(); // releases informers waiting for a token
+    await Promise.allSettled(this.informers().map((i) => i.stop()));
+    this.api?.close();
+  }
+}

@@ -1,0 +1,286 @@
+// The desired state of one tenant namespace: a pure function of (namespace, tenant, plan,
+// settings). The controller applies exactly this, and `redline render tenant` prints exactly this
+// (one source). Names are deterministic; every object carries app.kubernetes.io/managed-by=redline.
+//
+// Apply order (= the order of `objects`): the fences first (quota, limits, network policies), then
+// the TLS issuer, then the tenant's RoleBinding — the tenant gets access only to a namespace that
+// is already fenced — and last the Namespace labels with the `redline.dev/bootstrap` annotation,
+// the "bootstrap finished" signal.
+
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../kube/apply.js';
+import type { ControllerSettings, SubjectTemplate } from './settings.js';
+
+export const LABEL_TENANT = 'redline.dev/tenant';
+export const LABEL_PLAN = 'redline.dev/plan';
+export const LABEL_MANAGED = 'redline.dev/managed';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'redline';
+export const ANNOTATION_BOOTSTRAP = 'redline.dev/bootstrap';
+export const TENANT_CLUSTER_ROLE = 'redline-tenant';
+export const TENANT_ISSUER = 'redline-redis-ca';
+export const TENANT_CA = 'redline-tenant-ca';
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export const POD_SECURITY_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+  'pod-security.kubernetes.io/warn': 'restricted',
+  'pod-security.kubernetes.io/warn-version': 'latest',
+  'pod-security.kubernetes.io/audit': 'restricted',
+  'pod-security.kubernetes.io/audit-version': 'latest',
+});
+
+export const REDIS_PORT = 6379;
+export const SENTINEL_PORT = 26379;
+export const CLUSTER_BUS_PORT = 16379;
+export const EXPORTER_PORT = 9121;
+
+export interface OwnedKind {
+  kind: 'RoleBinding' | 'NetworkPolicy' | 'ResourceQuota' | 'LimitRange' | 'Certificate' | 'Issuer';
+  apiVersion: string;
+  plural: string;
+  /** Every name Redline may stamp for this kind (offboarding deletes only these). */
+  names: readonly string[];
+  certManager?: boolean;
+}
+
+export const OWNED_KINDS: readonly OwnedKind[] = Object.freeze([
+  { kind: 'ResourceQuota', apiVersion: 'v1', plural: 'resourcequotas', names: ['redline-quota'] },
+  { kind: 'LimitRange', apiVersion: 'v1', plural: 'limitranges', names: ['redline-limits'] },
+  {
+    kind: 'NetworkPolicy',
+    apiVersion: 'networking.k8s.io/v1',
+    plural: 'networkpolicies',
+    names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring'],
+  },
+  { kind: 'Certificate', apiVersion: 'cert-manager.io/v1', plural: 'certificates', names: [TENANT_CA], certManager: true },
+  { kind: 'Issuer', apiVersion: 'cert-manager.io/v1', plural: 'issuers', names: [TENANT_ISSUER], certManager: true },
+  { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', names: ['redline-tenant'] },
+] satisfies OwnedKind[]);
+
+export const OWNED_BY_KIND: ReadonlyMap<string, OwnedKind> = new Map(OWNED_KINDS.map((k) => [k.kind, k]));
+
+export type RenderSettings = Pick<ControllerSettings, 'tenantSubjects' | 'certManager' | 'network'>;
+
+export interface PlanLike {
+  name: string;
+  spec: Record<string, unknown>;
+}
+
+export interface TenantInput {
+  namespace: string;
+  tenant: string;
+  plan: PlanLike;
+}
+
+export interface DesiredState {
+  namespace: string;
+  tenant: string;
+  plan: string;
+  /** Stamped objects in apply order. */
+  objects: KubeObject[];
+  /** The Namespace apply body: Redline's labels only (the annotation is added when applied). */
+  namespaceObject: KubeObject;
+  /** sha256 (hex) of the canonical JSON of objects + namespaceObject. */
+  hash: string;
+}
+
+export class RenderError extends Error {
+  override readonly name = 'RenderError';
+}
+
+/** JSON with object keys sorted at every level (stable across key order). */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number') return String(v);
+  throw new RenderError(`plan is missing ${what}`);
+}
+
+function expand(template: string, input: TenantInput): string {
+  return template.replaceAll('{tenant}', input.tenant).replaceAll('{namespace}', input.namespace);
+}
+
+export function renderSubjects(templates: readonly SubjectTemplate[], input: TenantInput): Record<string, string>[] {
+  return templates.map((t): Record<string, string> =>
+    t.kind === 'ServiceAccount'
+      ? { kind: 'ServiceAccount', name: expand(t.name, input), namespace: expand(t.namespace ?? '{namespace}', input) }
+      : { kind: t.kind, apiGroup: 'rbac.authorization.k8s.io', name: expand(t.name, input) },
+  );
+}
+
+const tcp = (...ports: number[]): { protocol: string; port: number }[] => ports.map((port) => ({ protocol: 'TCP', port }));
+
+function namespacesIn(names: readonly string[]): Record<string, unknown> {
+  return { namespaceSelector: { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: [...names].sort() }] } };
+}
+
+/** Renders the desired state; throws RenderError when the plan lacks a field it needs. */
+export function renderTenant(input: TenantInput, settings: RenderSettings): DesiredState {
+  const { namespace, tenant, plan } = input;
+  const spec = plan.spec;
+  const perPod = (spec['perPod'] ?? {}) as Record<string, unknown>;
+  const defaults = (spec['defaults'] ?? {}) as Record<string, unknown>;
+  const hardIn = ((spec['quota'] as Record<string, unknown> | undefined)?.['hard'] ?? {}) as Record<string, unknown>;
+  const hard: Record<string, string> = {};
+  for (const k of Object.keys(hardIn).sort()) hard[k] = str(hardIn[k], `quota.hard.${k}`);
+  hard['services.loadbalancers'] = '0';
+  hard['services.nodeports'] = '0';
+  const mem = str(perPod['memory'], 'perPod.memory');
+  const cpu = str(perPod['cpu'], 'perPod.cpu');
+  const storage = str(perPod['storage'], 'perPod.storage');
+  const defMem = str(defaults['memory'], 'defaults.memory');
+  const defCpu = str(defaults['cpu'], 'defaults.cpu');
+
+  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_TENANT]: tenant, [LABEL_PLAN]: plan.name };
+  const meta = (name: string): KubeObject['metadata'] => ({ name, namespace, labels: { ...labels } });
+  const netpol = (name: string, body: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(name),
+    spec: { podSelector: {}, ...body },
+  });
+
+  const objects: KubeObject[] = [
+    { apiVersion: 'v1', kind: 'ResourceQuota', metadata: meta('redline-quota'), spec: { hard } },
+    {
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: meta('redline-limits'),
+      spec: {
+        limits: [
+          {
+            type: 'Container',
+            default: { cpu: defCpu, memory: defMem },
+            defaultRequest: { cpu: defCpu, memory: defMem },
+            max: { cpu, memory: mem },
+          },
+          { type: 'PersistentVolumeClaim', max: { storage } },
+        ],
+      },
+    },
+    netpol('redline-default-deny', { policyTypes: ['Ingress', 'Egress'] }),
+    netpol('redline-allow-dns', {
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.network.dnsNamespace } },
+              podSelector: { matchLabels: { ...settings.network.dnsPodLabels } },
+            },
+          ],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    }),
+    netpol('redline-allow-same-namespace', {
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: {} }], ports: tcp(REDIS_PORT, SENTINEL_PORT, CLUSTER_BUS_PORT) }],
+      egress: [{ to: [{ podSelector: {} }], ports: tcp(REDIS_PORT, SENTINEL_PORT, CLUSTER_BUS_PORT) }],
+    }),
+  ];
+  if (settings.network.operatorNamespaces.length > 0) {
+    objects.push(
+      netpol('redline-allow-operator', {
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [namespacesIn(settings.network.operatorNamespaces)], ports: tcp(REDIS_PORT, SENTINEL_PORT, CLUSTER_BUS_PORT) }],
+      }),
+    );
+  }
+  if (settings.network.monitoringNamespaces.length > 0) {
+    objects.push(
+      netpol('redline-allow-monitoring', {
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [namespacesIn(settings.network.monitoringNamespaces)], ports: tcp(REDIS_PORT, SENTINEL_PORT, EXPORTER_PORT) }],
+      }),
+    );
+  }
+  if (settings.certManager.enabled) {
+    objects.push(
+      {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: meta(TENANT_CA),
+        spec: {
+          isCA: true,
+          commonName: `${tenant}.${TENANT_CA}`,
+          secretName: TENANT_CA,
+          duration: '8760h',
+          renewBefore: '720h',
+          // Never: a renewed CA keeps its key, so leaf certificates it issued stay valid.
+          privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
+          usages: ['cert sign', 'crl sign'],
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: settings.certManager.clusterIssuer },
+        },
+      },
+      { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(TENANT_ISSUER), spec: { ca: { secretName: TENANT_CA } } },
+    );
+  }
+  objects.push({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: meta('redline-tenant'),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: TENANT_CLUSTER_ROLE },
+    subjects: renderSubjects(settings.tenantSubjects, input),
+  });
+
+  const namespaceObject: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true' } },
+  };
+  const hash = createHash('sha256').update(canonicalJson({ objects, namespace: namespaceObject })).digest('hex');
+  return { namespace, tenant, plan: plan.name, objects, namespaceObject, hash };
+}
+
+export interface BootstrapAnnotation {
+  plan: string;
+  hash: string;
+  time: string;
+}
+
+export function bootstrapAnnotation(desired: DesiredState, now: Date): string {
+  return JSON.stringify({ plan: desired.plan, hash: desired.hash, time: now.toISOString() } satisfies BootstrapAnnotation);
+}
+
+export function parseBootstrapAnnotation(v: string | undefined): BootstrapAnnotation | undefined {
+  if (!v) return undefined;
+  try {
+    const o = JSON.parse(v) as Partial<BootstrapAnnotation>;
+    if (typeof o.plan === 'string' && typeof o.hash === 'string') return { plan: o.plan, hash: o.hash, time: String(o.time ?? '') };
+  } catch {
+    /* foreign or broken value */
+  }
+  return undefined;
+}
+
+/** The objects of `namespace` that Redline stamped: managed-by label AND one of the deterministic names. */
+export function selectStamped<T extends KubeObject>(namespace: string, candidates: Iterable<T>): T[] {
+  const out: T[] = [];
+  for (const o of candidates) {
+    if (o.metadata.namespace !== namespace) continue;
+    if (o.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY) continue;
+    const k = OWNED_BY_KIND.get(o.kind);
+    if (!k || !k.names.includes(o.metadata.name)) continue;
+    if (o.apiVersion !== k.apiVersion) continue;
+    out.push(o);
+  }
+  return out;
+}

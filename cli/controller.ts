@@ -1,0 +1,161 @@
+// `redline controller`: the tenant namespace controller. Wires settings → plans → KubeConfig →
+// TenantController + health/metrics port, then runs until SIGTERM/SIGINT (gives the lease up on
+// the way out so the standby takes over at once).
+//
+// Exit codes: 0 clean shutdown; 1 runtime failure (plans, kubeconfig, port); 2 bad usage or
+// configuration (UsageError for flags; every bad setting listed with its path).
+
+import type { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { loadControllerArgs } from '../bootstrap/config-file.js';
+import { ControllerLogKey, TenantController } from '../bootstrap/controller.js';
+import { ControllerMetrics } from '../bootstrap/metrics.js';
+import { describeControllerSettings, formatProblems } from '../bootstrap/settings.js';
+import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
+import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
+import { createHealthApp, HealthServer } from '../webhook/health.js';
+import { UsageError } from './usage-error.js';
+
+export const CONTROLLER_USAGE = `usage: redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR] [more flags below]
+
+Stamps every namespace labelled redline.dev/tenant=<id> and redline.dev/plan=<plan> with RBAC,
+NetworkPolicies, a ResourceQuota and LimitRange sized by the plan, a cert-manager CA Issuer and
+Pod Security labels, and keeps them that way. Health, readiness and metrics on the health port.
+
+Settings (precedence: flag > environment > config file "controller:" section > default):
+  --config FILE  (env REDLINE_CONFIG)
+${describeControllerSettings().join('\n')}
+`;
+
+export interface ControllerIo {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  stderr?: Pick<Writable, 'write'>;
+  stdout?: Pick<Writable, 'write'>;
+  logDestination?: pino.DestinationStream;
+  signals?: NodeJS.EventEmitter;
+  onListening?: (info: { healthPort: number; identity: string }) => void;
+}
+
+export async function runController(argv: string[], io: ControllerIo = {}): Promise<number> {
+  const stderr = io.stderr ?? process.stderr;
+  const stdout = io.stdout ?? process.stdout;
+  const env = io.env ?? process.env;
+  const say = (line: string): void => void stderr.write(`${line}\n`);
+
+  const args = loadControllerArgs({ argv, env, cwd: io.cwd ?? process.cwd() });
+  if (args.help) {
+    stdout.write(CONTROLLER_USAGE);
+    return 0;
+  }
+  if (args.usage.length || args.positional.length) {
+    throw new UsageError(
+      [...args.usage, ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
+    );
+  }
+  if (!args.settings) {
+    say(`redline controller: invalid configuration:\n${formatProblems(args.problems)}`);
+    return 2;
+  }
+  const settings = args.settings;
+
+  const policiesDir = settings.policiesDir ?? defaultLibraryDir();
+  let plans;
+  try {
+    plans = (await loadLibrary(policiesDir)).plans;
+  } catch (e) {
+    say(`redline controller: cannot load plans from ${policiesDir}:\n${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  if (plans.size === 0) {
+    say(`redline controller: no plans in ${policiesDir}`);
+    return 1;
+  }
+
+  const access = resolveClusterAccess({ kubeconfig: settings.kubeconfig, env });
+  if (!access) {
+    say('redline controller: no cluster: pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster');
+    return 2;
+  }
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(access);
+  } catch (e) {
+    say(`redline controller: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+
+  const log = pino(
+    { level: settings.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    io.logDestination ?? pino.destination({ fd: 1, sync: true }),
+  );
+  const metrics = new ControllerMetrics({ defaultMetrics: true });
+  const controller = new TenantController({
+    settings,
+    kubeConfig,
+    plans,
+    logger: log.child({ [ControllerLogKey.component]: 'controller' }),
+    metrics,
+  });
+
+  const health = new HealthServer(createHealthApp({ readiness: () => controller.readiness(), registry: metrics.registry }));
+  let healthPort: number;
+  try {
+    healthPort = (await health.listen(settings.healthPort, settings.address || undefined)).port;
+  } catch (e) {
+    say(`redline controller: cannot listen on health port ${settings.healthPort}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  try {
+    await controller.start();
+  } catch (e) {
+    say(`redline controller: cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    await health.close();
+    return 1;
+  }
+  log.info(
+    {
+      [ControllerLogKey.component]: 'controller',
+      [ControllerLogKey.address]: `${settings.address || '*'}:${healthPort}`,
+      [ControllerLogKey.holder]: controller.identity,
+      [ControllerLogKey.reason]: describeClusterAccess(access),
+    },
+    `controller started: ${plans.size} plans from ${policiesDir}`,
+  );
+
+  const signals = io.signals ?? process;
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const code = await new Promise<number>((resolve) => {
+    let stopping = false;
+    onSignal = (signal) => {
+      if (stopping) {
+        if (signal === 'SIGINT') resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info({ [ControllerLogKey.component]: 'controller', [ControllerLogKey.reason]: signal }, 'shutting down');
+      void controller.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    signals.on('SIGTERM', onSignal);
+    signals.on('SIGINT', onSignal);
+    io.onListening?.({ healthPort, identity: controller.identity });
+  });
+  signals.off('SIGTERM', onSignal);
+  signals.off('SIGINT', onSignal);
+  await health.close();
+  log.flush?.();
+  return code;
+}
+
+/** Entry for `node -e "import('./dist/cli/controller.js').then(m => m.main(process.argv.slice(1)))"`. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await runController(argv);
+  } catch (e) {
+    process.stderr.write(`redline: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+}

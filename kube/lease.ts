@@ -1,0 +1,271 @@
+// Leader election on a coordination.k8s.io/v1 Lease, client-go's algorithm with the safety margin
+// made explicit:
+//
+//  - A candidate never compares the Lease's renewTime with its own wall clock (clocks differ
+//    between nodes). It remembers when IT first saw the current record (holder, renewTime,
+//    transitions) on its own monotonic clock, and takes over only when that record has stayed
+//    unchanged for leaseDuration. The server's view (the record and its resourceVersion) is the
+//    only shared thing; updates are optimistic (resourceVersion), so two candidates cannot both win.
+//  - The leader takes the time BEFORE it sends a renewal (t0). If that renewal succeeds, it may
+//    write until t0 + renewDeadline. Any other candidate saw that renewal at or after t0 and waits
+//    leaseDuration > renewDeadline from then, so the old leader has stopped writing before anyone
+//    else can start (margin: leaseDuration − renewDeadline, minus clock-rate drift).
+//  - `isLeader()` is evaluated against the clock at the moment of each write (the API client's
+//    write gate), not from a flag flipped by a timer that might run late.
+
+import { ApiError, type KubeApi, resourcePath } from './apply.js';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface LeaseObject {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string> };
+  spec: LeaseSpec;
+}
+
+/** The three calls the elector makes; 404 on get → undefined; update is optimistic (409 on a stale resourceVersion). */
+export interface LeaseClient {
+  get(): Promise<LeaseObject | undefined>;
+  create(lease: LeaseObject): Promise<LeaseObject>;
+  update(lease: LeaseObject): Promise<LeaseObject>;
+}
+
+export function kubeLeaseClient(api: KubeApi, namespace: string, name: string, timeoutMs: number): LeaseClient {
+  const path = resourcePath('coordination.k8s.io/v1', 'leases', namespace, name);
+  return {
+    get: async () => {
+      try {
+        return await api.request<LeaseObject>({ method: 'GET', path, priority: true, timeoutMs });
+      } catch (e) {
+        if (e instanceof ApiError && e.notFound) return undefined;
+        throw e;
+      }
+    },
+    create: (lease) =>
+      api.request<LeaseObject>({
+        method: 'POST',
+        path: resourcePath('coordination.k8s.io/v1', 'leases', namespace),
+        body: lease,
+        priority: true,
+        ungated: true,
+        timeoutMs,
+      }),
+    update: (lease) => api.request<LeaseObject>({ method: 'PUT', path, body: lease, priority: true, ungated: true, timeoutMs }),
+  };
+}
+
+export interface LeaderElectorLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface LeaderElectorOptions {
+  client: LeaseClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  /** < leaseDurationMs: a leader that could not renew for this long stops writing. */
+  renewDeadlineMs: number;
+  /** Pause between attempts (candidate) and between renewals (leader). */
+  retryPeriodMs: number;
+  /** Monotonic milliseconds; default performance.now(). */
+  now?: () => number;
+  /** Wall clock, only for the informational acquireTime/renewTime fields. */
+  wallClock?: () => Date;
+  onStartedLeading?: () => void;
+  onStoppedLeading?: (reason: string) => void;
+  onNewLeader?: (identity: string) => void;
+  logger?: LeaderElectorLogger;
+}
+
+const silent: LeaderElectorLogger = { info() {}, warn() {}, debug() {} };
+
+/** Kubernetes MicroTime: RFC 3339 with microseconds. */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export class LeaderElector {
+  private leading = false;
+  /** Monotonic time until which this process may write (valid only while `leading`). */
+  private leaderUntil = -Infinity;
+  private observedRecord = '';
+  private observedAt = -Infinity;
+  private observedHolder = '';
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly wall: () => Date;
+  private readonly log: LeaderElectorLogger;
+
+  constructor(private readonly opts: LeaderElectorOptions) {
+    if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) throw new RangeError('renewDeadlineMs must be < leaseDurationMs');
+    if (!(opts.retryPeriodMs < opts.renewDeadlineMs)) throw new RangeError('retryPeriodMs must be < renewDeadlineMs');
+    this.now = opts.now ?? (() => performance.now());
+    this.wall = opts.wallClock ?? (() => new Date());
+    this.log = opts.logger ?? silent;
+  }
+
+  get identity(): string {
+    return this.opts.identity;
+  }
+
+  /** The holder last seen in the Lease ('' when none). */
+  get holder(): string {
+    return this.observedHolder;
+  }
+
+  /** True while this process holds the lease AND its renew deadline has not passed. */
+  isLeader(): boolean {
+    if (!this.leading) return false;
+    if (this.now() < this.leaderUntil) return true;
+    this.stopLeading(`renew deadline of ${this.opts.renewDeadlineMs} ms passed without a successful renewal`);
+    return false;
+  }
+
+  /** For the API client: null when writes are allowed. */
+  writeGate = (): string | null => (this.isLeader() ? null : 'this replica is not the leader');
+
+  /**
+   * One attempt: read the Lease; create it, renew it (ours), or take it over (expired by our own
+   * observation), else stay a candidate. Returns whether this process leads afterwards.
+   */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const sentAt = this.now();
+    const me = this.opts.identity;
+    const durationS = Math.ceil(this.opts.leaseDurationMs / 1000);
+    let lease: LeaseObject | undefined;
+    try {
+      lease = await this.opts.client.get();
+      if (!lease) {
+        const nowIso = microTime(this.wall());
+        const created = await this.opts.client.create({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.opts.name, namespace: this.opts.namespace },
+          spec: { holderIdentity: me, leaseDurationSeconds: durationS, acquireTime: nowIso, renewTime: nowIso, leaseTransitions: 0 },
+        });
+        this.observe(created);
+        this.renewed(sentAt);
+        return true;
+      }
+      this.observe(lease);
+      const spec = lease.spec ?? {};
+      const holder = spec.holderIdentity ?? '';
+      const durationMs = (spec.leaseDurationSeconds ?? durationS) * 1000;
+      if (holder !== me) {
+        if (this.leading) this.stopLeading(`lease now held by ${holder || 'nobody'}`);
+        const expired = holder === '' || this.now() >= this.observedAt + durationMs;
+        if (!expired) return false;
+      }
+      const nowIso = microTime(this.wall());
+      const next: LeaseObject = {
+        ...lease,
+        spec: {
+          holderIdentity: me,
+          leaseDurationSeconds: durationS,
+          acquireTime: holder === me && spec.acquireTime ? spec.acquireTime : nowIso,
+          renewTime: nowIso,
+          leaseTransitions: holder === me ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
+        },
+      };
+      const updated = await this.opts.client.update(next);
+      this.observe(updated);
+      this.renewed(sentAt);
+      return true;
+    } catch (e) {
+      // A failed attempt changes nothing: the leader keeps its (time-bounded) right to write
+      // until its deadline; isLeader() enforces the deadline.
+      this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'lease attempt failed');
+      return this.isLeader();
+    }
+  }
+
+  private observe(lease: LeaseObject): void {
+    const s = lease.spec ?? {};
+    const record = JSON.stringify([s.holderIdentity ?? '', s.renewTime ?? '', s.leaseTransitions ?? 0, lease.metadata.resourceVersion ?? '']);
+    if (record !== this.observedRecord) {
+      this.observedRecord = record;
+      this.observedAt = this.now();
+    }
+    const holder = s.holderIdentity ?? '';
+    if (holder !== this.observedHolder) {
+      this.observedHolder = holder;
+      if (holder) this.opts.onNewLeader?.(holder);
+    }
+  }
+
+  private renewed(sentAt: number): void {
+    this.leaderUntil = sentAt + this.opts.renewDeadlineMs;
+    if (!this.leading) {
+      this.leading = true;
+      this.log.info({ holder: this.opts.identity }, 'became leader');
+      this.opts.onStartedLeading?.();
+    }
+    // Stop on time even if no attempt completes (a hung request).
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => void this.isLeader(), Math.max(0, this.leaderUntil - this.now()) + 1);
+    this.deadlineTimer.unref?.();
+  }
+
+  private stopLeading(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.leaderUntil = -Infinity;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.log.warn({ holder: this.opts.identity, reason }, 'stopped leading');
+    this.opts.onStoppedLeading?.(reason);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = (async () => {
+      while (!this.stopped) {
+        await this.tryAcquireOrRenew();
+        if (this.stopped) break;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.opts.retryPeriodMs);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    })();
+  }
+
+  /** Stops the loop; when leading, gives the lease up so another replica takes over at once. */
+  async stop(release = true): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    if (this.leading) {
+      this.stopLeading('shutting down');
+      if (release) {
+        try {
+          const lease = await this.opts.client.get();
+          if (lease && lease.spec?.holderIdentity === this.opts.identity) {
+            await this.opts.client.update({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.wall()) } });
+          }
+        } catch (e) {
+          this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not release the lease');
+        }
+      }
+    }
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+  }
+}

@@ -1,0 +1,369 @@
+// `redline controller` as real processes against a real etcd + kube-apiserver 1.20, running as its
+// service account with exactly the RBAC of manifests/base/rbac-controller.yaml (least privilege is
+// part of what is tested), tenants as token users in group redline:tenant:<id>.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { covers, matchesDesired } from '../../bootstrap/compare.js';
+import { renderTenant, type DesiredState } from '../../bootstrap/render.js';
+import { defaultControllerSettings } from '../../bootstrap/settings.js';
+import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/apply.js';
+import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
+import {
+  annotationOf,
+  apiFor,
+  metricSum,
+  sleep,
+  spawnController,
+  startBootstrapCluster,
+  tempDir,
+  until,
+  type BootstrapCluster,
+  type ControllerProcess,
+} from '../bench/bootstrap-harness.js';
+
+const CONFIG = {
+  resyncMs: 30_000,
+  retry: { initialMs: 50, maxMs: 2_000 },
+  informerBackoff: { initialMs: 100, maxMs: 2_000 },
+  leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 },
+};
+
+let library: Library;
+let cluster: BootstrapCluster;
+let admin: KubeApi;
+let dir: string;
+const controllers: ControllerProcess[] = [];
+
+const nsPath = (name: string): string => resourcePath('v1', 'namespaces', undefined, name);
+const getNs = (name: string): Promise<KubeObject | undefined> => admin.getOptional(nsPath(name));
+
+function desiredFor(namespace: string, tenant: string, plan: string): DesiredState {
+  return renderTenant({ namespace, tenant, plan: library.plans.get(plan)! }, defaultControllerSettings());
+}
+
+function objPath(o: KubeObject): string {
+  const plural = { ResourceQuota: 'resourcequotas', LimitRange: 'limitranges', NetworkPolicy: 'networkpolicies', Certificate: 'certificates', Issuer: 'issuers', RoleBinding: 'rolebindings' }[o.kind]!;
+  return resourcePath(o.apiVersion, plural, o.metadata.namespace, o.metadata.name);
+}
+
+/** Names of desired objects that are missing or differ in the cluster. */
+async function notConverged(d: DesiredState): Promise<string[]> {
+  const bad: string[] = [];
+  for (const o of d.objects) {
+    const live = await admin.getOptional(objPath(o));
+    if (!live || !matchesDesired(live, o)) bad.push(`${o.kind}/${o.metadata.name}`);
+  }
+  const ns = await getNs(d.namespace);
+  if (!covers(ns?.metadata.labels, d.namespaceObject.metadata.labels)) bad.push('Namespace labels');
+  if (annotationOf(ns)?.hash !== d.hash) bad.push('annotation');
+  return bad;
+}
+
+async function events(ns: string, reason?: string): Promise<KubeObject[]> {
+  const list = await admin.get<{ items: KubeObject[] }>(resourcePath('v1', 'events', ns));
+  return list.items.filter((e) => !reason || e['reason'] === reason);
+}
+
+async function status(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (e) {
+    if (e instanceof ApiError) return e.status;
+    throw e;
+  }
+}
+
+async function createTenantNs(name: string, tenant: string, plan: string): Promise<void> {
+  await admin.create(resourcePath('v1', 'namespaces'), {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'redline.dev/tenant': tenant, 'redline.dev/plan': plan, 'kubernetes.io/metadata.name': name } },
+  });
+}
+
+async function leaseHolder(): Promise<string> {
+  const l = await admin.getOptional<{ spec?: { holderIdentity?: string } }>(resourcePath('coordination.k8s.io/v1', 'leases', 'redline-system', 'redline-controller'));
+  return l?.spec?.holderIdentity ?? '';
+}
+
+/** The quota controller does not run here: compute the status it would (else quota admission fails closed). */
+async function fakeQuotaStatus(ns: string): Promise<void> {
+  const q = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(resourcePath('v1', 'resourcequotas', ns, 'redline-quota'));
+  const used = Object.fromEntries(Object.keys(q.spec.hard).map((k) => [k, '0']));
+  await admin.request({ method: 'PUT', path: `${resourcePath('v1', 'resourcequotas', ns, 'redline-quota')}/status`, body: { ...q, status: { hard: q.spec.hard, used } } });
+}
+
+describe('redline controller (real kube-apiserver, real processes)', () => {
+  beforeAll(async () => {
+    library = await loadLibrary(defaultLibraryDir());
+    cluster = await startBootstrapCluster([
+      { name: 'tenant-a-user', token: randomBytes(16).toString('hex'), groups: ['redline:tenant:a'] },
+      { name: 'tenant-b-user', token: randomBytes(16).toString('hex'), groups: ['redline:tenant:b'] },
+    ]);
+    admin = cluster.admin;
+    dir = tempDir('redline-ctrl-e2e-');
+    // Replica "a" first (it will hold the lease), then the standby "b".
+    const a = await spawnController({ kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-a', config: CONFIG, dir });
+    controllers.push(a);
+    await a.waitReady();
+    await until('ctrl-a holds the lease', async () => (await leaseHolder()) === 'ctrl-a', 10_000);
+    const b = await spawnController({ kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-b', config: CONFIG, dir });
+    controllers.push(b);
+    await b.waitReady();
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(controllers.map((c) => c.stop('SIGTERM')));
+    admin?.close();
+    await cluster?.cp.stop();
+    if (dir && process.env.REDLINE_KEEP_E2E !== '1') fs.rmSync(dir, { recursive: true, force: true });
+    else if (dir) console.log(`[bootstrap e2e] controller logs kept in ${dir}`);
+  }, 60_000);
+
+  it('stamps a new tenant namespace with every object within 1 s', async () => {
+    const started = performance.now();
+    await createTenantNs('team-a', 'a', 'free');
+    const ns = await until('team-a bootstrap annotation', async () => annotationOf(await getNs('team-a')) && (await getNs('team-a')), 5_000, 5);
+    const ms = performance.now() - started;
+    console.log(`[bootstrap e2e] new tenant namespace fully stamped in ${ms.toFixed(0)} ms (create → redline.dev/bootstrap annotation)`);
+    expect(ms).toBeLessThan(1_000);
+    const d = desiredFor('team-a', 'a', 'free');
+    expect(annotationOf(ns)).toMatchObject({ plan: 'free', hash: d.hash });
+    expect(await notConverged(d)).toEqual([]);
+    expect((await events('team-a', 'Stamped')).length).toBe(1);
+    const ev = (await events('team-a', 'Stamped'))[0]!;
+    expect(ev['source']).toEqual({ component: 'redline-controller' });
+    expect(ev['involvedObject']).toMatchObject({ kind: 'Namespace', name: 'team-a' });
+    // the annotation/event are written only on change: the namespace stays as it is
+    const rv = ns.metadata.resourceVersion;
+    await sleep(700);
+    expect((await getNs('team-a'))!.metadata.resourceVersion).toBe(rv);
+    // the only Namespace fields Redline owns are its labels and the annotation
+    const managed = (ns.metadata['managedFields'] as { manager: string; operation: string; fieldsV1: { 'f:metadata': Record<string, Record<string, unknown>> } }[]).find((m) => m.manager === 'redline')!;
+    expect(managed.operation).toBe('Apply');
+    expect(Object.keys(managed.fieldsV1['f:metadata']).sort()).toEqual(['f:annotations', 'f:labels']);
+    expect(Object.keys(managed.fieldsV1['f:metadata']['f:labels']!)).not.toContain('f:redline.dev/tenant');
+
+    await createTenantNs('team-b', 'b', 'standard');
+    await until('team-b stamped', async () => (await notConverged(desiredFor('team-b', 'b', 'standard'))).length === 0, 5_000);
+  });
+
+  it('only the leader writes; the standby is ready and makes no writes', async () => {
+    const [a, b] = controllers;
+    const ma = await a!.metrics();
+    const mb = await b!.metrics();
+    expect(metricSum(ma, 'redline_controller_is_leader')).toBe(1);
+    expect(metricSum(mb, 'redline_controller_is_leader')).toBe(0);
+    expect(metricSum(ma, 'redline_controller_reconciles_total', { result: 'stamped' })).toBeGreaterThanOrEqual(2);
+    expect(metricSum(mb, 'redline_controller_api_requests_total', { verb: /^(create|update|patch|delete)$/, code: /^2/ })).toBe(0);
+    expect(metricSum(mb, 'redline_controller_reconciles_total')).toBe(0);
+    expect((await b!.http('/readyz')).status).toBe(200);
+    expect((await b!.http('/healthz')).status).toBe(200);
+    expect(JSON.parse((await b!.http('/readyz')).body).checks[1].detail).toMatch(/standby; leader is ctrl-a/);
+  });
+
+  it('tenant RBAC: manages Redis objects in its namespace, nothing else', async () => {
+    const a = await apiFor(cluster.cp.kubeconfigFor('tenant-a-user'));
+    try {
+      const redis = {
+        apiVersion: 'kubedb.com/v1',
+        kind: 'Redis',
+        metadata: { name: 'cache', namespace: 'team-a' },
+        spec: { version: '7.2.4', mode: 'Standalone', storageType: 'Durable', deletionPolicy: 'WipeOut' },
+      };
+      expect(await status(a.create(resourcePath('kubedb.com/v1', 'redises', 'team-a'), redis))).toBe(200);
+      expect(await status(a.get(resourcePath('v1', 'pods', 'team-a')))).toBe(200);
+      expect(await status(a.get(resourcePath('v1', 'secrets', 'team-a')))).toBe(200);
+      expect(await status(a.get(resourcePath('v1', 'resourcequotas', 'team-a', 'redline-quota')))).toBe(200);
+      // another tenant's namespace
+      expect(await status(a.get(resourcePath('v1', 'pods', 'team-b')))).toBe(403);
+      expect(await status(a.get(resourcePath('kubedb.com/v1', 'redises', 'team-b')))).toBe(403);
+      expect(await status(a.get(resourcePath('v1', 'secrets', 'team-b')))).toBe(403);
+      // its own fences
+      expect(await status(a.mergePatch(resourcePath('v1', 'resourcequotas', 'team-a', 'redline-quota'), { spec: { hard: { pods: '100' } } }, 'tenant'))).toBe(403);
+      expect(await status(a.mergePatch(resourcePath('networking.k8s.io/v1', 'networkpolicies', 'team-a', 'redline-default-deny'), { spec: { podSelector: { matchLabels: { x: 'y' } } } }, 'tenant'))).toBe(403);
+      expect(await status(a.delete(resourcePath('networking.k8s.io/v1', 'networkpolicies', 'team-a', 'redline-default-deny')))).toBe(403);
+      expect(await status(a.mergePatch(resourcePath('v1', 'limitranges', 'team-a', 'redline-limits'), { spec: { limits: [] } }, 'tenant'))).toBe(403);
+      expect(await status(a.mergePatch(nsPath('team-a'), { metadata: { labels: { 'redline.dev/plan': 'premium' } } }, 'tenant'))).toBe(403);
+      expect(
+        await status(
+          a.create(resourcePath('rbac.authorization.k8s.io/v1', 'rolebindings', 'team-a'), {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'RoleBinding',
+            metadata: { name: 'me-admin' },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'redline-tenant' },
+            subjects: [{ kind: 'User', name: 'tenant-a-user', apiGroup: 'rbac.authorization.k8s.io' }],
+          }),
+        ),
+      ).toBe(403);
+      expect(await status(a.get(resourcePath('v1', 'namespaces')))).toBe(403);
+    } finally {
+      a.close();
+    }
+    // The controller's own identity: no Secrets, no other roles to bind, nothing cluster-wide to create.
+    const c = await apiFor(cluster.controllerKubeconfig);
+    try {
+      expect(await status(c.get(resourcePath('v1', 'secrets', 'team-a')))).toBe(403);
+      expect(await status(c.get(resourcePath('kubedb.com/v1', 'redises', 'team-a')))).toBe(403);
+      expect(
+        await status(
+          c.create(resourcePath('rbac.authorization.k8s.io/v1', 'rolebindings', 'team-a'), {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'RoleBinding',
+            metadata: { name: 'escalate' },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+            subjects: [{ kind: 'User', name: 'mallory', apiGroup: 'rbac.authorization.k8s.io' }],
+          }),
+        ),
+      ).toBe(403);
+      expect(await status(c.create(resourcePath('rbac.authorization.k8s.io/v1', 'clusterrolebindings'), { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'x' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'redline-tenant' }, subjects: [] }))).toBe(403);
+      expect(await status(c.request({ method: 'DELETE', path: nsPath('team-b') }))).toBe(403);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a pod without resources is admitted and sized by the LimitRange', async () => {
+    await fakeQuotaStatus('team-a');
+    await admin.create(resourcePath('v1', 'serviceaccounts', 'team-a'), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+    const pod = await admin.create<KubeObject & { spec: { containers: { resources: unknown }[] } }>(resourcePath('v1', 'pods', 'team-a'), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'sized' },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 999, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'redis', image: 'redis:7.2', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      },
+    });
+    expect(pod.spec.containers[0]!.resources).toEqual({ limits: { cpu: '100m', memory: '128Mi' }, requests: { cpu: '100m', memory: '128Mi' } });
+    // over the plan's per-pod max: refused by the LimitRange
+    const big = await status(
+      admin.create(resourcePath('v1', 'pods', 'team-a'), {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'big' },
+        spec: { automountServiceAccountToken: false, containers: [{ name: 'redis', image: 'redis:7.2', resources: { limits: { memory: '1Gi' } } }] },
+      }),
+    );
+    expect(big).toBe(403);
+    // data the tenant keeps through offboarding
+    await admin.create(resourcePath('v1', 'persistentvolumeclaims', 'team-a'), {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data-cache-0' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    await admin.create(resourcePath('v1', 'secrets', 'team-a'), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cache-auth' }, stringData: { password: 'x' } });
+  });
+
+  it('repairs every stamped kind after an edit and after a delete', async () => {
+    const d = desiredFor('team-a', 'a', 'free');
+    const edits: Record<string, unknown> = {
+      ResourceQuota: { spec: { hard: { pods: '100' } } },
+      LimitRange: { spec: { limits: [{ type: 'Container', max: { cpu: '64' } }] } },
+      NetworkPolicy: { spec: { podSelector: { matchLabels: { edited: 'yes' } }, ingress: [{}] } },
+      Certificate: { spec: { commonName: 'evil.example.com', isCA: false } },
+      Issuer: { spec: { ca: { secretName: 'someone-elses-ca' } } },
+      RoleBinding: { subjects: [{ kind: 'User', name: 'mallory', apiGroup: 'rbac.authorization.k8s.io' }] },
+    };
+    let t0 = performance.now();
+    for (const o of d.objects) {
+      const edited = await admin.mergePatch(objPath(o), edits[o.kind], 'e2e-admin');
+      expect(matchesDesired(edited, o), `${o.kind}/${o.metadata.name} edited`).toBe(false); // the edit landed (repair races it)
+    }
+    await until('edited objects repaired', async () => (await notConverged(d)).length === 0, 10_000, 20);
+    const editMs = performance.now() - t0;
+
+    t0 = performance.now();
+    for (const o of d.objects) await admin.delete(objPath(o));
+    await until('deleted objects restored', async () => (await notConverged(d)).length === 0, 10_000, 20);
+    const deleteMs = performance.now() - t0;
+
+    t0 = performance.now();
+    await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'pod-security.kubernetes.io/enforce': null, 'redline.dev/managed': null } } }, 'e2e-admin');
+    await until('namespace labels restored', async () => (await notConverged(d)).length === 0, 10_000, 20);
+    const labelMs = performance.now() - t0;
+    console.log(`[bootstrap e2e] repaired ${d.objects.length} edited objects in ${editMs.toFixed(0)} ms, ${d.objects.length} deleted in ${deleteMs.toFixed(0)} ms, removed namespace labels in ${labelMs.toFixed(0)} ms`);
+    expect(Math.max(editMs, deleteMs, labelMs)).toBeLessThan(5_000);
+    expect((await events('team-a', 'Repaired')).length).toBeGreaterThanOrEqual(3);
+
+    // A Pod Security label another manager changed is reported, not fought over.
+    await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } }, 'platform-admin');
+    await until('LabelConflict event', async () => (await events('team-a', 'LabelConflict')).length === 1, 5_000);
+    expect(String((await events('team-a', 'LabelConflict'))[0]!['message'])).toMatch(/platform-admin/);
+    await sleep(500);
+    expect((await getNs('team-a'))!.metadata.labels!['pod-security.kubernetes.io/enforce']).toBe('baseline');
+    await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } }, 'platform-admin');
+    await sleep(300);
+    expect(await notConverged(d)).toEqual([]);
+  });
+
+  it('plan change: quota, limits and labels follow; unknown plan: an event and no change', async () => {
+    await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'redline.dev/plan': 'premium' } } }, 'platform-admin');
+    const premium = desiredFor('team-a', 'a', 'premium');
+    await until('premium stamped', async () => (await notConverged(premium)).length === 0, 10_000);
+    const quota = await admin.get<{ spec: { hard: Record<string, string> } }>(resourcePath('v1', 'resourcequotas', 'team-a', 'redline-quota'));
+    expect(quota.spec.hard).toMatchObject({ pods: '64', 'limits.memory': '480Gi', 'services.loadbalancers': '0' });
+    const limits = await admin.get<{ spec: { limits: { max: Record<string, string> }[] } }>(resourcePath('v1', 'limitranges', 'team-a', 'redline-limits'));
+    expect(limits.spec.limits[0]!.max).toEqual({ cpu: '4', memory: '16Gi' });
+    expect((await admin.get<KubeObject>(resourcePath('networking.k8s.io/v1', 'networkpolicies', 'team-a', 'redline-default-deny'))).metadata.labels!['redline.dev/plan']).toBe('premium');
+    expect(await until('PlanChanged event', async () => (await events('team-a', 'PlanChanged')).length === 1, 5_000)).toBe(true);
+
+    const before = await getNs('team-a');
+    await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'redline.dev/plan': 'platinum' } } }, 'platform-admin');
+    await until('UnknownPlan event', async () => (await events('team-a', 'UnknownPlan')).length === 1, 5_000);
+    expect(String((await events('team-a', 'UnknownPlan'))[0]!['message'])).toMatch(/"platinum" is not in the plan library/);
+    await sleep(800);
+    const after = await getNs('team-a');
+    expect(annotationOf(after)).toEqual(annotationOf(before)); // plan premium, same hash and time
+    const stillPremium = { ...premium };
+    expect(await notConverged(stillPremium)).toEqual([]); // nothing wiped, nothing changed
+    expect((await events('team-a', 'UnknownPlan')).length).toBe(1);
+    await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'redline.dev/plan': 'premium' } } }, 'platform-admin');
+  });
+
+  it('offboarding removes what Redline stamped, never the namespace or the tenant data', async () => {
+    const d = desiredFor('team-a', 'a', 'premium');
+    await until('premium again', async () => (await notConverged(d)).length === 0, 5_000);
+    await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'redline.dev/tenant': null } } }, 'platform-admin');
+    await until('stamped objects deleted', async () => {
+      for (const o of d.objects) if (await admin.getOptional(objPath(o))) return false;
+      return true;
+    }, 10_000);
+    const ns = await until('namespace marks removed', async () => {
+      const n = await getNs('team-a');
+      return n && n.metadata.labels?.['redline.dev/managed'] === undefined && !annotationOf(n) ? n : undefined;
+    }, 5_000);
+    expect(ns.metadata.deletionTimestamp).toBeUndefined();
+    expect(ns.metadata.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted'); // never loosened
+    expect(await admin.getOptional(resourcePath('v1', 'persistentvolumeclaims', 'team-a', 'data-cache-0'))).toBeDefined();
+    expect(await admin.getOptional(resourcePath('v1', 'secrets', 'team-a', 'cache-auth'))).toBeDefined();
+    expect(await admin.getOptional(resourcePath('kubedb.com/v1', 'redises', 'team-a', 'cache'))).toBeDefined();
+    expect(await admin.getOptional(resourcePath('v1', 'pods', 'team-a', 'sized'))).toBeDefined();
+    expect((await events('team-a', 'Offboarded')).length).toBe(1);
+    // and it stays that way (no re-stamping, no second event)
+    await sleep(500);
+    expect(await admin.getOptional(resourcePath('v1', 'resourcequotas', 'team-a', 'redline-quota'))).toBeUndefined();
+    expect((await events('team-a', 'Offboarded')).length).toBe(1);
+  });
+
+  it('leader failover: SIGKILL the leader, the standby takes the Lease and stamps new namespaces', async () => {
+    const [a, b] = controllers;
+    expect(await leaseHolder()).toBe('ctrl-a');
+    const killedAt = performance.now();
+    await a!.stop('SIGKILL');
+    await until('ctrl-b holds the lease', async () => (await leaseHolder()) === 'ctrl-b', 15_000, 50);
+    const takeoverMs = performance.now() - killedAt;
+    const t0 = performance.now();
+    await createTenantNs('team-c', 'c', 'standard');
+    await until('team-c stamped by ctrl-b', async () => (await notConverged(desiredFor('team-c', 'c', 'standard'))).length === 0, 5_000, 10);
+    console.log(`[bootstrap e2e] failover: lease taken over ${takeoverMs.toFixed(0)} ms after SIGKILL (lease 3 s); new namespace stamped by the new leader in ${(performance.now() - t0).toFixed(0)} ms`);
+    expect(metricSum(await b!.metrics(), 'redline_controller_is_leader')).toBe(1);
+    expect(metricSum(await b!.metrics(), 'redline_controller_reconciles_total', { result: 'stamped' })).toBeGreaterThanOrEqual(1);
+    // the older namespaces are still intact under the new leader
+    expect(await notConverged(desiredFor('team-b', 'b', 'standard'))).toEqual([]);
+  }, 30_000);
+});

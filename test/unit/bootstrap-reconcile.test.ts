@@ -1,0 +1,290 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TenantReconciler, type ClusterView, type ClusterWriter, type EventSink } from '../../bootstrap/reconcile.js';
+import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED_BY, OWNED_BY_KIND, renderTenant } from '../../bootstrap/render.js';
+import { defaultControllerSettings, type ControllerSettings } from '../../bootstrap/settings.js';
+import { ApiError, type KubeObject } from '../../kube/apply.js';
+import type { EventSpec } from '../../kube/events.js';
+import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
+
+let library: Library;
+beforeAll(async () => {
+  library = await loadLibrary(defaultLibraryDir());
+});
+
+/** A tiny fake cluster: objects by kind/ns/name; apply merges like SSA for our purposes. */
+class FakeCluster implements ClusterView, ClusterWriter, EventSink {
+  objects = new Map<string, KubeObject>();
+  writes: string[] = [];
+  events: EventSpec[] = [];
+  private lastEvent = new Map<string, string>();
+  private rv = 1;
+  failApply: ((obj: KubeObject, force: boolean) => ApiError | undefined) | undefined;
+  /** What the "server" adds on every write (to simulate defaults a newer version adds). */
+  serverDefaults: ((obj: KubeObject) => void) | undefined;
+
+  key(kind: string, ns: string | undefined, name: string): string {
+    return `${kind}/${ns ?? ''}/${name}`;
+  }
+  put(obj: KubeObject): KubeObject {
+    const o = structuredClone(obj);
+    if (o.metadata.labels?.[LABEL_MANAGED_BY] === 'redline') this.serverDefaults?.(o);
+    o.metadata.resourceVersion = String(++this.rv);
+    o.metadata.uid ??= `uid-${o.metadata.name}`;
+    this.objects.set(this.key(o.kind, o.metadata.namespace, o.metadata.name), o);
+    return o;
+  }
+  namespace(name: string): KubeObject | undefined {
+    return this.objects.get(this.key('Namespace', undefined, name));
+  }
+  ownedIn(namespace: string): KubeObject[] {
+    return [...this.objects.values()].filter((o) => o.metadata.namespace === namespace && o.metadata.labels?.[LABEL_MANAGED_BY] === 'redline');
+  }
+  owned(kind: string, namespace: string, name: string): KubeObject | undefined {
+    const o = this.objects.get(this.key(kind, namespace, name));
+    return o?.metadata.labels?.[LABEL_MANAGED_BY] === 'redline' ? o : undefined;
+  }
+  remember(): void {}
+  forget(): void {}
+  async apply(obj: KubeObject, _plural: string, opts: { force: boolean }): Promise<KubeObject> {
+    const err = this.failApply?.(obj, opts.force);
+    if (err) throw err;
+    this.writes.push(`apply ${obj.kind}/${obj.metadata.name}${opts.force ? ' force' : ''}`);
+    const prev = this.objects.get(this.key(obj.kind, obj.metadata.namespace, obj.metadata.name));
+    if (obj.kind === 'Namespace') {
+      const merged = structuredClone(prev ?? obj);
+      merged.metadata.labels = { ...(prev?.metadata.labels ?? {}), ...(obj.metadata.labels ?? {}) };
+      if (obj.metadata.annotations) merged.metadata.annotations = { ...(prev?.metadata.annotations ?? {}), ...obj.metadata.annotations };
+      return this.put(merged);
+    }
+    // like server-side apply: our maps merge into the live object, lists are replaced; fields
+    // someone else added stay
+    const merge = (a: any, b: any): any => {
+      if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+        const out = { ...a };
+        for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+        return out;
+      }
+      return structuredClone(b);
+    };
+    return this.put(prev ? merge(prev, obj) : obj);
+  }
+  async mergePatch(path: string, patch: any): Promise<KubeObject> {
+    this.writes.push(`merge-patch ${path}`);
+    const o = [...this.objects.values()].find((x) => path.endsWith(`/${x.metadata.name}`) && (x.kind === 'Namespace' || path.includes(`/namespaces/${x.metadata.namespace}/`)))!;
+    const apply = (target: any, p: any): void => {
+      for (const [k, v] of Object.entries(p)) {
+        if (v === null) delete target?.[k];
+        else if (typeof v === 'object' && !Array.isArray(v)) apply((target[k] ??= {}), v);
+        else target[k] = v;
+      }
+    };
+    apply(o, patch);
+    return this.put(o);
+  }
+  async delete(path: string): Promise<boolean> {
+    this.writes.push(`delete ${path}`);
+    for (const [k, o] of this.objects) {
+      if (o.kind !== 'Namespace' && path.endsWith(`/namespaces/${o.metadata.namespace}/${OWNED_BY_KIND.get(o.kind)?.plural}/${o.metadata.name}`)) {
+        this.objects.delete(k);
+        return true;
+      }
+    }
+    return false;
+  }
+  async emit(ns: { name: string }, ev: EventSpec, opts: { dedupe?: boolean } = {}): Promise<boolean> {
+    const k = `${ev.reason}|${ev.message}`;
+    if (opts.dedupe && this.lastEvent.get(ns.name) === k) return false;
+    this.lastEvent.set(ns.name, k);
+    this.events.push(ev);
+    return true;
+  }
+  reset(namespace: string): void {
+    this.lastEvent.delete(namespace);
+  }
+}
+
+function setup(settings: ControllerSettings = defaultControllerSettings()) {
+  const cluster = new FakeCluster();
+  let t = 0;
+  const reconciler = new TenantReconciler({
+    view: cluster,
+    writer: cluster,
+    events: cluster,
+    plans: () => library.plans,
+    settings,
+    now: () => new Date(1_700_000_000_000 + ++t * 1000),
+  });
+  return { cluster, reconciler };
+}
+
+const ns = (name: string, labels: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+
+describe('TenantReconciler', () => {
+  it('stamps a new tenant namespace once; a second reconcile writes nothing', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    expect(await reconciler.reconcile('team-a')).toBe('stamped');
+    const desired = renderTenant({ namespace: 'team-a', tenant: 'a', plan: library.plans.get('free')! }, defaultControllerSettings());
+    expect(cluster.writes).toEqual([...desired.objects.map((o) => `apply ${o.kind}/${o.metadata.name}`), 'apply Namespace/team-a']);
+    const annotation = JSON.parse(cluster.namespace('team-a')!.metadata.annotations![ANNOTATION_BOOTSTRAP]!);
+    expect(annotation).toMatchObject({ plan: 'free', hash: desired.hash });
+    expect(cluster.events.map((e) => e.reason)).toEqual(['Stamped']);
+    cluster.writes = [];
+    expect(await reconciler.reconcile('team-a')).toBe('unchanged');
+    expect(cluster.writes).toEqual([]);
+    expect(cluster.events).toHaveLength(1);
+  });
+
+  it('repairs only the drifted or deleted object, with force only for objects it owns', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    await reconciler.reconcile('team-a');
+    cluster.writes = [];
+    const quota = cluster.owned('ResourceQuota', 'team-a', 'redline-quota')!;
+    (quota as any).spec.hard.pods = '100';
+    cluster.objects.delete(cluster.key('NetworkPolicy', 'team-a', 'redline-default-deny'));
+    expect(await reconciler.reconcile('team-a')).toBe('repaired');
+    expect(cluster.writes).toEqual(['apply ResourceQuota/redline-quota force', 'apply NetworkPolicy/redline-default-deny', 'apply Namespace/team-a']);
+    expect(cluster.events.at(-1)).toMatchObject({ reason: 'Repaired', message: expect.stringContaining('ResourceQuota/redline-quota (spec)') });
+  });
+
+  it('removes fields others added to objects Redline owns (apply alone would keep them)', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    await reconciler.reconcile('team-a');
+    const deny = cluster.owned('NetworkPolicy', 'team-a', 'redline-default-deny') as any;
+    deny.spec.ingress = [{}]; // allow all ingress
+    deny.spec.podSelector = { matchLabels: { only: 'these' } };
+    deny.metadata.labels.extra = 'kept'; // others' labels are fine
+    const quota = cluster.owned('ResourceQuota', 'team-a', 'redline-quota') as any;
+    quota.spec.scopeSelector = { matchExpressions: [{ operator: 'Exists', scopeName: 'PriorityClass' }] };
+    cluster.writes = [];
+    expect(await reconciler.reconcile('team-a')).toBe('repaired');
+    expect(cluster.writes).toEqual([
+      'apply ResourceQuota/redline-quota force',
+      'merge-patch /api/v1/namespaces/team-a/resourcequotas/redline-quota',
+      'apply NetworkPolicy/redline-default-deny force',
+      'merge-patch /apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/redline-default-deny',
+      'apply Namespace/team-a',
+    ]);
+    const repaired = cluster.owned('NetworkPolicy', 'team-a', 'redline-default-deny') as any;
+    expect(repaired.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    expect(repaired.metadata.labels.extra).toBe('kept');
+    expect((cluster.owned('ResourceQuota', 'team-a', 'redline-quota') as any).spec.scopeSelector).toBeUndefined();
+    cluster.writes = [];
+    expect(await reconciler.reconcile('team-a')).toBe('unchanged');
+    expect(cluster.writes).toEqual([]);
+  });
+
+  it('loop breaker: a server that keeps adding a field is not fought on every reconcile', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.serverDefaults = (o) => {
+      if (o.kind === 'LimitRange') (o as any).spec.newDefault = 'x';
+    };
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    await reconciler.reconcile('team-a'); // created (not ours yet: no repair attempted)
+    cluster.writes = [];
+    await reconciler.reconcile('team-a'); // one repair attempt, then accepted
+    expect(cluster.writes.filter((w) => w.includes('LimitRange') || w.includes('limitranges'))).toHaveLength(2);
+    cluster.writes = [];
+    expect(await reconciler.reconcile('team-a')).toBe('unchanged');
+    expect(cluster.writes).toEqual([]);
+  });
+
+  it('plan change: quota and limits follow, PlanChanged; unknown plan: one event, no writes', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    await reconciler.reconcile('team-a');
+    cluster.put(ns('team-a', { ...cluster.namespace('team-a')!.metadata.labels!, 'redline.dev/plan': 'premium' }));
+    cluster.namespace('team-a')!.metadata.annotations = { [ANNOTATION_BOOTSTRAP]: JSON.stringify({ plan: 'free', hash: 'x', time: 't' }) };
+    expect(await reconciler.reconcile('team-a')).toBe('plan_changed');
+    expect((cluster.owned('ResourceQuota', 'team-a', 'redline-quota') as any).spec.hard.pods).toBe('64');
+    expect(cluster.events.at(-1)!.reason).toBe('PlanChanged');
+
+    cluster.writes = [];
+    const before = structuredClone([...cluster.objects.values()]);
+    const labels = cluster.namespace('team-a')!.metadata.labels!;
+    labels['redline.dev/plan'] = 'platinum';
+    expect(await reconciler.reconcile('team-a')).toBe('unknown_plan');
+    expect(await reconciler.reconcile('team-a')).toBe('unknown_plan');
+    expect(cluster.writes).toEqual([]);
+    expect(cluster.events.filter((e) => e.reason === 'UnknownPlan')).toHaveLength(1); // de-duplicated
+    expect(cluster.events.at(-1)!.message).toMatch(/"platinum" is not in the plan library \(known: free, premium, standard\)/);
+    expect([...cluster.objects.values()].filter((o) => o.kind !== 'Namespace')).toEqual(before.filter((o) => o.kind !== 'Namespace'));
+  });
+
+  it('offboarding (delete) removes only stamped objects and Redline marks, keeps Pod Security labels', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free', owner: 'x' }));
+    await reconciler.reconcile('team-a');
+    cluster.put({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'team-a', labels: { [LABEL_MANAGED_BY]: 'redline' } } });
+    cluster.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'redline-tenant-ca', namespace: 'team-a' } });
+    cluster.put({ apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'cache', namespace: 'team-a' } });
+    cluster.put({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'mine', namespace: 'team-a', labels: { [LABEL_MANAGED_BY]: 'redline' } } });
+    const labels = { ...cluster.namespace('team-a')!.metadata.labels! };
+    delete labels['redline.dev/tenant'];
+    cluster.namespace('team-a')!.metadata.labels = labels;
+    cluster.writes = [];
+    expect(await reconciler.reconcile('team-a')).toBe('offboarded');
+    const left = [...cluster.objects.values()].map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(left).toEqual(['Namespace/team-a', 'NetworkPolicy/mine', 'PersistentVolumeClaim/data', 'Redis/cache', 'Secret/redline-tenant-ca']);
+    expect(cluster.writes.filter((w) => w.startsWith('delete'))).toHaveLength(10);
+    expect(cluster.events.at(-1)!.reason).toBe('Offboarded');
+    const after = cluster.namespace('team-a')!.metadata;
+    expect(after.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(after.labels!['redline.dev/managed']).toBeUndefined();
+    expect(after.labels!['owner']).toBe('x');
+    expect(after.annotations?.[ANNOTATION_BOOTSTRAP]).toBeUndefined();
+    expect(await reconciler.reconcile('team-a')).toBe('not_tenant'); // done once
+  });
+
+  it('offboarding (orphan) strips Redline labels from the objects and keeps them', async () => {
+    const { cluster, reconciler } = setup({ ...defaultControllerSettings(), offboarding: 'orphan' });
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    await reconciler.reconcile('team-a');
+    delete cluster.namespace('team-a')!.metadata.labels!['redline.dev/tenant'];
+    cluster.writes = [];
+    expect(await reconciler.reconcile('team-a')).toBe('offboarded');
+    expect(cluster.writes.filter((w) => w.startsWith('merge-patch /api') || w.startsWith('merge-patch /apis')).length).toBeGreaterThanOrEqual(10);
+    expect(cluster.writes.some((w) => w.startsWith('delete'))).toBe(false);
+    expect(cluster.ownedIn('team-a')).toEqual([]);
+    expect([...cluster.objects.values()].filter((o) => o.metadata.namespace === 'team-a')).toHaveLength(10);
+  });
+
+  it('a namespace without tenant label and without Redline marks is left alone', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('kube-system', {}));
+    expect(await reconciler.reconcile('kube-system')).toBe('not_tenant');
+    expect(await reconciler.reconcile('nope')).toBe('gone');
+    expect(cluster.writes).toEqual([]);
+  });
+
+  it('a Pod Security label set by another manager is reported, not overridden; bookkeeping conflicts are taken back', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    const conflict = (field: string) =>
+      new ApiError(409, 'patch', '/api/v1/namespaces/team-a', 'Apply failed with 1 conflict', 'Conflict', [
+        { reason: 'FieldManagerConflict', field, message: `conflict with "kubectl-label": ${field}` },
+      ]);
+    cluster.failApply = (o, force) => (o.kind === 'Namespace' && !force ? conflict('.metadata.labels.pod-security.kubernetes.io/enforce') : undefined);
+    expect(await reconciler.reconcile('team-a')).toBe('conflict');
+    expect(cluster.events.at(-1)).toMatchObject({ reason: 'LabelConflict', message: expect.stringContaining('kubectl-label') });
+    expect(cluster.namespace('team-a')!.metadata.annotations).toBeUndefined();
+    cluster.failApply = (o, force) => (o.kind === 'Namespace' && !force ? conflict(`.metadata.annotations.${ANNOTATION_BOOTSTRAP}`) : undefined);
+    expect(await reconciler.reconcile('team-a')).toBe('stamped');
+    expect(cluster.writes.at(-1)).toBe('apply Namespace/team-a force');
+  });
+
+  it('does not take over an existing object it does not own', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    cluster.failApply = (o, force) =>
+      o.kind === 'ResourceQuota' && !force
+        ? new ApiError(409, 'patch', '/x', 'conflict', 'Conflict', [{ reason: 'FieldManagerConflict', field: '.spec.hard.pods', message: 'conflict with "helm"' }])
+        : undefined;
+    expect(await reconciler.reconcile('team-a')).toBe('conflict');
+    expect(cluster.writes.some((w) => w.includes('ResourceQuota'))).toBe(false);
+    expect(cluster.events.at(-1)).toMatchObject({ reason: 'ApplyFailed', message: expect.stringContaining('ResourceQuota redline-quota exists and is managed by someone else') });
+    expect(cluster.namespace('team-a')!.metadata.annotations).toBeUndefined(); // not "finished"
+  });
+});

@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import YAML from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { covers, extraFieldPaths, matchesDesired, nullPatch } from '../../bootstrap/compare.js';
+import {
+  canonicalJson,
+  LABEL_MANAGED_BY,
+  OWNED_KINDS,
+  parseBootstrapAnnotation,
+  bootstrapAnnotation,
+  renderTenant,
+  selectStamped,
+  type DesiredState,
+} from '../../bootstrap/render.js';
+import { defaultControllerSettings, validateControllerSettings } from '../../bootstrap/settings.js';
+import type { KubeObject } from '../../kube/apply.js';
+import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const CRDS = join(import.meta.dirname, '..', '..', '..', 'shared', 'crds', 'cert-manager');
+
+let library: Library;
+beforeAll(async () => {
+  library = await loadLibrary(defaultLibraryDir());
+});
+
+function render(plan: string, namespace = 'team-a', tenant = 'a', settings = defaultControllerSettings()): DesiredState {
+  const p = library.plans.get(plan);
+  if (!p) throw new Error(`no plan ${plan}`);
+  return renderTenant({ namespace, tenant, plan: p }, settings);
+}
+
+function find(d: DesiredState, kind: string, name: string): KubeObject {
+  const o = d.objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`${kind}/${name} not rendered`);
+  return o;
+}
+
+describe('renderTenant', () => {
+  it.each(['free', 'standard', 'premium'])('renders plan %s deterministically, every object labelled and namespaced', (plan) => {
+    const a = render(plan);
+    const b = render(plan);
+    expect(a).toEqual(b);
+    expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.hash).toBe(b.hash);
+    expect(a.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'ResourceQuota/redline-quota',
+      'LimitRange/redline-limits',
+      'NetworkPolicy/redline-default-deny',
+      'NetworkPolicy/redline-allow-dns',
+      'NetworkPolicy/redline-allow-same-namespace',
+      'NetworkPolicy/redline-allow-operator',
+      'NetworkPolicy/redline-allow-monitoring',
+      'Certificate/redline-tenant-ca',
+      'Issuer/redline-redis-ca',
+      'RoleBinding/redline-tenant',
+    ]);
+    for (const o of a.objects) {
+      expect(o.metadata.namespace).toBe('team-a');
+      expect(o.metadata.labels).toEqual({ [LABEL_MANAGED_BY]: 'redline', 'redline.dev/tenant': 'a', 'redline.dev/plan': plan });
+    }
+  });
+
+  it('sizes quota and limits from the plan, always forbidding load balancers and node ports', () => {
+    const spec = library.plans.get('standard')!.spec as Record<string, any>;
+    const d = render('standard');
+    const quota = find(d, 'ResourceQuota', 'redline-quota') as any;
+    expect(quota.spec.hard).toEqual({ ...spec.quota.hard, 'services.loadbalancers': '0', 'services.nodeports': '0' });
+    const limits = find(d, 'LimitRange', 'redline-limits') as any;
+    expect(limits.spec.limits).toEqual([
+      {
+        type: 'Container',
+        default: { cpu: spec.defaults.cpu, memory: spec.defaults.memory },
+        defaultRequest: { cpu: spec.defaults.cpu, memory: spec.defaults.memory },
+        max: { cpu: spec.perPod.cpu, memory: spec.perPod.memory },
+      },
+      { type: 'PersistentVolumeClaim', max: { storage: spec.perPod.storage } },
+    ]);
+    // a plan cannot re-open load balancers
+    const sneaky = { name: 'sneaky', spec: { ...spec, quota: { hard: { ...spec.quota.hard, 'services.loadbalancers': '5' } } } };
+    const q2 = renderTenant({ namespace: 'n', tenant: 't', plan: sneaky }, defaultControllerSettings()).objects[0] as any;
+    expect(q2.spec.hard['services.loadbalancers']).toBe('0');
+  });
+
+  it('renders the network policies, RBAC, PKI and namespace labels of the contract', () => {
+    const d = render('free');
+    const deny = find(d, 'NetworkPolicy', 'redline-default-deny') as any;
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    const dns = find(d, 'NetworkPolicy', 'redline-allow-dns') as any;
+    expect(dns.spec.egress[0].to[0]).toEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+    });
+    expect(dns.spec.egress[0].ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+    const same = find(d, 'NetworkPolicy', 'redline-allow-same-namespace') as any;
+    expect(same.spec.ingress[0].ports.map((p: any) => p.port)).toEqual([6379, 26379, 16379]);
+    expect(same.spec.egress[0].to).toEqual([{ podSelector: {} }]);
+    const mon = find(d, 'NetworkPolicy', 'redline-allow-monitoring') as any;
+    expect(mon.spec.ingress[0].ports.map((p: any) => p.port)).toContain(9121);
+    expect(mon.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0]).toEqual({ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['monitoring'] });
+    const rb = find(d, 'RoleBinding', 'redline-tenant') as any;
+    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'redline-tenant' });
+    expect(rb.subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'redline:tenant:a' }]);
+    const cert = find(d, 'Certificate', 'redline-tenant-ca') as any;
+    expect(cert.spec).toMatchObject({ isCA: true, commonName: 'a.redline-tenant-ca', secretName: 'redline-tenant-ca', issuerRef: { kind: 'ClusterIssuer', name: 'redline-platform-ca' } });
+    const issuer = find(d, 'Issuer', 'redline-redis-ca') as any;
+    expect(issuer.spec).toEqual({ ca: { secretName: 'redline-tenant-ca' } });
+    expect(d.namespaceObject.metadata.labels).toEqual({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/enforce-version': 'latest',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/warn-version': 'latest',
+      'pod-security.kubernetes.io/audit': 'restricted',
+      'pod-security.kubernetes.io/audit-version': 'latest',
+      'redline.dev/managed': 'true',
+    });
+    expect(d.namespaceObject.metadata.annotations).toBeUndefined();
+  });
+
+  it('hash: stable across key order, different per plan, tenant, namespace and settings', () => {
+    const base = render('free');
+    expect(canonicalJson({ b: 1, a: [{ y: 2, x: 1 }] })).toBe(canonicalJson({ a: [{ x: 1, y: 2 }], b: 1 }));
+    const hashes = new Set([
+      base.hash,
+      render('standard').hash,
+      render('premium').hash,
+      render('free', 'team-b').hash,
+      render('free', 'team-a', 'b').hash,
+      render('free', 'team-a', 'a', validateControllerSettings({ certManager: { clusterIssuer: 'other' } }).settings!).hash,
+    ]);
+    expect(hashes.size).toBe(6);
+    // the hash is sha256 of the canonical JSON of exactly what is applied
+    expect(base.hash).toBe(createHash('sha256').update(canonicalJson({ objects: base.objects, namespace: base.namespaceObject })).digest('hex'));
+  });
+
+  it('settings: subjects templates, cert-manager off, no operator/monitoring namespaces', () => {
+    const { settings, problems } = validateControllerSettings({
+      tenantSubjects: [
+        { kind: 'Group', name: 'org:{tenant}:admins' },
+        { kind: 'ServiceAccount', name: 'ci', namespace: '{namespace}' },
+      ],
+      certManager: { enabled: false },
+      network: { operatorNamespaces: [], monitoringNamespaces: ['prom', 'grafana'] },
+    });
+    expect(problems).toEqual([]);
+    const d = render('free', 'team-x', 'x', settings!);
+    expect(d.objects.some((o) => o.apiVersion.startsWith('cert-manager.io'))).toBe(false);
+    expect(d.objects.some((o) => o.metadata.name === 'redline-allow-operator')).toBe(false);
+    expect((find(d, 'NetworkPolicy', 'redline-allow-monitoring') as any).spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual(['grafana', 'prom']);
+    expect((find(d, 'RoleBinding', 'redline-tenant') as any).subjects).toEqual([
+      { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'org:x:admins' },
+      { kind: 'ServiceAccount', name: 'ci', namespace: 'team-x' },
+    ]);
+  });
+
+  it('bootstrap annotation round-trips; foreign values are ignored', () => {
+    const d = render('premium');
+    const v = bootstrapAnnotation(d, new Date('2024-01-02T03:04:05.000Z'));
+    expect(JSON.parse(v)).toEqual({ plan: 'premium', hash: d.hash, time: '2024-01-02T03:04:05.000Z' });
+    expect(parseBootstrapAnnotation(v)).toEqual({ plan: 'premium', hash: d.hash, time: '2024-01-02T03:04:05.000Z' });
+    expect(parseBootstrapAnnotation('not json')).toBeUndefined();
+    expect(parseBootstrapAnnotation('{"plan":1}')).toBeUndefined();
+    expect(parseBootstrapAnnotation(undefined)).toBeUndefined();
+  });
+});
+
+describe('cert-manager objects validate against the real CRD schemas (v1)', () => {
+  const schemaOf = (file: string): object => {
+    const crd = YAML.parse(readFileSync(join(CRDS, file), 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: object } }[] } };
+    const v1 = crd.spec.versions.find((v) => v.name === 'v1');
+    if (!v1) throw new Error(`${file}: no v1`);
+    return v1.schema.openAPIV3Schema;
+  };
+  const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
+
+  it.each([
+    ['Certificate', 'cert-manager.io_certificates.yaml'],
+    ['Issuer', 'cert-manager.io_issuers.yaml'],
+  ])('%s', (kind, file) => {
+    const validate = ajv.compile(schemaOf(file));
+    for (const plan of ['free', 'standard', 'premium']) {
+      const obj = render(plan).objects.find((o) => o.kind === kind)!;
+      expect(obj.apiVersion).toBe('cert-manager.io/v1');
+      const ok = validate(obj);
+      expect(validate.errors ?? [], `${kind} (${plan})`).toEqual([]);
+      expect(ok).toBe(true);
+    }
+    // the schema is strict enough to catch a broken object
+    const broken = structuredClone(render('free').objects.find((o) => o.kind === kind)!) as any;
+    if (kind === 'Certificate') broken.spec.isCA = 'yes';
+    else broken.spec.ca = { secretName: 42 };
+    expect(validate(broken)).toBe(false);
+  });
+});
+
+describe('offboarding selection (selectStamped)', () => {
+  const mk = (kind: string, apiVersion: string, name: string, ns: string, labels: Record<string, string> = { [LABEL_MANAGED_BY]: 'redline' }): KubeObject => ({
+    apiVersion,
+    kind,
+    metadata: { name, namespace: ns, labels },
+  });
+
+  it('selects only managed-by=redline objects with the deterministic names of the owned kinds in that namespace', () => {
+    const stamped = render('free').objects.map((o) => ({ ...o, metadata: { ...o.metadata } }));
+    const foreign = [
+      mk('PersistentVolumeClaim', 'v1', 'data-redis-0', 'team-a'),
+      mk('Secret', 'v1', 'redline-tenant-ca', 'team-a'),
+      mk('Redis', 'kubedb.com/v1', 'cache', 'team-a'),
+      mk('NetworkPolicy', 'networking.k8s.io/v1', 'tenant-own-policy', 'team-a'),
+      mk('ResourceQuota', 'v1', 'redline-quota', 'team-a', { [LABEL_MANAGED_BY]: 'helm' }),
+      mk('ResourceQuota', 'v1', 'redline-quota', 'team-a', {}),
+      mk('ResourceQuota', 'v1', 'redline-quota', 'team-b'),
+      mk('Issuer', 'cert-manager.io/v1alpha2', 'redline-redis-ca', 'team-a'),
+    ];
+    const picked = selectStamped('team-a', [...stamped, ...foreign]);
+    expect(picked.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(stamped.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+    expect(selectStamped('team-c', [...stamped, ...foreign])).toEqual([]);
+    // every owned name is selectable
+    const all = OWNED_KINDS.flatMap((k) => k.names.map((n) => mk(k.kind, k.apiVersion, n, 'x')));
+    expect(selectStamped('x', all)).toHaveLength(all.length);
+  });
+});
+
+describe('covers (drift detection)', () => {
+  it('is a subset match with exact lists and quantity equality', () => {
+    const desired = { spec: { hard: { 'requests.cpu': '500m', pods: '2' }, list: [{ a: 1 }] }, metadata: { labels: { x: 'y' } } };
+    expect(covers({ spec: { hard: { 'requests.cpu': '0.5', pods: '2', extra: '1' }, list: [{ a: 1, b: 2 }] }, metadata: { labels: { x: 'y', other: 'z' } } }, desired)).toBe(true);
+    expect(covers({ spec: { hard: { 'requests.cpu': '1', pods: '2' }, list: [{ a: 1 }] }, metadata: { labels: { x: 'y' } } }, desired)).toBe(false);
+    expect(covers({ spec: { hard: { 'requests.cpu': '500m', pods: '2' }, list: [{ a: 1 }, { a: 2 }] }, metadata: { labels: { x: 'y' } } }, desired)).toBe(false);
+    expect(covers({ spec: { hard: { 'requests.cpu': '500m', pods: '2' }, list: [{ a: 1 }] }, metadata: { labels: {} } }, desired)).toBe(false);
+    expect(covers({ spec: {} }, { spec: { podSelector: {} } })).toBe(true);
+    expect(covers({ ports: [{ port: 53, protocol: 'UDP' }] }, { ports: [{ port: 53, protocol: 'TCP' }] })).toBe(false);
+  });
+
+  it('matchesDesired: owned objects must match exactly (but labels, annotations, status); extra fields are found and nulled', () => {
+    const desired = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'd', labels: { a: 'b' } }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const live = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'd', uid: 'u', labels: { a: 'b', x: 'y' }, annotations: { z: '1' } }, spec: { policyTypes: ['Ingress'], podSelector: {} }, status: {} };
+    expect(matchesDesired(live, desired)).toBe(true);
+    expect(matchesDesired({ ...live, spec: { ...live.spec, ingress: [{}] } }, desired)).toBe(false);
+    expect(matchesDesired({ ...live, spec: { ...live.spec, podSelector: { matchLabels: { k: 'v' } } } }, desired)).toBe(false);
+    expect(matchesDesired({ ...live, metadata: { name: 'd', labels: {} } }, desired)).toBe(false);
+    expect(matchesDesired({ ...live, spec: { hard: { cpu: '0.5' } } }, { ...desired, spec: { hard: { cpu: '500m' } } })).toBe(true);
+    const extra = extraFieldPaths({ ...live, spec: { ...live.spec, ingress: [{}], podSelector: { matchLabels: { k: 'v' } } } }, desired);
+    expect(extra).toEqual([['spec', 'podSelector', 'matchLabels'], ['spec', 'ingress']]);
+    expect(nullPatch(extra)).toEqual({ spec: { podSelector: { matchLabels: null }, ingress: null } });
+  });
+});
