@@ -10,10 +10,11 @@ import { pino } from 'pino';
 import { loadControllerArgs } from '../bootstrap/config-file.js';
 import { ControllerLogKey, TenantController } from '../bootstrap/controller.js';
 import { ControllerMetrics } from '../bootstrap/metrics.js';
-import { describeControllerSettings, formatProblems } from '../bootstrap/settings.js';
+import { describeControllerSettings } from '../bootstrap/settings.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { createHealthApp, HealthServer } from '../webhook/health.js';
+import { formatProblems } from './settings.js';
 import { UsageError } from './usage-error.js';
 
 export const CONTROLLER_USAGE = `usage: redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR] [more flags below]

@@ -9,8 +9,8 @@ import type { Writable } from 'node:stream';
 import YAML from 'yaml';
 import { loadControllerArgs } from '../bootstrap/config-file.js';
 import { ANNOTATION_BOOTSTRAP, renderTenant } from '../bootstrap/render.js';
-import { formatProblems } from '../bootstrap/settings.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
+import { formatProblems } from './settings.js';
 import { UsageError } from './usage-error.js';
 
 export const RENDER_USAGE = `usage: redline render tenant --namespace NS --tenant ID --plan PLAN [--policies DIR] [--config FILE]
