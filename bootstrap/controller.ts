@@ -9,6 +9,8 @@
 // A standby runs the informers too (ready, warm caches, fast takeover) but enqueues nothing and
 // cannot write: its KubeApi's write gate refuses every mutating call.
 
+import type { CertManager } from '../certs/manager.js';
+import { createCertManager } from '../certs/settings.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -79,6 +81,7 @@ export class TenantController {
   private readonly owned = new Map<string, Informer>();
   private queue: WorkQueue | undefined;
   private elector: LeaderElector | undefined;
+  private certs: CertManager | undefined;
   private workers: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -131,6 +134,14 @@ export class TenantController {
       writeGate: () => (this.elector ? this.elector.writeGate() : null),
     });
     const api = this.api;
+    if (settings.certs.enabled) {
+      // The webhook's certificate: rotated and injected by the leader only (writes pass the same gate).
+      this.certs = createCertManager({
+        api, settings: settings.certs, registry: metrics.registry,
+        logger: this.log.child({ [ControllerLogKey.component]: 'certs' }),
+      });
+      this.certs.start({ isLeader: () => this.isLeader() });
+    }
 
     const informerOpts = (name: string) => ({
       api,
@@ -286,6 +297,7 @@ export class TenantController {
     this.queue?.shutDown();
     // Let in-flight reconciles finish (bounded by the API timeouts), then give up the lease.
     await Promise.race([this.workers, new Promise((r) => setTimeout(r, 5_000))]);
+    await this.certs?.stop();
     await this.elector?.stop(true);
     this.opts.metrics.isLeader.set(0);
     this.limiter?.close(); // releases informers waiting for a token

@@ -5,6 +5,7 @@
 // path and origin, deep freeze, --help). One table drives defaults, parsing, validation, --help and
 // the README.
 
+import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings, type CertSettings } from '../certs/settings.js';
 import {
   describeSettings,
   isPlainObject,
@@ -31,6 +32,8 @@ export interface SubjectTemplate {
 }
 
 export interface ControllerSettings {
+  /** The webhook's serving certificate and caBundle (certs/settings.ts). */
+  certs: CertSettings;
   kubeconfig: string | null;
   policiesDir: string | null;
   healthPort: number;
@@ -96,6 +99,9 @@ export const CONTROLLER_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'leaderElection.leaseDurationMs', kind: 'int', env: 'REDLINE_CONTROLLER_LEASE_DURATION_MS', default: 15_000, min: 1_000, max: 600_000, doc: 'a standby takes over after seeing the Lease unchanged this long' },
   { path: 'leaderElection.renewDeadlineMs', kind: 'int', env: 'REDLINE_CONTROLLER_RENEW_DEADLINE_MS', default: 10_000, min: 500, max: 600_000, doc: 'the leader stops writing when it could not renew for this long (< leaseDurationMs)' },
   { path: 'leaderElection.retryPeriodMs', kind: 'int', env: 'REDLINE_CONTROLLER_RETRY_PERIOD_MS', default: 2_000, min: 100, max: 600_000, doc: 'pause between lease attempts/renewals (< renewDeadlineMs)' },
+  ...CERT_SETTINGS,
+  { path: 'certs.extraDnsNames', kind: 'list', env: 'REDLINE_CONTROLLER_CERTS_EXTRA_DNS_NAMES', default: DEFAULT_CERT_SETTINGS.extraDnsNames, doc: 'more DNS names for the serving certificate' },
+  { path: 'certs.ipAddresses', kind: 'list', env: 'REDLINE_CONTROLLER_CERTS_IP_ADDRESSES', default: DEFAULT_CERT_SETTINGS.ipAddresses, doc: 'IP addresses for the serving certificate (a webhook registered by URL on an IP)' },
 ] satisfies Setting[]);
 
 export const CONTROLLER_SPEC: SettingsSpec = { section: 'controller', table: CONTROLLER_SETTINGS, check: crossChecks, otherSections: 'ignore' };
@@ -140,6 +146,13 @@ function crossChecks(c: CheckContext): SettingProblem[] {
   lt('leaderElection.retryPeriodMs', 'leaderElection.renewDeadlineMs', 'the leader must get several renewal attempts per deadline');
   le('retry.initialMs', 'retry.maxMs');
   le('informerBackoff.initialMs', 'informerBackoff.maxMs');
+  if (c.clean) {
+    const certs = Object.fromEntries(Object.keys(DEFAULT_CERT_SETTINGS).map((k) => [k, c.get(`certs.${k}`)])) as unknown as CertSettings;
+    for (const problem of checkCertSettings(certs)) {
+      const at = problem.indexOf(': ');
+      problems.push({ path: problem.slice(0, at), message: problem.slice(at + 2) });
+    }
+  }
   return problems;
 }
 

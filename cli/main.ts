@@ -10,6 +10,7 @@ commands:
   serve       run the admission webhook (HTTPS /validate and /mutate)
   controller  run the tenant namespace controller (leader-elected)
   render      print what the controller applies for a tenant namespace
+  certs       show the webhook's certificates, or force a rotation
   review      review manifests against the policies (what admission would do)
   mutate      print manifests as admission would store them
   test        run the policy test cases next to the policies
@@ -23,6 +24,8 @@ redline serve [--config FILE] [--dev] [--port 8443] [--health-port 8080] [--poli
               [--namespaces FILE] [--kubeconfig FILE]
 redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR]
 redline render tenant --namespace NS --tenant ID --plan PLAN [--policies DIR] [--config FILE]
+redline certs show [--kubeconfig F] [--namespace N] [--secret NAME] [--output text|json] | show --dir DIR
+redline certs rotate [--kubeconfig F] [--namespace N] [--secret NAME] [--ca] [--timeout SECONDS]
 `;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -34,6 +37,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).runServe,
   controller: async () => (await import('./controller.js')).runController,
   render: async () => (await import('./render.js')).runRender,
+  certs: async () => (await import('./certs.js')).runCerts,
 };
 
 async function main(argv: string[]): Promise<number> {

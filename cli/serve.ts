@@ -9,6 +9,7 @@ import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../certs/clock.js';
 import { ensureDevCertificates } from '../certs/dev.js';
+import { registerCertificateExpiry } from '../certs/metrics.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
 import {
   ClusterNamespaceSource,
@@ -132,6 +133,11 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     say(`redline serve: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+  // redline_certificate_expiry_timestamp_seconds{certificate="serving"}: what is served right now.
+  registerCertificateExpiry(metrics.registry, () => {
+    const pem = certs.currentCertificate();
+    return pem ? [{ certificate: 'serving', pem }] : [];
+  });
 
   // Namespace source.
   let namespaces: NamespaceSource;

@@ -83,6 +83,11 @@ export class CertReloader {
     return this.current;
   }
 
+  /** PEM of the certificate being served (for the expiry metric), undefined before load(). */
+  currentCertificate(): string | undefined {
+    return this.current?.cert;
+  }
+
   /** The status of what is being served, judged now (expiry moves with time). */
   status(): ServingStatus {
     if (!this.current) return { ready: false, reason: 'serving certificate not loaded' };

@@ -1,0 +1,636 @@
+// CertManager: keeps Redline's webhook certificate authority in one Secret and its CA bundle in the
+// webhook configurations, for years, without anyone touching it. It runs inside the leader-elected
+// controller and does nothing (no reads, no writes) while this replica is not the leader.
+//
+//   every checkIntervalMs (wall clock; a machine that slept catches up at the next tick):
+//     not leader                        → nothing
+//     just became leader / due / Secret changed (resourceVersion) → reconcileOnce()
+//   reconcileOnce():
+//     read Secret → decode (corrupt: log the key, issue a fresh authority) → decide (certs/authority.ts)
+//     → apply → write with resourceVersion (409: read and decide again) → inject caBundle → metrics
+//
+// CA rotation is two-phase so no API server ever sees a serving certificate it does not trust yet:
+//   A. the new CA goes into the Secret and the bundle (old CAs stay until they expire) while the
+//      old serving certificate stays in service; the bundle is injected;
+//   B. caRolloutDelayMs after the injection succeeded, decide() sees "serving certificate is not
+//      signed by the current CA" and a serving certificate from the new CA is written.
+// Serving renewals need no such care: their CA is already trusted.
+//
+// mode 'external' (cert-manager or the user owns the Secret): never writes the Secret; injects the
+// Secret's ca.crt unless inject is false (cert-manager's cainjector does it then).
+
+import type { Registry } from 'prom-client';
+import {
+  type AuthorityConfig,
+  type AuthorityConfigInput,
+  type AuthorityState,
+  type Decision,
+  apply,
+  decide,
+  normalizeCaBundle,
+  renewalTime,
+  resolveAuthorityConfig,
+} from './authority.js';
+import { type Clock, systemClock } from './clock.js';
+import type { CaBundleInjector, InjectResult } from './inject.js';
+import { CertMetrics } from './metrics.js';
+import { SECRET_KEYS, decodeSecretData, encodeSecretData } from './secret.js';
+import {
+  ANNOTATION_ROTATE,
+  ANNOTATION_ROTATE_REQUESTED_AT,
+  SECRET_LABELS,
+  SecretConflictError,
+  type SecretSnapshot,
+  type SecretStore,
+  type SecretWrite,
+} from './secret-store.js';
+import { servingStatus } from './status.js';
+import { type CertAndKey, type KeyPairPem, isIssuedBy, splitPemBundle, tryParseCertificate } from './x509.js';
+
+export type CertMode = 'managed' | 'external';
+export type RotationRequest = 'serving' | 'ca';
+
+/** Log keys of the certificate manager (an API like the webhook's and the controller's). */
+export const CertLogKey = {
+  component: 'component',
+  namespace: 'namespace',
+  name: 'name',
+  /** What was decided: issue-all, renew-ca, renew-serving, update-bundle, none, wait-ca-rollout. */
+  action: 'action',
+  reason: 'reason',
+  /** Serial (hex) of the serving certificate written or found. */
+  serial: 'serial',
+  notAfter: 'notAfter',
+  nextCheckAt: 'nextCheckAt',
+  attempt: 'attempt',
+  backoffMs: 'backoffMs',
+  kind: 'kind',
+  err: 'err',
+} as const;
+
+export interface CertLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+const silent: CertLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+export const CERT_MANAGER_DEFAULTS = Object.freeze({
+  mode: 'managed' as CertMode,
+  inject: true,
+  checkIntervalMs: 10_000,
+  resyncMs: 300_000,
+  caRolloutDelayMs: 60_000,
+  retryInitialMs: 1_000,
+  retryMaxMs: 300_000,
+  maxConflictRetries: 5,
+});
+
+export interface CertManagerOptions {
+  /** managed (default): Redline issues and rotates. external: someone else does; never written. */
+  mode?: CertMode;
+  /** Inject the CA bundle into the webhook configurations (default true). Needs `injector`. */
+  inject?: boolean;
+  /** Service, namespace, SANs, lifetimes (defaults: CA 5 years, serving 90 days, renew at 2/3). */
+  authority: AuthorityConfigInput;
+  store: SecretStore;
+  injector?: CaBundleInjector;
+  clock?: Clock;
+  logger?: CertLogger;
+  /** Metrics are registered here (redline_certificate_*). */
+  registry?: Registry;
+  /** Wall-clock poll period (default 10 s). */
+  checkIntervalMs?: number;
+  /** A full check (Secret + caBundle) at least this often even when nothing is due (default 5 min). */
+  resyncMs?: number;
+  /** Phase A → phase B of a CA rotation, after the bundle with the new CA was injected (default 60 s). */
+  caRolloutDelayMs?: number;
+  /** Retry after a failed reconcile: doubles from initialMs up to maxMs (default 1 s … 5 min). */
+  retry?: { initialMs: number; maxMs: number };
+  /** 409s in a row before a reconcile gives up (and retries with backoff). Default 5. */
+  maxConflictRetries?: number;
+  /** Leadership; also settable by start(). Default: always leader. */
+  isLeader?: () => boolean;
+  /** Key source (tests inject a pool); default RSA-2048 from node:crypto. */
+  generateKeyPair?: () => Promise<KeyPairPem>;
+}
+
+export type ReconcileAction = Decision['action'] | 'wait-ca-rollout' | 'external' | 'skipped';
+
+export interface ReconcileResult {
+  action: ReconcileAction;
+  reason: string;
+  /** Whether the Secret was written. */
+  wrote: boolean;
+  /** The injection result (undefined when injection is off or did not run). */
+  injection?: InjectResult;
+  /** Set when the reconcile failed; it is retried at nextCheckAt. */
+  error?: string;
+  skipped?: 'not-leader';
+  nextCheckAt: Date;
+}
+
+export interface CertManagerStatus {
+  mode: CertMode;
+  lastReconcileAt: Date | null;
+  lastError: string | null;
+  nextCheckAt: Date;
+  serving: { serial: string; notAfter: Date } | null;
+  caBundle: Array<{ serial: string; notAfter: Date }>;
+}
+
+interface Salvage {
+  cas: string[];
+  serving: CertAndKey | null;
+}
+
+class NotLeader extends Error {}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function b64(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  try {
+    return Buffer.from(s, 'base64').toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function fingerprint(pem: string | undefined): string | null {
+  return pem === undefined ? null : (tryParseCertificate(pem)?.fingerprintSha256 ?? null);
+}
+
+export class CertManager {
+  readonly mode: CertMode;
+  readonly inject: boolean;
+  readonly cfg: AuthorityConfig;
+  readonly metrics: CertMetrics | undefined;
+  private readonly store: SecretStore;
+  private readonly injector: CaBundleInjector | undefined;
+  private readonly clock: Clock;
+  private readonly log: CertLogger;
+  private readonly checkIntervalMs: number;
+  private readonly resyncMs: number;
+  private readonly caRolloutDelayMs: number;
+  private readonly retry: { initialMs: number; maxMs: number };
+  private readonly maxConflictRetries: number;
+  private readonly genKey: (() => Promise<KeyPairPem>) | undefined;
+  private isLeader: () => boolean;
+
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private ticking = false;
+  private wasLeader = false;
+  private forceNext = true;
+  private nextCheck: number;
+  private failures = 0;
+  private lastSeenRv: string | null | undefined = undefined;
+  private lastCorruptRv: string | undefined;
+  private lastIgnoredRequestRv: string | undefined;
+  private lastReconcileAt: Date | null = null;
+  private lastError: string | null = null;
+  /** When this process saw the bundle with the current CA injected (phase A done). */
+  private rollout: { caFingerprint: string; confirmedAt: number } | null = null;
+  private current: { servingPem: string | null; caBundle: string[] } = { servingPem: null, caBundle: [] };
+
+  constructor(opts: CertManagerOptions) {
+    this.mode = opts.mode ?? CERT_MANAGER_DEFAULTS.mode;
+    this.inject = opts.inject ?? CERT_MANAGER_DEFAULTS.inject;
+    if (this.mode !== 'managed' && this.mode !== 'external') throw new Error(`mode must be managed or external, got ${String(this.mode)}`);
+    if (this.inject && !opts.injector) throw new Error('inject is on but no injector was given');
+    this.cfg = resolveAuthorityConfig(opts.authority);
+    this.store = opts.store;
+    this.injector = this.inject ? opts.injector : undefined;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silent;
+    this.metrics = opts.registry ? new CertMetrics(opts.registry) : undefined;
+    this.checkIntervalMs = opts.checkIntervalMs ?? CERT_MANAGER_DEFAULTS.checkIntervalMs;
+    this.resyncMs = opts.resyncMs ?? CERT_MANAGER_DEFAULTS.resyncMs;
+    this.caRolloutDelayMs = opts.caRolloutDelayMs ?? CERT_MANAGER_DEFAULTS.caRolloutDelayMs;
+    this.retry = opts.retry ?? { initialMs: CERT_MANAGER_DEFAULTS.retryInitialMs, maxMs: CERT_MANAGER_DEFAULTS.retryMaxMs };
+    this.maxConflictRetries = opts.maxConflictRetries ?? CERT_MANAGER_DEFAULTS.maxConflictRetries;
+    this.genKey = opts.generateKeyPair;
+    this.isLeader = opts.isLeader ?? (() => true);
+    for (const [k, v] of [
+      ['checkIntervalMs', this.checkIntervalMs],
+      ['resyncMs', this.resyncMs],
+      ['retry.initialMs', this.retry.initialMs],
+      ['retry.maxMs', this.retry.maxMs],
+    ] as const) {
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} must be a positive number of ms, got ${v}`);
+    }
+    if (!(this.caRolloutDelayMs >= 0)) throw new Error(`caRolloutDelayMs must be ≥ 0, got ${this.caRolloutDelayMs}`);
+    this.nextCheck = this.clock().getTime();
+  }
+
+  private get ref(): Record<string, string> {
+    return { [CertLogKey.namespace]: this.store.namespace, [CertLogKey.name]: this.store.name };
+  }
+
+  /** When the next full check is due (wall clock). */
+  get nextCheckAt(): Date {
+    return new Date(this.nextCheck);
+  }
+
+  status(): CertManagerStatus {
+    const brief = (pem: string) => {
+      const i = tryParseCertificate(pem);
+      return i ? { serial: i.serialHex, notAfter: i.notAfter } : null;
+    };
+    return {
+      mode: this.mode,
+      lastReconcileAt: this.lastReconcileAt,
+      lastError: this.lastError,
+      nextCheckAt: this.nextCheckAt,
+      serving: this.current.servingPem ? brief(this.current.servingPem) : null,
+      caBundle: this.current.caBundle.map(brief).filter((x): x is { serial: string; notAfter: Date } => x !== null),
+    };
+  }
+
+  /** Starts the wall-clock poll. `isLeader` is asked before every check and every write. */
+  start(opts: { isLeader?: () => boolean } = {}): void {
+    if (opts.isLeader) this.isLeader = opts.isLeader;
+    if (this.timer) return;
+    this.forceNext = true;
+    this.timer = setInterval(() => void this.tick(), this.checkIntervalMs);
+    this.timer.unref?.();
+    void this.tick();
+  }
+
+  /** Stops polling and waits for a running check to finish. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.chain.catch(() => undefined);
+  }
+
+  /** The next tick runs a full check (e.g. the controller saw the Secret or a configuration change). */
+  requestCheck(): void {
+    this.forceNext = true;
+  }
+
+  /**
+   * One poll step (what the interval runs): nothing unless leader; a full check when due, when
+   * leadership was just gained, or when the Secret's resourceVersion changed since the last check.
+   */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      if (!this.isLeader()) {
+        if (this.wasLeader) {
+          // A standby manages nothing: stop reporting expiries (the leader does).
+          this.current = { servingPem: null, caBundle: [] };
+          this.metrics?.expose(null, []);
+        }
+        this.wasLeader = false;
+        return;
+      }
+      let due = this.forceNext || !this.wasLeader || this.clock().getTime() >= this.nextCheck;
+      this.wasLeader = true;
+      if (!due) {
+        try {
+          const snap = await this.store.read();
+          if ((snap?.resourceVersion ?? null) !== this.lastSeenRv) due = true;
+        } catch {
+          // The full check at nextCheckAt reports it.
+        }
+      }
+      if (due) await this.reconcileOnce();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** One full check. Never throws: failures are logged, counted and retried with backoff. */
+  reconcileOnce(): Promise<ReconcileResult> {
+    const run = this.chain.then(() => this.reconcile());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private skipped(): ReconcileResult {
+    return { action: 'skipped', reason: 'not the leader', wrote: false, skipped: 'not-leader', nextCheckAt: this.nextCheckAt };
+  }
+
+  private async reconcile(): Promise<ReconcileResult> {
+    if (!this.isLeader()) return this.skipped();
+    this.forceNext = false;
+    try {
+      const r = this.mode === 'managed' ? await this.reconcileManaged() : await this.reconcileExternal();
+      this.failures = 0;
+      this.lastError = null;
+      this.lastReconcileAt = this.clock();
+      return r;
+    } catch (e) {
+      if (e instanceof NotLeader || (e instanceof Error && e.name === 'WriteGateError')) {
+        this.log.info({ ...this.ref, [CertLogKey.reason]: errText(e) }, 'lost leadership during a certificate check; stopping it');
+        return this.skipped();
+      }
+      this.failures++;
+      const backoff = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** Math.min(this.failures - 1, 30));
+      this.nextCheck = this.clock().getTime() + backoff;
+      this.lastError = errText(e);
+      this.log.error(
+        { ...this.ref, [CertLogKey.err]: this.lastError, [CertLogKey.attempt]: this.failures, [CertLogKey.backoffMs]: backoff },
+        'certificate check failed; will retry',
+      );
+      return { action: 'skipped', reason: 'error', wrote: false, error: this.lastError, nextCheckAt: this.nextCheckAt };
+    }
+  }
+
+  private async read(): Promise<SecretSnapshot | null> {
+    try {
+      const snap = await this.store.read();
+      this.lastSeenRv = snap?.resourceVersion ?? null;
+      return snap;
+    } catch (e) {
+      this.metrics?.error('secret_read');
+      throw new Error(`cannot read secret ${this.store.namespace}/${this.store.name}: ${errText(e)}`, { cause: e });
+    }
+  }
+
+  private gate(): void {
+    if (!this.isLeader()) throw new NotLeader('this replica is no longer the leader');
+  }
+
+  // ------------------------------------------------------------------------------------------ managed
+
+  private async reconcileManaged(): Promise<ReconcileResult> {
+    let state: AuthorityState | null = null;
+    let action: ReconcileAction = 'none';
+    let reason = '';
+    let wrote = false;
+    for (let attempt = 1; ; attempt++) {
+      const snap = await this.read();
+      this.gate();
+      const now = this.clock();
+      const decoded = this.decode(snap);
+      state = decoded.state;
+      const request = rotationRequest(snap);
+      const plan = await this.plan(state, decoded.salvage, request, now);
+      action = plan.action;
+      reason = plan.reason;
+      if (!plan.write) break;
+      this.gate();
+      try {
+        const written = snap ? await this.store.update(snap.resourceVersion, plan.write) : await this.store.create(plan.write);
+        this.lastSeenRv = written.resourceVersion;
+        wrote = true;
+        const before = state;
+        state = plan.state!;
+        this.countRotations(before, state);
+        const serving = tryParseCertificate(state.serving.certPem);
+        this.log.info(
+          {
+            ...this.ref,
+            [CertLogKey.action]: action,
+            [CertLogKey.reason]: reason,
+            [CertLogKey.serial]: serving?.serialHex ?? '',
+            [CertLogKey.notAfter]: serving?.notAfter.toISOString() ?? '',
+          },
+          plan.phaseA ? 'new CA written; the serving certificate follows once the bundle is injected' : 'certificate secret written',
+        );
+        break;
+      } catch (e) {
+        if (e instanceof SecretConflictError && attempt < this.maxConflictRetries) {
+          this.metrics?.error('secret_conflict');
+          this.log.info({ ...this.ref, [CertLogKey.reason]: e.message, [CertLogKey.attempt]: attempt }, 'secret changed meanwhile; reading it again');
+          continue;
+        }
+        if (e instanceof SecretConflictError) this.metrics?.error('secret_conflict');
+        else if (!(e instanceof Error && e.name === 'WriteGateError')) this.metrics?.error('secret_write');
+        throw e;
+      }
+    }
+    if (!state) throw new Error('no certificate state after the check');
+    this.current = { servingPem: state.serving.certPem, caBundle: state.caBundle };
+    this.metrics?.expose(state.serving.certPem, state.caBundle);
+
+    const injection = await this.injectBundle(state.caBundle);
+    const caPrint = fingerprint(state.ca.certPem);
+    if (caPrint && this.rollout?.caFingerprint !== caPrint) {
+      // The bundle with this CA is in place (or injection is not ours): phase B may start after the delay.
+      this.rollout = { caFingerprint: caPrint, confirmedAt: this.clock().getTime() };
+    }
+
+    // When to look again.
+    const now = this.clock();
+    let next = now.getTime() + this.resyncMs;
+    const after = decide(state, this.cfg, now);
+    if (after.action === 'none') next = Math.min(next, after.nextCheckAt.getTime());
+    else if (this.rolloutPending(state, now)) next = Math.min(next, this.rolloutReadyAt());
+    else next = Math.min(next, now.getTime() + this.checkIntervalMs);
+    if (injection && !injection.complete) next = Math.min(next, now.getTime() + Math.max(this.checkIntervalMs, 30_000));
+    this.nextCheck = Math.max(next, now.getTime());
+    if (action === 'none') this.log.debug({ ...this.ref, [CertLogKey.nextCheckAt]: this.nextCheckAt.toISOString() }, 'certificates up to date');
+    return { action, reason, wrote, ...(injection ? { injection } : {}), nextCheckAt: this.nextCheckAt };
+  }
+
+  private decode(snap: SecretSnapshot | null): { state: AuthorityState | null; salvage: Salvage | null } {
+    if (!snap) return { state: null, salvage: null };
+    const d = decodeSecretData(snap.data);
+    if (d.ok) return { state: d.state, salvage: null };
+    if (this.lastCorruptRv !== snap.resourceVersion) {
+      this.lastCorruptRv = snap.resourceVersion;
+      this.metrics?.error('secret_corrupt');
+      this.log.error(
+        { ...this.ref, [CertLogKey.reason]: d.problem, [CertLogKey.kind]: 'secret_corrupt' },
+        `certificate secret ${snap.namespace}/${snap.name} is unusable (${d.problem}); issuing a fresh certificate authority`,
+      );
+    }
+    return { state: null, salvage: salvage(snap.data, this.clock()) };
+  }
+
+  /** The serving certificate is still the previous CA's while the new CA is being rolled out. */
+  private rolloutPending(state: AuthorityState, now: Date): boolean {
+    return !isIssuedBy(state.serving.certPem, state.ca.certPem) && this.keepable(state.serving, state.caBundle, now, 0);
+  }
+
+  private rolloutReadyAt(): number {
+    return this.rollout ? this.rollout.confirmedAt + this.caRolloutDelayMs : Number.POSITIVE_INFINITY;
+  }
+
+  /** A serving pair that may stay in service (phase A): usable now and for a while, trusted by `bundle`. */
+  private keepable(serving: CertAndKey, bundle: readonly string[], now: Date, marginMs: number): boolean {
+    const st = servingStatus(serving.certPem, serving.keyPem, now);
+    if (!st.ready || !st.notAfter) return false;
+    if (st.notAfter.getTime() - now.getTime() <= marginMs) return false;
+    return bundle.some((ca) => isIssuedBy(serving.certPem, ca));
+  }
+
+  private async plan(
+    state: AuthorityState | null,
+    salvaged: Salvage | null,
+    request: RotationRequest | 'invalid' | null,
+    now: Date,
+  ): Promise<{ action: ReconcileAction; reason: string; write?: SecretWrite; state?: AuthorityState; phaseA?: boolean }> {
+    let decision = decide(state, this.cfg, now);
+    const clearRequest = { [ANNOTATION_ROTATE]: null, [ANNOTATION_ROTATE_REQUESTED_AT]: null };
+    if (request === 'invalid') {
+      this.log.warn({ ...this.ref, [CertLogKey.reason]: `annotation ${ANNOTATION_ROTATE} must be "serving" or "ca"` }, 'ignoring an invalid rotation request');
+    }
+    // A forced rotation (redline certs rotate).
+    if (state && request === 'ca' && decision.action !== 'issue-all' && decision.action !== 'renew-ca') {
+      decision = { action: 'renew-ca', reason: `rotation of the CA requested (${ANNOTATION_ROTATE}=ca)` };
+    } else if (state && request === 'serving' && (decision.action === 'none' || decision.action === 'update-bundle')) {
+      decision = { action: 'renew-serving', reason: `rotation of the serving certificate requested (${ANNOTATION_ROTATE}=serving)` };
+    }
+
+    if (decision.action === 'none') {
+      if (request === 'invalid') return { action: 'none', reason: 'invalid rotation request removed', write: { data: {}, annotations: clearRequest }, state: state! };
+      return { action: 'none', reason: 'up to date' };
+    }
+
+    // Phase B of a CA rotation waits until the bundle with the new CA has been injected for a while.
+    if (decision.action === 'renew-serving' && state && this.rolloutPending(state, now)) {
+      const readyAt = this.rolloutReadyAt();
+      const caPrint = fingerprint(state.ca.certPem);
+      if (this.rollout?.caFingerprint !== caPrint || now.getTime() < readyAt) {
+        return { action: 'wait-ca-rollout', reason: 'the new CA is being rolled out; the serving certificate follows once the bundle has been injected' };
+      }
+      decision = { action: 'renew-serving', reason: `the CA bundle with the new CA was injected ${Math.round((now.getTime() - this.rollout.confirmedAt) / 1000)} s ago: serving certificate from the new CA` };
+    }
+
+    let next: AuthorityState;
+    try {
+      next = await apply(state, decision, this.cfg, now, this.genKey ? { generateKeyPair: this.genKey } : {});
+    } catch (e) {
+      this.metrics?.error('issue');
+      throw new Error(`cannot issue certificates: ${errText(e)}`, { cause: e });
+    }
+    let phaseA = false;
+    if (decision.action === 'renew-ca' || decision.action === 'issue-all') {
+      // Keep trusting what may still be served: previous CAs (also salvaged from a corrupt Secret).
+      if (salvaged) next = { ...next, caBundle: normalizeCaBundle(next.ca.certPem, [...next.caBundle, ...salvaged.cas], now) };
+      const old = state?.serving ?? salvaged?.serving ?? null;
+      // Phase A: the old serving certificate stays in service while the new CA is rolled out.
+      const margin = this.caRolloutDelayMs + 2 * this.checkIntervalMs + 60_000;
+      if (old && this.caRolloutDelayMs > 0 && this.keepable(old, next.caBundle, now, margin)) {
+        next = { ...next, serving: { ...old } };
+        phaseA = true;
+      }
+    }
+    const fulfils =
+      request === 'invalid' ||
+      (request === 'ca' && (decision.action === 'renew-ca' || decision.action === 'issue-all')) ||
+      (request === 'serving' && next.serving.certPem !== state?.serving.certPem);
+    return {
+      action: decision.action,
+      reason: decision.reason,
+      state: next,
+      phaseA,
+      write: {
+        data: encodeSecretData(next),
+        labels: { ...SECRET_LABELS },
+        ...(fulfils ? { annotations: clearRequest } : {}),
+      },
+    };
+  }
+
+  private countRotations(before: AuthorityState | null, after: AuthorityState): void {
+    if (!this.metrics) return;
+    if (fingerprint(before?.ca.certPem) !== fingerprint(after.ca.certPem)) this.metrics.rotated('ca');
+    if (fingerprint(before?.serving.certPem) !== fingerprint(after.serving.certPem)) this.metrics.rotated('serving');
+  }
+
+  /** undefined: injection is off. Throws when it fails (counted). */
+  private async injectBundle(caBundle: readonly string[]): Promise<InjectResult | undefined> {
+    if (!this.injector) return undefined;
+    this.gate();
+    const pem = caBundle.join('');
+    let r: InjectResult;
+    try {
+      r = await this.injector.inject(pem);
+    } catch (e) {
+      if (e instanceof Error && e.name === 'WriteGateError') throw e;
+      this.metrics?.error('inject');
+      throw new Error(`cannot inject the CA bundle: ${errText(e)}`, { cause: e });
+    }
+    for (const t of r.targets) {
+      if (!t.found) {
+        this.log.warn({ ...this.ref, [CertLogKey.kind]: t.kind, [CertLogKey.reason]: `${t.kind} ${t.name} not found` }, 'cannot inject the CA bundle: webhook configuration missing');
+      } else if (t.changed > 0) {
+        this.log.info({ ...this.ref, [CertLogKey.kind]: t.kind, [CertLogKey.reason]: `${t.changed} of ${t.webhooks} webhook(s) of ${t.name} updated` }, 'CA bundle injected');
+      }
+    }
+    return r;
+  }
+
+  // ----------------------------------------------------------------------------------------- external
+
+  private async reconcileExternal(): Promise<ReconcileResult> {
+    const snap = await this.read();
+    this.gate();
+    const now = this.clock();
+    const problem = (msg: string): never => {
+      this.metrics?.error('external_invalid');
+      throw new Error(msg);
+    };
+    if (!snap) problem(`secret ${this.store.namespace}/${this.store.name} not found (mode external: its owner, e.g. cert-manager, creates it)`);
+    const data = snap!.data;
+    if (rotationRequest(snap) !== null && this.lastIgnoredRequestRv !== snap!.resourceVersion) {
+      this.lastIgnoredRequestRv = snap!.resourceVersion;
+      this.log.warn({ ...this.ref, [CertLogKey.reason]: 'mode external' }, `ignoring ${ANNOTATION_ROTATE}: the Secret is managed externally (renew it with its owner, e.g. cmctl renew)`);
+    }
+    const servingPem = b64(data[SECRET_KEYS.servingCert]) ?? '';
+    const st = servingStatus(servingPem, b64(data[SECRET_KEYS.servingKey]), now);
+    if (!st.ready) {
+      this.metrics?.error('external_invalid');
+      this.log.warn({ ...this.ref, [CertLogKey.reason]: st.reason }, 'externally managed serving certificate is not usable');
+    }
+    const caText = b64(data[SECRET_KEYS.caCert]);
+    const caBundle = caText === undefined ? [] : splitPemBundle(caText).filter((p) => tryParseCertificate(p) !== null);
+    const leaf = splitPemBundle(servingPem)[0];
+    this.current = { servingPem: leaf ?? null, caBundle };
+    this.metrics?.expose(leaf ?? null, caBundle);
+    let injection: InjectResult | undefined;
+    if (this.injector) {
+      if (caBundle.length === 0) problem(`secret ${this.store.namespace}/${this.store.name} has no usable "${SECRET_KEYS.caCert}" to inject`);
+      injection = await this.injectBundle(caBundle);
+    }
+    // Follow the owner's renewals: look again at the earliest of resync and the serving renewal time.
+    let next = now.getTime() + this.resyncMs;
+    const info = leaf ? tryParseCertificate(leaf) : null;
+    if (info) {
+      const renew = renewalTime(info, this.cfg.renewFraction).getTime();
+      if (renew > now.getTime()) next = Math.min(next, renew);
+    }
+    this.nextCheck = next;
+    return {
+      action: 'external',
+      reason: st.reason,
+      wrote: false,
+      ...(injection ? { injection } : {}),
+      nextCheckAt: this.nextCheckAt,
+    };
+  }
+}
+
+function rotationRequest(snap: SecretSnapshot | null): RotationRequest | 'invalid' | null {
+  const v = snap?.annotations[ANNOTATION_ROTATE];
+  if (v === undefined) return null;
+  const t = v.trim().toLowerCase();
+  return t === 'serving' || t === 'ca' ? t : 'invalid';
+}
+
+/** What can still be trusted/served from a Secret decodeSecretData refused. */
+function salvage(data: Record<string, string>, now: Date): Salvage {
+  const text = (k: string) => {
+    const v = data[k];
+    return typeof v === 'string' ? (b64(v) ?? '') : '';
+  };
+  const cas = [...splitPemBundle(text(SECRET_KEYS.caCert)), ...splitPemBundle(text(SECRET_KEYS.caBundle))].filter((pem) => {
+    const i = tryParseCertificate(pem);
+    return i !== null && i.isCa && now.getTime() < i.notAfter.getTime();
+  });
+  const certPem = splitPemBundle(text(SECRET_KEYS.servingCert))[0];
+  const keyPem = text(SECRET_KEYS.servingKey);
+  const serving = certPem && servingStatus(certPem, keyPem, now).ready ? { certPem, keyPem } : null;
+  return { cas, serving };
+}
