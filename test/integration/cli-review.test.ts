@@ -23,13 +23,13 @@ describe('redline review', () => {
     const good = await runCli(['review', NAMESPACES, GOOD]);
     expect(good.stderr).toBe('');
     expect(good.code).toBe(0);
-    expect(good.stdout).toMatch(/7 Redis object\(s\): \d+ pass, 0 fail/);
+    expect(good.stdout).toMatch(/8 Redis object\(s\): \d+ pass, 0 fail/);
 
     const bad = await runCli(['review', '--format', 'json', NAMESPACES, BAD]);
     expect(bad.code).toBe(1);
     const report = JSON.parse(bad.stdout) as JsonReport;
     const denied = new Set(report.results.filter((r) => r.result === 'fail').map((r) => `${r.kind}/${r.name}`));
-    expect([...denied].sort()).toEqual(['PodDisruptionBudget/redis-frozen', 'Redis/too-big', 'RedisReplication/plain', 'StatefulSet/redis-insecure']);
+    expect([...denied].sort()).toEqual(['PodDisruptionBudget/redis-frozen', 'Redis/root-cache', 'Redis/too-big', 'RedisReplication/plain', 'StatefulSet/redis-insecure']);
   });
 
   it('prints the documented json shape with a summary that counts the results', async () => {

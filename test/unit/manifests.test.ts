@@ -1,0 +1,681 @@
+// The deployable bundle (manifests/): rendered with the real `kubectl kustomize`, then checked
+//  - against the Kubernetes OpenAPI schemas, offline (kubernetes-models: its JSON-schema validators
+//    for types, required fields and formats, and its TypeScript declarations through the compiler
+//    for unknown fields — a misspelt `readinessProb` is an error, as with `kubectl --validate=strict`);
+//  - for what the issue asks of each object (webhook safety, RBAC, Deployments, network policy);
+//  - against Redline itself: the Deployments pass its own pod-security policy (restricted), the
+//    Deployment args parse with serve's and the controller's real config loaders, the ConfigMap is
+//    exactly policies/library, and the 1.28 overlay's matchConditions agree with the engine's
+//    Redis recognition.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Environment } from '@marcbachmann/cel-js';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import ts from 'typescript';
+import { parseAllDocuments } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadControllerArgs } from '../../bootstrap/config-file.js';
+import { CONTROLLER_SETTINGS } from '../../bootstrap/settings.js';
+import { loadConfig } from '../../cli/config.js';
+import { compileLibrary, defaultLibraryDir, Engine, loadLibrary, type JsonObject } from '../../policies/engine/index.js';
+import { toCel } from '../../policies/engine/cel.js';
+import { recognise, SUPPORTED_KINDS } from '../../policies/workloads/index.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+const ROOT = path.join(import.meta.dirname, '..', '..');
+const BASE = 'manifests';
+const OVERLAY = 'manifests/overlays/k8s-1.28';
+const NS = 'redline-system';
+const SCHEMA_PACKAGE = 'kubernetes-models@4.5.1';
+
+// ---------------------------------------------------------------------------------------------
+// rendering
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+function kubectl(): string {
+  for (const dir of [...(process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean), '/usr/bin', '/usr/local/bin']) {
+    const p = path.join(dir, 'kubectl');
+    if (existsSync(p)) return p;
+  }
+  throw new Error('kubectl not found (PATH, /usr/bin, /usr/local/bin): these tests render the bundle with `kubectl kustomize` (kubectl ≥ 1.27, kustomize v5); install kubectl');
+}
+
+function render(dir: string): Obj[] {
+  const out = execFileSync(kubectl(), ['kustomize', path.join(ROOT, dir)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return parseAllDocuments(out).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+}
+
+const find = (objs: Obj[], kind: string, name: string): Obj => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`rendered bundle has no ${kind}/${name}; it has: ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return o;
+};
+
+// The shapes this test reads (only what it reads).
+interface Container {
+  name: string; image?: string; args?: string[]; env?: { name: string; value?: string; valueFrom?: unknown }[];
+  ports?: { name?: string; containerPort: number }[];
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+interface PodSpec {
+  serviceAccountName?: string; automountServiceAccountToken?: boolean; enableServiceLinks?: boolean;
+  securityContext?: Record<string, unknown>; containers: Container[];
+  affinity?: { podAntiAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[] } };
+  volumes?: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] }; configMap?: { name: string } }[];
+}
+interface Deployment extends Obj {
+  spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+}
+interface Webhook {
+  name: string; admissionReviewVersions: string[]; sideEffects: string; failurePolicy: string; timeoutSeconds: number;
+  reinvocationPolicy?: string; matchPolicy?: string;
+  clientConfig: { service?: { name: string; namespace: string; path: string; port: number }; url?: string };
+  namespaceSelector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  objectSelector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  rules: { apiGroups: string[]; apiVersions: string[]; resources: string[]; operations: string[]; scope?: string }[];
+  matchConditions?: { name: string; expression: string }[];
+}
+interface WebhookConfig extends Obj { webhooks: Webhook[] }
+interface Rule { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[] }
+
+let base: Obj[];
+let overlay: Obj[];
+beforeAll(() => {
+  base = render(BASE);
+  overlay = render(OVERLAY);
+});
+
+const containerOf = (d: Deployment): Container => d.spec.template.spec.containers[0]!;
+const argValue = (args: string[], flag: string): string | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+describe('kubectl kustomize manifests/', () => {
+  it('renders the whole bundle', () => {
+    const inventory = base.map((o) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
+    for (const expected of [
+      'Namespace/redline-system',
+      'ServiceAccount/redline-system/redline-webhook', 'ServiceAccount/redline-system/redline-controller',
+      'ClusterRole/redline-webhook', 'ClusterRoleBinding/redline-webhook',
+      'ClusterRole/redline-controller', 'ClusterRoleBinding/redline-controller', 'ClusterRole/redline-tenant',
+      'Deployment/redline-system/redline-webhook', 'Deployment/redline-system/redline-controller',
+      'Service/redline-system/redline-webhook',
+      'PodDisruptionBudget/redline-system/redline-webhook', 'PodDisruptionBudget/redline-system/redline-controller',
+      'NetworkPolicy/redline-system/redline-default-deny',
+      'MutatingWebhookConfiguration/redline', 'ValidatingWebhookConfiguration/redline',
+    ]) expect(inventory).toContain(expected);
+    expect(inventory.filter((i) => i.startsWith(`ConfigMap/${NS}/redline-policies-`))).toHaveLength(1);
+    // Nothing lands in another namespace.
+    for (const o of base) if (o.metadata.namespace) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(NS);
+    // Every object says it is Redline's.
+    for (const o of base) expect(o.metadata.labels?.['app.kubernetes.io/name'], `${o.kind}/${o.metadata.name}`).toBe('redline');
+  });
+
+  it('the 1.28 overlay differs from the base only by matchConditions on the two webhooks that see Pods', () => {
+    const strip = (objs: Obj[]): Obj[] => objs.map((o) => {
+      const copy = structuredClone(o) as Obj & { webhooks?: Webhook[] };
+      for (const w of copy.webhooks ?? []) delete w.matchConditions;
+      return copy;
+    });
+    expect(strip(overlay)).toEqual(base);
+    const withConditions = overlay.flatMap((o) => ((o as Partial<WebhookConfig>).webhooks ?? []).filter((w) => w.matchConditions).map((w) => w.name));
+    expect(withConditions.sort()).toEqual(['mutate.redline.dev', 'validate.redline.dev']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface SchemaModule { [kind: string]: new (data: unknown) => { validate(): void } }
+
+/** kubernetes-models module path of an apiVersion: "v1" → v1, "apps/v1" → apps/v1. */
+const modelPath = (apiVersion: string): string => `kubernetes-models/${apiVersion}`;
+
+function requireSchemaPackage(): void {
+  try {
+    createRequire(import.meta.url).resolve('kubernetes-models/package.json');
+  } catch {
+    throw new Error(`the Kubernetes schemas come from the devDependency ${SCHEMA_PACKAGE}; it is not installed: npm install --save-dev ${SCHEMA_PACKAGE}`);
+  }
+}
+
+/**
+ * Unknown fields: each object becomes a typed object literal in a virtual TypeScript file, e.g.
+ * `const o3: import("kubernetes-models/apps/v1/Deployment").IDeployment = {…}`, and the compiler's
+ * excess-property and type checks report anything the schema does not declare.
+ */
+function strictTypeProblems(objs: Obj[]): string[] {
+  const file = path.join(ROOT, 'test', 'unit', '__rendered_manifests__.ts');
+  const source = objs
+    .map((o, i) => `export const o${i}: import(${JSON.stringify(`${modelPath(o.apiVersion)}/${o.kind}`)}).I${o.kind} = ${JSON.stringify(o, null, 1)};`)
+    .join('\n');
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true, noEmit: true, skipLibCheck: true, types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  host.getSourceFile = (name, lang, ...rest) => (name === file ? ts.createSourceFile(name, source, lang) : getSourceFile(name, lang, ...rest));
+  host.fileExists = (name) => name === file || fileExists(name);
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    if (d.file?.fileName !== file || d.start === undefined) return message;
+    const line = d.file.getLineAndCharacterOfPosition(d.start).line;
+    const index = source.slice(0, d.start).split('\nexport const o').length - 1;
+    const o = objs[index];
+    return `${o ? `${o.kind}/${o.metadata.name}` : '?'} (line ${line + 1} of the generated check): ${message}`;
+  });
+}
+
+describe('every rendered object validates against the Kubernetes OpenAPI schemas', () => {
+  it(`${SCHEMA_PACKAGE}: types, required fields and formats`, async () => {
+    requireSchemaPackage();
+    const problems: string[] = [];
+    for (const o of [...base, ...overlay]) {
+      const mod = (await import(modelPath(o.apiVersion))) as SchemaModule;
+      const Model = mod[o.kind];
+      if (!Model) {
+        problems.push(`${o.apiVersion} ${o.kind}: no schema in ${SCHEMA_PACKAGE}`);
+        continue;
+      }
+      try {
+        new Model(structuredClone(o)).validate();
+      } catch (e) {
+        problems.push(`${o.kind}/${o.metadata.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('no unknown fields (strict, like kubectl --validate=strict)', () => {
+    requireSchemaPackage();
+    const overlayWebhooks = overlay.filter((o) => o.kind.endsWith('WebhookConfiguration'));
+    expect(strictTypeProblems([...base, ...overlayWebhooks])).toEqual([]);
+  });
+
+  it('the checks do catch a misspelt field and a wrong type', async () => {
+    requireSchemaPackage();
+    const misspelt = structuredClone(find(base, 'Deployment', 'redline-webhook')) as Deployment;
+    const c = containerOf(misspelt) as unknown as Record<string, unknown>;
+    c['readinessProb'] = c['readinessProbe'];
+    expect(strictTypeProblems([misspelt]).join('\n')).toMatch(/'"?readinessProb"?' does not exist/);
+    const wrongType = structuredClone(find(base, 'Deployment', 'redline-webhook')) as Deployment;
+    (wrongType.spec as unknown as Record<string, unknown>)['replicas'] = 'two';
+    const { Deployment: Model } = (await import(modelPath('apps/v1'))) as SchemaModule;
+    expect(() => new Model!(wrongType).validate()).toThrow(/replicas/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('webhook configurations', () => {
+  const configs = (objs: Obj[]): WebhookConfig[] => objs.filter((o) => o.kind.endsWith('WebhookConfiguration')) as WebhookConfig[];
+  const all = (): { config: WebhookConfig; hook: Webhook }[] =>
+    [...configs(base), ...configs(overlay)].flatMap((config) => config.webhooks.map((hook) => ({ config, hook })));
+
+  it('AdmissionReview v1 only, no side effects, short timeouts, Redline\'s Service', () => {
+    const service = find(base, 'Service', 'redline-webhook') as Obj & { spec: { ports: { port: number }[] } };
+    expect(all().length).toBe(6);
+    for (const { hook } of all()) {
+      expect(hook.admissionReviewVersions, hook.name).toEqual(['v1']);
+      expect(hook.sideEffects, hook.name).toBe('None');
+      expect(hook.timeoutSeconds, hook.name).toBeGreaterThanOrEqual(1);
+      expect(hook.timeoutSeconds, hook.name).toBeLessThanOrEqual(5);
+      expect(hook.clientConfig.url, hook.name).toBeUndefined();
+      expect(hook.clientConfig.service, hook.name).toMatchObject({ name: service.metadata.name, namespace: NS });
+      expect(service.spec.ports.map((p) => p.port), hook.name).toContain(hook.clientConfig.service!.port);
+    }
+  });
+
+  it('never kube-system or redline-system; tenant namespaces only', () => {
+    for (const { hook } of all()) {
+      const exprs = hook.namespaceSelector?.matchExpressions ?? [];
+      const byName = exprs.find((e) => e.key === 'kubernetes.io/metadata.name');
+      expect(byName?.operator, hook.name).toBe('NotIn');
+      expect(byName?.values, hook.name).toEqual(expect.arrayContaining(['kube-system', NS]));
+      // The tenant label: on the namespace (workload hooks) or on the Namespace object itself.
+      const tenant = [...exprs, ...(hook.objectSelector?.matchExpressions ?? [])].find((e) => e.key === 'redline.dev/tenant');
+      expect(tenant?.operator, hook.name).toBe('Exists');
+    }
+  });
+
+  it('validation fails closed, mutation fails open and is reinvoked; the label guard fails closed', () => {
+    const byName = new Map(all().map(({ config, hook }) => [`${config.kind}/${hook.name}`, hook]));
+    expect(byName.get('ValidatingWebhookConfiguration/validate.redline.dev')?.failurePolicy).toBe('Fail');
+    expect(byName.get('ValidatingWebhookConfiguration/namespaces.redline.dev')?.failurePolicy).toBe('Fail');
+    const mutate = byName.get('MutatingWebhookConfiguration/mutate.redline.dev');
+    expect(mutate?.failurePolicy).toBe('Ignore');
+    expect(mutate?.reinvocationPolicy).toBe('IfNeeded');
+    expect(mutate?.clientConfig.service?.path).toBe('/mutate');
+    expect(byName.get('ValidatingWebhookConfiguration/validate.redline.dev')?.clientConfig.service?.path).toBe('/validate');
+    expect(byName.get('ValidatingWebhookConfiguration/namespaces.redline.dev')?.clientConfig.service?.path).toBe('/validate');
+  });
+
+  it('rules name exactly the supported kinds (and Namespaces for the guard), no wildcards', () => {
+    // kind → resource of every kind the engine supports (policies/workloads SUPPORTED_KINDS).
+    const plural: Record<string, string> = {
+      'kubedb.com/Redis': 'redises', 'kubedb.com/RedisSentinel': 'redissentinels',
+      'redis.redis.opstreelabs.in/Redis': 'redis', 'redis.redis.opstreelabs.in/RedisReplication': 'redisreplications',
+      'redis.redis.opstreelabs.in/RedisSentinel': 'redissentinels', 'redis.redis.opstreelabs.in/RedisCluster': 'redisclusters',
+      'apps/StatefulSet': 'statefulsets', 'apps/Deployment': 'deployments', 'apps.k8s.appscode.com/PetSet': 'petsets',
+      '/Pod': 'pods', 'policy/PodDisruptionBudget': 'poddisruptionbudgets',
+    };
+    const supported = new Set(SUPPORTED_KINDS.map(({ apiVersion, kind }) => {
+      const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion];
+      const resource = plural[`${group}/${kind}`];
+      expect(resource, `${apiVersion} ${kind}: add it to this test's plural map`).toBeDefined();
+      return `${group}/${version}/${resource}`;
+    }));
+    const covered = (hook: Webhook): Set<string> => new Set(hook.rules.flatMap((r) =>
+      r.apiGroups.flatMap((g) => r.apiVersions.flatMap((v) => r.resources.map((res) => `${g}/${v}/${res.split('/')[0]}`)))));
+    for (const { hook } of all()) {
+      for (const r of hook.rules) {
+        for (const field of [r.apiGroups, r.apiVersions, r.resources, r.operations]) expect(field.join(','), hook.name).not.toMatch(/\*/);
+        expect(r.operations.every((op) => ['CREATE', 'UPDATE', 'DELETE'].includes(op)), hook.name).toBe(true);
+      }
+      const extra = [...covered(hook)].filter((k) => !supported.has(k) && k !== '/v1/namespaces');
+      expect(extra, hook.name).toEqual([]);
+    }
+    // The validating webhook sees every supported kind; the Namespace guard sees only Namespaces.
+    const validate = configs(base).flatMap((c) => c.webhooks).find((w) => w.name === 'validate.redline.dev')!;
+    expect([...supported].filter((k) => !covered(validate).has(k))).toEqual([]);
+    const guard = configs(base).flatMap((c) => c.webhooks).find((w) => w.name === 'namespaces.redline.dev')!;
+    expect([...covered(guard)]).toEqual(['/v1/namespaces']);
+    // Mutation: only what Redline mutates (the operators' CRs and Pods on CREATE), never sets.
+    const mutate = configs(base).flatMap((c) => c.webhooks).find((w) => w.name === 'mutate.redline.dev')!;
+    expect([...covered(mutate)].filter((k) => /statefulsets|deployments|petsets|poddisruptionbudgets/.test(k))).toEqual([]);
+    expect(mutate.rules.find((r) => r.resources.includes('pods'))?.operations).toEqual(['CREATE']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Deployments', () => {
+  const webhook = (): Deployment => find(base, 'Deployment', 'redline-webhook') as Deployment;
+  const controller = (): Deployment => find(base, 'Deployment', 'redline-controller') as Deployment;
+
+  it('redline-webhook: 2 replicas on different nodes, a PDB, probes on the health port, the documented args', () => {
+    const d = webhook();
+    const spec = d.spec.template.spec;
+    const c = containerOf(d);
+    expect(d.spec.replicas).toBe(2);
+    const term = spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0];
+    expect(term?.topologyKey).toBe('kubernetes.io/hostname');
+    expect(term?.labelSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
+    const pdb = find(base, 'PodDisruptionBudget', 'redline-webhook') as Obj & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
+    expect(c.args).toEqual(['serve', '--tls-secret-dir', '/etc/redline/tls', '--policies', '/etc/redline/policies', '--port', '8443', '--health-port', '8080']);
+    const health = c.ports?.find((p) => p.containerPort === 8080)?.name;
+    expect(health).toBeDefined();
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: health });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: health });
+    // The Service targets the HTTPS port serve listens on, and selects these pods.
+    const svc = find(base, 'Service', 'redline-webhook') as Obj & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string | number }[] } };
+    expect(svc.spec.selector).toEqual(d.spec.template.metadata.labels);
+    const target = svc.spec.ports[0]!.targetPort;
+    expect(c.ports?.find((p) => p.name === target || p.containerPort === target)?.containerPort).toBe(8443);
+  });
+
+  it('redline-controller: 2 replicas, leader election, health port = its settings\' default', () => {
+    const d = controller();
+    const c = containerOf(d);
+    expect(d.spec.replicas).toBe(2);
+    expect(c.args?.[0]).toBe('controller');
+    const healthDefault = CONTROLLER_SETTINGS.find((s) => s.path === 'healthPort')!.default;
+    expect(Number(argValue(c.args ?? [], '--health-port') ?? healthDefault)).toBe(healthDefault);
+    const health = c.ports?.find((p) => p.containerPort === healthDefault)?.name;
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: health });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: health });
+    const pdb = find(base, 'PodDisruptionBudget', 'redline-controller') as Obj & { spec: { minAvailable: number } };
+    expect(pdb.spec.minAvailable).toBe(1);
+    // The pod name becomes the leader-election identity.
+    expect(c.env?.find((e) => e.name === 'REDLINE_CONTROLLER_IDENTITY')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+  });
+
+  it('both: restricted securityContext, read-only root, requests and limits, no service links, a token only because they use the API', () => {
+    for (const d of [webhook(), controller()]) {
+      const spec = d.spec.template.spec;
+      const name = d.metadata.name;
+      expect(spec.securityContext, name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(spec.enableServiceLinks, name).toBe(false);
+      expect(spec.automountServiceAccountToken, name).toBe(true);
+      const sa = find(base, 'ServiceAccount', spec.serviceAccountName!);
+      expect(sa.metadata.namespace).toBe(NS);
+      for (const c of spec.containers) {
+        expect(c.securityContext, name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+        for (const r of ['cpu', 'memory']) {
+          expect(c.resources?.requests?.[r], `${name} requests.${r}`).toBeDefined();
+          expect(c.resources?.limits?.[r], `${name} limits.${r}`).toBeDefined();
+        }
+        for (const m of c.volumeMounts ?? []) expect(m.readOnly, `${name} ${m.mountPath}`).toBe(true);
+      }
+    }
+    // The webhook's account does not hand out tokens by itself: only its Deployment opts in.
+    expect(find(base, 'ServiceAccount', 'redline-webhook')['automountServiceAccountToken']).toBe(false);
+  });
+
+  it('volumes: the TLS Secret without the CA key, and the generated policies ConfigMap by its hashed name', () => {
+    const configMap = base.find((o) => o.kind === 'ConfigMap')!;
+    const tls = webhook().spec.template.spec.volumes?.find((v) => v.secret);
+    expect(tls?.secret?.secretName).toBe('redline-webhook-tls');
+    expect(tls?.secret?.items?.map((i) => i.key).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    for (const d of [webhook(), controller()]) {
+      const v = d.spec.template.spec.volumes?.find((x) => x.configMap);
+      expect(v?.configMap?.name, d.metadata.name).toBe(configMap.metadata.name);
+      const mount = containerOf(d).volumeMounts?.find((m) => m.name === v?.name);
+      expect(mount?.mountPath).toBe(argValue(containerOf(d).args ?? [], '--policies'));
+    }
+  });
+
+  it('the args and env parse with serve\'s and the controller\'s own config loaders', () => {
+    const serveArgs = containerOf(webhook()).args!;
+    const serve = loadConfig({ argv: serveArgs.slice(1), env: {}, cwd: '/', readFile: () => '' }).config.serve;
+    expect(serve).toMatchObject({ port: 8443, healthPort: 8080, policiesDir: '/etc/redline/policies', dev: false });
+    expect(serve.tls.secretDir).toBe('/etc/redline/tls');
+    const c = containerOf(controller());
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? 'pod-name-from-the-downward-api']));
+    const args = loadControllerArgs({ argv: c.args!.slice(1), env, cwd: '/' });
+    expect(args.usage).toEqual([]);
+    expect(args.problems).toEqual([]);
+    expect(args.positional).toEqual([]);
+    expect(args.settings).toMatchObject({ policiesDir: '/etc/redline/policies', leaderElection: { enabled: true, identity: 'pod-name-from-the-downward-api', namespace: NS } });
+  });
+
+  it('pass Redline\'s own pod-security policy at level restricted', async () => {
+    const library = await loadLibrary(defaultLibraryDir());
+    const podSecurity = library.policies.find((p) => p.name === 'pod-security')!;
+    expect((podSecurity.settings as { level?: string }).level).toBe('restricted');
+    const engine = new Engine(library);
+    for (const d of [webhook(), controller()]) {
+      // Redline's Deployments are not Redis workloads, so the engine would not review them. The
+      // pod-security policy is evaluated on a Pod built from the template, labelled as Redis ONLY so
+      // the engine's recognition lets it through; nothing else about the Pod is changed.
+      const pod: JsonObject = {
+        apiVersion: 'v1', kind: 'Pod',
+        metadata: { name: d.metadata.name, namespace: NS, labels: { ...d.spec.template.metadata.labels, 'app.kubernetes.io/name': 'redis' } },
+        spec: structuredClone(d.spec.template.spec) as unknown as JsonObject,
+      };
+      const out = engine.review({ object: pod, operation: 'CREATE', namespace: null, plan: 'free', mutate: false, only: ['pod-security'] });
+      expect(out.redis).toBe(true);
+      const bad = out.results.filter((r) => r.result === 'fail' || r.result === 'error' || r.result === 'warn');
+      expect(bad.map((r) => `${r.rule}: ${r.message}`), d.metadata.name).toEqual([]);
+      expect(out.results.filter((r) => r.result === 'pass').length, d.metadata.name).toBeGreaterThan(5);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the policies ConfigMap', () => {
+  const libraryFiles = (): Map<string, string> => {
+    const files = new Map<string, string>();
+    for (const [dir, prefix] of [['plans', 'plan'], ['policies', 'policy']] as const) {
+      for (const name of readdirSync(path.join(ROOT, 'policies', 'library', dir)).filter((n) => /\.ya?ml$/.test(n))) {
+        files.set(`${prefix}-${name}`, readFileSync(path.join(ROOT, 'policies', 'library', dir, name), 'utf8'));
+      }
+    }
+    return files;
+  };
+
+  it('is exactly policies/library/{plans,policies} (run `node scripts/sync-manifests-library.mjs` when this fails)', () => {
+    const configMap = base.find((o) => o.kind === 'ConfigMap') as Obj & { data: Record<string, string> };
+    const want = libraryFiles();
+    const problems: string[] = [];
+    for (const [key, text] of want) {
+      if (!(key in configMap.data)) problems.push(`missing ${key}`);
+      else if (configMap.data[key] !== text) problems.push(`${key} differs from policies/library`);
+    }
+    for (const key of Object.keys(configMap.data)) if (!want.has(key)) problems.push(`stale ${key} (no longer in policies/library)`);
+    expect(problems, 'manifests/base/library/ is out of date: run `node scripts/sync-manifests-library.mjs`').toEqual([]);
+    // Far below the 1 MiB limit of a ConfigMap (and of an etcd value).
+    expect(Buffer.byteLength(JSON.stringify(configMap.data))).toBeLessThan(512 * 1024);
+  });
+
+  it('the generated directory has nothing else in it (the sync script agrees)', () => {
+    const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'sync-manifests-library.mjs'), '--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toBe('');
+  });
+
+  it('compiles to the same library serve and the controller ship with', async () => {
+    const configMap = base.find((o) => o.kind === 'ConfigMap') as Obj & { data: Record<string, string> };
+    const mounted = compileLibrary('/etc/redline/policies', Object.entries(configMap.data).map(([k, text]) => ({ file: `/etc/redline/policies/${k}`, text })));
+    const shipped = await loadLibrary(defaultLibraryDir());
+    expect([...mounted.plans.keys()].sort()).toEqual([...shipped.plans.keys()].sort());
+    expect(mounted.policies.map((p) => p.name).sort()).toEqual(shipped.policies.map((p) => p.name).sort());
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('RBAC', () => {
+  const rules = (kind: string, name: string): Rule[] => find(base, kind, name)['rules'] as Rule[];
+
+  it('serve: read Namespaces cluster-wide, nothing else (it reads its Secret and ConfigMap as volumes)', () => {
+    expect(rules('ClusterRole', 'redline-webhook')).toEqual([{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }]);
+    const binding = find(base, 'ClusterRoleBinding', 'redline-webhook') as Obj & { roleRef: { name: string }; subjects: unknown[] };
+    expect(binding.roleRef.name).toBe('redline-webhook');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'redline-webhook', namespace: NS }]);
+    const boundToWebhook = base.filter((o) => (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')
+      && (o['subjects'] as { name: string }[] | undefined)?.some((s) => s.name === 'redline-webhook'));
+    expect(boundToWebhook.map((o) => o.metadata.name)).toEqual(['redline-webhook']);
+  });
+
+  it('no wildcard verbs, resources or groups anywhere in the bundle', () => {
+    for (const o of base.filter((x) => x.kind === 'Role' || x.kind === 'ClusterRole')) {
+      for (const r of (o['rules'] as Rule[])) {
+        expect([...(r.apiGroups ?? []), ...(r.resources ?? []), ...r.verbs], `${o.kind}/${o.metadata.name}`).not.toContain('*');
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('NetworkPolicy of redline-system', () => {
+  interface Peer { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string> } }
+  interface NetPol extends Obj { spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[];
+    ingress?: { from?: Peer[]; ports?: { port: number; protocol: string }[] }[]; egress?: { to?: Peer[]; ports?: { port: number; protocol: string }[] }[] } }
+  const policies = (): NetPol[] => base.filter((o) => o.kind === 'NetworkPolicy') as NetPol[];
+  const selects = (p: NetPol, labels: Record<string, string>): boolean =>
+    Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const ingressTo = (labels: Record<string, string>, port: number): { from?: Peer[] }[] =>
+    policies().filter((p) => selects(p, labels)).flatMap((p) => p.spec.ingress ?? []).filter((r) => r.ports?.some((x) => x.port === port));
+
+  it('denies by default, ingress and egress', () => {
+    const deny = find(base, 'NetworkPolicy', 'redline-default-deny') as NetPol;
+    expect(deny.spec.podSelector).toEqual({});
+    expect(deny.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+  });
+
+  it('webhook port from anywhere; health and metrics ports from the monitoring namespace only', () => {
+    const web = (find(base, 'Deployment', 'redline-webhook') as Deployment).spec.template.metadata.labels;
+    const ctl = (find(base, 'Deployment', 'redline-controller') as Deployment).spec.template.metadata.labels;
+    expect(ingressTo(web, 8443).some((r) => r.from === undefined)).toBe(true);
+    for (const [labels, port] of [[web, 8080], [ctl, 8081]] as const) {
+      const rules = ingressTo(labels, port);
+      expect(rules.length).toBeGreaterThan(0);
+      for (const r of rules) expect(r.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+    }
+  });
+
+  it('egress: the API server ports and cluster DNS, for both Deployments', () => {
+    for (const name of ['redline-webhook', 'redline-controller']) {
+      const labels = (find(base, 'Deployment', name) as Deployment).spec.template.metadata.labels;
+      const egress = policies().filter((p) => selects(p, labels) && p.spec.policyTypes.includes('Egress') && p.spec.egress).flatMap((p) => p.spec.egress ?? []);
+      const ports = egress.flatMap((r) => (r.ports ?? []).map((p) => `${p.protocol}/${p.port}`));
+      expect(ports, name).toEqual(expect.arrayContaining(['TCP/443', 'TCP/6443', 'UDP/53', 'TCP/53']));
+      const dns = egress.find((r) => r.ports?.some((p) => p.port === 53));
+      expect(dns?.to?.[0]?.podSelector?.matchLabels, name).toEqual({ 'k8s-app': 'kube-dns' });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('overlays/k8s-1.28: matchConditions mirror the engine\'s Redis recognition for Pods', () => {
+  const conditions = (): { name: string; expression: string }[] =>
+    (overlay.filter((o) => o.kind.endsWith('WebhookConfiguration')) as WebhookConfig[])
+      .flatMap((c) => c.webhooks.flatMap((w) => w.matchConditions ?? []));
+
+  // Evaluated with the CEL implementation Redline uses (cel-js), in an environment shaped like the
+  // API server's for webhook matchConditions (object, oldObject, request). The patterns use only
+  // RE2 syntax that JavaScript reads the same way, and the strings extension's lowerAscii().
+  const evaluator = (): ((object: unknown, resource?: { group: string; resource: string }) => unknown) => {
+    const [first, ...rest] = conditions();
+    expect(first).toBeDefined();
+    for (const c of rest) expect(c).toEqual(first);
+    const env = new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: false });
+    for (const v of ['object', 'oldObject', 'request']) env.registerVariable(v, 'dyn');
+    const program = env.parse(first!.expression);
+    return (object, resource = { group: '', resource: 'pods' }) =>
+      program({ object: toCel(object), oldObject: null, request: { resource: { ...resource, version: 'v1' }, subResource: '', operation: 'CREATE' } });
+  };
+
+  const pod = (labels: Record<string, string>, images: string[], initImages: string[] = []): JsonObject => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'tenant-free', labels },
+    spec: {
+      containers: images.map((image, i) => ({ name: `c${i}`, image, ports: [{ containerPort: 6379 }] })),
+      ...(initImages.length ? { initContainers: initImages.map((image, i) => ({ name: `i${i}`, image })) } : {}),
+    },
+  });
+
+  const IMAGES = [
+    'redis', 'redis:7.2.4', 'docker.io/library/redis:7.2.4-alpine', 'REDIS:7', 'redis@sha256:0123abcd',
+    'localhost:5000/redis:7', 'localhost:5000/team/redis-cluster:7.2@sha256:ffff', 'bitnami/redis:7.2.4-debian-12-r9',
+    'bitnami/redis-cluster:7.2', 'bitnami/redis-sentinel:7', 'redis/redis-stack-server:7.2.0-v9', 'valkey/valkey:8.0',
+    'quay.io/opstree/redis:v7.0.15', 'kubedb/redis-coordinator:v0.30.0', 'ghcr.io/x/valkey-bundle:8',
+    'oliver006/redis_exporter:v1.62.0', 'quay.io/opstree/redis-exporter:v1.44.0', 'opstree/redis-operator:v0.18.0',
+    'rediscommander/redis-commander:latest', 'redislabs/redisinsight:latest', 'redis/redisinsight:2.50',
+    'nginx:1.27', 'busybox', 'redisfoo:1', 'my-redis:7', 'redis.io/nginx:1', 'operator/redis:7', 'redis-operator',
+    'registry.example:5000/redis-exporter/redis:7', 'ghcr.io/redis/insight:1', 'valkey-operator:1', 'VALKEY/VALKEY-CLUSTER:8',
+    'redis/redis-insight:2.60', 'redis-commander:0.8', 'valkey/valkey-exporter:1', 'x/redis-Operator-lite:1', 'redis:7-operator',
+  ];
+  const LABELS: Record<string, string>[] = [
+    {}, { 'app.kubernetes.io/name': 'redis' }, { app: 'Redis' }, { 'app.kubernetes.io/component': 'redis-sentinel' },
+    { 'app.kubernetes.io/name': 'redises.kubedb.com' }, { app: 'valkey-cluster' }, { app: 'redis-exporter' },
+    { 'app.kubernetes.io/instance': 'redis' }, { 'app.kubernetes.io/name': 'web', team: 'redis' },
+  ];
+
+  it('agrees with recognise() on labels, images and init-container images', () => {
+    const evaluate = evaluator();
+    const disagreements: string[] = [];
+    const check = (p: JsonObject, what: string): void => {
+      const engine = recognise(p).redis;
+      const cel = evaluate(p);
+      if (cel !== engine) disagreements.push(`${what}: engine ${engine}, matchCondition ${String(cel)}`);
+    };
+    for (const image of IMAGES) {
+      check(pod({}, [image]), `image ${image}`);
+      check(pod({}, ['nginx', image]), `second container ${image}`);
+      check(pod({}, ['nginx'], [image]), `init container ${image}`);
+    }
+    for (const labels of LABELS) check(pod(labels, ['nginx']), `labels ${JSON.stringify(labels)}`);
+    expect(disagreements).toEqual([]);
+    // The corpus has both kinds of Pods, so the comparison means something.
+    const verdicts = IMAGES.map((i) => recognise(pod({}, [i])).redis);
+    expect(verdicts.filter(Boolean).length).toBeGreaterThan(8);
+    expect(verdicts.filter((v) => !v).length).toBeGreaterThan(8);
+  });
+
+  it('agrees on the Pods of the policy tests (policies/library/tests)', async () => {
+    const evaluate = evaluator();
+    const library = await loadLibrary(defaultLibraryDir());
+    const pods = library.tests.flatMap((t) => ((t.value['spec'] as { cases?: { object?: JsonObject }[] }).cases ?? []))
+      .map((c) => c.object).filter((o): o is JsonObject => o?.['kind'] === 'Pod');
+    expect(pods.length).toBeGreaterThan(5);
+    for (const p of pods) expect(evaluate(p), JSON.stringify(p).slice(0, 200)).toBe(recognise(p).redis);
+  });
+
+  it('never filters anything but Pods; tolerates Pods without labels or images', () => {
+    const evaluate = evaluator();
+    for (const resource of [{ group: 'kubedb.com', resource: 'redises' }, { group: 'apps', resource: 'statefulsets' }, { group: 'policy', resource: 'poddisruptionbudgets' }, { group: '', resource: 'namespaces' }]) {
+      expect(evaluate({ apiVersion: 'x', kind: 'Y', metadata: { name: 'n' } }, resource), resource.resource).toBe(true);
+      expect(evaluate(null, resource), `${resource.resource} DELETE`).toBe(true);
+    }
+    expect(evaluate({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }] } })).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('examples (manifests/examples)', () => {
+  const crdsDir = (): string => process.env['REDLINE_SHARED_CRDS'] || path.join(ROOT, '..', 'shared', 'crds');
+  const examples = (dir: string): { file: string; obj: JsonObject }[] =>
+    readdirSync(path.join(ROOT, 'manifests', 'examples', dir)).filter((n) => n.endsWith('.yaml')).sort().flatMap((n) =>
+      parseAllDocuments(readFileSync(path.join(ROOT, 'manifests', 'examples', dir, n), 'utf8')).map((d) => ({ file: `${dir}/${n}`, obj: d.toJS() as JsonObject })));
+
+  it('every custom resource, as written and as admission stores it, validates against the upstream CRD', async () => {
+    if (!existsSync(crdsDir())) throw new Error(`the upstream CRDs are expected in ${crdsDir()} (shared/crds beside the repository; REDLINE_SHARED_CRDS overrides)`);
+    const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
+    // Schemas by group/version/kind, compiled only for the kinds the examples use (some are large).
+    const schemas = new Map<string, object>();
+    const validators = new Map<string, ReturnType<Ajv['compile']>>();
+    const validatorFor = (key: string): ReturnType<Ajv['compile']> | undefined => {
+      const schema = schemas.get(key);
+      if (!schema) return undefined;
+      if (!validators.has(key)) validators.set(key, ajv.compile(schema));
+      return validators.get(key);
+    };
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(path.join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [path.join(dir, e.name)] : []);
+    for (const file of walk(crdsDir())) {
+      for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+        const crd = doc.toJS() as { kind?: string; spec?: { group: string; names: { kind: string }; versions: { name: string; schema?: { openAPIV3Schema: object } }[] } };
+        if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) continue;
+        for (const v of crd.spec.versions) {
+          if (v.schema) schemas.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, v.schema.openAPIV3Schema);
+        }
+      }
+    }
+    const library = await loadLibrary(defaultLibraryDir());
+    const engine = new Engine(library);
+    const namespaces = new Map(examples('.').filter((e) => e.obj['kind'] === 'Namespace').map((e) => {
+      const meta = e.obj['metadata'] as { name: string; labels: Record<string, string> };
+      return [meta.name, { name: meta.name, labels: meta.labels }];
+    }));
+    let checked = 0;
+    for (const { file, obj } of [...examples('good'), ...examples('bad')]) {
+      const validate = validatorFor(`${String(obj['apiVersion'])}/${String(obj['kind'])}`);
+      if (!validate) continue; // a built-in kind
+      const ns = namespaces.get(String((obj['metadata'] as { namespace: string }).namespace))!;
+      const stored = engine.review({ object: obj, operation: 'CREATE', namespace: ns, plan: ns.labels['redline.dev/plan']!, mutate: true, validate: false }).mutated;
+      for (const [what, o] of [['as written', obj], ['mutated', stored]] as const) {
+        expect(validate(o), `${file} ${what}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
+      }
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(8);
+  });
+
+  it('the OT RedisReplication example is allowed, the privileged KubeDB Redis denied', async () => {
+    const engine = new Engine(await loadLibrary(defaultLibraryDir()));
+    const verdict = (file: string, plan: string, namespace: string): { denied: boolean; failed: string[] } => {
+      const obj = parseAllDocuments(readFileSync(path.join(ROOT, 'manifests', 'examples', file), 'utf8'))[0]!.toJS() as JsonObject;
+      const out = engine.review({ object: obj, operation: 'CREATE', namespace: { name: namespace, labels: { 'redline.dev/tenant': 't', 'redline.dev/plan': plan } }, plan, mutate: true });
+      return { denied: out.denied, failed: out.results.filter((r) => r.result === 'fail').map((r) => `${r.policy}/${r.rule}`) };
+    };
+    expect(verdict('good/ot-replication.yaml', 'standard', 'tenant-standard')).toEqual({ denied: false, failed: [] });
+    const bad = verdict('bad/kubedb-privileged.yaml', 'free', 'tenant-free');
+    expect(bad.denied).toBe(true);
+    expect(bad.failed.sort()).toEqual(['pod-security/host-namespaces', 'pod-security/privilege-escalation', 'pod-security/privileged']);
+  });
+});
