@@ -4,6 +4,7 @@
 // the same parsing, validation, --help and README treatment.
 
 import type { Registry } from 'prom-client';
+import type { Setting } from '../cli/settings.js';
 import { DEFAULT_CA_LIFETIME_MS, DEFAULT_RENEW_FRACTION, DEFAULT_SERVING_LIFETIME_MS } from './authority.js';
 import { KubeCaBundleInjector } from './inject.js';
 import { CERT_MANAGER_DEFAULTS, CertManager, type CertLogger, type CertMode } from './manager.js';
@@ -49,18 +50,8 @@ export const DEFAULT_CERT_SETTINGS: Readonly<CertSettings> = Object.freeze({
   ipAddresses: [] as string[],
 });
 
-/** Structurally a bootstrap/settings.ts ControllerSetting. */
-export interface CertSettingRow {
-  path: string;
-  kind: 'bool' | 'enum' | 'name' | 'int' | 'number';
-  env?: string;
-  flag?: string;
-  default: unknown;
-  min?: number;
-  max?: number;
-  values?: readonly string[];
-  doc: string;
-}
+/** A row of the controller's settings table (cli/settings.ts). */
+export type CertSettingRow = Setting;
 
 const DAY = 86_400_000;
 const d = DEFAULT_CERT_SETTINGS;

@@ -24,6 +24,7 @@ import { systemClock } from '../../certs/clock.js';
 import { ensureDevCertificates } from '../../certs/dev.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { freePort, startControlPlane, type ControlPlane } from './controlplane/index.js';
+import { rejection } from './helpers/api.js';
 import { installCrds } from './controlplane/crds.js';
 
 const NS = 'redline-system';
@@ -66,19 +67,6 @@ async function example(file: string): Promise<Obj> {
   return parseAllDocuments(readFileSync(path.join(ROOT, 'manifests', 'examples', file), 'utf8'))[0]!.toJS() as Obj;
 }
 
-/** The API server's error for a rejected write. */
-async function rejection(write: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await write;
-  } catch (e) {
-    if (e instanceof ApiException) {
-      const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
-      return { code: e.code, message: body.message ?? '' };
-    }
-    throw e;
-  }
-  throw new Error('the write was accepted, expected a rejection');
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { startControlPlane, type ControlPlane } from './controlplane/index.js';
+import { rejection } from './helpers/api.js';
 import { installCrds } from './controlplane/crds.js';
 import { logLines, registerWebhooks, startServe, type ServeProcess } from './helpers/serve.js';
 
@@ -29,19 +30,6 @@ async function examples(file: string): Promise<Obj[]> {
   });
 }
 
-/** The API server's error for a rejected write: status code and message. */
-async function rejection(write: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await write;
-  } catch (e) {
-    if (e instanceof ApiException) {
-      const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
-      return { code: e.code, message: body.message ?? '' };
-    }
-    throw e;
-  }
-  throw new Error('the write was accepted, expected a rejection');
-}
 
 describe('admission through a real kube-apiserver', () => {
   let cp: ControlPlane;
