@@ -181,6 +181,11 @@ export interface ClusterNamespaceSourceOptions {
   logger?: SourceLogger;
   /** Called on every informer failure (metrics). */
   onError?: (err: unknown) => void;
+  /**
+   * A list+watch that has not started by then counts as failed and is retried with backoff
+   * (a watch the API server never answers, e.g. list allowed but watch forbidden); default 10 s.
+   */
+  startTimeoutMs?: number;
 }
 
 export function namespaceInformerFactory(kc: KubeConfig): () => NamespaceInformer {
@@ -262,11 +267,20 @@ export class ClusterNamespaceSource implements NamespaceSource {
       if (this.pending === informer) failedEarly = true;
       this.failed(informer, err);
     });
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = this.opts.startTimeoutMs ?? 10_000;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`namespace list+watch did not start within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
     try {
-      await informer.start();
+      await Promise.race([informer.start(), timedOut]);
     } catch (e) {
       failedEarly = true;
       this.failed(informer, e);
+      void informer.stop().catch(() => undefined);
+    } finally {
+      clearTimeout(timer);
     }
     if (this.stopped) {
       await informer.stop().catch(() => undefined);

@@ -196,6 +196,36 @@ describe('cluster source', () => {
     await src.stop();
   });
 
+  it('a list+watch that never starts counts as failed: start() returns, the source retries', async () => {
+    // e.g. list allowed but watch forbidden: the first start() of the informer never settles.
+    const hung: FakeInformer[] = [];
+    const data = new Map([['tenant-a', ns('tenant-a', { 'redline.dev/tenant': 'a' })]]);
+    let made = 0;
+    const src = new ClusterNamespaceSource({
+      makeInformer: () => {
+        made++;
+        if (made <= 2) {
+          const informer = new FakeInformer(data, false);
+          informer.start = () => new Promise<void>(() => undefined);
+          hung.push(informer);
+          return informer;
+        }
+        return new FakeInformer(data, false);
+      },
+      startTimeoutMs: 30,
+      backoff: { initialMs: 5, maxMs: 10, factor: 2 },
+      random: () => 0.5,
+    });
+    const started = Date.now();
+    await src.start();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(src.synced()).toBe(false);
+    await waitFor(() => src.synced());
+    expect(src.get('tenant-a')?.labels['redline.dev/tenant']).toBe('a');
+    expect(hung.every((i) => i.stopped)).toBe(true);
+    await src.stop();
+  });
+
   it('stop() cancels a scheduled restart', async () => {
     let made = 0;
     const src = new ClusterNamespaceSource({
