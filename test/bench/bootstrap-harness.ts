@@ -31,23 +31,9 @@ export const ROOT = findRoot();
 export const CONTROLLER_USER = 'system:serviceaccount:redline-system:redline-controller';
 export const CONTROLLER_GROUPS = ['system:serviceaccounts', 'system:serviceaccounts:redline-system'];
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep, until } from '../helpers/wait.js';
 
-/** Polls `fn` until it returns a truthy value (returned) or the timeout passes (throws with `what`). */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
-}
+export { sleep, until };
 
 export async function apiFor(kubeconfigPath: string): Promise<KubeApi> {
   const kc = new KubeConfig();

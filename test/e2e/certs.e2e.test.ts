@@ -25,10 +25,10 @@ import { freePort, startControlPlane, type ControlPlane } from './controlplane/i
 import { installCrds } from './controlplane/crds.js';
 import { SecretDirMirror } from './helpers/secret-dir.js';
 import { shippedWebhooks } from './helpers/serve.js';
+import { sleep } from '../helpers/wait.js';
 
 const NS = 'redline-system';
 const SECRET = 'redline-webhook-tls';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const WEBHOOKS = '/apis/admissionregistration.k8s.io/v1';
 
 interface WebhookConfig {

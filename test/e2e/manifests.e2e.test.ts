@@ -24,6 +24,7 @@ import { systemClock } from '../../certs/clock.js';
 import { ensureDevCertificates } from '../../certs/dev.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { freePort, startControlPlane, type ControlPlane } from './controlplane/index.js';
+import { sleep, until } from '../helpers/wait.js';
 import { rejection } from './helpers/api.js';
 import { installCrds } from './controlplane/crds.js';
 
@@ -37,7 +38,6 @@ interface Container { args: string[]; env?: { name: string; value?: string; valu
 interface Deployment extends Obj { spec: { template: { spec: { containers: Container[] } } } }
 interface WebhookConfig extends Obj { webhooks: { name: string; clientConfig: { service?: { path?: string }; url?: string; caBundle?: string } }[] }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function kubectl(): string {
   for (const dir of [...(process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean), '/usr/bin', '/usr/local/bin']) {
@@ -68,20 +68,6 @@ async function example(file: string): Promise<Obj> {
 }
 
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n${detail()}`);
-    await sleep(150);
-  }
-}
 
 /** Replaces the value after `flag` in `args` (the flag must be there: the Deployment sets it). */
 function remap(args: string[], flag: string, value: string): string[] {
@@ -174,7 +160,7 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
     let args = deployment('redline-webhook').spec.template.spec.containers[0]!.args;
     args = remap(remap(remap(remap(args, '--tls-secret-dir', tlsDir), '--policies', policiesDir), '--port', String(servePorts.port)), '--health-port', String(servePorts.health));
     serve = run([...args, '--address', '127.0.0.1', '--kubeconfig', cp.kubeconfigFor(WEBHOOK_SA)], { HOME: dir });
-    await until('redline serve /readyz 200 (as the webhook service account)', async () => (await readyz(servePorts.health)).status === 200, 30_000, () => serve.out().slice(-3000));
+    await until('redline serve /readyz 200 (as the webhook service account)', async () => (await readyz(servePorts.health)).status === 200, 30_000, 150, () => serve.out().slice(-3000));
 
     // The rendered webhook configurations, pointed at the local serve.
     for (const config of bundle.filter((o) => o.kind.endsWith('WebhookConfiguration')) as WebhookConfig[]) {
@@ -189,7 +175,7 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
     await until('the API server calling redline serve', async () => {
       const r = await rejection(admin.objects.create(probe, undefined, 'All')).catch(() => undefined);
       return r?.code === 403 && r.message.includes('mode Cluster is not in plan free');
-    }, 30_000, () => serve.out().slice(-3000));
+    }, 30_000, 150, () => serve.out().slice(-3000));
   }, 240_000);
 
   afterAll(async () => {
@@ -249,7 +235,7 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
     const denied = await until('the label guard to deny alice', async () => {
       const r = await rejection(alice.objects.patch(upgrade, undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch)).catch(() => undefined);
       return r?.message.includes('namespaces.redline.dev') ? r : undefined; // RBAC caches catch up first
-    }, 10_000);
+    }, 10_000, 150);
     expect(denied.code).toBe(403);
     expect(denied.message).toContain('redline.dev/plan');
   });
@@ -260,7 +246,7 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
     const denied = await until('a policy verdict in tenant-late', async () => {
       const r = await rejection(admin.objects.create(bad, undefined, 'All')).catch(() => undefined);
       return r?.message.includes('mode Cluster is not in plan free') ? r : undefined;
-    }, 10_000, () => serve.out().slice(-2000));
+    }, 10_000, 150, () => serve.out().slice(-2000));
     expect(denied.code).toBe(403);
   });
 
@@ -277,12 +263,12 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
     env['REDLINE_CONTROLLER_CERTS'] = 'false';
     controller = run([...args, '--address', '127.0.0.1', '--kubeconfig', cp.kubeconfigFor(CONTROLLER_SA)], env);
     const c = controller;
-    await until('redline controller /readyz 200', async () => (await readyz(health)).status === 200, 30_000, () => c.out().slice(-3000));
+    await until('redline controller /readyz 200', async () => (await readyz(health)).status === 200, 30_000, 150, () => c.out().slice(-3000));
 
     const stamped = await until('tenant-standard stamped by the controller', async () => {
       const ns = await admin.core.readNamespace({ name: 'tenant-standard' });
       return ns.metadata?.annotations?.['redline.dev/bootstrap'] && ns.metadata.labels?.['pod-security.kubernetes.io/enforce'] ? ns : undefined;
-    }, 60_000, () => c.out().slice(-3000));
+    }, 60_000, 150, () => c.out().slice(-3000));
     expect(stamped.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const binding = await admin.rbac.readNamespacedRoleBinding({ name: 'redline-tenant', namespace: 'tenant-standard' });
     expect(binding.roleRef.name).toBe('redline-tenant');

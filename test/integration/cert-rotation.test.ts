@@ -24,9 +24,9 @@ import { freePort } from '../e2e/controlplane/index.js';
 import { writeSecretDir } from '../e2e/helpers/secret-dir.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { admissionReview } from '../bench/webhook-harness.js';
+import { sleep } from '../helpers/wait.js';
 
 const NAMESPACES = path.join(ROOT, 'manifests', 'examples', 'namespaces.yaml');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Serve {
   child: ChildProcess;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultLibraryDir, type JsonObject, type ReviewInput } from '../../policies/engine/index.js';
 import { WebhookMetrics } from '../../webhook/metrics.js';
 import { PolicyReloader } from '../../webhook/policy-reloader.js';
+import { waitFor } from '../helpers/wait.js';
 
 const redis: JsonObject = {
   apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'cache', namespace: 't' },
@@ -26,13 +27,6 @@ async function copyLibrary(): Promise<string> {
   return dir;
 }
 
-async function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('policy hot reload', () => {
   it('swaps in a changed library when the files change (fs.watch)', async () => {
@@ -44,7 +38,7 @@ describe('policy hot reload', () => {
 
     const free = join(dir, 'plans', 'free.yaml');
     await writeFile(free, (await readFile(free, 'utf8')).replace('memory: 256Mi\n    cpu: 250m', 'memory: 128Mi\n    cpu: 250m'));
-    await until(() => reloader!.stats.reloads === 1);
+    await waitFor(() => reloader!.stats.reloads === 1);
     const after = reloader.current().review(input);
     expect(after.denied).toBe(true);
     expect(after.results.find((r) => r.rule === 'memory-per-pod')?.message).toContain("exceeds plan free's 128Mi");

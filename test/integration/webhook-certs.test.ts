@@ -22,6 +22,7 @@ import {
   type TestCerts,
   type TestWebhook,
 } from '../bench/webhook-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 let a: TestCerts;
 let b: TestCerts;
@@ -53,13 +54,6 @@ async function works(ca: Buffer): Promise<boolean> {
   }
 }
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 beforeAll(async () => {
   [a, b] = await Promise.all([testCertificates(), testCertificates()]);

@@ -16,6 +16,7 @@ import {
   parseNamespaceManifests,
   type NamespaceInformer,
 } from '../../kube/namespaces.js';
+import { waitFor as waitForCondition } from '../helpers/wait.js';
 
 const tmp: string[] = [];
 function tempDir(): string {
@@ -110,17 +111,13 @@ class FakeInformer implements NamespaceInformer {
   }
 }
 
+/** This file's pace: fake informers settle within milliseconds. */
+const waitFor = (cond: () => boolean, ms = 2000): Promise<void> => waitForCondition(cond, ms, 5);
+
 function ns(name: string, labels: Record<string, string> = {}): V1Namespace {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
 }
 
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('cluster source', () => {
   it('retries a failing list with capped, jittered exponential backoff until it syncs', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
+import { sleep } from '../../helpers/wait.js';
 
 /** group -> kinds taken from shared/crds/ */
 export const REDUCED_CRD_KINDS: Readonly<Record<string, readonly string[]>> = {
@@ -146,7 +147,6 @@ export function reducedCrds(): ReducedCrd[] {
   return structuredClone(cache);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * client-node's KubernetesObjectApi runs objects of kinds it knows (CustomResourceDefinition is one)

@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { sleep } from '../../helpers/wait.js';
 
 export interface ControlPlaneUser {
   name: string;
@@ -190,7 +191,6 @@ function tail(file: string, lines: number): string {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface HttpResult {
   status: number;

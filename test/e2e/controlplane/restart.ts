@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { ControlPlane } from './index.js';
+import { sleep } from '../../helpers/wait.js';
 
 const restarted = new Map<string, ChildProcess>();
 let exitHook = false;
@@ -24,7 +25,6 @@ function alive(pid: number): boolean {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function readyz(cp: ControlPlane): Promise<number> {
   return new Promise((resolve) => {
