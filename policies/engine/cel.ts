@@ -5,17 +5,23 @@
 import { Environment } from '@marcbachmann/cel-js';
 import type { Json } from './types.js';
 import { Quantity } from './quantity.js';
+import { compileAst, guard, type NativeFunction } from './cel-compile.js';
 
 /** Variables every expression may use. `target` is the slot a mutation writes into. */
 export const CEL_VARIABLES = [
   'object', 'oldObject', 'workload', 'plan', 'tenant', 'request', 'settings', 'vars', 'target', 'pod',
 ] as const;
 
-export type Activation = Partial<Record<(typeof CEL_VARIABLES)[number], unknown>> | Scope;
-
 export interface Compiled {
   readonly source: string;
-  evaluate(activation: Activation): unknown;
+  /** Whether it also runs as compiled closures (else cel-js interprets every evaluation). */
+  readonly native: boolean;
+  /** The value: compiled when it can be, else (or when the compiled form gives up) cel-js. */
+  evaluate(scope: Scope): unknown;
+  /** Compiled only, JSON values; throws when cel-js must decide (or when not `native`). */
+  evaluateNative(scope: Scope): unknown;
+  /** cel-js only, CEL values (int is BigInt). */
+  interpret(scope: Scope): unknown;
 }
 
 export type CompileResult =
@@ -24,9 +30,42 @@ export type CompileResult =
 
 export type Expectation = 'bool' | 'string' | 'map' | 'list' | 'any';
 
-function quantityArg(text: string): Quantity {
-  return Quantity.parse(text);
+/**
+ * The environment's own functions, each once: its CEL signature, the handler cel-js calls (CEL
+ * values: int is BigInt) and the native form the closure compiler calls (JSON model: int is a JS
+ * number), keyed as the compiler looks them up.
+ */
+interface OwnFunction {
+  register(env: Environment): void;
+  key: string;
+  native: NativeFunction;
 }
+
+function globalFunction(signature: string, key: string, handler: (...a: never[]) => unknown, native: NativeFunction): OwnFunction {
+  return { key, native, register: (env) => env.registerFunction(signature, handler as (...a: unknown[]) => unknown) };
+}
+
+function quantityMethod(name: string, params: { name: string; type: string }[], returnType: string, handler: (...a: never[]) => unknown, native: NativeFunction): OwnFunction {
+  return {
+    key: `.${name}/${params.length}`,
+    native: (receiver, ...args) => native(guard.quantity(receiver), ...args),
+    register: (env) => env.registerFunction({ name, receiverType: 'Quantity', returnType, params, handler: handler as (...a: unknown[]) => unknown }),
+  };
+}
+
+const OTHER = [{ name: 'other', type: 'Quantity' }];
+const OWN_FUNCTIONS: OwnFunction[] = [
+  globalFunction('quantity(string): Quantity', 'quantity/1', (s: string) => Quantity.parse(s), (s) => Quantity.parse(guard.string(s))),
+  globalFunction('isQuantity(string): bool', 'isQuantity/1', (s: string) => Quantity.tryParse(s) !== undefined, (s) => Quantity.tryParse(guard.string(s)) !== undefined),
+  quantityMethod('compareTo', OTHER, 'int', (a: Quantity, b: Quantity) => BigInt(a.compareTo(b)), (a, b) => (a as Quantity).compareTo(guard.quantity(b))),
+  quantityMethod('isGreaterThan', OTHER, 'bool', (a: Quantity, b: Quantity) => a.compareTo(b) > 0, (a, b) => (a as Quantity).compareTo(guard.quantity(b)) > 0),
+  quantityMethod('isLessThan', OTHER, 'bool', (a: Quantity, b: Quantity) => a.compareTo(b) < 0, (a, b) => (a as Quantity).compareTo(guard.quantity(b)) < 0),
+  quantityMethod('add', OTHER, 'Quantity', (a: Quantity, b: Quantity) => a.plus(b), (a, b) => (a as Quantity).plus(guard.quantity(b))),
+  quantityMethod('times', [{ name: 'n', type: 'int' }], 'Quantity', (a: Quantity, n: bigint) => a.times(n), (a, n) => (a as Quantity).times(BigInt(guard.int(n)))),
+  quantityMethod('asString', [], 'string', (a: Quantity) => a.text, (a) => (a as Quantity).text),
+];
+const NATIVE_FUNCTIONS: Record<string, NativeFunction> = Object.fromEntries(OWN_FUNCTIONS.map((f) => [f.key, f.native]));
+const COMPILED_VARIABLES: ReadonlySet<string> = new Set(CEL_VARIABLES);
 
 function buildEnvironment(): Environment {
   const env = new Environment({
@@ -37,18 +76,7 @@ function buildEnvironment(): Environment {
   });
   for (const name of CEL_VARIABLES) env.registerVariable(name, 'dyn');
   env.registerType('Quantity', Quantity);
-  env.registerFunction('quantity(string): Quantity', quantityArg);
-  env.registerFunction('isQuantity(string): bool', (s: string) => Quantity.tryParse(s) !== undefined);
-  const method = (name: string, params: { name: string; type: string }[], returnType: string, handler: (...a: never[]) => unknown): void => {
-    env.registerFunction({ name, receiverType: 'Quantity', returnType, params, handler: handler as (...a: unknown[]) => unknown });
-  };
-  const other = [{ name: 'other', type: 'Quantity' }];
-  method('compareTo', other, 'int', (a: Quantity, b: Quantity) => BigInt(a.compareTo(b)));
-  method('isGreaterThan', other, 'bool', (a: Quantity, b: Quantity) => a.compareTo(b) > 0);
-  method('isLessThan', other, 'bool', (a: Quantity, b: Quantity) => a.compareTo(b) < 0);
-  method('add', other, 'Quantity', (a: Quantity, b: Quantity) => a.plus(b));
-  method('times', [{ name: 'n', type: 'int' }], 'Quantity', (a: Quantity, n: bigint) => a.times(n));
-  method('asString', [], 'string', (a: Quantity) => a.text);
+  for (const f of OWN_FUNCTIONS) f.register(env);
   return env;
 }
 
@@ -101,14 +129,35 @@ const ACCEPTS: Record<Expectation, (type: string) => boolean> = {
   any: () => true,
 };
 
+/**
+ * Test hook: when set, every evaluation of a compiled expression also runs cel-js and reports
+ * both outcomes, so a suite can prove the two agree on real reviews.
+ */
+export type CrossCheck = (source: string, compiled: Outcome, interpreted: Outcome) => void;
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+let crossCheck: CrossCheck | null = null;
+export function setCrossCheck(check: CrossCheck | null): void {
+  crossCheck = check;
+}
+
+function attempt(fn: () => unknown): Outcome {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 /** Parses and type-checks an expression. Never throws. */
 export function compile(source: string, expect: Expectation): CompileResult {
   const regex = checkRegexes(source);
   if (regex) return { ok: false, ...regex };
   const env = environment();
+  let program: ReturnType<Environment['parse']>;
   let check: { valid: boolean; type?: string; error?: Error };
   try {
-    check = env.check(source) as typeof check;
+    program = env.parse(source);
+    check = program.check() as typeof check;
   } catch (e) {
     return { ok: false, message: firstLine((e as Error).message), offset: errorOffset(e) };
   }
@@ -117,24 +166,88 @@ export function compile(source: string, expect: Expectation): CompileResult {
   }
   const type = String(check.type ?? 'dyn');
   if (!ACCEPTS[expect](type)) return { ok: false, message: `expression must return ${expect}, but returns ${type}`, offset: 0 };
-  const program = env.parse(source);
-  return { ok: true, expr: { source, evaluate: (activation) => program(activation as unknown as Record<string, unknown>) } };
+  const interpret = (scope: Scope): unknown => program(scope.cel() as unknown as Record<string, unknown>);
+  const native = type.startsWith('optional')
+    ? null
+    : compileAst((program as unknown as { ast: unknown }).ast, { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS });
+  if (!native) {
+    const notCompiled = (): never => {
+      throw new Error('not compiled');
+    };
+    return { ok: true, expr: { source, native: false, evaluate: interpret, evaluateNative: notCompiled, interpret } };
+  }
+  return {
+    ok: true,
+    expr: {
+      source,
+      native: true,
+      evaluateNative: native,
+      interpret,
+      evaluate(scope) {
+        if (crossCheck) {
+          const fast = attempt(() => native(scope));
+          const slow = attempt(() => interpret(scope));
+          crossCheck(source, fast, slow);
+        }
+        try {
+          return native(scope);
+        } catch {
+          // Outside the compiled happy path (a type error, a missing key, …): cel-js decides.
+          return interpret(scope);
+        }
+      },
+    },
+  };
 }
 
 type Shared = 'object' | 'oldObject' | 'workload' | 'plan' | 'tenant' | 'request';
+type Producers = Record<Shared, () => unknown>;
+
+const UNSET: unique symbol = Symbol('unset');
 
 /**
- * The variables of one review. The shared ones are produced on first use and memoised — most
- * rules read only `workload`, so the raw object is converted only when an expression asks for
- * it. A plain class keeps property access monomorphic for the evaluator.
+ * The shared variables of one review, produced on first use and memoised: most rules read only
+ * `workload`, so the raw object is touched only when an expression asks for it. Each exists as
+ * JSON (what compiled expressions read) and, only when cel-js has to evaluate something, as CEL
+ * values (`cel` producers, or toCel of the JSON).
+ */
+export class SharedValues {
+  private readonly json: Record<Shared, unknown> = { object: UNSET, oldObject: UNSET, workload: UNSET, plan: UNSET, tenant: UNSET, request: UNSET };
+  private readonly celValues: Record<Shared, unknown> = { object: UNSET, oldObject: UNSET, workload: UNSET, plan: UNSET, tenant: UNSET, request: UNSET };
+
+  constructor(
+    private readonly producers: Producers,
+    private readonly celProducers: Partial<Producers> = {},
+  ) {}
+
+  get(name: Shared): unknown {
+    const v = this.json[name];
+    if (v !== UNSET) return v;
+    return (this.json[name] = this.producers[name]());
+  }
+
+  cel(name: Shared): unknown {
+    const v = this.celValues[name];
+    if (v !== UNSET) return v;
+    const produce = this.celProducers[name];
+    return (this.celValues[name] = produce ? produce() : toCel(this.get(name)));
+  }
+}
+
+/**
+ * The variables of one evaluation, as JSON values (the compiled expressions read these getters).
+ * `vars` may be known only as CEL values (`celVars`, when a variable needed cel-js): then `vars` is
+ * undefined and every compiled expression that reads it hands over to cel-js.
  */
 export class Scope {
   settings: unknown = null;
   vars: unknown = null;
+  celVars: unknown = undefined;
   target: unknown = null;
   pod: unknown = null;
+  private celScope: CelScope | undefined;
 
-  constructor(private readonly shared: SharedValues) {}
+  constructor(readonly shared: SharedValues) {}
 
   get object(): unknown { return this.shared.get('object'); }
   get oldObject(): unknown { return this.shared.get('oldObject'); }
@@ -143,32 +256,55 @@ export class Scope {
   get tenant(): unknown { return this.shared.get('tenant'); }
   get request(): unknown { return this.shared.get('request'); }
 
-  with(own: Partial<Pick<Scope, 'settings' | 'vars' | 'target' | 'pod'>>): Scope {
+  with(own: Partial<Pick<Scope, 'settings' | 'vars' | 'target' | 'pod'>> & { celVars?: unknown }): Scope {
     const s = new Scope(this.shared);
     s.settings = own.settings !== undefined ? own.settings : this.settings;
-    s.vars = own.vars !== undefined ? own.vars : this.vars;
+    if (own.celVars !== undefined) {
+      s.vars = undefined;
+      s.celVars = own.celVars;
+    } else {
+      s.vars = own.vars !== undefined ? own.vars : this.vars;
+      s.celVars = own.vars !== undefined ? undefined : this.celVars;
+    }
     s.target = own.target !== undefined ? own.target : this.target;
     s.pod = own.pod !== undefined ? own.pod : this.pod;
     return s;
   }
-}
 
-export class SharedValues {
-  private readonly values = new Map<Shared, unknown>();
-  constructor(private readonly producers: Record<Shared, () => unknown>) {}
-
-  get(name: Shared): unknown {
-    if (this.values.has(name)) return this.values.get(name);
-    const value = this.producers[name]();
-    this.values.set(name, value);
-    return value;
+  /** The same variables as CEL values, for cel-js. */
+  cel(): CelScope {
+    return (this.celScope ??= new CelScope(this));
   }
 }
 
-/** JSON → CEL values: integers become BigInt (CEL int), other numbers stay doubles. Done once per review. */
+/** A Scope seen through toCel (memoised per variable), the activation cel-js evaluates with. */
+export class CelScope {
+  private own: { settings?: unknown; target?: unknown; pod?: unknown; vars?: unknown } = {};
+  constructor(private readonly scope: Scope) {}
+
+  get object(): unknown { return this.scope.shared.cel('object'); }
+  get oldObject(): unknown { return this.scope.shared.cel('oldObject'); }
+  get workload(): unknown { return this.scope.shared.cel('workload'); }
+  get plan(): unknown { return this.scope.shared.cel('plan'); }
+  get tenant(): unknown { return this.scope.shared.cel('tenant'); }
+  get request(): unknown { return this.scope.shared.cel('request'); }
+  get vars(): unknown {
+    if (this.scope.celVars !== undefined) return this.scope.celVars;
+    return ('vars' in this.own) ? this.own.vars : (this.own.vars = toCel(this.scope.vars));
+  }
+  get settings(): unknown { return ('settings' in this.own) ? this.own.settings : (this.own.settings = toCel(this.scope.settings)); }
+  get target(): unknown { return ('target' in this.own) ? this.own.target : (this.own.target = toCel(this.scope.target)); }
+  get pod(): unknown { return ('pod' in this.own) ? this.own.pod : (this.own.pod = toCel(this.scope.pod)); }
+}
+
+/**
+ * JSON → CEL values: integers become BigInt (CEL int), other numbers stay doubles. Values of
+ * registered types (Quantity) pass through.
+ */
 export function toCel(value: unknown): unknown {
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
   if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Quantity) return value;
   if (Array.isArray(value)) {
     const list = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) list[i] = toCel(value[i]);

@@ -52,20 +52,21 @@ export class Engine {
     const policies = this.library.policies.filter((p) =>
       (!input.only || input.only.includes(p.name)) && p.operations.has(input.operation));
     const base = {
-      oldObject: () => (input.oldObject ? toCel(input.oldObject) : null),
-      plan: () => plan.cel,
-      tenant: () => toCel({
+      oldObject: () => input.oldObject ?? null,
+      plan: () => plan.json,
+      tenant: () => ({
         namespace: input.namespace?.name ?? '',
         id: input.namespace?.labels['redline.dev/tenant'] ?? '',
         plan: input.plan,
         labels: input.namespace?.labels ?? {},
       }),
-      request: () => toCel({
+      request: () => ({
         operation: input.operation,
         username: input.userInfo?.username ?? '',
         groups: input.userInfo?.groups ?? [],
       }),
     };
+    const celBase = { plan: () => plan.cel };
     const results: RuleResult[] = [];
 
     let adapted: AdapterResult = recognition.result;
@@ -76,9 +77,9 @@ export class Engine {
     const mutating = input.mutate && adapted.mutable && operations.includes(input.operation);
     if (mutating) {
       const recorder = new PatchRecorder(input.object);
-      const workload = toCel(adapted.view) as { podTemplates: unknown[] };
+      const workload = adapted.view;
       const original = input.object;
-      const activation = new Scope(new SharedValues({ ...base, object: () => toCel(original), workload: () => workload }));
+      const activation = new Scope(new SharedValues({ ...base, object: () => original, workload: () => workload }, celBase));
       for (const policy of policies) {
         if (!policy.roles.has(adapted.view.role)) continue;
         for (const mutation of policy.mutations) {
@@ -97,7 +98,7 @@ export class Engine {
     if (input.validate === false) return { redis: true, reason: '', results, patch, mutated, denied: false };
     const view = adapted.view;
     const stored = mutated;
-    const activation = new Scope(new SharedValues({ ...base, object: () => toCel(stored), workload: () => toCel(view) }));
+    const activation = new Scope(new SharedValues({ ...base, object: () => stored, workload: () => view }, celBase));
     for (const policy of policies) {
       if (!policy.roles.has(view.role)) continue;
       this.evaluatePolicy(policy, activation.with({ settings: policy.settings }), input, deadline, results);
@@ -107,17 +108,7 @@ export class Engine {
   }
 
   private evaluatePolicy(policy: CompiledPolicy, activation: Scope, input: ReviewInput, deadline: number, out: RuleResult[]): void {
-    const vars: Record<string, unknown> = {};
-    let variableError = '';
-    for (const v of policy.variables) {
-      try {
-        vars[v.name] = v.expr.evaluate(activation.with({ vars }));
-      } catch (e) {
-        variableError = `variable ${v.name}: ${describeEvaluationError(e)}`;
-        break;
-      }
-    }
-    const withVars = policy.variables.length > 0 ? activation.with({ vars }) : activation;
+    const { scope: withVars, error: variableError } = this.variables(policy, activation);
     for (const rule of policy.rules) {
       if (rule.operations && !rule.operations.has(input.operation)) continue;
       if (!rule.operations && input.operation === 'DELETE') continue;
@@ -158,6 +149,36 @@ export class Engine {
     }
   }
 
+  /**
+   * The policy's variables, in order. Compiled while every one of them can be (JSON values); from
+   * the first one that needs cel-js on, all are evaluated by cel-js (CEL values), and expressions
+   * reading `vars` are then interpreted too.
+   */
+  private variables(policy: CompiledPolicy, activation: Scope): { scope: Scope; error: string } {
+    if (policy.variables.length === 0) return { scope: activation, error: '' };
+    const json: Record<string, unknown> = {};
+    let i = 0;
+    try {
+      for (; i < policy.variables.length; i++) {
+        const v = policy.variables[i]!;
+        json[v.name] = v.expr.evaluateNative(activation.with({ vars: json }));
+      }
+      return { scope: activation.with({ vars: json }), error: '' };
+    } catch {
+      // cel-js decides this variable and every later one.
+    }
+    const cel = toCel(json) as Record<string, unknown>;
+    for (; i < policy.variables.length; i++) {
+      const v = policy.variables[i]!;
+      try {
+        cel[v.name] = v.expr.interpret(activation.with({ celVars: cel }));
+      } catch (e) {
+        return { scope: activation, error: `variable ${v.name}: ${describeEvaluationError(e)}` };
+      }
+    }
+    return { scope: activation.with({ celVars: cel }), error: '' };
+  }
+
   private message(text: string, expr: Compiled | null, activation: Scope): string {
     if (!expr) return text;
     try {
@@ -173,7 +194,7 @@ export class Engine {
     const targets = slotsFor(mutation.target, slots);
     for (const target of targets) {
       const current = atPath(recorder.doc, target.path);
-      const scoped = activation.with({ target: toCel(current ?? {}), pod: pods[target.pod] ?? null });
+      const scoped = activation.with({ target: current ?? {}, pod: pods[target.pod] ?? null });
       try {
         if (mutation.when && mutation.when.evaluate(scoped) !== true) continue;
         const value: Json = mutation.addExpression ? fromCel(mutation.addExpression.evaluate(scoped)) : mutation.add ?? {};

@@ -15,8 +15,14 @@ export type MutationTarget = 'object' | 'podSecurityContext' | 'containerSecurit
 export interface Plan {
   name: string;
   spec: JsonObject;
-  /** The plan as CEL sees it: `plan.name`, `plan.spec…`. */
+  /** The plan as expressions see it (`plan.name`, `plan.perPod…`, `plan.spec…`): JSON, and as CEL values. */
+  json: JsonObject;
   cel: unknown;
+}
+
+export function makePlan(name: string, spec: JsonObject): Plan {
+  const json: JsonObject = { name, ...spec, spec };
+  return { name, spec, json, cel: toCel(json) };
 }
 
 export interface CompiledRule {
@@ -141,7 +147,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
       seen.set(key, doc);
       if (kind === 'Plan') {
         const spec = doc.value['spec'] as JsonObject;
-        plans.set(name, { name, spec, cel: toCel({ name, ...spec, spec }) });
+        plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
         const policy = compilePolicy(doc, name, at, (p) => problems.push(p));
         if (policy) policies.push(policy);
@@ -220,7 +226,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     failureMode: (spec['failureMode'] as 'Deny' | 'Allow' | undefined) ?? (action === 'Deny' ? 'Deny' : 'Allow'),
     roles: new Set((match['roles'] as Role[] | undefined) ?? DEFAULT_ROLES),
     operations: new Set(declaredOps ?? [...DEFAULT_OPERATIONS, ...ruleOps]),
-    settings: toCel(spec['settings'] ?? {}),
+    settings: spec['settings'] ?? {},
     variables: variables.filter((v): v is { name: string; expr: Compiled } => v.expr !== null),
     rules,
     mutations,

@@ -19,8 +19,8 @@
 //           - {path: /spec/tls/issuerRef, value: {...}}
 
 import { isDeepStrictEqual } from 'node:util';
-import { toCel } from '../engine/cel.js';
 import { Engine } from '../engine/engine.js';
+import { makePlan } from '../engine/library.js';
 import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from '../engine/schema.js';
 import { pathToString } from '../engine/documents.js';
 import type { SourceDocument } from '../engine/documents.js';
@@ -100,7 +100,7 @@ function withPlan(engine: Engine, name: string, spec: JsonObject, failures: stri
     return engine;
   }
   const plans = new Map(engine.library.plans);
-  plans.set(name, { name, spec, cel: toCel({ name, ...spec, spec }) });
+  plans.set(name, makePlan(name, spec));
   return new Engine({ ...engine.library, plans });
 }
 

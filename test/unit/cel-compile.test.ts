@@ -1,0 +1,220 @@
+// The closure compiler (policies/engine/cel-compile.ts) against cel-js, its reference: wherever a
+// compiled expression returns a value, cel-js must return the same value for the same variables.
+// Checked three ways: hand-picked edge cases, every evaluation made while running the shipped
+// PolicyTest cases, and random damage to real workload views (property test).
+
+import fc from 'fast-check';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Scope, SharedValues, compile, setCrossCheck, type Compiled, type Outcome } from '../../policies/engine/cel.js';
+import { Engine } from '../../policies/engine/engine.js';
+import { loadLibrary, type Library } from '../../policies/engine/library.js';
+import { Quantity } from '../../policies/engine/quantity.js';
+import { runPolicyTests } from '../../policies/review/testing.js';
+import { recognise } from '../../policies/workloads/index.js';
+import type { JsonObject } from '../../policies/engine/types.js';
+
+type Vars = Partial<Record<'object' | 'oldObject' | 'workload' | 'plan' | 'tenant' | 'request' | 'settings' | 'vars' | 'target' | 'pod', unknown>>;
+
+function scopeOf(vars: Vars): Scope {
+  const shared = new SharedValues({
+    object: () => vars.object ?? null,
+    oldObject: () => vars.oldObject ?? null,
+    workload: () => vars.workload ?? null,
+    plan: () => vars.plan ?? null,
+    tenant: () => vars.tenant ?? null,
+    request: () => vars.request ?? null,
+  });
+  return new Scope(shared).with({ settings: vars.settings ?? null, vars: vars.vars ?? null, target: vars.target ?? null, pod: vars.pod ?? null });
+}
+
+function compiled(source: string): Compiled {
+  const r = compile(source, 'any');
+  if (!r.ok) throw new Error(`${source}: ${r.message}`);
+  return r.expr;
+}
+
+function attempt(fn: () => unknown): Outcome {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** A value in one comparable form: CEL ints (BigInt) and JSON integers alike become { int }. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))) return { int: String(BigInt(v)) };
+  if (v instanceof Quantity) return { quantity: v.text };
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+/** The agreement the compiler promises: a compiled value implies the same cel-js value. */
+function agreement(source: string, fast: Outcome, slow: Outcome): string | null {
+  if (!fast.ok) return null; // cel-js decides; nothing compiled to compare
+  if (!slow.ok) return `${source}: compiled returned ${JSON.stringify(plain(fast.value))}, cel-js failed: ${(slow.error as Error).message}`;
+  const a = JSON.stringify(plain(fast.value));
+  const b = JSON.stringify(plain(slow.value));
+  return a === b ? null : `${source}: compiled ${a} ≠ cel-js ${b}`;
+}
+
+function both(source: string, vars: Vars): { fast: Outcome; slow: Outcome; value: Outcome } {
+  const expr = compiled(source);
+  expect(expr.native, `${source} should compile`).toBe(true);
+  const scope = scopeOf(vars);
+  const fast = attempt(() => expr.evaluateNative(scope));
+  const slow = attempt(() => expr.interpret(scopeOf(vars)));
+  const value = attempt(() => expr.evaluate(scopeOf(vars)));
+  expect(agreement(source, fast, slow)).toBeNull();
+  return { fast, slow, value };
+}
+
+afterEach(() => setCrossCheck(null));
+
+describe('compiled CEL agrees with cel-js', () => {
+  const workload = {
+    mode: 'Replicated', shards: 1, podsPerShard: 3, name: 'cache', version: '7.2.4',
+    containers: [{ name: 'redis', securityContext: { privileged: false, capabilities: { add: ['CHOWN'] } } }, { name: 'exporter', securityContext: null }],
+    podTemplates: [{ path: 'spec.template', affinity: null, volumes: [{ name: 'data', emptyDir: {} }] }],
+    storage: { known: true, ephemeral: false, size: '10Gi', storageClass: '' },
+    memoryLimit: '1Gi', ratio: 0.5,
+  };
+  const plan = { name: 'standard', modes: ['Standalone', 'Replicated'], maxShards: 1, perPod: { memory: '4Gi' }, versions: ['7.2', '7.4'] };
+
+  const cases: [string, Vars, unknown][] = [
+    ['workload.mode in plan.modes', { workload, plan }, true],
+    ['workload.shards <= plan.maxShards && workload.podsPerShard > 2', { workload, plan }, true],
+    ['string(workload.shards) + " shard(s) of " + plan.name', { workload, plan }, '1 shard(s) of standard'],
+    ['plan.versions.exists(v, workload.version == v || workload.version.startsWith(v + "."))', { workload, plan }, true],
+    ['workload.containers.filter(c, c.securityContext.?privileged.orValue(false) == true).map(c, c.name)', { workload }, []],
+    ['workload.containers.map(c, c.securityContext.?capabilities.?add.orValue([]))', { workload }, [['CHOWN'], []]],
+    ['workload.podTemplates.filter(p, !p.affinity.?podAntiAffinity.hasValue()).map(p, p.path)', { workload }, ['spec.template']],
+    ['workload.podTemplates.all(p, p.volumes.exists(v, v.exists(k, k == "emptyDir")))', { workload }, true],
+    ['isQuantity(workload.memoryLimit) && quantity(workload.memoryLimit).compareTo(quantity(plan.perPod.memory)) <= 0', { workload, plan }, true],
+    ['has(plan.versions) && size(plan.versions) > 1 && !has(plan.storageClasses)', { plan }, true],
+    ['plan.modes.join(", ") + "|" + plan.modes.join()', { plan }, 'Standalone, Replicated|StandaloneReplicated'],
+    ['{"a": workload.shards + 1, "__proto__": 1, "b": [workload.mode]}', { workload }, { a: 2, b: ['Replicated'] }],
+    ['workload.containers[1].name + plan["name"]', { workload, plan }, 'exporterstandard'],
+    ['size("héllo😀") == 6 && "x😀".size() == 2', {}, true],
+    ['workload.containers.exists_one(c, c.name == "redis") ? "one" : "not one"', { workload }, 'one'],
+    ['workload.podTemplates.map(p, p.volumes.size() > 0, p.path)', { workload }, ['spec.template']],
+    ['[1, 2] + [3] == [1, 2, 3] && {"a": [1]} == {"a": [1]} && {"a": 1} != {"a": 1, "b": 2}', {}, true],
+  ];
+  it.each(cases)('%s', (source, vars, expected) => {
+    const { fast, value } = both(source, vars);
+    expect(fast.ok, `compiled path gave up: ${fast.ok ? '' : (fast.error as Error).message}`).toBe(true);
+    expect(plain(value.ok ? value.value : value.error)).toEqual(plain(expected));
+  });
+
+  // Where the compiled form must give up (and cel-js then decides: a value or CEL's own error).
+  const handedOver: [string, Vars][] = [
+    ['workload.missing == 1', { workload }], // no such key
+    ['workload.ratio < 1', { workload }], // a double
+    ['workload.ratio == 0.5', { workload }], // double literal: not compiled at all
+    ['workload.shards == "1"', { workload }], // mixed types
+    ['workload.missing == 1 || true', { workload }], // error absorbed by ||
+    ['plan.modes.exists(m, m.size() > 100 || workload.missing)', { workload, plan }],
+    ['workload.shards + 9007199254740991 > 0', { workload }], // beyond safe integers
+    ['workload.containers[5].name', { workload }], // index out of range
+    ['"Replicated" in workload', { workload }], // map key membership (works) …
+    ['1 in workload', { workload }], // … a non-string key does not
+    ['workload.mode.?x.orValue("none")', { workload }], // .? on a string: absent
+    ['size(workload.shards)', { workload }], // no overload
+  ];
+  it.each(handedOver)('hands %s over to cel-js consistently', (source, vars) => {
+    const r = compile(source, 'any');
+    expect(r.ok).toBe(true);
+    if (!r.ok || !r.expr.native) return;
+    const fast = attempt(() => r.expr.evaluateNative(scopeOf(vars)));
+    const slow = attempt(() => r.expr.interpret(scopeOf(vars)));
+    expect(agreement(source, fast, slow)).toBeNull();
+    // evaluate() answers exactly what cel-js answers.
+    const value = attempt(() => r.expr.evaluate(scopeOf(vars)));
+    expect(value.ok).toBe(slow.ok);
+    if (value.ok && slow.ok) expect(plain(value.value)).toEqual(plain(slow.value));
+    else expect(String((value as { error: Error }).error.message)).toBe(String((slow as { error: Error }).error.message));
+  });
+
+  it('does not compile what it cannot vouch for (doubles, optional results, unknown functions)', () => {
+    for (const source of ['workload.ratio == 0.5', 'workload.?mode', 'workload.mode.matches("^R")', 'int(workload.shards) == 1', 'workload.shards - 1 == 0']) {
+      const r = compile(source, 'any');
+      expect(r.ok && r.expr.native, source).toBe(false);
+    }
+  });
+});
+
+describe('the shipped library', () => {
+  let library: Library;
+  beforeAll(async () => {
+    library = await loadLibrary('policies/library');
+  });
+
+  it('compiles every expression of every shipped policy', () => {
+    const notCompiled = library.policies.flatMap((p) =>
+      [
+        ...p.variables.map((v) => v.expr),
+        ...p.rules.flatMap((r) => [r.when, r.expression, r.violations, r.messageExpression, r.skipMessageExpression]),
+        ...p.mutations.flatMap((m) => [m.when, m.addExpression]),
+      ]
+        .filter((e): e is Compiled => e !== null && !e.native)
+        .map((e) => `${p.name}: ${e.source}`));
+    expect(notCompiled).toEqual([]);
+  });
+
+  it('every evaluation made by the shipped PolicyTest cases agrees with cel-js', () => {
+    const problems: string[] = [];
+    let compiledValues = 0;
+    setCrossCheck((source, fast, slow) => {
+      if (fast.ok) compiledValues++;
+      const problem = agreement(source, fast, slow);
+      if (problem) problems.push(problem);
+    });
+    const outcomes = runPolicyTests(new Engine(library, { timeBudgetMs: 60_000 }), library.tests);
+    setCrossCheck(null);
+    expect(problems).toEqual([]);
+    expect(outcomes.filter((o) => o.failures.length > 0)).toEqual([]);
+    // The compiled path really ran (not a suite of hand-overs).
+    expect(compiledValues).toBeGreaterThan(1000);
+  });
+
+  it('property: random damage to real workload views never makes the two disagree', () => {
+    const objects = library.tests.flatMap((d) => (d.value['spec'] as { cases: { object: JsonObject }[] }).cases.map((c) => c.object));
+    const views = objects.map((o) => recognise(o)).flatMap((r) => (r.redis ? [r.result.view as unknown] : []));
+    expect(views.length).toBeGreaterThan(50);
+    const expressions = library.policies.flatMap((p) =>
+      p.rules.flatMap((r) => [r.when, r.expression, r.violations, r.messageExpression]).filter((e): e is Compiled => e !== null));
+    const plans = [...library.plans.values()].map((p) => p.json);
+    const junk = fc.oneof(fc.constant(null), fc.string({ maxLength: 6 }), fc.integer({ min: -3, max: 1e6 }), fc.double({ noNaN: true }), fc.boolean(), fc.constant([]), fc.constant({}), fc.array(fc.string({ maxLength: 3 }), { maxLength: 2 }));
+    let compiledValues = 0;
+    fc.assert(
+      fc.property(fc.nat(views.length - 1), fc.nat(plans.length - 1), fc.array(fc.tuple(fc.nat(), junk), { maxLength: 4 }), (vi, pi, damage) => {
+        const view = structuredClone(views[vi]) as Record<string, unknown>;
+        for (const [at, value] of damage) damageAt(view, at, value);
+        for (const expr of expressions) {
+          const vars = { workload: view, plan: plans[pi], settings: { level: 'restricted' } };
+          const fast = attempt(() => expr.evaluateNative(scopeOf(vars)));
+          const slow = attempt(() => expr.interpret(scopeOf(vars)));
+          if (fast.ok) compiledValues++;
+          const problem = agreement(expr.source, fast, slow);
+          if (problem) throw new Error(problem);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(compiledValues).toBeGreaterThan(5000);
+  });
+});
+
+/** Replace the `at`-th (mod count) nested field or item of `root` with `value`. */
+function damageAt(root: Record<string, unknown>, at: number, value: unknown): void {
+  const slots: [Record<string, unknown> | unknown[], string | number][] = [];
+  const walk = (o: unknown): void => {
+    if (Array.isArray(o)) o.forEach((x, i) => (slots.push([o, i]), walk(x)));
+    else if (o !== null && typeof o === 'object') for (const k of Object.keys(o)) (slots.push([o as Record<string, unknown>, k]), walk((o as Record<string, unknown>)[k]));
+  };
+  walk(root);
+  if (slots.length === 0) return;
+  const [parent, key] = slots[at % slots.length]!;
+  (parent as Record<string | number, unknown>)[key] = value;
+}
