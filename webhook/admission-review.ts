@@ -84,20 +84,57 @@ export function jsonDepth(bytes: Uint8Array, limit = MAX_JSON_DEPTH): number {
   return max;
 }
 
+/**
+ * Bodies above this size get the byte pre-scan before JSON.parse. V8's JSON.parse is iterative (no
+ * stack overflow at any depth) but spends ~0.5 µs per nesting level, so a small body is parsed and
+ * then measured (3 µs for a 5 KB review, against 20 µs for the scan), and a large one cannot make
+ * it spend seconds.
+ */
+export const PRESCAN_ABOVE_BYTES = 64 * 1024;
+
+/** Nesting depth of a parsed value, without recursion; stops once over `limit`. */
+export function valueDepth(root: unknown, limit = MAX_JSON_DEPTH): number {
+  if (root === null || typeof root !== 'object') return 0;
+  const values: object[] = [root];
+  const depths: number[] = [1];
+  let max = 0;
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const d = depths.pop()!;
+    if (d > max) {
+      max = d;
+      if (max > limit) return max;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (x !== null && typeof x === 'object') values.push(x), depths.push(d + 1);
+      }
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== null && typeof x === 'object') values.push(x), depths.push(d + 1);
+      }
+    }
+  }
+  return max;
+}
+
+const TOO_DEEP: Problem = { path: 'body', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` };
+
 /** bytes → parsed JSON, with the UTF-8, depth and syntax checks in the order of their cost. */
 export function parseJsonBody(bytes: Uint8Array): Decoded<unknown> {
-  const depth = jsonDepth(bytes);
-  if (depth > MAX_JSON_DEPTH) {
-    return { ok: false, problem: { path: 'body', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` } };
-  }
+  if (bytes.length > PRESCAN_ABOVE_BYTES && jsonDepth(bytes) > MAX_JSON_DEPTH) return { ok: false, problem: TOO_DEEP };
   const text = decodeUtf8(bytes);
   if (!text.ok) return text;
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text.value) as unknown };
+    value = JSON.parse(text.value) as unknown;
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     return { ok: false, problem: { path: 'body', message: `malformed JSON: ${truncate(detail, 160)}` } };
   }
+  if (valueDepth(value) > MAX_JSON_DEPTH) return { ok: false, problem: TOO_DEEP };
+  return { ok: true, value };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,7 +1,8 @@
 // Prometheus metrics of the webhook. One dedicated Registry per server so tests can run several
 // servers in one process. Label values are bounded: `kind` comes from a fixed list, `operation` and
 // `endpoint` from fixed sets, `policy`/`rule` from the compiled library. Hot-path updates go through
-// cached label children so one request costs a few map look-ups, not label hashing.
+// cached label children so one request costs a few map look-ups, not label hashing; policy results
+// (about 30 per review) are only counted on the hot path and added to the counter at scrape time.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -60,7 +61,8 @@ export class WebhookMetrics {
   readonly ready: Gauge<string>;
   private readonly requestChildren = new Map<string, IncChild>();
   private readonly durationChildren = new Map<string, ObserveChild>();
-  private readonly resultChildren = new Map<string, IncChild>();
+  /** policy → rule → result → count not yet added to the counter. */
+  private readonly resultCounts = new Map<string, Map<string, Map<string, { child: IncChild; pending: number }>>>();
   private readonly errorChildren = new Map<string, IncChild>();
   private readinessProbe: () => boolean = () => false;
 
@@ -80,11 +82,23 @@ export class WebhookMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
+    const resultCounts = this.resultCounts;
     this.policyResults = new Counter({
       name: 'redline_policy_results_total',
       help: 'Policy rule results in admission, by policy, rule and result (pass|fail|warn|skip|error).',
       labelNames: ['policy', 'rule', 'result'] as const,
       registers,
+      collect() {
+        for (const rules of resultCounts.values()) {
+          for (const results of rules.values()) {
+            for (const entry of results.values()) {
+              if (entry.pending === 0) continue;
+              entry.child.inc(entry.pending);
+              entry.pending = 0;
+            }
+          }
+        }
+      },
     });
     this.errors = new Counter({
       name: 'redline_errors_total',
@@ -129,13 +143,14 @@ export class WebhookMetrics {
   }
 
   policyResult(policy: string, rule: string, result: string): void {
-    const key = `${policy}\0${rule}\0${result}`;
-    let c = this.resultChildren.get(key);
-    if (!c) {
-      c = this.policyResults.labels(policy, rule, result);
-      this.resultChildren.set(key, c);
-    }
-    c.inc();
+    // Nested maps: no key string is built per result.
+    let rules = this.resultCounts.get(policy);
+    if (!rules) this.resultCounts.set(policy, (rules = new Map()));
+    let results = rules.get(rule);
+    if (!results) rules.set(rule, (results = new Map()));
+    const entry = results.get(result);
+    if (entry) entry.pending++;
+    else results.set(result, { child: this.policyResults.labels(policy, rule, result), pending: 1 });
   }
 
   error(kind: ErrorKind): void {

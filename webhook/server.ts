@@ -2,7 +2,7 @@
 // this, see DESIGN.md) with POST /validate and POST /mutate. Reading order = run order:
 //
 //   route (404/405) → content type (415) → declared length (413) → read body with a byte limit (413)
-//   → depth pre-scan, UTF-8, JSON (400) → AdmissionReview shape (400) → admit → 200 AdmissionReview
+//   → UTF-8, JSON, nesting depth (400) → AdmissionReview shape (400) → admit → 200 AdmissionReview
 //
 // Every step answers with a value; an exception anywhere becomes a 500 Status answer, a log line
 // and a metric, never a process exit.

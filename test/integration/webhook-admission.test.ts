@@ -194,6 +194,20 @@ describe('workloads in tenant namespaces (shipped library)', () => {
     expect(text).toMatch(/redline_admission_requests_total\{endpoint="mutate",kind="Redis",operation="CREATE",outcome="patched"\} \d+/);
     expect(text).toMatch(/redline_admission_requests_total\{endpoint="validate",kind="Redis",operation="CREATE",outcome="denied"\} \d+/);
   });
+
+  it('policy result counts are exact across scrapes (counted per request, added at scrape time)', async () => {
+    const count = async (): Promise<number> => {
+      const m = /redline_policy_results_total\{policy="plan-limits",rule="mode-allowed",result="fail"\} (\d+)/.exec(await hook.metrics.registry.metrics());
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await count();
+    const denied = admissionReview(withNamespace({ ...bareKubedb, spec: { ...(bareKubedb.spec as object), mode: 'Cluster' } }, TENANT_NS.name));
+    for (let i = 0; i < 3; i++) expect((await hook.post(denied)).json().response.allowed).toBe(false);
+    expect(await count()).toBe(before + 3);
+    expect(await count()).toBe(before + 3); // a second scrape adds nothing
+    await hook.post(denied);
+    expect(await count()).toBe(before + 4);
+  });
 });
 
 describe('warnings and audit annotations (shipped library + two test policies)', () => {

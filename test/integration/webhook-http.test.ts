@@ -112,8 +112,9 @@ describe('bad input → 4xx with a clear message', () => {
     expectStatusDoc(await hook.post(bytes), 400, /not valid UTF-8/);
   });
 
-  it('400 on nesting deeper than 100 levels (before JSON.parse)', async () => {
+  it('400 on nesting deeper than 100 levels (bodies over 64 KiB before JSON.parse, smaller ones after)', async () => {
     expectStatusDoc(await hook.post('['.repeat(100_000) + ']'.repeat(100_000)), 400, /nesting deeper than 100/);
+    expectStatusDoc(await hook.post('['.repeat(15_000) + ']'.repeat(15_000)), 400, /nesting deeper than 100/);
     const deep: Record<string, unknown> = {};
     let cur = deep;
     for (let i = 0; i < 120; i++) {
