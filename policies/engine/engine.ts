@@ -5,7 +5,7 @@
 import { recognise } from '../workloads/index.js';
 import type { AdapterResult, PodSlots, Segments } from '../workloads/index.js';
 import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
-import type { CompiledMutation, CompiledPolicy, Library } from './library.js';
+import type { CompiledMutation, CompiledPolicy, CompiledRule, Library } from './library.js';
 import { PatchRecorder } from './mutate.js';
 import type { Json, JsonObject, ReviewInput, ReviewOutcome, RuleResult } from './types.js';
 
@@ -112,40 +112,35 @@ export class Engine {
     for (const rule of policy.rules) {
       if (rule.operations && !rule.operations.has(input.operation)) continue;
       if (!rule.operations && input.operation === 'DELETE') continue;
-      const result = (kind: RuleResult['result'], message: string): void => {
-        out.push({
-          policy: policy.name, rule: rule.name, action: rule.action, result: kind, message,
-          denies: kind === 'error' ? policy.failureMode === 'Deny' : false,
-        });
-      };
-      if (variableError) {
-        result('error', variableError);
-        continue;
+      let kind: RuleResult['result'];
+      let message: string;
+      if (variableError) [kind, message] = ['error', variableError];
+      else if (this.now() > deadline) [kind, message] = ['error', `evaluation stopped: the ${this.budgetMs} ms budget of this review was exhausted`];
+      else [kind, message] = this.judge(rule, withVars);
+      out.push({
+        policy: policy.name, rule: rule.name, action: rule.action, result: kind, message,
+        denies: kind === 'error' ? policy.failureMode === 'Deny' : false,
+      });
+    }
+  }
+
+  /** One rule's result and message; an evaluation error is a result, never an exception. */
+  private judge(rule: CompiledRule, scope: Scope): [RuleResult['result'], string] {
+    try {
+      if (rule.when && rule.when.evaluate(scope) !== true) return ['skip', this.message(rule.skipMessage, rule.skipMessageExpression, scope)];
+      const failed = rule.action === 'Warn' ? 'warn' : 'fail';
+      if (rule.violations) {
+        const offenders = rule.violations.evaluate(scope);
+        if (!Array.isArray(offenders)) return ['error', 'violations must return a list'];
+        if (offenders.length === 0) return ['pass', ''];
+        return [failed, `${this.message(rule.message, rule.messageExpression, scope)}: ${offenders.map(String).join(', ')}`];
       }
-      if (this.now() > deadline) {
-        result('error', `evaluation stopped: the ${this.budgetMs} ms budget of this review was exhausted`);
-        continue;
-      }
-      try {
-        if (rule.when && rule.when.evaluate(withVars) !== true) {
-          result('skip', this.message(rule.skipMessage, rule.skipMessageExpression, withVars));
-          continue;
-        }
-        const failed = rule.action === 'Warn' ? 'warn' : 'fail';
-        if (rule.violations) {
-          const offenders = rule.violations.evaluate(withVars);
-          if (!Array.isArray(offenders)) result('error', 'violations must return a list');
-          else if (offenders.length === 0) result('pass', '');
-          else result(failed, `${this.message(rule.message, rule.messageExpression, withVars)}: ${offenders.map(String).join(', ')}`);
-          continue;
-        }
-        const passed = rule.expression?.evaluate(withVars);
-        if (passed === true) result('pass', '');
-        else if (passed === false) result(failed, this.message(rule.message, rule.messageExpression, withVars));
-        else result('error', `expression returned ${typeof passed}, not bool`);
-      } catch (e) {
-        result('error', `${rule.name}: ${describeEvaluationError(e)}`);
-      }
+      const passed = rule.expression?.evaluate(scope);
+      if (passed === true) return ['pass', ''];
+      if (passed === false) return [failed, this.message(rule.message, rule.messageExpression, scope)];
+      return ['error', `expression returned ${typeof passed}, not bool`];
+    } catch (e) {
+      return ['error', `${rule.name}: ${describeEvaluationError(e)}`];
     }
   }
 
