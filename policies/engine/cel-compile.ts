@@ -46,7 +46,8 @@ const NONE: unique symbol = Symbol('optional.none');
 /** Functions the compiler knows, by `name/arity` (calls) or `.name/arity` (methods, receiver first). */
 export type NativeFunction = (...args: unknown[]) => unknown;
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
+/** What cel-js treats as a map: a plain or null-prototype object (not an array, not a Quantity). */
+function isCelMap(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null) return false;
   const c = (v as { constructor?: unknown }).constructor;
   return c === Object || c === undefined;
@@ -85,8 +86,8 @@ function equals(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i])) return false;
     return true;
   }
-  if (isPlainObject(a)) {
-    if (!isPlainObject(b)) bail();
+  if (isCelMap(a)) {
+    if (!isCelMap(b)) bail();
     const keys = Object.keys(a).filter((k) => a[k] !== undefined);
     if (keys.length !== Object.keys(b).filter((k) => b[k] !== undefined).length) return false;
     for (const k of keys) {
@@ -98,7 +99,7 @@ function equals(a: unknown, b: unknown): boolean {
 }
 
 function field(receiver: unknown, key: string): unknown {
-  if (!isPlainObject(receiver)) bail();
+  if (!isCelMap(receiver)) bail();
   const v = Object.hasOwn(receiver, key) ? receiver[key] : undefined;
   return v === undefined ? bail() : v;
 }
@@ -106,7 +107,7 @@ function field(receiver: unknown, key: string): unknown {
 /** `receiver.?key`: absent unless receiver is a map with the key (null, scalars: absent too). */
 function optionalField(receiver: unknown, key: string): unknown {
   if (receiver === NONE || receiver === null || typeof receiver !== 'object') return NONE;
-  if (!isPlainObject(receiver)) bail();
+  if (!isCelMap(receiver)) bail();
   const v = Object.hasOwn(receiver, key) ? receiver[key] : undefined;
   return v === undefined ? NONE : v;
 }
@@ -129,7 +130,7 @@ function codePoints(s: string): number {
 function size(v: unknown): number {
   if (typeof v === 'string') return codePoints(v);
   if (Array.isArray(v)) return v.length;
-  if (isPlainObject(v)) return Object.keys(v).length;
+  if (isCelMap(v)) return Object.keys(v).length;
   return bail();
 }
 
@@ -147,7 +148,7 @@ const BUILTINS: Record<string, NativeFunction> = {
 /** What a comprehension ranges over: a list's items or a map's keys. */
 function range(v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
-  return isPlainObject(v) ? Object.keys(v) : bail();
+  return isCelMap(v) ? Object.keys(v) : bail();
 }
 
 function joinStrings(items: unknown[], sep: string): string {
@@ -354,7 +355,7 @@ class Compiler {
     const r = this.value(receiver, env);
     return (v, l) => {
       const o = r(v, l);
-      if (!isPlainObject(o)) bail();
+      if (!isCelMap(o)) bail();
       return Object.hasOwn(o, key) && o[key] !== undefined;
     };
   }
@@ -481,7 +482,7 @@ function contains(container: unknown, item: unknown): boolean {
     for (const x of container) if (equals(item, x)) return true;
     return false;
   }
-  if (isPlainObject(container)) {
+  if (isCelMap(container)) {
     if (typeof item !== 'string') bail();
     return Object.hasOwn(container, item) && container[item] !== undefined;
   }
@@ -493,9 +494,6 @@ export const guard = {
   string: str,
   int(v: unknown): number {
     return isInt(v) ? v : bail();
-  },
-  instance<T>(type: abstract new (...args: never[]) => T, v: unknown): T {
-    return v instanceof type ? v : bail();
   },
   quantity(v: unknown): Quantity {
     return v instanceof Quantity ? v : bail();
