@@ -9,6 +9,7 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 import { startControlPlane, type ControlPlane } from './controlplane/index.js';
 import { rejection } from './helpers/api.js';
 import { installCrds } from './controlplane/crds.js';
@@ -149,8 +150,11 @@ describe('admission through a real kube-apiserver', () => {
     expect((await admin.core.readNamespace({ name: 'tenant-free' })).metadata?.labels?.['redline.dev/plan']).toBe('premium');
   });
 
-  it('the webhook log has the API server\'s calls', () => {
-    const requests = logLines(serve.stdout()).filter((l) => typeof l['uid'] === 'string' && l['endpoint']);
+  it('the webhook log has the API server\'s calls', async () => {
+    // serve writes its log in batches, at least once a second.
+    const admissionLines = (): Record<string, unknown>[] => logLines(serve.stdout()).filter((l) => typeof l['uid'] === 'string' && l['endpoint']);
+    await until('the Namespace label-guard denial is logged', () => admissionLines().some((l) => l['kind'] === 'Namespace' && l['user'] === 'alice' && l['outcome'] === 'denied'), 5_000, 50);
+    const requests = admissionLines();
     const forPdb = requests.filter((l) => l['kind'] === 'PodDisruptionBudget' && l['name'] === 'redis-frozen');
     expect(forPdb.length).toBeGreaterThan(0);
     expect(forPdb.some((l) => l['outcome'] === 'denied' && l['user'] === 'admin')).toBe(true);
