@@ -24,7 +24,7 @@ import { PolicyReloader } from '../webhook/policy-reloader.js';
 import { CertReloader, type CertPaths } from '../webhook/cert-reloader.js';
 import { createHealthApp, HealthServer, type ReadinessCheck } from '../webhook/health.js';
 import { LabelGuard } from '../webhook/label-guard.js';
-import { LogKey } from '../webhook/log-keys.js';
+import { isoTime, LogKey } from '../webhook/log-keys.js';
 import { WebhookMetrics } from '../webhook/metrics.js';
 import { WebhookServer } from '../webhook/server.js';
 import { ConfigError, loadConfig, usage, type FrozenConfig } from './config.js';
@@ -79,7 +79,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     if ('flush' in destination && typeof destination.flush === 'function') destination.flush();
   };
   const root: Logger = pino(
-    { level: cfg.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    { level: cfg.logLevel, base: { pid: process.pid }, timestamp: isoTime },
     destination,
   );
   // One `component` key per line: children of `root`, never children of children.
