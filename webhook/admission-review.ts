@@ -92,28 +92,26 @@ export function jsonDepth(bytes: Uint8Array, limit = MAX_JSON_DEPTH): number {
  */
 export const PRESCAN_ABOVE_BYTES = 64 * 1024;
 
-/** Nesting depth of a parsed value, without recursion; stops once over `limit`. */
+/**
+ * Nesting depth of a parsed value (a scalar is 0, `{}` is 1). Recursive, but never deeper than
+ * `limit` + 1 frames: it stops descending once over `limit`.
+ */
 export function valueDepth(root: unknown, limit = MAX_JSON_DEPTH): number {
-  if (root === null || typeof root !== 'object') return 0;
-  const values: object[] = [root];
-  const depths: number[] = [1];
-  let max = 0;
-  while (values.length > 0) {
-    const v = values.pop()!;
-    const d = depths.pop()!;
-    if (d > max) {
-      max = d;
-      if (max > limit) return max;
+  return root !== null && typeof root === 'object' ? nestedDepth(root, 1, limit) : 0;
+}
+
+function nestedDepth(v: object, depth: number, limit: number): number {
+  if (depth > limit) return depth;
+  let max = depth;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (x !== null && typeof x === 'object' && (max = Math.max(max, nestedDepth(x, depth + 1, limit))) > limit) return max;
     }
-    if (Array.isArray(v)) {
-      for (const x of v) {
-        if (x !== null && typeof x === 'object') values.push(x), depths.push(d + 1);
-      }
-    } else {
-      for (const k in v) {
-        const x = (v as Record<string, unknown>)[k];
-        if (x !== null && typeof x === 'object') values.push(x), depths.push(d + 1);
-      }
+  } else {
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== null && typeof x === 'object' && (max = Math.max(max, nestedDepth(x, depth + 1, limit))) > limit) return max;
     }
   }
   return max;
