@@ -33,6 +33,9 @@ interface Node {
 type Locals = unknown[];
 type Fn = (v: JsonVariables, l: Locals) => unknown;
 
+/** The locals of an expression without comprehensions: none, and nothing writes to them. */
+const NO_LOCALS: Locals = Object.freeze([]) as unknown as Locals;
+
 /** Why a value must make cel-js decide; the message is never shown (cel-js re-evaluates). */
 class Decline extends Error {}
 const DECLINED = new Decline('fall back to cel-js');
@@ -178,6 +181,7 @@ export function compileAst(ast: unknown, options: CompileOptions): CompiledFn | 
   if (!fn) return null;
   const body = fn;
   const slots = compiler.slots;
+  if (slots === 0) return (variables) => body(variables, NO_LOCALS);
   return (variables) => body(variables, new Array<unknown>(slots));
 }
 
@@ -253,7 +257,13 @@ class Compiler {
         return (v, l) => contains(b(v, l), a(v, l));
       }
       case 'list': {
-        const items = this.args(node).map((n) => this.value(n, env));
+        const nodes = this.args(node);
+        const items = nodes.map((n) => this.value(n, env));
+        if (nodes.every((n) => n.op === 'value')) {
+          // A list of literals (`x in ['a', 'b']`) is built once; frozen, since callers share it.
+          const constant = Object.freeze(items.map((f) => f({}, NO_LOCALS)));
+          return () => constant;
+        }
         return (v, l) => items.map((f) => f(v, l));
       }
       case 'map':
@@ -324,9 +334,9 @@ class Compiler {
     const compiled = entries.map(([k, val]) => [this.value(k, env), this.value(val, env)] as const);
     return (v, l) => {
       const out: Record<string, unknown> = {};
-      for (const [k, val] of compiled) {
-        const key = k(v, l);
-        const value = val(v, l);
+      for (let i = 0; i < compiled.length; i++) {
+        const key = compiled[i]![0](v, l);
+        const value = compiled[i]![1](v, l);
         if (typeof key !== 'string') bail();
         // What cel-js does with these keys: drops them.
         if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
@@ -409,7 +419,9 @@ class Compiler {
     switch (name) {
       case 'all':
         return (v, l) => {
-          for (const x of range(items(v, l))) {
+          const xs = range(items(v, l));
+          for (let i = 0; i < xs.length; i++) {
+            const x = xs[i];
             l[slot] = x;
             if (!bool(first(v, l))) return false;
           }
@@ -417,7 +429,9 @@ class Compiler {
         };
       case 'exists':
         return (v, l) => {
-          for (const x of range(items(v, l))) {
+          const xs = range(items(v, l));
+          for (let i = 0; i < xs.length; i++) {
+            const x = xs[i];
             l[slot] = x;
             if (bool(first(v, l))) return true;
           }
@@ -426,7 +440,9 @@ class Compiler {
       case 'exists_one':
         return (v, l) => {
           let n = 0;
-          for (const x of range(items(v, l))) {
+          const xs = range(items(v, l));
+          for (let i = 0; i < xs.length; i++) {
+            const x = xs[i];
             l[slot] = x;
             if (bool(first(v, l))) n++;
           }
@@ -435,7 +451,9 @@ class Compiler {
       case 'filter':
         return (v, l) => {
           const out: unknown[] = [];
-          for (const x of range(items(v, l))) {
+          const xs = range(items(v, l));
+          for (let i = 0; i < xs.length; i++) {
+            const x = xs[i];
             l[slot] = x;
             if (bool(first(v, l))) out.push(x);
           }
@@ -445,7 +463,9 @@ class Compiler {
         if (second) {
           return (v, l) => {
             const out: unknown[] = [];
-            for (const x of range(items(v, l))) {
+            const xs = range(items(v, l));
+            for (let i = 0; i < xs.length; i++) {
+              const x = xs[i];
               l[slot] = x;
               if (bool(first(v, l))) out.push(second(v, l));
             }
@@ -479,7 +499,7 @@ function add(a: unknown, b: unknown): unknown {
 
 function contains(container: unknown, item: unknown): boolean {
   if (Array.isArray(container)) {
-    for (const x of container) if (equals(item, x)) return true;
+    for (let i = 0; i < container.length; i++) if (equals(item, container[i])) return true;
     return false;
   }
   if (isCelMap(container)) {

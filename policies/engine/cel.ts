@@ -140,12 +140,17 @@ export function setCrossCheck(check: CrossCheck | null): void {
   crossCheck = check;
 }
 
-function attempt(fn: () => unknown): Outcome {
+function attempt(fn: (scope: Scope) => unknown, scope: Scope): Outcome {
   try {
-    return { ok: true, value: fn() };
+    return { ok: true, value: fn(scope) };
   } catch (error) {
     return { ok: false, error };
   }
+}
+
+// Out of line: a closure over `scope` inside evaluate() would make every call allocate a context.
+function checkBoth(check: CrossCheck, source: string, native: (scope: Scope) => unknown, interpret: (scope: Scope) => unknown, scope: Scope): void {
+  check(source, attempt(native, scope), attempt(interpret, scope));
 }
 
 /** Parses and type-checks an expression. Never throws. */
@@ -184,11 +189,7 @@ export function compile(source: string, expect: Expectation): CompileResult {
       evaluateNative: native,
       interpret,
       evaluate(scope) {
-        if (crossCheck) {
-          const fast = attempt(() => native(scope));
-          const slow = attempt(() => interpret(scope));
-          crossCheck(source, fast, slow);
-        }
+        if (crossCheck) checkBoth(crossCheck, source, native, interpret, scope);
         try {
           return native(scope);
         } catch {

@@ -112,35 +112,29 @@ export class Engine {
     for (const rule of policy.rules) {
       if (rule.operations && !rule.operations.has(input.operation)) continue;
       if (!rule.operations && input.operation === 'DELETE') continue;
-      let kind: RuleResult['result'];
-      let message: string;
-      if (variableError) [kind, message] = ['error', variableError];
-      else if (this.now() > deadline) [kind, message] = ['error', `evaluation stopped: the ${this.budgetMs} ms budget of this review was exhausted`];
-      else [kind, message] = this.judge(rule, withVars);
-      out.push({
-        policy: policy.name, rule: rule.name, action: rule.action, result: kind, message,
-        denies: kind === 'error' ? policy.failureMode === 'Deny' : false,
-      });
+      if (variableError) out.push(ruleResult(policy, rule, 'error', variableError));
+      else if (this.now() > deadline) out.push(ruleResult(policy, rule, 'error', `evaluation stopped: the ${this.budgetMs} ms budget of this review was exhausted`));
+      else out.push(this.judge(policy, rule, withVars));
     }
   }
 
-  /** One rule's result and message; an evaluation error is a result, never an exception. */
-  private judge(rule: CompiledRule, scope: Scope): [RuleResult['result'], string] {
+  /** One rule's result; an evaluation error is a result, never an exception. */
+  private judge(policy: CompiledPolicy, rule: CompiledRule, scope: Scope): RuleResult {
     try {
-      if (rule.when && rule.when.evaluate(scope) !== true) return ['skip', this.message(rule.skipMessage, rule.skipMessageExpression, scope)];
+      if (rule.when && rule.when.evaluate(scope) !== true) return ruleResult(policy, rule, 'skip', this.message(rule.skipMessage, rule.skipMessageExpression, scope));
       const failed = rule.action === 'Warn' ? 'warn' : 'fail';
       if (rule.violations) {
         const offenders = rule.violations.evaluate(scope);
-        if (!Array.isArray(offenders)) return ['error', 'violations must return a list'];
-        if (offenders.length === 0) return ['pass', ''];
-        return [failed, `${this.message(rule.message, rule.messageExpression, scope)}: ${offenders.map(String).join(', ')}`];
+        if (!Array.isArray(offenders)) return ruleResult(policy, rule, 'error', 'violations must return a list');
+        if (offenders.length === 0) return ruleResult(policy, rule, 'pass', '');
+        return ruleResult(policy, rule, failed, `${this.message(rule.message, rule.messageExpression, scope)}: ${offenders.map(String).join(', ')}`);
       }
       const passed = rule.expression?.evaluate(scope);
-      if (passed === true) return ['pass', ''];
-      if (passed === false) return [failed, this.message(rule.message, rule.messageExpression, scope)];
-      return ['error', `expression returned ${typeof passed}, not bool`];
+      if (passed === true) return ruleResult(policy, rule, 'pass', '');
+      if (passed === false) return ruleResult(policy, rule, failed, this.message(rule.message, rule.messageExpression, scope));
+      return ruleResult(policy, rule, 'error', `expression returned ${typeof passed}, not bool`);
     } catch (e) {
-      return ['error', `${rule.name}: ${describeEvaluationError(e)}`];
+      return ruleResult(policy, rule, 'error', `${rule.name}: ${describeEvaluationError(e)}`);
     }
   }
 
@@ -207,6 +201,10 @@ export class Engine {
     }
     return null;
   }
+}
+
+function ruleResult(policy: CompiledPolicy, rule: CompiledRule, result: RuleResult['result'], message: string): RuleResult {
+  return { policy: policy.name, rule: rule.name, action: rule.action, result, message, denies: result === 'error' && policy.failureMode === 'Deny' };
 }
 
 interface SlotTarget {

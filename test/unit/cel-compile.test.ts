@@ -136,6 +136,23 @@ describe('compiled CEL agrees with cel-js', () => {
     else expect(String((value as { error: Error }).error.message)).toBe(String((slow as { error: Error }).error.message));
   });
 
+  it('builds a list of literals once, frozen, so no caller can change what the next evaluation sees', () => {
+    const expr = compiled('["RuntimeDefault", "Localhost"]');
+    expect(expr.native).toBe(true);
+    const first = expr.evaluateNative(scopeOf({})) as string[];
+    expect(first).toEqual(['RuntimeDefault', 'Localhost']);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(expr.evaluateNative(scopeOf({}))).toBe(first);
+    expect(() => first.push('Unconfined')).toThrow(TypeError);
+    // Lists that read variables are built per evaluation.
+    const perCall = compiled('[workload.mode, "x"]');
+    const a = perCall.evaluateNative(scopeOf({ workload: { mode: 'A' } }));
+    expect(a).toEqual(['A', 'x']);
+    expect(perCall.evaluateNative(scopeOf({ workload: { mode: 'B' } }))).toEqual(['B', 'x']);
+    // Concatenation copies: the shared constant stays as it was.
+    expect(compiled('["a"] + ["b"]').evaluate(scopeOf({}))).toEqual(['a', 'b']);
+  });
+
   it('does not compile what it cannot vouch for (doubles, optional results, unknown functions)', () => {
     for (const source of ['workload.ratio == 0.5', 'workload.?mode', 'workload.mode.matches("^R")', 'int(workload.shards) == 1', 'workload.shards - 1 == 0']) {
       const r = compile(source, 'any');
