@@ -314,7 +314,7 @@ async function main(): Promise<void> {
     path.join(work, 'redline.log'),
     /"address":"127\.0\.0\.1:(\d+)","msg":"webhook listening"/,
   );
-  const bare = await startProcess('bare', [self, '--bare-server', certDir], work, path.join(work, 'bare.log'), /"address":"127\.0\.0\.1:(\d+)"/);
+  const bare = await startProcess('bare', [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, 'bare')}`] : []), self, '--bare-server', certDir], work, path.join(work, 'bare.log'), /"address":"127\.0\.0\.1:(\d+)"/);
   const ca = readFileSync(path.join(certDir, 'ca.crt'));
 
   console.log(`# Redline webhook benchmark — ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}`);
@@ -377,13 +377,15 @@ async function main(): Promise<void> {
   console.log('- "gen CPU" is this load generator\'s CPU time per wall second (100% = one core busy); the servers\' CPU per request comes from /proc.');
 
   if (profile) {
-    const files = existsSync(profDir) ? readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')) : [];
-    if (files[0]) {
-      console.log('\n# redline CPU profile, self time (whole run incl. start-up):');
-      for (const l of summariseProfile(path.join(profDir, files[0]))) console.log(l);
-      console.log(`# profile: ${path.join(profDir, files[0])} (kept)`);
-      return;
+    // Both servers, so the extra cost is read against the same run's bare costs.
+    for (const [name, dir] of [['redline', profDir], ['bare', path.join(profDir, 'bare')]] as const) {
+      const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+      if (!file) continue;
+      console.log(`\n# ${name} CPU profile, self time (whole run incl. start-up):`);
+      for (const l of summariseProfile(path.join(dir, file))) console.log(l);
+      console.log(`# profile: ${path.join(dir, file)} (kept)`);
     }
+    return;
   }
   rmSync(work, { recursive: true, force: true });
 }
