@@ -9,8 +9,8 @@
 // Flags: --seconds N (per cell, default 4; warm-up 1 s extra), --connections 1,8,64,
 //        --client raw|https (raw: keep-alive TLS sockets with a pre-built request, the default —
 //        https.request costs the generator more CPU than the bare server spends per request),
-//        --fixtures statefulset,kubedb, --profile (run redline with --cpu-prof and print the top
-//        functions), --bare-server CERTDIR (internal: be the bare server).
+//        --fixtures statefulset,kubedb, --profile (run both servers with --cpu-prof and print
+//        their top functions), --bare-server CERTDIR (internal: be the bare server).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
