@@ -1,10 +1,11 @@
 // Prometheus metrics of the webhook. One dedicated Registry per server so tests can run several
 // servers in one process. Label values are bounded: `kind` comes from a fixed list, `operation` and
-// `endpoint` from fixed sets, `policy`/`rule` from the compiled library. Hot-path updates go through
-// cached label children so one request costs a few map look-ups, not label hashing; policy results
-// (about 30 per review) are only counted on the hot path and added to the counter at scrape time.
+// `endpoint` from fixed sets, `policy`/`rule` from the compiled library. The per-request updates
+// never hash a label set: request and policy-result counts are counted in plain numbers and added
+// to their counters at scrape time, and latency goes to a CountingHistogram series looked up once.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CountingHistogram, type HistogramSeries } from './histogram.js';
 
 /** Kinds Redline reviews (DESIGN.md "Supported kinds"); anything else is labelled "other". */
 export const SUPPORTED_KINDS: readonly string[] = Object.freeze([
@@ -48,40 +49,45 @@ export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 interface IncChild {
   inc(value?: number): void;
 }
-interface ObserveChild {
-  observe(value: number): void;
+interface PendingCount {
+  child: IncChild;
+  pending: number;
 }
 
 export class WebhookMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'endpoint' | 'kind' | 'operation' | 'outcome'>;
-  readonly duration: Histogram<'endpoint' | 'kind' | 'operation'>;
+  readonly duration: CountingHistogram<'endpoint' | 'kind' | 'operation'>;
   readonly policyResults: Counter<'policy' | 'rule' | 'result'>;
   readonly errors: Counter<'kind'>;
   readonly ready: Gauge<string>;
-  private readonly requestChildren = new Map<string, IncChild>();
-  private readonly durationChildren = new Map<string, ObserveChild>();
+  /** endpoint, kind, operation → the latency series and, by outcome, requests not yet counted. */
+  private readonly requestSeries = new Map<string, { latency: HistogramSeries; outcomes: Map<Outcome, PendingCount> }>();
   /** policy → rule → result → count not yet added to the counter. */
-  private readonly resultCounts = new Map<string, Map<string, Map<string, { child: IncChild; pending: number }>>>();
+  private readonly resultCounts = new Map<string, Map<string, Map<string, PendingCount>>>();
   private readonly errorChildren = new Map<string, IncChild>();
   private readinessProbe: () => boolean = () => false;
 
   constructor(opts: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     this.registry = opts.registry ?? new Registry();
     const registers = [this.registry];
+    const requestSeries = this.requestSeries;
     this.requests = new Counter({
       name: 'redline_admission_requests_total',
       help: 'AdmissionReview requests answered, by endpoint, object kind, operation and outcome.',
       labelNames: ['endpoint', 'kind', 'operation', 'outcome'] as const,
       registers,
+      collect() {
+        for (const { outcomes } of requestSeries.values()) flushPending(outcomes.values());
+      },
     });
-    this.duration = new Histogram({
-      name: 'redline_admission_request_duration_seconds',
-      help: 'Time from the first byte of a request to the end of its answer.',
-      labelNames: ['endpoint', 'kind', 'operation'] as const,
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
+    this.duration = new CountingHistogram(
+      'redline_admission_request_duration_seconds',
+      'Time from the first byte of a request to the end of its answer.',
+      ['endpoint', 'kind', 'operation'] as const,
+      DURATION_BUCKETS,
+      this.registry,
+    );
     const resultCounts = this.resultCounts;
     this.policyResults = new Counter({
       name: 'redline_policy_results_total',
@@ -90,13 +96,7 @@ export class WebhookMetrics {
       registers,
       collect() {
         for (const rules of resultCounts.values()) {
-          for (const results of rules.values()) {
-            for (const entry of results.values()) {
-              if (entry.pending === 0) continue;
-              entry.child.inc(entry.pending);
-              entry.pending = 0;
-            }
-          }
+          for (const results of rules.values()) flushPending(results.values());
         }
       },
     });
@@ -126,20 +126,16 @@ export class WebhookMetrics {
   request(endpoint: Endpoint, kind: string, operation: string, outcome: Outcome, seconds: number): void {
     const k = boundedKind(kind);
     const op = boundedOperation(operation);
-    const dKey = `${endpoint}\0${k}\0${op}`;
-    let d = this.durationChildren.get(dKey);
-    if (!d) {
-      d = this.duration.labels(endpoint, k, op);
-      this.durationChildren.set(dKey, d);
+    const key = `${endpoint}\0${k}\0${op}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      series = { latency: this.duration.labels(endpoint, k, op), outcomes: new Map() };
+      this.requestSeries.set(key, series);
     }
-    d.observe(seconds);
-    const rKey = `${dKey}\0${outcome}`;
-    let r = this.requestChildren.get(rKey);
-    if (!r) {
-      r = this.requests.labels(endpoint, k, op, outcome);
-      this.requestChildren.set(rKey, r);
-    }
-    r.inc();
+    this.duration.observe(series.latency, seconds);
+    const entry = series.outcomes.get(outcome);
+    if (entry) entry.pending++;
+    else series.outcomes.set(outcome, { child: this.requests.labels(endpoint, k, op, outcome), pending: 1 });
   }
 
   policyResult(policy: string, rule: string, result: string): void {
@@ -160,5 +156,13 @@ export class WebhookMetrics {
       this.errorChildren.set(kind, c);
     }
     c.inc();
+  }
+}
+
+function flushPending(entries: Iterable<PendingCount>): void {
+  for (const entry of entries) {
+    if (entry.pending === 0) continue;
+    entry.child.inc(entry.pending);
+    entry.pending = 0;
   }
 }
