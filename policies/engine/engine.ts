@@ -62,8 +62,7 @@ export class Engine {
     if (mutating) {
       const recorder = new PatchRecorder(input.object);
       const workload = adapted.view;
-      const original = input.object;
-      const activation = reviewScope(input, plan, original, workload);
+      const activation = reviewScope(input, plan, input.object, workload);
       for (const policy of policies) {
         if (!policy.roles.has(adapted.view.role)) continue;
         for (const mutation of policy.mutations) {
@@ -81,8 +80,7 @@ export class Engine {
 
     if (input.validate === false) return { redis: true, reason: '', results, patch, mutated, denied: false };
     const view = adapted.view;
-    const stored = mutated;
-    const activation = reviewScope(input, plan, stored, view);
+    const activation = reviewScope(input, plan, mutated, view);
     for (const policy of policies) {
       if (!policy.roles.has(view.role)) continue;
       this.evaluatePolicy(policy, activation.with({ settings: policy.settings }), input, deadline, results);
