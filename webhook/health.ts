@@ -4,7 +4,7 @@
 //   GET /metrics  Prometheus text from the webhook's own Registry
 
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 
@@ -49,6 +49,18 @@ export function createHealthApp(opts: { readiness: ReadinessProbe; registry: Reg
   return app;
 }
 
+/** Listen; resolves with the bound address (port 0 → an ephemeral port), rejects on a bind error. */
+export function listenOn(server: Server, port: number, host?: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
 export class HealthServer {
   readonly server: http.Server;
   constructor(app: Express) {
@@ -56,14 +68,7 @@ export class HealthServer {
     this.server.keepAliveTimeout = 5_000;
   }
   listen(port: number, host?: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, port, host);
   }
   close(): Promise<void> {
     return new Promise((resolve) => {

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type Problem } from './admission-review.js';
 import { admit, requestFields, type AdmissionContext, type AdmissionEndpoint } from './admission.js';
+import { listenOn } from './health.js';
 import { LogKey } from './log-keys.js';
 import type { Endpoint, Outcome, WebhookMetrics } from './metrics.js';
 
@@ -130,20 +131,14 @@ export class WebhookServer {
   }
 
   /** Listen; resolves with the bound address (port 0 → an ephemeral port). */
-  listen(port: number, host?: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(e);
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        // After start-up a server error (e.g. EMFILE on accept) is logged and counted, never fatal.
-        this.server.on('error', (e: Error) => {
-          this.metrics.error('handler');
-          this.log.error({ [LogKey.component]: 'webhook', [LogKey.err]: e }, 'server error');
-        });
-        resolve(this.server.address() as AddressInfo);
-      });
+  async listen(port: number, host?: string): Promise<AddressInfo> {
+    const address = await listenOn(this.server, port, host);
+    // After start-up a server error (e.g. EMFILE on accept) is logged and counted, never fatal.
+    this.server.on('error', (e: Error) => {
+      this.metrics.error('handler');
+      this.log.error({ [LogKey.component]: 'webhook', [LogKey.err]: e }, 'server error');
     });
+    return address;
   }
 
   /** Swap the serving certificate: new connections get it, in-flight requests are untouched. */
