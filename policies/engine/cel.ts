@@ -14,7 +14,7 @@ export const CEL_VARIABLES = [
 
 export interface Compiled {
   readonly source: string;
-  /** Whether it also runs as compiled closures (else cel-js interprets every evaluation). */
+  /** Whether it also runs compiled (else cel-js interprets every evaluation). */
   readonly native: boolean;
   /** The value: compiled when it can be, else (or when the compiled form gives up) cel-js. */
   evaluate(scope: Scope): unknown;
@@ -32,7 +32,7 @@ export type Expectation = 'bool' | 'string' | 'map' | 'list' | 'any';
 
 /**
  * The environment's own functions, each once: its CEL signature, the handler cel-js calls (CEL
- * values: int is BigInt) and the native form the closure compiler calls (JSON model: int is a JS
+ * values: int is BigInt) and the native form compiled code calls (JSON model: int is a JS
  * number), keyed as the compiler looks them up.
  */
 interface OwnFunction {

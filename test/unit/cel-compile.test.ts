@@ -1,4 +1,4 @@
-// The closure compiler (policies/engine/cel-compile.ts) against cel-js, its reference: wherever a
+// The CEL compiler (policies/engine/cel-compile.ts) against cel-js, its reference: wherever a
 // compiled expression returns a value, cel-js must return the same value for the same variables.
 // Checked three ways: hand-picked edge cases, every evaluation made while running the shipped
 // PolicyTest cases, and random damage to real workload views (property test).
