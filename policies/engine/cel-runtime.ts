@@ -70,9 +70,15 @@ export function equals(a: unknown, b: unknown): boolean {
   return bail();
 }
 
+/** cel-js never reads an own `__proto__` key (a map from JSON.parse can have one): it decides. */
+function ownKey(key: string): string {
+  return key === '__proto__' ? bail() : key;
+}
+
 /** `receiver.key` for any key, including those Object.prototype has (`constructor`, `toString`). */
 export function field(receiver: unknown, key: string): unknown {
   if (!isCelMap(receiver)) bail();
+  ownKey(key);
   const v = Object.hasOwn(receiver, key) ? receiver[key] : undefined;
   return v === undefined ? bail() : v;
 }
@@ -80,6 +86,7 @@ export function field(receiver: unknown, key: string): unknown {
 /** `has(receiver.key)` for any key. */
 export function hasField(receiver: unknown, key: string): boolean {
   if (!isCelMap(receiver)) bail();
+  ownKey(key);
   return Object.hasOwn(receiver, key) && receiver[key] !== undefined;
 }
 
@@ -87,7 +94,7 @@ export function hasField(receiver: unknown, key: string): boolean {
 export function optionalField(receiver: unknown, key: string): unknown {
   if (receiver === NONE || receiver === null || typeof receiver !== 'object') return NONE;
   if (!isCelMap(receiver)) bail();
-  const v = Object.hasOwn(receiver, key) ? receiver[key] : undefined;
+  const v = Object.hasOwn(receiver, ownKey(key)) ? receiver[key] : undefined;
   return v === undefined ? NONE : v;
 }
 
@@ -169,7 +176,7 @@ export function contains(container: unknown, item: unknown): boolean {
   }
   if (isCelMap(container)) {
     if (typeof item !== 'string') bail();
-    return Object.hasOwn(container, item) && container[item] !== undefined;
+    return Object.hasOwn(container, ownKey(item)) && container[item] !== undefined;
   }
   return bail();
 }

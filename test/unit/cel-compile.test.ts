@@ -100,11 +100,21 @@ describe('compiled CEL agrees with cel-js', () => {
     ['workload.containers.exists_one(c, c.name == "redis") ? "one" : "not one"', { workload }, 'one'],
     ['workload.podTemplates.map(p, p.volumes.size() > 0, p.path)', { workload }, ['spec.template']],
     ['[1, 2] + [3] == [1, 2, 3] && {"a": [1]} == {"a": [1]} && {"a": 1} != {"a": 1, "b": 2}', {}, true],
+    // Literal comparisons take a shortcut past equals(); both operand orders, every literal kind.
+    ['workload.shards == 1 && 3 == workload.podsPerShard && workload.mode != "Cluster" && "Replicated" == workload.mode', { workload }, true],
+    ['workload.storage.known == true && true != workload.storage.ephemeral && workload.containers[1].securityContext == null', { workload }, true],
+    ['workload.mode in ["Standalone", "Replicated"] && !(workload.name in ["x"]) && !(workload.mode in [])', { workload }, true],
+    // Comprehensions are hoisted functions: inner ones must see the outer iteration variables.
+    ['workload.containers.all(c, workload.podTemplates.exists(p, p.volumes.exists(v, v.name != c.name + p.path)))', { workload }, true],
+    ['workload.containers.map(c, workload.containers.filter(d, d.name != c.name).map(d, c.name + ">" + d.name))', { workload }, [['redis>exporter'], ['exporter>redis']]],
+    // Strings and keys that look like code stay data.
+    [String.raw`{"x\"); throw 1; //": workload.mode}["x\"); throw 1; //"] + "\"); globalThis.pwned = 1; (\"\u2028"`, { workload }, 'Replicated"); globalThis.pwned = 1; ("\u2028'],
   ];
   it.each(cases)('%s', (source, vars, expected) => {
     const { fast, value } = both(source, vars);
     expect(fast.ok, `compiled path gave up: ${fast.ok ? '' : (fast.error as Error).message}`).toBe(true);
     expect(plain(value.ok ? value.value : value.error)).toEqual(plain(expected));
+    expect((globalThis as Record<string, unknown>)['pwned']).toBeUndefined();
   });
 
   // Where the compiled form must give up (and cel-js then decides: a value or CEL's own error).
@@ -121,6 +131,14 @@ describe('compiled CEL agrees with cel-js', () => {
     ['1 in workload', { workload }], // … a non-string key does not
     ['workload.mode.?x.orValue("none")', { workload }], // .? on a string: absent
     ['size(workload.shards)', { workload }], // no overload
+    ['workload.mode == 1', { workload }], // literal of another kind
+    ['null == workload.shards', { workload }],
+    ['workload.shards in ["1"]', { workload }], // literal list of another kind
+    ['workload.toString == 1', { workload }], // keys Object.prototype has are not fields …
+    ['has(workload.constructor) || has(plan.hasOwnProperty)', { workload, plan }],
+    ['workload.constructor', { workload: { constructor: 'own' } }], // … unless the object has them
+    ['workload.__proto__', { workload: JSON.parse('{"__proto__": 1}') }],
+    ['"__proto__" in workload || workload.?__proto__.hasValue() || has(workload.__proto__)', { workload: JSON.parse('{"__proto__": 1}') }],
   ];
   it.each(handedOver)('hands %s over to cel-js consistently', (source, vars) => {
     const r = compile(source, 'any');
