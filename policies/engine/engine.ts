@@ -239,7 +239,9 @@ function slotsFor(target: CompiledMutation['target'], pods: PodSlots[]): SlotTar
     else {
       for (const c of slots.containers) {
         const path = target === 'redisResources' ? (c.redis ? c.resources : null) : c.securityContext;
-        push(path ? { path, pod, ...(c.create ? { create: c.create } : {}) } : null);
+        const slot: SlotTarget | null = path ? { path, pod } : null;
+        if (slot && c.create) slot.create = c.create;
+        push(slot);
       }
     }
   });

@@ -6,7 +6,7 @@
 // Pods per shard: v1 cluster.replicas counts the master; v1alpha2 cluster.replicas does not.
 
 import type { JsonObject, Mode } from '../engine/types.js';
-import { containerView, podFromSpec } from './podspec.js';
+import { containerView, podFromSpec, type PodSpecOptions } from './podspec.js';
 import { summarise } from './summary.js';
 import {
   type AdapterResult, type ContainerView, type PodSlots, type PodView, type Recognition,
@@ -50,24 +50,27 @@ function template(object: JsonObject, kind: keyof typeof MAIN_CONTAINER, version
   const spec = obj(object['spec']);
   const tpl = obj(spec['podTemplate']);
   const meta = obj(tpl['metadata']);
-  const base = {
+  // Built by assignment: object spread measured microseconds per review here.
+  const labels = Object.assign(stringMap(meta['labels']), selectorLabels);
+  const options: PodSpecOptions = {
     path: 'spec.podTemplate',
     role: 'redis',
     replicas,
-    labels: { ...stringMap(meta['labels']), ...selectorLabels },
+    labels,
     annotations: stringMap(meta['annotations']),
     selectorLabels,
     at: ['spec', 'podTemplate', 'spec'],
     readOnly: false,
   };
   if (version === 'v1') {
-    return podFromSpec(tpl['spec'], {
-      ...base, affinitySupported: false, affinityUnsupportedReason: V1_NO_AFFINITY, implicitRedisContainer: MAIN_CONTAINER[kind],
-    });
+    options.affinitySupported = false;
+    options.affinityUnsupportedReason = V1_NO_AFFINITY;
+    options.implicitRedisContainer = MAIN_CONTAINER[kind];
+    return podFromSpec(tpl['spec'], options);
   }
   // v1alpha2: a flat main container; reshape it so the rest of Redline sees a normal PodSpec.
   const flat = obj(tpl['spec']);
-  const { pod, slots } = podFromSpec({ ...flat, containers: [] }, base);
+  const { pod, slots } = podFromSpec(Object.assign({}, flat, { containers: [] }), options);
   const redis: ContainerView = containerView(
     { name: MAIN_CONTAINER[kind], resources: flat['resources'] ?? {}, securityContext: flat['containerSecurityContext'] ?? {},
       args: flat['args'] ?? [], env: flat['env'] ?? [] },

@@ -68,14 +68,14 @@ function rolePod(kind: Kind, spec: JsonObject, role: Role): { pod: PodView; slot
 
   const exporter = obj(spec['redisExporter']);
   if (exporter['enabled'] === true) {
-    add({ ...exporter, name: 'redis-exporter' }, 'container', false, {
+    add(Object.assign({}, exporter, { name: 'redis-exporter' }), 'container', false, {
       name: 'redis-exporter', kind: 'container', redis: false,
       securityContext: ['spec', 'redisExporter', 'securityContext'], resources: ['spec', 'redisExporter', 'resources'],
     });
   }
   const init = obj(spec['initContainer']);
   if (init['enabled'] === true) {
-    add({ ...init, name: 'init' }, 'init', false, {
+    add(Object.assign({}, init, { name: 'init' }), 'init', false, {
       name: 'init', kind: 'init', redis: false,
       securityContext: ['spec', 'initContainer', 'securityContext'], resources: ['spec', 'initContainer', 'resources'],
     });

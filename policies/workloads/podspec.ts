@@ -89,9 +89,7 @@ export function podFromSpec(rawSpec: Json | undefined, o: PodSpecOptions): { pod
   }
   if (redisIndex < 0 && o.implicitRedisContainer) {
     const name = o.implicitRedisContainer;
-    containers.unshift({
-      ...containerView({ name }, 'container', true),
-    });
+    containers.unshift(containerView({ name }, 'container', true));
     if (!o.readOnly) {
       containerSlots.unshift({
         name, kind: 'container', redis: true,
