@@ -1,7 +1,10 @@
-// Add-if-absent mutation. Works on a private copy of the object and records one JSONPatch `add`
-// per addition while it goes (no diffing): applying the operations in order to the original
-// object yields the copy. Only absent fields are added, so a second run over the result records
-// nothing — the fixed point admission reinvocation relies on.
+// Add-if-absent mutation. Records one JSONPatch `add` per addition while it goes (no diffing):
+// applying the operations in order to the original object yields the mutated document. Only absent
+// fields are added, so a second run over the result records nothing — the fixed point admission
+// reinvocation relies on.
+//
+// The mutated document is copy-on-write: only the objects and lists on the path of an addition are
+// copied (shallowly), the rest is shared with the original. Neither may be modified afterwards.
 
 import type { Json, JsonObject, JsonPatchOp } from './types.js';
 import type { Segments } from '../workloads/view.js';
@@ -40,12 +43,43 @@ function nest(rest: Segments, value: Json): Json {
   return out;
 }
 
+function shallowCopy<T extends JsonObject | Json[]>(v: T): T {
+  return (Array.isArray(v) ? v.slice() : Object.assign({}, v)) as T;
+}
+
 export class PatchRecorder {
   readonly ops: JsonPatchOp[] = [];
-  readonly doc: JsonObject;
+  private root: JsonObject;
+  /** The containers this recorder copied, so may write to; everything else is the original's. */
+  private readonly owned = new WeakSet<object>();
 
   constructor(original: JsonObject) {
-    this.doc = clone(original);
+    this.root = original;
+  }
+
+  /** The document as mutated so far: the original itself until something is added. */
+  get doc(): JsonObject {
+    return this.root;
+  }
+
+  /** The container at `path` (an object or list all the way down), copied first if still shared. */
+  private writable(path: Segments): JsonObject | Json[] {
+    if (!this.owned.has(this.root)) {
+      this.root = shallowCopy(this.root);
+      this.owned.add(this.root);
+    }
+    let node: JsonObject | Json[] = this.root;
+    for (const seg of path) {
+      const container = node as Record<string | number, Json>;
+      let child = container[seg] as JsonObject | Json[];
+      if (!this.owned.has(child)) {
+        child = shallowCopy(child);
+        container[seg] = child;
+        this.owned.add(child);
+      }
+      node = child;
+    }
+    return node;
   }
 
   /** `value` is never modified later: the document holds its own copy. */
@@ -67,7 +101,7 @@ export class PatchRecorder {
         if (typeof index !== 'number' || index > parent.length) return false;
         if (index === parent.length) {
           const value = nest(path.slice(i + 1), tree);
-          parent.push(clone(value));
+          (this.writable(path.slice(0, i)) as Json[]).push(clone(value));
           this.record(path.slice(0, i + 1), value);
           return true;
         }
@@ -78,7 +112,7 @@ export class PatchRecorder {
       const next: Json | undefined = parent[String(seg)];
       if (next === undefined) {
         const value = nest(path.slice(i + 1), tree);
-        parent[String(seg)] = clone(value);
+        (this.writable(path.slice(0, i)) as JsonObject)[String(seg)] = clone(value);
         this.record(path.slice(0, i + 1), value);
         return true;
       }
@@ -92,7 +126,7 @@ export class PatchRecorder {
     for (const [key, value] of Object.entries(tree)) {
       const existing = current[key];
       if (existing === undefined) {
-        current[key] = clone(value);
+        (this.writable(path) as JsonObject)[key] = clone(value);
         this.record([...path, key], value);
       } else if (isObject(value) && isObject(existing)) {
         this.mergeInto(existing, [...path, key], value);

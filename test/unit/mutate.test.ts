@@ -371,6 +371,25 @@ describe('PatchRecorder and applyAddPatch', () => {
     expect(applyAddPatch({ spec: { containers: [{ name: 'a' }] } }, rec.ops)).toEqual(rec.doc);
   });
 
+  it('copies only what it writes to: the original stays as it was, untouched parts are shared', () => {
+    const original: JsonObject = { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'a' }], template: { keep: { x: 1 } } } };
+    const snapshot = structuredClone(original);
+    const rec = new PatchRecorder(original);
+    rec.merge(['spec', 'template', 'keep'], { x: 2 });
+    expect(rec.doc).toBe(original); // nothing added, nothing copied
+    rec.ensureListItem(['spec', 'containers'], 1, { name: 'redis' });
+    rec.merge(['spec', 'template', 'added'], { y: 1 });
+    rec.merge(['spec', 'template', 'added'], { z: 2 }); // a second write to what was already copied
+    expect(original).toEqual(snapshot);
+    const doc = rec.doc as { metadata: JsonObject; spec: { containers: Json[]; template: JsonObject } };
+    expect(doc.metadata).toBe(original['metadata']);
+    expect(doc.spec.containers[0]).toBe((original['spec'] as { containers: Json[] }).containers[0]);
+    expect(doc.spec.template['keep']).toBe((original['spec'] as { template: JsonObject }).template['keep']);
+    expect(doc.spec.containers).toEqual([{ name: 'a' }, { name: 'redis' }]);
+    expect(doc.spec.template['added']).toEqual({ y: 1, z: 2 });
+    expect(applyAddPatch(snapshot, rec.ops)).toEqual(rec.doc);
+  });
+
   it('does not write through non-objects', () => {
     const rec = new PatchRecorder({ spec: { x: 'scalar' } });
     expect(rec.merge(['spec', 'x', 'y'], { z: 1 })).toBe(false);
