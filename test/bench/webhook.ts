@@ -2,11 +2,13 @@
 //
 // Three processes: the server under test (the real `redline serve` as a child, or a bare
 // `node:https` server that parses the body and answers a fixed allow), and this process as the load
-// generator (HTTPS keep-alive on loopback, N connections, fixed duration per cell). For every cell
-// it prints requests/s, p50/p99 latency, the server's CPU per request (from /proc) and the
-// generator's own CPU share, so a generator-bound cell is visible.
+// generator (HTTPS keep-alive on loopback, N connections, fixed duration per cell). The two servers
+// are measured in alternating slices of each cell, so the shared machine's changing load hits both
+// alike. For every cell it prints requests/s, p50/p99 latency, the server's CPU per request (from
+// /proc) and the generator's own CPU share, so a generator-bound cell is visible.
 //
-// Flags: --seconds N (per cell, default 4; warm-up 1 s extra), --connections 1,8,64,
+// Flags: --seconds N (per server per cell, default 4; warm-up 1 s extra), --rounds N (alternating
+//        slices the seconds are split into, default 4), --connections 1,8,64,
 //        --client raw|https (raw: keep-alive TLS sockets with a pre-built request, the default —
 //        https.request costs the generator more CPU than the bare server spends per request),
 //        --fixtures statefulset,kubedb, --profile (run both servers with --cpu-prof and print
@@ -90,7 +92,10 @@ async function startProcess(name: string, args: string[], cwd: string, logFile: 
         },
       };
     }
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${err}\n${text.slice(-2000)}`);
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL'); // else the child keeps this process alive after the error
+      throw new Error(`${name} did not start:\n${err}\n${text.slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -173,88 +178,139 @@ class RawConnection {
   }
 }
 
-async function runCell(port: number, ca: Buffer, body: Buffer, pathname: string, connections: number, seconds: number, serverPid: number, client: Client): Promise<CellResult> {
-  const rawRequest = Buffer.concat([
-    Buffer.from(`POST ${pathname}?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${body.length}\r\n\r\n`),
-    body,
-  ]);
-  const raws = Array.from({ length: connections }, () => new RawConnection(port, ca, rawRequest));
-  const agent = new https.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
-  const options = {
-    host: '127.0.0.1',
-    servername: 'localhost',
-    port,
-    path: pathname,
-    method: 'POST',
-    ca,
-    agent,
-    headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
-  };
-  const one = (): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const t0 = process.hrtime.bigint();
-      const req = https.request(options, (res) => {
-        let ok = res.statusCode === 200;
-        res.on('data', () => undefined);
-        res.on('end', () => (ok ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`status ${res.statusCode}`))));
-        res.on('error', (e) => {
-          ok = false;
-          reject(e);
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+/** What one measured slice of load saw. */
+interface Slice {
+  latencies: number[];
+  errors: number;
+  wall: number;
+  serverTicks: number;
+  generatorCpuSeconds: number;
+}
 
-  const oneRaw = async (c: RawConnection): Promise<number> => {
+/**
+ * Load on one server for one cell: its connections stay open between slices, so slices of the two
+ * servers can alternate without new TLS handshakes.
+ */
+class Load {
+  private readonly raws: RawConnection[];
+  private readonly agent: https.Agent;
+  private readonly viaHttps: () => Promise<number>;
+
+  constructor(port: number, ca: Buffer, body: Buffer, pathname: string, private readonly connections: number, private readonly serverPid: number, private readonly client: Client) {
+    const rawRequest = Buffer.concat([
+      Buffer.from(`POST ${pathname}?timeout=10s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${body.length}\r\n\r\n`),
+      body,
+    ]);
+    this.raws = Array.from({ length: connections }, () => new RawConnection(port, ca, rawRequest));
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+    const options = {
+      host: '127.0.0.1',
+      servername: 'localhost',
+      port,
+      path: pathname,
+      method: 'POST',
+      ca,
+      agent: this.agent,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
+    };
+    this.viaHttps = () =>
+      new Promise((resolve, reject) => {
+        const t0 = process.hrtime.bigint();
+        const req = https.request(options, (res) => {
+          let ok = res.statusCode === 200;
+          res.on('data', () => undefined);
+          res.on('end', () => (ok ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`status ${res.statusCode}`))));
+          res.on('error', (e) => {
+            ok = false;
+            reject(e);
+          });
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+  }
+
+  private async viaRaw(c: RawConnection): Promise<number> {
     const t0 = process.hrtime.bigint();
     const status = await c.send();
     if (status !== 200) throw new Error(`status ${status}`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
+  }
 
-  const phase = async (ms: number, record: boolean) => {
+  /** `connections` requests in flight for `ms` (each worker on its own raw connection). */
+  async run(ms: number): Promise<Slice> {
+    const cpu0 = process.cpuUsage();
+    const ticks0 = cpuTicks(this.serverPid);
+    const t0 = process.hrtime.bigint();
     const latencies: number[] = [];
     let errors = 0;
     const end = Date.now() + ms;
     const worker = async (i: number): Promise<void> => {
       while (Date.now() < end) {
         try {
-          const l = client === 'raw' ? await oneRaw(raws[i]!) : await one();
-          if (record) latencies.push(l);
+          latencies.push(this.client === 'raw' ? await this.viaRaw(this.raws[i]!) : await this.viaHttps());
         } catch {
           errors++;
         }
       }
     };
-    await Promise.all(Array.from({ length: connections }, (_, i) => worker(i)));
-    return { latencies, errors };
-  };
+    await Promise.all(Array.from({ length: this.connections }, (_, i) => worker(i)));
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      latencies,
+      errors,
+      wall: Number(process.hrtime.bigint() - t0) / 1e9,
+      serverTicks: cpuTicks(this.serverPid) - ticks0,
+      generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
+  }
 
-  await phase(1000, false); // warm-up: JIT, TLS sessions, sockets
-  const cpu0 = process.cpuUsage();
-  const ticks0 = cpuTicks(serverPid);
-  const t0 = process.hrtime.bigint();
-  const { latencies, errors } = await phase(seconds * 1000, true);
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const ticks = cpuTicks(serverPid) - ticks0;
-  const cpu = process.cpuUsage(cpu0);
-  agent.destroy();
-  for (const r of raws) r.close();
-  latencies.sort((a, b) => a - b);
+  close(): void {
+    this.agent.destroy();
+    for (const r of this.raws) r.close();
+  }
+}
+
+/** The slices of one server in one cell, as one result. */
+function combine(slices: Slice[]): CellResult {
+  const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const wall = slices.reduce((t, s) => t + s.wall, 0);
+  const serverCpuSeconds = slices.reduce((t, s) => t + s.serverTicks, 0) / TICKS_PER_SECOND;
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  const serverCpuSeconds = ticks / TICKS_PER_SECOND;
   return {
     requests: latencies.length,
-    errors,
+    errors: slices.reduce((t, s) => t + s.errors, 0),
     seconds: wall,
     rps: latencies.length / wall,
     p50: pct(50),
     p99: pct(99),
     serverCpuUsPerReq: latencies.length ? (serverCpuSeconds * 1e6) / latencies.length : NaN,
     serverCpuShare: serverCpuSeconds / wall,
-    generatorCpuShare: (cpu.user + cpu.system) / 1e6 / wall,
+    generatorCpuShare: slices.reduce((t, s) => t + s.generatorCpuSeconds, 0) / wall,
   };
+}
+
+/**
+ * One cell: both servers warmed up, then measured in alternating slices (bare, redline, redline,
+ * bare, …), so a change in the shared machine's load hits both alike instead of skewing the ratio.
+ */
+async function runCell(servers: { bare: ServerProc; redline: ServerProc }, ca: Buffer, body: Buffer, pathname: string, connections: number, seconds: number, rounds: number, client: Client): Promise<{ bare: CellResult; redline: CellResult }> {
+  const bare = new Load(servers.bare.port, ca, body, pathname, connections, servers.bare.proc.pid!, client);
+  const redline = new Load(servers.redline.port, ca, body, pathname, connections, servers.redline.proc.pid!, client);
+  try {
+    await bare.run(1000); // warm-up: JIT, TLS sessions, sockets
+    await redline.run(1000);
+    const sliceMs = (seconds * 1000) / rounds;
+    const slices = { bare: [] as Slice[], redline: [] as Slice[] };
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (['bare', 'redline'] as const) : (['redline', 'bare'] as const);
+      for (const name of order) slices[name].push(await (name === 'bare' ? bare : redline).run(sliceMs));
+    }
+    return { bare: combine(slices.bare), redline: combine(slices.redline) };
+  } finally {
+    bare.close();
+    redline.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +348,7 @@ const FIXTURES: Record<string, string> = { statefulset: 'statefulset-review.json
 
 async function main(): Promise<void> {
   const seconds = Number(flag('--seconds', '4'));
+  const rounds = Number(flag('--rounds', '4'));
   const connections = flag('--connections', '1,8,64').split(',').map(Number);
   const fixtures = flag('--fixtures', 'statefulset,kubedb').split(',');
   const profile = process.argv.includes('--profile');
@@ -309,7 +366,7 @@ async function main(): Promise<void> {
 
   const redline = await startProcess(
     'redline',
-    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), main, 'serve', '--dev', '--dev-cert-dir', certDir, '--port', '0', '--health-port', '0', '--address', '127.0.0.1', '--namespaces', nsFile],
+    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), main, 'serve', '--dev', '--dev-cert-dir', certDir, '--port', '0', '--health-port', '0', '--address', '127.0.0.1', '--namespaces', nsFile, '--log-level', 'info'],
     work,
     path.join(work, 'redline.log'),
     /"address":"127\.0\.0\.1:(\d+)","msg":"webhook listening"/,
@@ -318,7 +375,7 @@ async function main(): Promise<void> {
   const ca = readFileSync(path.join(certDir, 'ca.crt'));
 
   console.log(`# Redline webhook benchmark — ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, node ${process.version}`);
-  console.log(`# ${seconds} s per cell after 1 s warm-up; HTTPS keep-alive on loopback; load generator = this process (pid ${process.pid}), client ${client === 'raw' ? 'raw TLS + pre-built HTTP/1.1 request' : 'https.request + Agent(keepAlive)'}`);
+  console.log(`# ${seconds} s per server per cell after 1 s warm-up, in ${rounds} alternating slices; HTTPS keep-alive on loopback; load generator = this process (pid ${process.pid}), client ${client === 'raw' ? 'raw TLS + pre-built HTTP/1.1 request' : 'https.request + Agent(keepAlive)'}`);
   console.log(`# redline: dist/cli/main.js serve (pid ${redline.proc.pid}, logging one JSON line per request to a file); bare: node:https + JSON.parse + fixed allow (pid ${bare.proc.pid})`);
   const sizes = fixtures.map((f) => `${f} ${Buffer.byteLength(JSON.stringify(fixture(FIXTURES[f]!)))} B`).join(', ');
   console.log(`# bodies: ${sizes}; namespace tenant-acme on plan premium (every policy evaluates, all allowed)`);
@@ -333,8 +390,7 @@ async function main(): Promise<void> {
   try {
     for (const cell of cells) {
       const body = Buffer.from(JSON.stringify(fixture(FIXTURES[cell.fixture]!)));
-      const b = await runCell(bare.port, ca, body, cell.endpoint, cell.conns, seconds, bare.proc.pid!, client);
-      const r = await runCell(redline.port, ca, body, cell.endpoint, cell.conns, seconds, redline.proc.pid!, client);
+      const { bare: b, redline: r } = await runCell({ bare, redline }, ca, body, cell.endpoint, cell.conns, seconds, rounds, client);
       const ratio = r.rps / b.rps;
       const row = [
         cell.fixture,
