@@ -277,6 +277,8 @@ describe('redline serve as a child process', () => {
       expect(answer.json.response.uid).toBe('drain-me');
       expect(await child.exit).toEqual({ code: 0, signal: null });
       expect(child.stdout()).toContain('"msg":"drained; exiting"');
+      // The request's own line, still buffered when SIGTERM came, was flushed before exit.
+      expect(child.stdout()).toMatch(/"uid":"drain-me".*"msg":"admission"/);
     } finally {
       child.proc.kill('SIGKILL');
     }
