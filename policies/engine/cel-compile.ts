@@ -169,9 +169,14 @@ class Generator {
   /** JS source producing a value or NONE (`.?` chains). */
   private optional(node: Node, env: Env, fn: FunctionBody): string {
     if (node.op !== '.?') return this.unsupported();
-    const [receiver, key] = node.args as [Node, string];
+    const [receiver, key] = node.args as [Node, unknown];
     const r = receiver.op === '.?' ? this.optional(receiver, env, fn) : this.value(receiver, env, fn);
-    return `optionalField(${r}, ${JSON.stringify(key)})`;
+    if (typeof key !== 'string') return this.unsupported();
+    if (key in Object.prototype) return `optionalField(${r}, ${JSON.stringify(key)})`;
+    // optionalField() inline, as field() is: absent on NONE, null and scalars; a map's key or absent.
+    const o = fn.temp();
+    const v = fn.temp();
+    return `((${o} = ${r}) === NONE || ${o} === null || typeof ${o} !== "object" ? NONE : ((${v} = ${o}.constructor) === Object || ${v} === undefined) ? ((${v} = ${o}[${JSON.stringify(key)}]) === undefined ? NONE : ${v}) : bail())`;
   }
 
   private unsupported(): never {
@@ -295,12 +300,22 @@ class Generator {
     const [iter, ...body] = args;
     if (!iter || iter.op !== 'id' || typeof iter.args !== 'string') return this.unsupported();
     if (body.length !== 1 && !(name === 'map' && body.length === 2)) return this.unsupported();
-    const items = this.value(receiver, env, fn);
     const x = `x${this.iterationVariables++}`;
     const outer = [...new Set(env.values())];
     const inner = new FunctionBody();
-    const [first, second] = body.map((b) => this.value(b, new Map(env).set(iter.args as string, x), inner)) as [string, string | undefined];
-    const each = (step: string): string => `for (let i = 0; i < xs.length; i++) { const ${x} = xs[i]; ${step} }`;
+    const bind = (name: unknown): Env => new Map(env).set(name as string, x);
+    // `xs.filter(a, P).map(b, E)` (how violations list offenders) runs as one loop, `xs.map(a, P, E)`
+    // with a and b both naming the item: no intermediate list, one function call fewer.
+    const filtered = name === 'map' && body.length === 1 ? filterCall(receiver) : null;
+    if (filtered) {
+      const items = this.value(filtered.receiver, env, fn);
+      const predicate = this.value(filtered.predicate, bind(filtered.iter), inner);
+      const mapped = this.value(body[0]!, bind(iter.args), inner);
+      return this.hoist(`const out = []; ${eachItem(x, `if (bool(${predicate})) out.push(${mapped});`)} return out;`, items, outer, inner);
+    }
+    const items = this.value(receiver, env, fn);
+    const [first, second] = body.map((b) => this.value(b, bind(iter.args), inner)) as [string, string | undefined];
+    const each = (step: string): string => eachItem(x, step);
     let loop: string;
     switch (name) {
       case 'all':
@@ -320,10 +335,29 @@ class Generator {
           ? `const out = []; ${each(`if (bool(${first})) out.push(${second});`)} return out;`
           : `const out = new Array(xs.length); ${each(`out[i] = ${first};`)} return out;`;
     }
+    return this.hoist(loop, items, outer, inner);
+  }
+
+  /** A comprehension's loop as a function of the variables, the range and the outer iteration variables. */
+  private hoist(loop: string, items: string, outer: string[], body: FunctionBody): string {
     const fnName = `c${this.hoisted.length}`;
-    this.hoisted.push(`function ${fnName}(${['s', 'xs', ...outer].join(', ')}) { ${inner.declarations()} ${loop} }`);
+    this.hoisted.push(`function ${fnName}(${['s', 'xs', ...outer].join(', ')}) { ${body.declarations()} ${loop} }`);
     return `${fnName}(${['s', `range(${items})`, ...outer].join(', ')})`;
   }
+}
+
+function eachItem(x: string, step: string): string {
+  return `for (let i = 0; i < xs.length; i++) { const ${x} = xs[i]; ${step} }`;
+}
+
+/** The parts of `receiver.filter(iter, predicate)`, or null when `node` is not such a call. */
+function filterCall(node: Node): { receiver: Node; iter: string; predicate: Node } | null {
+  if (node.op !== 'rcall' || !Array.isArray(node.args)) return null;
+  const [name, receiver, args] = node.args as [unknown, Node, unknown];
+  if (name !== 'filter' || !Array.isArray(args) || args.length !== 2) return null;
+  const [iter, predicate] = args as [Node, Node];
+  if (iter.op !== 'id' || typeof iter.args !== 'string') return null;
+  return { receiver, iter: iter.args, predicate };
 }
 
 function isScalarLiteral(node: Node): boolean {

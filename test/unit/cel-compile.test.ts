@@ -107,6 +107,9 @@ describe('compiled CEL agrees with cel-js', () => {
     // Comprehensions are hoisted functions: inner ones must see the outer iteration variables.
     ['workload.containers.all(c, workload.podTemplates.exists(p, p.volumes.exists(v, v.name != c.name + p.path)))', { workload }, true],
     ['workload.containers.map(c, workload.containers.filter(d, d.name != c.name).map(d, c.name + ">" + d.name))', { workload }, [['redis>exporter'], ['exporter>redis']]],
+    // filter(…).map(…) runs as one loop: each part sees its own iteration variable, and maps' keys.
+    ['workload.containers.filter(c, c.name != "redis").map(d, d.name + workload.mode)', { workload }, ['exporterReplicated']],
+    ['{"a": 1, "b": 2}.filter(k, k != "a").map(v, v + "!") + [1, 2, 3].filter(n, n > 1).map(n, string(n + 1))', {}, ["b!", "3", "4"]],
     // Strings and keys that look like code stay data.
     [String.raw`{"x\"); throw 1; //": workload.mode}["x\"); throw 1; //"] + "\"); globalThis.pwned = 1; (\"\u2028"`, { workload }, 'Replicated"); globalThis.pwned = 1; ("\u2028'],
   ];
