@@ -2,6 +2,8 @@
 // A quantity is stored as an integer count of nano-units (10^-9), which is exact for every
 // suffix Kubernetes accepts; finer fractions round up, as the API server does.
 
+import { memoize } from './memo.js';
+
 const BINARY: Record<string, bigint> = {
   Ki: 1n << 10n, Mi: 1n << 20n, Gi: 1n << 30n, Ti: 1n << 40n, Pi: 1n << 50n, Ei: 1n << 60n,
 };
@@ -32,13 +34,10 @@ export class Quantity {
 
   /** Parses with a small cache: the same few strings ("256Mi", "1") recur in every request. */
   static tryParse(text: string): Quantity | undefined {
-    const cached = CACHE.get(text);
-    if (cached !== undefined || CACHE.has(text)) return cached;
-    const parsed = Quantity.parseUncached(text);
-    if (CACHE.size >= CACHE_LIMIT) CACHE.clear();
-    CACHE.set(text, parsed);
-    return parsed;
+    return Quantity.cached(text);
   }
+
+  private static readonly cached = memoize((text: string) => Quantity.parseUncached(text));
 
   private static parseUncached(text: string): Quantity | undefined {
     const m = PATTERN.exec(text.trim());
@@ -89,8 +88,6 @@ export class Quantity {
 
 export class QuantityError extends Error {}
 
-const CACHE_LIMIT = 1024;
-const CACHE = new Map<string, Quantity | undefined>();
 
 /** Renders a value for humans: binary suffixes for whole multiples of 1Ki, else milli/plain. */
 function formatNanos(nanos: bigint): string {

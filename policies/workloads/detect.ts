@@ -6,6 +6,8 @@
 //     redis/redis-stack-server), excluding tools around Redis: exporters, operators and UIs
 //     (oliver006/redis_exporter, opstree/redis-operator, rediscommander/redis-commander).
 
+import { memoize } from '../engine/memo.js';
+
 export const REDIS_NAMES: ReadonlySet<string> = new Set([
   'redis', 'valkey', 'redises.kubedb.com', 'redissentinels.kubedb.com', 'redis-cluster',
   'redis-sentinel', 'redis-replication', 'valkey-cluster',
@@ -22,7 +24,9 @@ export function labelsSayRedis(labels: Record<string, string>): boolean {
   });
 }
 
-export function isRedisImage(image: string): boolean {
+export const isRedisImage = memoize(isRedisImageUncached);
+
+function isRedisImageUncached(image: string): boolean {
   const withoutDigest = image.split('@')[0] ?? '';
   const lastSlash = withoutDigest.lastIndexOf('/');
   const repoAndTag = withoutDigest.slice(lastSlash + 1);
@@ -32,7 +36,9 @@ export function isRedisImage(image: string): boolean {
 }
 
 /** The version in an image tag ("bitnami/redis:7.2.4-debian-12" → "7.2.4"), or ''. */
-export function imageVersion(image: string): string {
+export const imageVersion = memoize(imageVersionUncached);
+
+function imageVersionUncached(image: string): string {
   const withoutDigest = image.split('@')[0] ?? '';
   const tag = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1).split(':')[1] ?? '';
   const m = /^v?(\d+(?:\.\d+){0,2})/.exec(tag);
