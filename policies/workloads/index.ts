@@ -9,15 +9,20 @@ import type { Recognition, WorkloadAdapter } from './view.js';
 export type { AdapterResult, PodSlots, ContainerSlot, WorkloadView, PodView, Segments } from './view.js';
 
 const ALL: WorkloadAdapter[] = [...kubedbAdapters, ...opstreeAdapters, ...kubernetesAdapters];
-const BY_KEY = new Map<string, WorkloadAdapter>();
-for (const adapter of ALL) for (const v of adapter.apiVersions) BY_KEY.set(`${v}/${adapter.kind}`, adapter);
+/** kind → apiVersion → adapter: two lookups, no key string built per request. */
+const BY_KIND = new Map<string, Map<string, WorkloadAdapter>>();
+for (const adapter of ALL) {
+  let versions = BY_KIND.get(adapter.kind);
+  if (!versions) BY_KIND.set(adapter.kind, (versions = new Map()));
+  for (const v of adapter.apiVersions) versions.set(v, adapter);
+}
 
 /** Every apiVersion/kind Redline understands, e.g. for webhook rules and docs. */
 export const SUPPORTED_KINDS: readonly { apiVersion: string; kind: string }[] =
   ALL.flatMap((a) => a.apiVersions.map((apiVersion) => ({ apiVersion, kind: a.kind })));
 
 export function adapterFor(apiVersion: string, kind: string): WorkloadAdapter | undefined {
-  return BY_KEY.get(`${apiVersion}/${kind}`);
+  return BY_KIND.get(kind)?.get(apiVersion);
 }
 
 export function recognise(object: JsonObject): Recognition {
