@@ -202,28 +202,26 @@ ${extra}  rules:
 });
 
 describe('time budget', () => {
-  const three = custom(policyDoc('slow', `  action: Deny
-  rules:
-    - name: first
-      expression: 'true'
-      message: m
-    - name: second
-      expression: 'true'
-      message: m
-    - name: third
-      expression: 'true'
-      message: m
-`));
+  const rules = (names: string[]): string => names.map((n) => `    - name: ${n}\n      expression: 'true'\n      message: m\n`).join('');
+  const three = custom(policyDoc('slow', `  action: Deny\n  rules:\n${rules(['first', 'second', 'third'])}`));
 
-  it('rules not reached within the budget resolve as errors', () => {
-    // The clock advances 10 ms per reading: the deadline is 0 + 15; the first rule is checked at 10,
-    // the second at 20 (over budget).
+  it('rules not reached within the budget resolve as errors; the clock is read every fourth rule, and before each policy', () => {
+    // The clock advances 10 ms per reading: the deadline is 0 + 15. In `six` it is read before r1
+    // (10) and r5 (20, over budget); in `more` before m1, already over.
+    const lib = custom(
+      policyDoc('six', `  action: Deny\n  rules:\n${rules(['r1', 'r2', 'r3', 'r4', 'r5', 'r6'])}`),
+      policyDoc('more', `  action: Deny\n  rules:\n${rules(['m1'])}`),
+    );
     let t = -10;
-    const engine = new Engine(three, { timeBudgetMs: 15, now: () => (t += 10) });
+    let readings = 0;
+    const engine = new Engine(lib, { timeBudgetMs: 15, now: () => (readings++, (t += 10)) });
     const out = engine.review(input(kubedb()));
-    expect(out.results.map((r) => [r.rule, r.result])).toEqual([['first', 'pass'], ['second', 'error'], ['third', 'error']]);
-    expect(out.results[1]!.message).toBe('evaluation stopped: the 15 ms budget of this review was exhausted');
-    expect(out.results[1]!.denies).toBe(true);
+    expect(out.results.map((r) => [r.rule, r.result])).toEqual([
+      ['r1', 'pass'], ['r2', 'pass'], ['r3', 'pass'], ['r4', 'pass'], ['r5', 'error'], ['r6', 'error'], ['m1', 'error'],
+    ]);
+    expect(readings).toBe(3); // the deadline, r1, r5: once exhausted, never read again
+    expect(out.results[4]!.message).toBe('evaluation stopped: the 15 ms budget of this review was exhausted');
+    expect(out.results[4]!.denies).toBe(true);
     expect(out.denied).toBe(true);
   });
 
