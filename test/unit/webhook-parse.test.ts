@@ -1,7 +1,7 @@
 // The cheap per-request helpers of the webhook's hot path, at their edges.
 
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, parseJsonBody, valueDepth } from '../../webhook/admission-review.js';
+import { MAX_JSON_DEPTH, parseJsonBody, reviewResponseBody, valueDepth, type AdmissionResponse } from '../../webhook/admission-review.js';
 import { isoTime } from '../../webhook/log-keys.js';
 import { isJsonContentType } from '../../webhook/server.js';
 
@@ -77,5 +77,20 @@ describe('isoTime (the serve log timestamp)', () => {
     const later = isoTime();
     expect(later).not.toBe(first);
     expect(Date.parse(later.slice(9, -1))).toBeGreaterThan(Date.parse(first.slice(9, -1)));
+  });
+});
+
+describe('reviewResponseBody', () => {
+  it('is exactly JSON.stringify of the AdmissionReview wrapper, for every kind of answer', () => {
+    const answers: AdmissionResponse[] = [
+      { uid: 'u1', allowed: true },
+      { uid: 'u"2\\', allowed: false, status: { code: 403, reason: 'Forbidden', message: 'no: "quotes" \u2028 ✓' } },
+      { uid: 'u3', allowed: true, patchType: 'JSONPatch', patch: 'W10=', warnings: ['a', 'b'], auditAnnotations: { 'x/y': 'z' } },
+    ];
+    for (const response of answers) {
+      const text = reviewResponseBody(response);
+      expect(text).toBe(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
+      expect(JSON.parse(text)).toEqual({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
+    }
   });
 });
