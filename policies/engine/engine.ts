@@ -98,12 +98,11 @@ export class Engine {
   /** Appends the policy's results; returns whether the budget is exhausted (it stays so). */
   private evaluatePolicy(policy: CompiledPolicy, activation: Scope, input: ReviewInput, deadline: number, exhausted: boolean, out: RuleResult[]): boolean {
     const { scope: withVars, error: variableError } = this.variables(policy, activation);
-    const rules = policy.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i]!;
+    let reached = 0;
+    for (const rule of policy.rules) {
       if (rule.operations && !rule.operations.has(input.operation)) continue;
       if (!rule.operations && input.operation === 'DELETE') continue;
-      if (!exhausted && i % RULES_PER_CLOCK_READING === 0 && this.now() > deadline) exhausted = true;
+      if (!exhausted && reached++ % RULES_PER_CLOCK_READING === 0 && this.now() > deadline) exhausted = true;
       if (variableError) out.push(ruleResult(policy, rule, 'error', variableError));
       else if (exhausted) out.push(ruleResult(policy, rule, 'error', `evaluation stopped: the ${this.budgetMs} ms budget of this review was exhausted`));
       else out.push(this.judge(policy, rule, withVars));

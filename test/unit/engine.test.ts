@@ -220,6 +220,14 @@ describe('time budget', () => {
       ['r1', 'pass'], ['r2', 'pass'], ['r3', 'pass'], ['r4', 'pass'], ['r5', 'error'], ['r6', 'error'], ['m1', 'error'],
     ]);
     expect(readings).toBe(3); // the deadline, r1, r5: once exhausted, never read again
+
+    // Rules another operation's: the reading goes before the first rule that is evaluated.
+    const deleteOnly = custom(policyDoc('mixed', `  action: Deny\n  rules:\n    - name: on-delete\n      operations: [DELETE]\n      expression: 'true'\n      message: m\n${rules(['c1'])}`));
+    t = -10;
+    readings = 0;
+    const second = new Engine(deleteOnly, { timeBudgetMs: 5, now: () => (readings++, (t += 10)) }).review(input(kubedb()));
+    expect(second.results.map((r) => [r.rule, r.result])).toEqual([['c1', 'error']]);
+    expect(readings).toBe(2);
     expect(out.results[4]!.message).toBe('evaluation stopped: the 15 ms budget of this review was exhausted');
     expect(out.results[4]!.denies).toBe(true);
     expect(out.denied).toBe(true);
