@@ -303,7 +303,7 @@ class Generator {
     const x = `x${this.iterationVariables++}`;
     const outer = [...new Set(env.values())];
     const inner = new FunctionBody();
-    const bind = (name: unknown): Env => new Map(env).set(name as string, x);
+    const bind = (iterName: unknown): Env => new Map(env).set(iterName as string, x);
     // `xs.filter(a, P).map(b, E)` (how violations list offenders) runs as one loop, `xs.map(a, P, E)`
     // with a and b both naming the item: no intermediate list, one function call fewer.
     const filtered = name === 'map' && body.length === 1 ? filterCall(receiver) : null;
