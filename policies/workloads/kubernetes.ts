@@ -2,6 +2,7 @@
 // what KubeDB creates instead of StatefulSets), Pod (v1) and PodDisruptionBudget (policy/v1).
 // Sets are validated only — never mutated, since an owning operator would revert us and loop.
 
+import { memoize } from '../engine/memo.js';
 import type { JsonObject } from '../engine/types.js';
 import { imageVersion, isRedisImage, labelsSayRedis } from './detect.js';
 import { podFromSpec } from './podspec.js';
@@ -22,13 +23,17 @@ const TLS_ENV = ['REDIS_TLS_ENABLED', 'VALKEY_TLS_ENABLED'];
 /** Pods of these owners get the per-pod checks their owner cannot carry (anti-affinity on KubeDB v1). */
 const SET_OWNERS: ReadonlySet<string> = new Set(['StatefulSet', 'PetSet']);
 
+/** What a command line says about TLS: the TLS port (or ''), and whether the plain port is off. */
+const tlsArgs = memoize((line: string): { tlsPort: string; plainOff: boolean } => ({
+  tlsPort: /\s--tls-port[\s=]+(\d+)\s/.exec(line)?.[1] ?? '',
+  plainOff: /\s--port[\s=]+0\s/.test(line),
+}));
+
 /** TLS of a plain Redis container: `--tls-port N` with `--port 0`, or REDIS_TLS_ENABLED=yes|true. */
 export function containerTls(c: ContainerView | undefined): { enabled: boolean; detail: string } {
   if (!c) return { enabled: false, detail: 'no Redis container' };
-  const line = ` ${c.args.join(' ')} `;
-  const tlsPort = /\s--tls-port[\s=]+(\d+)\s/.exec(line);
-  const plainOff = /\s--port[\s=]+0\s/.test(line);
-  if (tlsPort && tlsPort[1] !== '0' && plainOff) return { enabled: true, detail: `--tls-port ${tlsPort[1]} --port 0` };
+  const { tlsPort, plainOff } = tlsArgs(` ${c.args.join(' ')} `);
+  if (tlsPort && tlsPort !== '0' && plainOff) return { enabled: true, detail: `--tls-port ${tlsPort} --port 0` };
   for (const name of TLS_ENV) {
     const v = (c.env[name] ?? '').toLowerCase();
     if (v === 'yes' || v === 'true') return { enabled: true, detail: `${name}=${c.env[name]}` };

@@ -1,5 +1,5 @@
 // memoize: repeats are answered from the cache (undefined results included); the cache never
-// holds more than its limit.
+// holds more than its limit, nor strings longer than its key limit.
 
 import { describe, expect, it } from 'vitest';
 import { memoize } from '../../policies/engine/memo.js';
@@ -27,4 +27,15 @@ describe('memoize', () => {
     expect(f('d')).toBe('D');
     expect(calls).toHaveLength(5);
   });
+
+  it('does not cache strings longer than maxKeyLength (a huge value cannot pin memory)', () => {
+    let calls = 0;
+    const f = memoize((s: string) => (calls++, s.length), 10, 8);
+    expect([f('12345678'), f('12345678')]).toEqual([8, 8]);
+    expect(calls).toBe(1);
+    const long = 'x'.repeat(9);
+    expect([f(long), f(long)]).toEqual([9, 9]);
+    expect(calls).toBe(3);
+  });
 });
+
