@@ -104,14 +104,11 @@ async function startProcess(name: string, args: string[], cwd: string, logFile: 
 // Load generation
 
 interface CellResult {
-  requests: number;
   errors: number;
-  seconds: number;
   rps: number;
   p50: number;
   p99: number;
   serverCpuUsPerReq: number;
-  serverCpuShare: number;
   generatorCpuShare: number;
 }
 
@@ -278,14 +275,11 @@ function combine(slices: Slice[]): CellResult {
   const serverCpuSeconds = slices.reduce((t, s) => t + s.serverTicks, 0) / TICKS_PER_SECOND;
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   return {
-    requests: latencies.length,
     errors: slices.reduce((t, s) => t + s.errors, 0),
-    seconds: wall,
     rps: latencies.length / wall,
     p50: pct(50),
     p99: pct(99),
     serverCpuUsPerReq: latencies.length ? (serverCpuSeconds * 1e6) / latencies.length : NaN,
-    serverCpuShare: serverCpuSeconds / wall,
     generatorCpuShare: slices.reduce((t, s) => t + s.generatorCpuSeconds, 0) / wall,
   };
 }
