@@ -45,6 +45,7 @@ export function boundedOperation(op: unknown): string {
 }
 
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16];
 
 interface IncChild {
   inc(value?: number): void;
@@ -58,6 +59,8 @@ export class WebhookMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'endpoint' | 'kind' | 'operation' | 'outcome'>;
   readonly duration: CountingHistogram<'endpoint' | 'kind' | 'operation'>;
+  readonly batchSize: CountingHistogram<never>;
+  private readonly batchSeries: HistogramSeries;
   readonly policyResults: Counter<'policy' | 'rule' | 'result'>;
   readonly errors: Counter<'kind'>;
   readonly ready: Gauge<string>;
@@ -88,6 +91,14 @@ export class WebhookMetrics {
       DURATION_BUCKETS,
       this.registry,
     );
+    this.batchSize = new CountingHistogram(
+      'redline_admission_batch_size',
+      'Requests admitted together: bodies read in one event-loop turn, taken through each step together.',
+      [],
+      BATCH_BUCKETS,
+      this.registry,
+    );
+    this.batchSeries = this.batchSize.labels();
     const resultCounts = this.resultCounts;
     this.policyResults = new Counter({
       name: 'redline_policy_results_total',
@@ -136,6 +147,11 @@ export class WebhookMetrics {
     const entry = series.outcomes.get(outcome);
     if (entry) entry.pending++;
     else series.outcomes.set(outcome, { child: this.requests.labels(endpoint, k, op, outcome), pending: 1 });
+  }
+
+  /** One pass of the admission steps over `size` requests. */
+  batch(size: number): void {
+    this.batchSize.observe(this.batchSeries, size);
   }
 
   policyResult(policy: string, rule: string, result: string): void {

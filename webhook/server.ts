@@ -2,7 +2,15 @@
 // this, see DESIGN.md) with POST /validate and POST /mutate. Reading order = run order:
 //
 //   route (404/405) → content type (415) → declared length (413) → read body with a byte limit (413)
-//   → UTF-8, JSON, nesting depth (400) → AdmissionReview shape (400) → admit → 200 AdmissionReview
+//   → [end of the event-loop turn] → UTF-8, JSON, nesting depth (400) → AdmissionReview shape (400)
+//   → admit → 200 AdmissionReview
+//
+// Bodies read during one turn are admitted together at its end, one step at a time for all of them
+// (decode all, admit all, answer all) rather than one request at a time. Under load a turn reads
+// several requests (at 8 connections, most turns read all 8); each step then runs with its code and
+// data still in the CPU caches, where one request at a time evicted them between requests (TLS,
+// HTTP, the kernel). That cut Redline's CPU per request by about a quarter at 8 connections
+// (bench:webhook). Nothing is shared between the requests of a pass but the time they are done.
 //
 // Every step answers with a value; an exception anywhere becomes a 500 Status answer, a log line
 // and a metric, never a process exit.
@@ -12,12 +20,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type Problem } from './admission-review.js';
-import { admit, requestFields, type AdmissionContext, type AdmissionEndpoint } from './admission.js';
+import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type AdmissionRequest, type Problem } from './admission-review.js';
+import { admit, requestFields, type AdmissionContext, type AdmissionEndpoint, type AdmissionResult } from './admission.js';
 import { AnswerLog } from './answer-log.js';
 import { listenOn } from './health.js';
 import { LogKey } from './log-keys.js';
 import type { Endpoint, Outcome, WebhookMetrics } from './metrics.js';
+import { TurnBatch } from './turn-batch.js';
 
 export const MIN_TLS_VERSION = 'TLSv1.2' as const;
 
@@ -64,6 +73,27 @@ const REASONS: Record<number, string> = {
   500: 'InternalError',
 };
 
+/**
+ * Most requests admitted in one pass of the steps: bounds how long the first answer of a turn waits
+ * for the others (64 connections put 64 requests in a turn).
+ */
+const ADMISSION_PASS_REQUESTS = 16;
+/** Most body bytes in one pass, so a few large objects are not all parsed and held at once. */
+const ADMISSION_PASS_BYTES = 1024 * 1024;
+
+/** A request whose body has been read, on its way through the admission steps. */
+class Admission {
+  request: AdmissionRequest | null = null;
+  fields: Record<string, unknown> | null = null;
+  result: AdmissionResult | null = null;
+  constructor(
+    public body: Buffer | null,
+    readonly res: ServerResponse,
+    readonly endpoint: AdmissionEndpoint,
+    readonly start: number,
+  ) {}
+}
+
 /** A metav1.Status document: what the API server's REST client decodes from a non-200 answer. */
 export function statusDocument(s: StatusBody): string {
   return JSON.stringify({
@@ -101,6 +131,7 @@ export class WebhookServer {
   private readonly ctx: AdmissionContext;
   private readonly bodyLimit: number;
   private readonly answers: AnswerLog;
+  private readonly admissions: TurnBatch<Admission>;
   private draining = false;
   private inFlightCount = 0;
 
@@ -108,6 +139,14 @@ export class WebhookServer {
     this.log = opts.logger;
     this.metrics = opts.metrics;
     this.answers = new AnswerLog(opts.metrics);
+    this.admissions = new TurnBatch((pass) => this.admitTogether(pass), {
+      maxItems: ADMISSION_PASS_REQUESTS,
+      maxWeight: ADMISSION_PASS_BYTES,
+      weight: (a) => a.body?.length ?? 0,
+      onError: (e, pass) => {
+        for (const a of pass) if (!a.res.headersSent) this.internalError(a.res, a.endpoint, a.start, e);
+      },
+    });
     this.ctx = opts.context;
     this.bodyLimit = opts.bodyLimitBytes;
     const requestTimeout = opts.requestTimeoutMs;
@@ -269,7 +308,7 @@ export class WebhookServer {
       if (over) return;
       try {
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-        this.handleBody(body, res, endpoint, start);
+        this.admissions.add(new Admission(body, res, endpoint, start));
       } catch (e) {
         this.internalError(res, endpoint, start, e);
       }
@@ -285,37 +324,66 @@ export class WebhookServer {
     if (!closeNow) req.resume();
   }
 
-  private handleBody(body: Buffer, res: ServerResponse, endpoint: AdmissionEndpoint, start: number): void {
-    const parsed = parseJsonBody(body);
-    if (!parsed.ok) return this.badRequest(res, endpoint, start, parsed.problem);
-    const checked = checkAdmissionReview(parsed.value);
-    if (!checked.ok) return this.badRequest(res, endpoint, start, checked.problem);
-    const request = checked.value;
+  /** The admission steps, each for every request of the pass before the next step; each answers its own failures. */
+  private admitTogether(pass: Admission[]): void {
+    this.metrics.batch(pass.length);
+    for (const a of pass) this.decode(a);
+    for (const a of pass) if (a.request) this.decide(a);
+    for (const a of pass) if (a.result) this.answer(a);
+    this.answers.flush();
+  }
+
+  /** Body → AdmissionRequest, or a 400 answer. */
+  private decode(a: Admission): void {
+    if (a.res.destroyed) return; // the client left while its request waited for the end of the turn
+    try {
+      const parsed = parseJsonBody(a.body!);
+      a.body = null;
+      if (!parsed.ok) return this.badRequest(a.res, a.endpoint, a.start, parsed.problem);
+      const checked = checkAdmissionReview(parsed.value);
+      if (!checked.ok) return this.badRequest(a.res, a.endpoint, a.start, checked.problem);
+      a.request = checked.value;
+    } catch (e) {
+      this.internalError(a.res, a.endpoint, a.start, e);
+    }
+  }
+
+  /** The verdict, or a 500 answer. */
+  private decide(a: Admission): void {
+    const request = a.request!;
     // The fixed per-request keys; a child logger is bound only when something else must be logged
     // about this request (binding one costs more than the request's single line).
-    const fields = requestFields(endpoint, request);
-    let result;
     try {
-      result = admit(endpoint, request, this.ctx);
+      a.fields = requestFields(a.endpoint, request);
+      a.result = admit(a.endpoint, request, this.ctx);
     } catch (e) {
-      return this.internalError(res, endpoint, start, e, this.log.child(fields), request.kind.kind, request.operation);
+      this.internalError(a.res, a.endpoint, a.start, e, a.fields ? this.log.child(a.fields) : this.log, request.kind.kind, request.operation);
     }
-    const text = reviewResponseBody(result.response);
-    this.send(res, 200, text);
-    const seconds = (performance.now() - start) / 1000;
-    // Assigned onto the fields object: spreading into a new literal measured 12 µs per line more.
-    const line: Record<string, unknown> = fields;
-    line[LogKey.outcome] = result.outcome;
-    line[LogKey.reason] = result.reason;
-    line[LogKey.status] = 200;
-    line[LogKey.durationMs] = Math.round(seconds * 1e6) / 1e3;
-    if (request.dryRun) line[LogKey.dryRun] = true;
-    if (result.patchOps) line[LogKey.patchOps] = result.patchOps;
-    if (result.notable.length) line[LogKey.results] = result.notable;
-    this.answers.add({
-      endpoint, kind: request.kind.kind, operation: request.operation, outcome: result.outcome, seconds,
-      log: this.log, level: 'info', line, message: 'admission',
-    });
+  }
+
+  /** The 200 AdmissionReview, then its log line and metrics (written at the end of the pass). */
+  private answer(a: Admission): void {
+    const request = a.request!;
+    const result = a.result!;
+    try {
+      this.send(a.res, 200, reviewResponseBody(result.response));
+      const seconds = (performance.now() - a.start) / 1000;
+      // Assigned onto the fields object: spreading into a new literal measured 12 µs per line more.
+      const line = a.fields!;
+      line[LogKey.outcome] = result.outcome;
+      line[LogKey.reason] = result.reason;
+      line[LogKey.status] = 200;
+      line[LogKey.durationMs] = Math.round(seconds * 1e6) / 1e3;
+      if (request.dryRun) line[LogKey.dryRun] = true;
+      if (result.patchOps) line[LogKey.patchOps] = result.patchOps;
+      if (result.notable.length) line[LogKey.results] = result.notable;
+      this.answers.add({
+        endpoint: a.endpoint, kind: request.kind.kind, operation: request.operation, outcome: result.outcome, seconds,
+        log: this.log, level: 'info', line, message: 'admission',
+      });
+    } catch (e) {
+      this.internalError(a.res, a.endpoint, a.start, e);
+    }
   }
 
   private send(res: ServerResponse, status: number, text: string): void {

@@ -4,6 +4,7 @@
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -122,6 +123,54 @@ export function httpsRequest(o: RequestOptions): Promise<HttpAnswer> {
     req.on('error', reject);
     if (body !== undefined) req.end(body);
     else req.end();
+  });
+}
+
+/**
+ * Sends every request on its own TLS connection, all written in one go once every connection is up
+ * (so the server reads them in one event-loop turn), and resolves with the answers in order.
+ */
+export async function burst(port: number, ca: Buffer | string, requests: { path: string; body: string }[]): Promise<HttpAnswer[]> {
+  const sockets = await Promise.all(
+    requests.map(
+      () =>
+        new Promise<tls.TLSSocket>((resolve, reject) => {
+          const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => resolve(s));
+          s.on('error', reject);
+        }),
+    ),
+  );
+  const answers = sockets.map((s) => readOneAnswer(s));
+  requests.forEach((r, i) => {
+    const body = Buffer.from(r.body);
+    sockets[i]!.write(Buffer.concat([Buffer.from(`POST ${r.path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+  });
+  try {
+    return await Promise.all(answers);
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+}
+
+function readOneAnswer(socket: tls.TLSSocket): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    socket.on('close', () => reject(new Error('connection closed before a whole answer')));
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const [statusLine, ...headerLines] = buf.subarray(0, end).toString('latin1').split('\r\n');
+      const headers: IncomingHttpHeaders = {};
+      for (const h of headerLines) {
+        const colon = h.indexOf(':');
+        headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
+      }
+      const length = Number(headers['content-length'] ?? 0);
+      if (buf.length < end + 4 + length) return;
+      const text = buf.subarray(end + 4, end + 4 + length).toString('utf8');
+      resolve({ status: Number(statusLine!.split(' ')[1]), headers, text, json: () => JSON.parse(text) });
+    });
   });
 }
 

@@ -13,12 +13,14 @@ import { auditAnnotationKey } from '../../webhook/admission.js';
 import {
   admissionReview,
   applyAddPatch,
+  burst,
   decodePatch,
   fixture,
   PLAIN_NS,
   startTestWebhook,
   TENANT_NS,
   testCertificates,
+  type HttpAnswer,
   type TestCerts,
   type TestWebhook,
 } from '../bench/webhook-harness.js';
@@ -207,6 +209,63 @@ describe('workloads in tenant namespaces (shipped library)', () => {
     expect(await count()).toBe(before + 3); // a second scrape adds nothing
     await hook.post(denied);
     expect(await count()).toBe(before + 4);
+  });
+});
+
+describe('requests read in the same event-loop turn (admitted together)', () => {
+  const batchPasses = async (): Promise<number> => {
+    const m = /^redline_admission_batch_size_count (\d+)$/m.exec(await hook.metrics.registry.metrics());
+    return m ? Number(m[1]) : 0;
+  };
+
+  it('answers each request exactly as it is answered alone: verdicts, messages, patches, bad input', async () => {
+    const requests = [
+      { path: '/validate', body: JSON.stringify(admissionReview(stsReview.request.object, { uid: 'burst-allow' })) },
+      { path: '/validate', body: JSON.stringify(admissionReview(kubedbReview.request.object, { uid: 'burst-deny' })) },
+      { path: '/mutate', body: JSON.stringify(admissionReview(bareKubedb, { uid: 'burst-patch' })) },
+      { path: '/validate', body: '{"apiVersion": "admission.k8s.io/v1", "kind": ' },
+      { path: '/validate', body: JSON.stringify(admissionReview(withNamespace(kubedbReview.request.object, 'tenant-big'), { uid: 'burst-fits' })) },
+      { path: '/validate', body: JSON.stringify(admissionReview(withNamespace(kubedbReview.request.object, 'default'), { uid: 'burst-plain' })) },
+      { path: '/validate', body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE' } }) },
+      { path: '/validate', body: JSON.stringify(admissionReview(null, { operation: 'DELETE', oldObject: redisPdb, uid: 'burst-warn' })) },
+    ];
+    const alone: HttpAnswer[] = [];
+    for (const r of requests) alone.push(await hook.post(r.body, r.path));
+    expect(alone.map((a) => a.status)).toEqual([200, 200, 200, 400, 200, 200, 400, 200]);
+
+    const passesBefore = await batchPasses();
+    const together = await burst(hook.port, certs.ca, requests);
+    // Fewer passes than requests: some were taken through the steps together.
+    expect((await batchPasses()) - passesBefore).toBeLessThan(requests.length);
+    together.forEach((a, i) => {
+      expect({ i, status: a.status, body: a.json() }).toEqual({ i, status: alone[i]!.status, body: alone[i]!.json() });
+    });
+    expect(together[1]!.json().response.allowed).toBe(false);
+    expect(together[2]!.json().response.patchType).toBe('JSONPatch');
+  });
+
+  it('a reviewer that throws for one request answers that one 500, and the others of its batch as usual', async () => {
+    const throwsFor = 'burst-boom';
+    const reviewer = { review: (input: Parameters<Engine['review']>[0]) => {
+      if ((input.object.metadata as JsonObject | undefined)?.name === throwsFor) throw new Error('boom');
+      return engine.review(input);
+    } };
+    const h = await startTestWebhook({ certs, reviewer, namespaces: NAMESPACES });
+    try {
+      const boom = withNamespace(stsReview.request.object, 'tenant-acme');
+      (boom.metadata as JsonObject).name = throwsFor;
+      const answers = await burst(h.port, certs.ca, [
+        { path: '/validate', body: JSON.stringify(admissionReview(stsReview.request.object, { uid: 'before' })) },
+        { path: '/validate', body: JSON.stringify(admissionReview(boom, { uid: 'boom' })) },
+        { path: '/validate', body: JSON.stringify(admissionReview(kubedbReview.request.object, { uid: 'after' })) },
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([200, 500, 200]);
+      expect(answers[0]!.json().response).toEqual({ uid: 'before', allowed: true });
+      expect(answers[1]!.json()).toMatchObject({ kind: 'Status', code: 500, message: 'policy evaluation failed' });
+      expect(answers[2]!.json().response).toMatchObject({ uid: 'after', allowed: false });
+    } finally {
+      await h.close();
+    }
   });
 });
 
