@@ -351,9 +351,9 @@ export class WebhookServer {
   /** The verdict, or a 500 answer. */
   private decide(a: Admission): void {
     const request = a.request!;
-    // The fixed per-request keys; a child logger is bound only when something else must be logged
-    // about this request (binding one costs more than the request's single line).
     try {
+      // The fixed per-request keys; a child logger is bound only when something else must be logged
+      // about this request (binding one costs more than the request's single line).
       a.fields = requestFields(a.endpoint, request);
       a.result = admit(a.endpoint, request, this.ctx);
     } catch (e) {
