@@ -10,7 +10,8 @@
 // several requests (at 8 connections, most turns read all 8); each step then runs with its code and
 // data still in the CPU caches, where one request at a time evicted them between requests (TLS,
 // HTTP, the kernel). At 8 connections that brought Redline's CPU per request from about 1.75× the
-// bare server's to about 1.25× (bench:webhook). Nothing is shared between the requests of a pass but the time they are done.
+// bare server's to about 1.25× (bench:webhook). Nothing is shared between the requests of a pass
+// but the time they are done.
 //
 // Every step answers with a value; an exception anywhere becomes a 500 Status answer, a log line
 // and a metric, never a process exit.
