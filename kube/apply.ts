@@ -135,7 +135,6 @@ export function resourcePath(apiVersion: string, plural: string, namespace?: str
 export class KubeApi {
   readonly server: URL;
   private readonly agent: http.Agent;
-  private readonly tls: https.AgentOptions;
   private authHeaders: Record<string, string> = {};
   private authAt = -Infinity;
   private authPending: Promise<void> | undefined;
@@ -148,7 +147,6 @@ export class KubeApi {
     tls: https.AgentOptions,
   ) {
     this.server = server;
-    this.tls = tls;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.authTtlMs = opts.authTtlMs ?? 10_000;
     this.agent =

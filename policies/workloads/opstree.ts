@@ -14,7 +14,7 @@ import { containerView } from './podspec.js';
 import { summarise } from './summary.js';
 import {
   type ContainerSlot, type ContainerView, type OperatorPdbView, type PodSlots, type PodView,
-  type Recognition, type Segments, type WorkloadAdapter, int, list, obj, str, stringMap,
+  type Recognition, type Segments, type WorkloadAdapter, int, list, obj, str,
 } from './view.js';
 
 type Kind = 'Redis' | 'RedisReplication' | 'RedisSentinel' | 'RedisCluster';

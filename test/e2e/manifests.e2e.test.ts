@@ -15,7 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  ApiException, AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api,
+  AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -24,7 +24,7 @@ import { systemClock } from '../../certs/clock.js';
 import { ensureDevCertificates } from '../../certs/dev.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { freePort, startControlPlane, type ControlPlane } from './controlplane/index.js';
-import { sleep, until } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 import { rejection } from './helpers/api.js';
 import { installCrds } from './controlplane/crds.js';
 
