@@ -88,7 +88,6 @@ export class Quantity {
 
 export class QuantityError extends Error {}
 
-
 /** Renders a value for humans: binary suffixes for whole multiples of 1Ki, else milli/plain. */
 function formatNanos(nanos: bigint): string {
   const sign = nanos < 0n ? '-' : '';

@@ -152,23 +152,34 @@ export async function burst(port: number, ca: Buffer | string, requests: { path:
   }
 }
 
+/**
+ * One HTTP/1.1 answer at the start of `buf`, framed by its Content-Length: the head (status line and
+ * headers) and the answer's total length, or undefined while it is incomplete.
+ */
+export function frameAnswer(buf: Buffer): { head: string; bodyStart: number; total: number } | undefined {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const head = buf.subarray(0, end).toString('latin1');
+  const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  const total = end + 4 + (m ? Number(m[1]) : 0);
+  return buf.length < total ? undefined : { head, bodyStart: end + 4, total };
+}
+
 function readOneAnswer(socket: tls.TLSSocket): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     socket.on('close', () => reject(new Error('connection closed before a whole answer')));
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const [statusLine, ...headerLines] = buf.subarray(0, end).toString('latin1').split('\r\n');
+      const frame = frameAnswer(buf);
+      if (!frame) return;
+      const [statusLine, ...headerLines] = frame.head.split('\r\n');
       const headers: IncomingHttpHeaders = {};
       for (const h of headerLines) {
         const colon = h.indexOf(':');
         headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
       }
-      const length = Number(headers['content-length'] ?? 0);
-      if (buf.length < end + 4 + length) return;
-      const text = buf.subarray(end + 4, end + 4 + length).toString('utf8');
+      const text = buf.subarray(frame.bodyStart, frame.total).toString('utf8');
       resolve({ status: Number(statusLine!.split(' ')[1]), headers, text, json: () => JSON.parse(text) });
     });
   });

@@ -22,7 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixture, repoRoot } from './webhook-harness.js';
+import { fixture, frameAnswer, repoRoot } from './webhook-harness.js';
 
 // ---------------------------------------------------------------------------------------------
 // The bare server (a child process of the benchmark)
@@ -151,14 +151,10 @@ class RawConnection {
   }
   private onData(d: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    const end = this.buf.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const head = this.buf.subarray(0, end).toString('latin1');
-    const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    const total = end + 4 + (m ? Number(m[1]) : 0);
-    if (this.buf.length < total) return;
-    this.buf = this.buf.subarray(total);
-    const status = Number(head.slice(9, 12));
+    const frame = frameAnswer(this.buf);
+    if (!frame) return;
+    this.buf = this.buf.subarray(frame.total);
+    const status = Number(frame.head.slice(9, 12));
     const p = this.pending;
     this.pending = undefined;
     p?.resolve(status);
