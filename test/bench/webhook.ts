@@ -22,6 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { fixture, frameAnswer, repoRoot } from './webhook-harness.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -329,20 +330,57 @@ function summariseProfile(file: string, top = 15): string[] {
 
 // ---------------------------------------------------------------------------------------------
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
 const FIXTURES: Record<string, string> = { statefulset: 'statefulset-review.json', kubedb: 'kubedb-redis-review.json' };
 
+const USAGE = 'usage: npm run bench:webhook -- [--seconds N] [--rounds N] [--connections 1,8,64] [--client raw|https] [--fixtures statefulset,kubedb] [--profile]';
+
+interface BenchOptions {
+  seconds: number;
+  rounds: number;
+  connections: number[];
+  fixtures: string[];
+  profile: boolean;
+  client: Client;
+}
+
+/** Strict: an unknown flag or a bad value stops the run with the usage, rather than running 2 minutes with defaults. */
+function benchOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      seconds: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '4' },
+      connections: { type: 'string', default: '1,8,64' },
+      fixtures: { type: 'string', default: 'statefulset,kubedb' },
+      client: { type: 'string', default: 'raw' },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
+  const positive = (name: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name}: expected a positive integer, got "${v}"`);
+    return n;
+  };
+  const fixtures = values.fixtures.split(',');
+  for (const f of fixtures) if (!(f in FIXTURES)) throw new UsageError(`--fixtures: unknown fixture "${f}" (known: ${Object.keys(FIXTURES).join(', ')})`);
+  if (values.client !== 'raw' && values.client !== 'https') throw new UsageError(`--client: expected raw or https, got "${values.client}"`);
+  return {
+    seconds: positive('seconds', values.seconds),
+    rounds: positive('rounds', values.rounds),
+    connections: values.connections.split(',').map((c) => positive('connections', c)),
+    fixtures,
+    profile: values.profile,
+    client: values.client,
+  };
+}
+
+class UsageError extends Error {}
+
 async function main(): Promise<void> {
-  const seconds = Number(flag('--seconds', '4'));
-  const rounds = Number(flag('--rounds', '4'));
-  const connections = flag('--connections', '1,8,64').split(',').map(Number);
-  const fixtures = flag('--fixtures', 'statefulset,kubedb').split(',');
-  const profile = process.argv.includes('--profile');
-  const client = flag('--client', 'raw') as Client;
+  const { seconds, rounds, connections, fixtures, profile, client } = benchOptions(process.argv.slice(2));
   const root = repoRoot();
   const main = path.join(root, 'dist', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
@@ -440,6 +478,11 @@ if (process.argv[2] === '--bare-server') {
   bareServer(process.argv[3]!);
 } else {
   main().catch((e: unknown) => {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error([(e as Error).message, USAGE].filter(Boolean).join('\n'));
+      process.exitCode = process.argv.includes('--help') || process.argv.includes('-h') ? 0 : 2;
+      return;
+    }
     console.error(e);
     process.exitCode = 1;
   });
