@@ -5,7 +5,8 @@
 // generator (HTTPS keep-alive on loopback, N connections, fixed duration per cell). The two servers
 // are measured in alternating slices of each cell, so the shared machine's changing load hits both
 // alike. For every cell it prints requests/s, p50/p99 latency, the server's CPU per request (from
-// /proc) and the generator's own CPU share, so a generator-bound cell is visible.
+// /proc), the generator's own CPU share, so a generator-bound cell is visible, and the host's
+// steal (CPU time the hypervisor gave other guests), so a cell hit by a noisy host is visible too.
 //
 // Flags: --seconds N (per server per cell, default 4; warm-up 1 s extra), --rounds N (alternating
 //        slices the seconds are split into, default 4), --connections 1,8,64,
@@ -71,6 +72,20 @@ function cpuTicks(pid: number): number {
 }
 const TICKS_PER_SECOND = 100;
 
+/**
+ * The machine's CPU time so far, all CPUs, in clock ticks, and how much of it the hypervisor stole
+ * (time a vCPU was runnable but the host ran something else): /proc/stat's "cpu" line. Null where
+ * there is no /proc/stat. Printed per cell, it tells a slow cell on a noisy host from a slow server.
+ */
+function hostTicks(): { total: number; steal: number } | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: cpu.reduce((a, b) => a + b, 0), steal: cpu[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
 async function startProcess(name: string, args: string[], cwd: string, logFile: string, pattern: RegExp): Promise<ServerProc> {
   const out = openSync(logFile, 'w');
   const proc = spawn(process.execPath, args, { cwd, stdio: ['ignore', out, 'pipe'] });
@@ -111,6 +126,8 @@ interface CellResult {
   p99: number;
   serverCpuUsPerReq: number;
   generatorCpuShare: number;
+  /** Share of all CPUs' time the hypervisor stole during this server's slices (null: unknown). */
+  stealShare: number | null;
 }
 
 type Client = 'raw' | 'https';
@@ -179,6 +196,8 @@ interface Slice {
   wall: number;
   serverTicks: number;
   generatorCpuSeconds: number;
+  /** Host clock ticks of all CPUs during the slice and the stolen part of them; null without /proc/stat. */
+  host: { total: number; steal: number } | null;
 }
 
 /**
@@ -235,6 +254,7 @@ class Load {
   async run(ms: number): Promise<Slice> {
     const cpu0 = process.cpuUsage();
     const ticks0 = cpuTicks(this.serverPid);
+    const host0 = hostTicks();
     const t0 = process.hrtime.bigint();
     const latencies: number[] = [];
     let errors = 0;
@@ -250,12 +270,14 @@ class Load {
     };
     await Promise.all(Array.from({ length: this.connections }, (_, i) => worker(i)));
     const cpu = process.cpuUsage(cpu0);
+    const host1 = hostTicks();
     return {
       latencies,
       errors,
       wall: Number(process.hrtime.bigint() - t0) / 1e9,
       serverTicks: cpuTicks(this.serverPid) - ticks0,
       generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      host: host0 && host1 ? { total: host1.total - host0.total, steal: host1.steal - host0.steal } : null,
     };
   }
 
@@ -278,6 +300,9 @@ function combine(slices: Slice[]): CellResult {
     p99: pct(99),
     serverCpuUsPerReq: latencies.length ? (serverCpuSeconds * 1e6) / latencies.length : NaN,
     generatorCpuShare: slices.reduce((t, s) => t + s.generatorCpuSeconds, 0) / wall,
+    stealShare: slices.every((s) => s.host && s.host.total > 0)
+      ? slices.reduce((t, s) => t + s.host!.steal, 0) / slices.reduce((t, s) => t + s.host!.total, 0)
+      : null,
   };
 }
 
@@ -331,6 +356,10 @@ function summariseProfile(file: string, top = 15): string[] {
 // ---------------------------------------------------------------------------------------------
 
 const FIXTURES: Record<string, string> = { statefulset: 'statefulset-review.json', kubedb: 'kubedb-redis-review.json' };
+
+function percent(share: number | null): string {
+  return share === null ? 'n/a' : `${(100 * share).toFixed(1)}%`;
+}
 
 const USAGE = 'usage: npm run bench:webhook -- [--seconds N] [--rounds N] [--connections 1,8,64] [--client raw|https] [--fixtures statefulset,kubedb] [--profile]';
 
@@ -408,7 +437,7 @@ async function main(): Promise<void> {
   const sizes = fixtures.map((f) => `${f} ${Buffer.byteLength(JSON.stringify(fixture(FIXTURES[f]!)))} B`).join(', ');
   console.log(`# bodies: ${sizes}; namespace tenant-acme on plan premium (every policy evaluates, all allowed)`);
   console.log('');
-  const header = ['fixture', 'endpoint', 'conns', 'bare req/s', 'p50 ms', 'p99 ms', 'µs CPU/req', 'redline req/s', 'p50 ms', 'p99 ms', 'µs CPU/req', 'ratio', 'gen CPU (bare/redline)', 'errors'];
+  const header = ['fixture', 'endpoint', 'conns', 'bare req/s', 'p50 ms', 'p99 ms', 'µs CPU/req', 'redline req/s', 'p50 ms', 'p99 ms', 'µs CPU/req', 'ratio', 'gen CPU (bare/redline)', 'host steal (bare/redline)', 'errors'];
   const rows: string[][] = [];
   const verdicts: string[] = [];
   const cells: { fixture: string; endpoint: string; conns: number }[] = [];
@@ -434,6 +463,7 @@ async function main(): Promise<void> {
         r.serverCpuUsPerReq.toFixed(0),
         ratio.toFixed(2),
         `${(100 * b.generatorCpuShare).toFixed(0)}% / ${(100 * r.generatorCpuShare).toFixed(0)}%`,
+        `${percent(b.stealShare)} / ${percent(r.stealShare)}`,
         `${b.errors}/${r.errors}`,
       ];
       rows.push(row);
@@ -459,6 +489,7 @@ async function main(): Promise<void> {
   console.log('');
   for (const v of verdicts) console.log(`- ${v}`);
   console.log('- "gen CPU" is this load generator\'s CPU time per wall second (100% = one core busy); the servers\' CPU per request comes from /proc.');
+  console.log('- "host steal" is the share of all CPUs\' time the hypervisor gave to other guests during the server\'s slices (/proc/stat): where it is high, latency tails are the host\'s as much as the server\'s.');
 
   if (profile) {
     // Both servers, so the extra cost is read against the same run's bare costs.
