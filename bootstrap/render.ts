@@ -52,7 +52,7 @@ export const OWNED_KINDS: readonly OwnedKind[] = Object.freeze([
     kind: 'NetworkPolicy',
     apiVersion: 'networking.k8s.io/v1',
     plural: 'networkpolicies',
-    names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring'],
+    names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring', 'redline-allow-apiserver'],
   },
   { kind: 'Certificate', apiVersion: 'cert-manager.io/v1', plural: 'certificates', names: [TENANT_CA], certManager: true },
   { kind: 'Issuer', apiVersion: 'cert-manager.io/v1', plural: 'issuers', names: [TENANT_ISSUER], certManager: true },
@@ -209,6 +209,16 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
       netpol('redline-allow-monitoring', {
         policyTypes: ['Ingress'],
         ingress: [{ from: [namespacesIn(settings.network.monitoringNamespaces)], ports: tcp(REDIS_PORT, SENTINEL_PORT, EXPORTER_PORT) }],
+      }),
+    );
+  }
+  if (settings.network.apiServerCidrs.length > 0) {
+    // For operator containers in the Redis pods that talk to the Kubernetes API; the API server is
+    // not a pod, so only its addresses can select it.
+    objects.push(
+      netpol('redline-allow-apiserver', {
+        policyTypes: ['Egress'],
+        egress: [{ to: settings.network.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(...settings.network.apiServerPorts) }],
       }),
     );
   }

@@ -5,12 +5,14 @@
 // path and origin, deep freeze, --help). One table drives defaults, parsing, validation, --help and
 // the README.
 
+import { isIP } from 'node:net';
 import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings, type CertSettings } from '../certs/settings.js';
 import {
   describeSettings,
   isPlainObject,
   LOG_LEVELS,
   resolveSettings,
+  splitList,
   type CheckContext,
   type LogLevel,
   type Parsed,
@@ -53,6 +55,9 @@ export interface ControllerSettings {
     monitoringNamespaces: string[];
     dnsNamespace: string;
     dnsPodLabels: Record<string, string>;
+    /** The Kubernetes API server's addresses (CIDRs); empty: no egress rule to it. */
+    apiServerCidrs: string[];
+    apiServerPorts: number[];
   };
   leaderElection: {
     enabled: boolean;
@@ -92,6 +97,8 @@ export const CONTROLLER_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'network.monitoringNamespaces', kind: 'namespaces', env: 'REDLINE_CONTROLLER_MONITORING_NAMESPACES', default: ['monitoring'], doc: 'namespaces of the metrics scrapers (ingress to Redis + exporter 9121; empty: no such policy)' },
   { path: 'network.dnsNamespace', kind: 'name', env: 'REDLINE_CONTROLLER_DNS_NAMESPACE', default: 'kube-system', doc: 'namespace of the cluster DNS' },
   { path: 'network.dnsPodLabels', kind: 'labels', env: 'REDLINE_CONTROLLER_DNS_POD_LABELS', default: { 'k8s-app': 'kube-dns' }, doc: 'labels of the cluster DNS pods (env: k=v,k=v)' },
+  { path: 'network.apiServerCidrs', kind: 'custom', parse: parseCidrs, env: 'REDLINE_CONTROLLER_API_SERVER_CIDRS', default: [], doc: 'addresses of the Kubernetes API server as seen from pods (kubectl get endpoints kubernetes -n default; add the kubernetes Service IP if your CNI filters before DNAT): egress to them is allowed (empty: no such policy)' },
+  { path: 'network.apiServerPorts', kind: 'custom', parse: parsePorts, env: 'REDLINE_CONTROLLER_API_SERVER_PORTS', default: [443, 6443], doc: 'TCP ports of the API server for that egress rule' },
   { path: 'leaderElection.enabled', kind: 'bool', env: 'REDLINE_CONTROLLER_LEADER_ELECT', flag: '--leader-elect', default: true, doc: 'elect one writing replica through a Lease (off: this process always writes)' },
   { path: 'leaderElection.namespace', kind: 'name', env: 'REDLINE_CONTROLLER_LEASE_NAMESPACE', flag: '--lease-namespace', default: 'redline-system', doc: 'namespace of the Lease (the controller\'s own)' },
   { path: 'leaderElection.name', kind: 'name', env: 'REDLINE_CONTROLLER_LEASE_NAME', flag: '--lease-name', default: 'redline-controller', doc: 'name of the Lease' },
@@ -131,6 +138,45 @@ function parseSubjects(v: unknown, raw: boolean): Parsed {
     out.push({ kind, name: x['name'], ...(kind === 'ServiceAccount' ? { namespace: x['namespace'] as string } : {}) });
   }
   return { ok: true, value: out };
+}
+
+/** A list (comma-separated text from the environment) of IPv4/IPv6 CIDRs; a bare address is one host (/32, /128). */
+function parseCidrs(v: unknown, raw: boolean): Parsed {
+  const items: unknown = typeof v === 'string' && raw ? splitList(v) : v;
+  if (!Array.isArray(items)) return { ok: false, expected: 'must be a list of CIDRs (e.g. 10.0.0.10/32)' };
+  const out: string[] = [];
+  for (const [i, x] of items.entries()) {
+    const cidr = typeof x === 'string' ? normaliseCidr(x.trim()) : null;
+    if (!cidr) return { ok: false, expected: `[${i}] ${JSON.stringify(x)} is not an IPv4 or IPv6 CIDR (e.g. 10.0.0.10/32, fd00::1/128)` };
+    out.push(cidr);
+  }
+  return { ok: true, value: [...new Set(out)] };
+}
+
+function normaliseCidr(text: string): string | null {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return null;
+  const max = family === 4 ? 32 : 128;
+  if (slash < 0) return `${address}/${max}`;
+  const prefix = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) return null;
+  return `${address}/${Number(prefix)}`;
+}
+
+/** A non-empty list (comma-separated text from the environment) of TCP ports 1-65535. */
+function parsePorts(v: unknown, raw: boolean): Parsed {
+  const items: unknown = typeof v === 'string' && raw ? splitList(v) : v;
+  const bad: Parsed = { ok: false, expected: 'must be a non-empty list of ports 1-65535' };
+  if (!Array.isArray(items) || items.length === 0) return bad;
+  const out: number[] = [];
+  for (const x of items) {
+    const n = typeof x === 'number' ? x : typeof x === 'string' && /^\d+$/.test(x.trim()) ? Number(x) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 65535) return bad;
+    out.push(n);
+  }
+  return { ok: true, value: [...new Set(out)].sort((a, b) => a - b) };
 }
 
 /** retry < renew < lease; every backoff's initial delay ≤ its maximum. */

@@ -264,7 +264,8 @@ function bytesText(n: number, short = false): string {
   return short ? String(n) : `${n} bytes`;
 }
 
-function splitList(s: string): string[] {
+/** Comma-separated text (from the environment or a flag) as trimmed, non-empty items. */
+export function splitList(s: string): string[] {
   return s
     .split(',')
     .map((x) => x.trim())

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { covers, matchesDesired } from '../../bootstrap/compare.js';
 import { renderTenant, type DesiredState } from '../../bootstrap/render.js';
-import { defaultControllerSettings } from '../../bootstrap/settings.js';
+import { validateControllerSettings } from '../../bootstrap/settings.js';
 import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/apply.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import {
@@ -27,7 +27,11 @@ const CONFIG = {
   retry: { initialMs: 50, maxMs: 2_000 },
   informerBackoff: { initialMs: 100, maxMs: 2_000 },
   leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 },
+  // Documentation addresses: this API server listens on loopback and so publishes no endpoints of
+  // its own, but it validates the ipBlocks of the stamped redline-allow-apiserver policy.
+  network: { apiServerCidrs: ['192.0.2.10', '2001:db8::10/128'], apiServerPorts: [6443] },
 };
+const SETTINGS = validateControllerSettings(CONFIG).settings!;
 
 let library: Library;
 let cluster: BootstrapCluster;
@@ -39,7 +43,7 @@ const nsPath = (name: string): string => resourcePath('v1', 'namespaces', undefi
 const getNs = (name: string): Promise<KubeObject | undefined> => admin.getOptional(nsPath(name));
 
 function desiredFor(namespace: string, tenant: string, plan: string): DesiredState {
-  return renderTenant({ namespace, tenant, plan: library.plans.get(plan)! }, defaultControllerSettings());
+  return renderTenant({ namespace, tenant, plan: library.plans.get(plan)! }, SETTINGS);
 }
 
 function objPath(o: KubeObject): string {
@@ -130,6 +134,7 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     console.log(`[bootstrap e2e] new tenant namespace fully stamped in ${ms.toFixed(0)} ms (create → redline.dev/bootstrap annotation)`);
     expect(ms).toBeLessThan(1_000);
     const d = desiredFor('team-a', 'a', 'free');
+    expect(d.objects.map((o) => o.metadata.name)).toContain('redline-allow-apiserver');
     expect(annotationOf(ns)).toMatchObject({ plan: 'free', hash: d.hash });
     expect(await notConverged(d)).toEqual([]);
     expect((await events('team-a', 'Stamped')).length).toBe(1);

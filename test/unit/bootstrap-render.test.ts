@@ -157,6 +157,21 @@ describe('renderTenant', () => {
     ]);
   });
 
+  it('API server egress: one policy for the configured addresses and ports, none by default', () => {
+    expect(render('standard').objects.some((o) => o.metadata.name === 'redline-allow-apiserver')).toBe(false);
+    const { settings, problems } = validateControllerSettings({ network: { apiServerCidrs: ['10.0.0.10', 'fd00::1/128'], apiServerPorts: [6443] } });
+    expect(problems).toEqual([]);
+    const d = render('standard', 'team-a', 'a', settings!);
+    expect(find(d, 'NetworkPolicy', 'redline-allow-apiserver').spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '10.0.0.10/32' } }, { ipBlock: { cidr: 'fd00::1/128' } }], ports: [{ protocol: 'TCP', port: 6443 }] }],
+    });
+    // A stamped name, so offboarding deletes it and a later empty setting removes it.
+    expect(OWNED_KINDS.find((k) => k.kind === 'NetworkPolicy')!.names).toContain('redline-allow-apiserver');
+    expect(d.hash).not.toBe(render('standard').hash);
+  });
+
   it('bootstrap annotation round-trips; foreign values are ignored', () => {
     const d = render('premium');
     const v = bootstrapAnnotation(d, new Date('2024-01-02T03:04:05.000Z'));

@@ -101,6 +101,28 @@ describe('controller settings', () => {
     expect(bad.problems).toEqual([{ path: 'controller.workers', message: 'must be an integer 1-64, got "many" (from env REDLINE_CONTROLLER_WORKERS)' }]);
   });
 
+  it('network.apiServerCidrs/apiServerPorts: addresses become CIDRs, a bad entry is named, env takes comma lists', () => {
+    const ok = validateControllerSettings({ network: { apiServerCidrs: ['10.0.0.10', '172.18.0.0/16', 'fd00::1', '10.0.0.10/32'], apiServerPorts: [6443, '443', 6443] } });
+    expect(ok.problems).toEqual([]);
+    expect(ok.settings!.network.apiServerCidrs).toEqual(['10.0.0.10/32', '172.18.0.0/16', 'fd00::1/128']);
+    expect(ok.settings!.network.apiServerPorts).toEqual([443, 6443]);
+    expect(defaultControllerSettings().network).toMatchObject({ apiServerCidrs: [], apiServerPorts: [443, 6443] });
+
+    for (const bad of [['10.0.0.300/32'], ['10.0.0.0/33'], ['fd00::/129'], ['kubernetes.default'], ['10.0.0.1/'], [''], 'not-a-list']) {
+      const r = validateControllerSettings({ network: { apiServerCidrs: bad } });
+      expect(r.settings, JSON.stringify(bad)).toBeNull();
+      expect(r.problems.map((p) => p.path)).toEqual(['controller.network.apiServerCidrs']);
+    }
+    expect(validateControllerSettings({ network: { apiServerCidrs: ['10.0.0.1', '10.0.0.300'] } }).problems[0]!.message).toMatch(/\[1\] "10\.0\.0\.300" is not an IPv4 or IPv6 CIDR/);
+    for (const bad of [[], [0], [65536], ['https'], [1.5]]) {
+      expect(validateControllerSettings({ network: { apiServerPorts: bad } }).problems.map((p) => p.path), JSON.stringify(bad)).toEqual(['controller.network.apiServerPorts']);
+    }
+
+    const env = resolveControllerSettings({ env: { REDLINE_CONTROLLER_API_SERVER_CIDRS: '10.96.0.1, 192.168.49.2/32', REDLINE_CONTROLLER_API_SERVER_PORTS: '8443' } });
+    expect(env.problems).toEqual([]);
+    expect(env.settings!.network).toMatchObject({ apiServerCidrs: ['10.96.0.1/32', '192.168.49.2/32'], apiServerPorts: [8443] });
+  });
+
   it('every setting has a doc and an env variable; flags are unique', () => {
     for (const s of CONTROLLER_SETTINGS) {
       expect(s.doc.length, s.path).toBeGreaterThan(10);
