@@ -14,7 +14,6 @@ import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../
 import {
   ClusterNamespaceSource,
   FileNamespaceSource,
-  namespaceInformerFactory,
   StaticNamespaceSource,
   type NamespaceSource,
 } from '../kube/namespaces.js';
@@ -172,7 +171,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
       try {
         const kc = loadKubeConfig(access);
         namespaces = new ClusterNamespaceSource({
-          makeInformer: namespaceInformerFactory(kc),
+          kubeConfig: kc,
           resyncMs: cfg.namespaceResyncMs,
           logger: root.child({ [LogKey.component]: 'namespaces' }),
           onError: () => metrics.error('namespace_watch'),

@@ -100,6 +100,8 @@ export interface RequestSpec {
   ungated?: boolean;
   /** Overrides the client's per-call timeout. */
   timeoutMs?: number;
+  /** Aborts the call (it then rejects with ApiError status 0). */
+  signal?: AbortSignal;
 }
 
 export interface WatchEvent<T = KubeObject> {
@@ -235,7 +237,7 @@ export class KubeApi {
         this.opts.observe?.(verb, code, performance.now() - started);
         fn();
       };
-      const req = lib.request(url, { method: spec.method, headers, agent: this.agent, timeout: timeoutMs }, (res) => {
+      const req = lib.request(url, { method: spec.method, headers, agent: this.agent, timeout: timeoutMs, ...(spec.signal ? { signal: spec.signal } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (e) => finish('error', () => reject(new ApiError(0, verb, spec.path, e.message, undefined, [], { cause: e }))));

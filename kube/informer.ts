@@ -140,7 +140,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.loop = this.run();
   }
 
-  /** Stops list/watch; waits up to 2 s for an in-flight list to give up. */
+  /** Stops list/watch (aborting an in-flight call); waits up to 2 s for the loop to end. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort?.abort();
@@ -212,12 +212,15 @@ export class Informer<T extends KubeObject = KubeObject> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
+    const abort = new AbortController();
+    this.abort = abort; // stop() aborts a list the API server is slow to answer
     do {
       const page = await this.opts.api.request<ListResult>({
         method: 'GET',
         path: this.opts.path,
         verb: 'list',
         query: { labelSelector: this.opts.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
+        signal: abort.signal,
       });
       for (const item of page.items ?? []) {
         if (this.opts.apiVersion && !item.apiVersion) item.apiVersion = this.opts.apiVersion;

@@ -3,9 +3,12 @@
 // memory; the hot path never waits on the API server.
 
 import { readFile } from 'node:fs/promises';
-import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceInfo } from '../policies/engine/types.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeApi } from './apply.js';
+import { Informer } from './informer.js';
+import type { BackoffPolicy } from './queue.js';
 
 export interface NamespaceSource {
   /** "file" and "static" know every namespace there is; "cluster" may lag a just-created one. */
@@ -23,7 +26,6 @@ export interface SourceLogger {
   warn(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
 }
-const silent: SourceLogger = { info() {}, warn() {}, debug() {} };
 
 function toInfo(ns: { metadata?: { name?: string; labels?: Record<string, string> | undefined } | undefined }): NamespaceInfo | undefined {
   const name = ns.metadata?.name;
@@ -148,171 +150,92 @@ export class FileNamespaceSource implements NamespaceSource {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cluster (informer with restart + periodic relist)
-
-/** The part of a client-node informer this source uses (so tests can pass a fake). */
-export interface NamespaceInformer {
-  on(verb: 'error', cb: (err?: unknown) => void): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  get(name: string, namespace?: string): V1Namespace | undefined;
-}
-
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-  factor: number;
-}
-export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ initialMs: 500, maxMs: 30_000, factor: 2 });
-
-/** Capped exponential backoff with "equal jitter": uniformly in [base/2, base]. */
-export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  const base = Math.min(opts.maxMs, opts.initialMs * Math.pow(opts.factor, Math.max(0, attempt)));
-  return Math.round(base / 2 + random() * (base / 2));
-}
+// Cluster: the restartable informer of kube/informer.ts on /api/v1/namespaces
 
 export interface ClusterNamespaceSourceOptions {
-  /** Builds a fresh informer each time (start, restart after an error, periodic relist). */
-  makeInformer: () => NamespaceInformer;
+  kubeConfig: KubeConfig;
   /** Full relist period; default 10 minutes. 0 disables. */
   resyncMs?: number;
-  backoff?: BackoffOptions;
+  backoff?: BackoffPolicy;
   random?: () => number;
   logger?: SourceLogger;
-  /** Called on every informer failure (metrics). */
+  /** Called on every list/watch failure (metrics). */
   onError?: (err: unknown) => void;
   /**
-   * A list+watch that has not started by then counts as failed and is retried with backoff
-   * (a watch the API server never answers, e.g. list allowed but watch forbidden); default 10 s.
+   * start() returns after the first list succeeded or failed, or after this long (a list the API
+   * server never answers); the informer keeps retrying in the background. Default 10 s.
    */
   startTimeoutMs?: number;
 }
 
-export function namespaceInformerFactory(kc: KubeConfig): () => NamespaceInformer {
-  const api = kc.makeApiClient(CoreV1Api);
-  return () => makeInformer<V1Namespace>(kc, '/api/v1/namespaces', () => api.listNamespace());
-}
-
 /**
- * Keeps a namespace cache from a client-node informer. client-node's informer stops for good on an
- * error (a failed list, a broken watch): this source builds a new informer after a backoff
- * (exponential, jittered, capped) and keeps answering from the last good cache meanwhile. Every
- * `resyncMs` it lists again with a new informer and swaps caches once that list succeeded.
+ * Keeps a namespace cache from a list+watch that restarts with backoff when it fails (answering
+ * from the last good cache meanwhile) and relists every `resyncMs`.
  */
 export class ClusterNamespaceSource implements NamespaceSource {
   readonly kind = 'cluster' as const;
-  private current: NamespaceInformer | undefined;
-  private pending: NamespaceInformer | undefined;
-  private stopped = true;
-  private attempt = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private everSynced = false;
-  /** Counters for tests and logs. */
-  readonly stats = { starts: 0, failures: 0, swaps: 0 };
-  private readonly log: SourceLogger;
+  private api: KubeApi | undefined;
+  private informer: Informer | undefined;
+  private firstOutcome: (() => void) | undefined;
+  private syncLogged = false;
 
-  constructor(private readonly opts: ClusterNamespaceSourceOptions) {
-    this.log = opts.logger ?? silent;
-  }
+  constructor(private readonly opts: ClusterNamespaceSourceOptions) {}
 
   get(name: string): NamespaceInfo | undefined {
-    const ns = this.current?.get(name);
+    const ns = this.informer?.get(name);
     return ns ? toInfo(ns) : undefined;
   }
 
   synced(): boolean {
-    return this.everSynced;
+    return this.informer?.synced() ?? false;
   }
 
-  /** Starts the first list+watch; resolves when that attempt ended (synced or scheduled a retry). */
+  /**
+   * Lists and watches; resolves when the first attempt ended (synced, or failed and retrying).
+   * Throws only when the kubeconfig cannot make a client.
+   */
   async start(): Promise<void> {
-    if (!this.stopped) return;
-    this.stopped = false;
-    await this.attemptStart();
+    if (this.informer) return;
+    this.api = await KubeApi.create({ kubeConfig: this.opts.kubeConfig });
+    this.informer = this.makeInformer(this.api);
+    let timer: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => {
+      this.firstOutcome = resolve;
+      timer = setTimeout(resolve, this.opts.startTimeoutMs ?? 10_000);
+    });
+    this.informer.start();
+    await ended;
+    clearTimeout(timer);
+    this.firstOutcome = undefined;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const informers = [this.current, this.pending].filter((i): i is NamespaceInformer => i !== undefined);
-    this.pending = undefined;
-    await Promise.allSettled(informers.map((i) => i.stop()));
+    await this.informer?.stop();
+    this.api?.close();
   }
 
-  private schedule(ms: number, what: 'restart' | 'resync'): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.attemptStart();
-    }, ms);
-    this.timer.unref?.();
-    this.log.debug({ backoffMs: ms }, `namespace informer ${what} scheduled`);
-  }
-
-  private async attemptStart(): Promise<void> {
-    if (this.stopped) return;
-    let informer: NamespaceInformer;
-    try {
-      informer = this.opts.makeInformer();
-    } catch (e) {
-      this.failed(undefined, e);
-      return;
-    }
-    this.pending = informer;
-    this.stats.starts++;
-    let failedEarly = false;
-    informer.on('error', (err) => {
-      if (this.pending === informer) failedEarly = true;
-      this.failed(informer, err);
+  private makeInformer(api: KubeApi): Informer {
+    const opts = this.opts;
+    const resyncMs = opts.resyncMs ?? 10 * 60_000;
+    return new Informer({
+      api,
+      path: '/api/v1/namespaces',
+      name: 'namespaces',
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      ...(resyncMs > 0 ? { relistMs: resyncMs } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      onList: (count) => {
+        if (!this.syncLogged) opts.logger?.info({ count }, 'namespace cache synced');
+        this.syncLogged = true;
+        this.firstOutcome?.();
+      },
+      onRestart: (err) => {
+        opts.onError?.(err);
+        this.firstOutcome?.();
+      },
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeoutMs = this.opts.startTimeoutMs ?? 10_000;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`namespace list+watch did not start within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
-    try {
-      await Promise.race([informer.start(), timedOut]);
-    } catch (e) {
-      failedEarly = true;
-      this.failed(informer, e);
-      void informer.stop().catch(() => undefined);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (this.stopped) {
-      await informer.stop().catch(() => undefined);
-      return;
-    }
-    if (failedEarly || this.pending !== informer) return;
-    // The list succeeded and the watch is established: swap caches.
-    this.pending = undefined;
-    const old = this.current;
-    this.current = informer;
-    this.stats.swaps++;
-    this.attempt = 0;
-    if (!this.everSynced) this.log.info({}, 'namespace cache synced');
-    this.everSynced = true;
-    if (old) await old.stop().catch(() => undefined);
-    const resync = this.opts.resyncMs ?? 10 * 60_000;
-    if (resync > 0) this.schedule(resync, 'resync');
-  }
-
-  private failed(informer: NamespaceInformer | undefined, err: unknown): void {
-    if (this.stopped) return;
-    // Only the informer in use (or the one being started) matters; a stale one's error is noise.
-    if (informer !== undefined && informer !== this.current && informer !== this.pending) return;
-    if (informer !== undefined) void informer.stop().catch(() => undefined);
-    if (informer === this.pending) this.pending = undefined;
-    this.stats.failures++;
-    this.opts.onError?.(err);
-    const delay = backoffDelay(this.attempt++, this.opts.backoff ?? DEFAULT_BACKOFF, this.opts.random);
-    this.log.warn(
-      { err: err instanceof Error ? err : new Error(String(err)), backoffMs: delay },
-      this.everSynced ? 'namespace watch failed; serving from the last cache and restarting' : 'namespace list failed; retrying',
-    );
-    this.schedule(delay, 'restart');
   }
 }

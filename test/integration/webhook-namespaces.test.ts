@@ -1,21 +1,15 @@
 // Namespace sources of the webhook: the file source (multi-document YAML), the cluster source's
-// restart-with-backoff and periodic relist (driven by fake informers that fail like client-node's:
-// an 'error' callback, then silence), and the one seam for cluster access.
+// restart-with-backoff and periodic relist (against a scripted local API server), and the one seam
+// for cluster access.
 
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { V1Namespace } from '@kubernetes/client-node';
+import { KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveClusterAccess, loadKubeConfig, KubeConfigError } from '../../kube/client.js';
-import {
-  backoffDelay,
-  ClusterNamespaceSource,
-  FileNamespaceSource,
-  NamespaceFileError,
-  parseNamespaceManifests,
-  type NamespaceInformer,
-} from '../../kube/namespaces.js';
+import { ClusterNamespaceSource, FileNamespaceSource, NamespaceFileError, parseNamespaceManifests } from '../../kube/namespaces.js';
+import { scriptedApi, tokenKubeConfig, type ScriptedApi } from '../helpers/scripted-api.js';
 import { waitFor as waitForCondition } from '../helpers/wait.js';
 
 const tmp: string[] = [];
@@ -84,169 +78,153 @@ items:
 
 // ---------------------------------------------------------------------------------------------
 
-class FakeInformer implements NamespaceInformer {
-  private errorCbs: ((e?: unknown) => void)[] = [];
-  stopped = false;
-  constructor(
-    private readonly data: Map<string, V1Namespace>,
-    private readonly failList: boolean,
-  ) {}
-  on(_verb: 'error', cb: (e?: unknown) => void): void {
-    this.errorCbs.push(cb);
-  }
-  async start(): Promise<void> {
-    await new Promise((r) => setTimeout(r, 1));
-    // client-node: a failed list calls the error callbacks and resolves start().
-    if (this.failList) for (const cb of this.errorCbs) cb(new Error('list failed: connection refused'));
-  }
-  async stop(): Promise<void> {
-    this.stopped = true;
-  }
-  get(name: string): V1Namespace | undefined {
-    return this.failList ? undefined : this.data.get(name);
-  }
-  /** A broken watch: client-node calls the error callbacks and stops for good. */
-  breakWatch(): void {
-    for (const cb of this.errorCbs) cb(new Error('watch ended: ECONNRESET'));
-  }
+/**
+ * A scripted API server for /api/v1/namespaces: `list(n)` answers the n-th list (a status code,
+ * the namespaces, or 'hang'); `watch(n)` the watch that follows it ('silent' keeps the stream open
+ * without events, 'cut' closes the connection after 20 ms, a number answers that status).
+ */
+async function namespacesApi(script: {
+  list: (n: number) => number | 'hang' | V1Namespace[];
+  watch?: (n: number) => 'silent' | 'cut' | number;
+}): Promise<{ kubeConfig: KubeConfig; lists: () => number; requests: () => number }> {
+  let lists = 0;
+  let requests = 0;
+  const api = await scriptedApi((req, res) => {
+    requests++;
+    const u = new URL(req.url!, 'http://x');
+    if (u.pathname !== '/api/v1/namespaces') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (u.searchParams.get('watch') !== '1') {
+      const answer = script.list(++lists);
+      if (answer === 'hang') return;
+      if (typeof answer === 'number') {
+        res.writeHead(answer, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: answer, message: 'scripted failure' }));
+        return;
+      }
+      const items = answer.map((n) => ({ metadata: { ...n.metadata, resourceVersion: String(lists) } }));
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ metadata: { resourceVersion: String(lists) }, items }));
+      return;
+    }
+    const w = script.watch?.(lists) ?? 'silent';
+    if (typeof w === 'number') {
+      res.writeHead(w, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: w, message: 'scripted failure' }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(lists) } } })}\n`);
+    if (w === 'cut') setTimeout(() => res.destroy(), 20);
+    // Like the API server: a watch ends after its timeoutSeconds.
+    else setTimeout(() => res.end(), 1000 * Number(u.searchParams.get('timeoutSeconds') ?? 300)).unref();
+  });
+  apis.push(api);
+  return { kubeConfig: tokenKubeConfig(api.url), lists: () => lists, requests: () => requests };
 }
 
-/** This file's pace: fake informers settle within milliseconds. */
-const waitFor = (cond: () => boolean, ms = 2000): Promise<void> => waitForCondition(cond, ms, 5);
+const apis: ScriptedApi[] = [];
+const sources: ClusterNamespaceSource[] = [];
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.stop()));
+  await Promise.all(apis.splice(0).map((a) => a.close()));
+});
+
+function source(opts: ConstructorParameters<typeof ClusterNamespaceSource>[0]): ClusterNamespaceSource {
+  const s = new ClusterNamespaceSource(opts);
+  sources.push(s);
+  return s;
+}
+
+/** This file's pace: a local scripted API server answers within milliseconds. */
+const waitFor = (cond: () => boolean, ms = 3000): Promise<void> => waitForCondition(cond, ms, 5);
 
 function ns(name: string, labels: Record<string, string> = {}): V1Namespace {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
 }
 
-
-describe('cluster source', () => {
-  it('retries a failing list with capped, jittered exponential backoff until it syncs', async () => {
-    const informers: FakeInformer[] = [];
-    const data = new Map([['tenant-a', ns('tenant-a', { 'redline.dev/tenant': 'a' })]]);
-    let failures = 3;
+describe('cluster source (a restartable list+watch against a scripted API server)', () => {
+  it('retries a failing list with capped exponential backoff until it syncs; start() returns after the first failure', async () => {
+    const api = await namespacesApi({ list: (n) => (n <= 3 ? 500 : [ns('tenant-a', { 'redline.dev/tenant': 'a' })]) });
     const errors: unknown[] = [];
-    const src = new ClusterNamespaceSource({
-      makeInformer: () => {
-        const i = new FakeInformer(data, failures-- > 0);
-        informers.push(i);
-        return i;
-      },
-      backoff: { initialMs: 10, maxMs: 40, factor: 2 },
-      random: () => 1,
-      resyncMs: 0,
-      onError: (e) => errors.push(e),
-    });
+    const src = source({ kubeConfig: api.kubeConfig, backoff: { initialMs: 10, maxMs: 40 }, random: () => 1, resyncMs: 0, onError: (e) => errors.push(e) });
     const started = Date.now();
     await src.start();
     expect(src.synced()).toBe(false);
+    expect(src.get('tenant-a')).toBeUndefined();
     await waitFor(() => src.synced());
     // 10 + 20 + 40 ms of backoff (random=1 → the full base each time).
     expect(Date.now() - started).toBeGreaterThanOrEqual(65);
-    expect(informers).toHaveLength(4);
+    expect(api.lists()).toBe(4);
     expect(errors).toHaveLength(3);
-    expect(informers.slice(0, 3).every((i) => i.stopped)).toBe(true);
     expect(src.get('tenant-a')).toEqual({ name: 'tenant-a', labels: { 'redline.dev/tenant': 'a' } });
-    await src.stop();
   });
 
   it('keeps serving the last cache while a broken watch restarts, then swaps to the new list', async () => {
-    const informers: FakeInformer[] = [];
-    let data = new Map([['tenant-a', ns('tenant-a', { 'redline.dev/plan': 'standard' })]]);
-    const src = new ClusterNamespaceSource({
-      makeInformer: () => {
-        const i = new FakeInformer(data, false);
-        informers.push(i);
-        return i;
-      },
-      backoff: { initialMs: 30, maxMs: 30, factor: 2 },
-      random: () => 1,
-      resyncMs: 0,
+    // List 1: tenant-a; its watch is cut. Lists 2-4 fail (the API server is away), list 5 has tenant-b.
+    const api = await namespacesApi({
+      list: (n) => (n === 1 ? [ns('tenant-a', { 'redline.dev/plan': 'standard' })] : n <= 4 ? 503 : [ns('tenant-b')]),
+      watch: (n) => (n === 1 ? 'cut' : 'silent'),
     });
+    const errors: unknown[] = [];
+    const src = source({ kubeConfig: api.kubeConfig, backoff: { initialMs: 30, maxMs: 30 }, random: () => 1, resyncMs: 0, onError: (e) => errors.push(e) });
     await src.start();
     expect(src.synced()).toBe(true);
-    data = new Map([['tenant-b', ns('tenant-b')]]);
-    informers[0]!.breakWatch();
-    expect(informers[0]!.stopped).toBe(true);
+    await waitFor(() => api.lists() >= 3);
     // Still answering from the old cache, still synced (readiness does not flap on a watch error).
     expect(src.get('tenant-a')?.labels).toEqual({ 'redline.dev/plan': 'standard' });
     expect(src.synced()).toBe(true);
-    await waitFor(() => src.stats.swaps === 2);
+    await waitFor(() => src.get('tenant-b') !== undefined);
     expect(src.get('tenant-a')).toBeUndefined();
     expect(src.get('tenant-b')).toEqual({ name: 'tenant-b', labels: {} });
-    // An error from the replaced informer is ignored.
-    const failuresBefore = src.stats.failures;
-    informers[0]!.breakWatch();
-    expect(src.stats.failures).toBe(failuresBefore);
-    await src.stop();
-    expect(informers.every((i) => i.stopped)).toBe(true);
+    expect(errors.length).toBeGreaterThanOrEqual(4); // the cut watch and three failed lists
   });
 
-  it('relists periodically and drops namespaces deleted meanwhile', async () => {
-    let data = new Map([['old', ns('old')]]);
-    const src = new ClusterNamespaceSource({ makeInformer: () => new FakeInformer(data, false), resyncMs: 40 });
+  it('relists every resyncMs and drops namespaces deleted meanwhile', async () => {
+    let data = [ns('old')];
+    const api = await namespacesApi({ list: () => data });
+    const src = source({ kubeConfig: api.kubeConfig, resyncMs: 40 });
     await src.start();
     expect(src.get('old')).toBeDefined();
-    data = new Map([['new', ns('new')]]);
+    data = [ns('new')];
     await waitFor(() => src.get('new') !== undefined);
     expect(src.get('old')).toBeUndefined();
-    expect(src.stats.swaps).toBeGreaterThanOrEqual(2);
-    await src.stop();
+    expect(api.lists()).toBeGreaterThanOrEqual(2);
   });
 
-  it('a list+watch that never starts counts as failed: start() returns, the source retries', async () => {
-    // e.g. list allowed but watch forbidden: the first start() of the informer never settles.
-    const hung: FakeInformer[] = [];
-    const data = new Map([['tenant-a', ns('tenant-a', { 'redline.dev/tenant': 'a' })]]);
-    let made = 0;
-    const src = new ClusterNamespaceSource({
-      makeInformer: () => {
-        made++;
-        if (made <= 2) {
-          const informer = new FakeInformer(data, false);
-          informer.start = () => new Promise<void>(() => undefined);
-          hung.push(informer);
-          return informer;
-        }
-        return new FakeInformer(data, false);
-      },
-      startTimeoutMs: 30,
-      backoff: { initialMs: 5, maxMs: 10, factor: 2 },
-      random: () => 0.5,
-    });
+  it('a watch the API server refuses (list allowed, watch forbidden) counts as failed and is retried', async () => {
+    const api = await namespacesApi({ list: () => [ns('tenant-a', { 'redline.dev/tenant': 'a' })], watch: () => 403 });
+    const errors: unknown[] = [];
+    const src = source({ kubeConfig: api.kubeConfig, backoff: { initialMs: 5, maxMs: 10 }, resyncMs: 0, onError: (e) => errors.push(e) });
+    await src.start();
+    await waitFor(() => errors.length >= 3);
+    expect(src.synced()).toBe(true);
+    expect(src.get('tenant-a')?.labels['redline.dev/tenant']).toBe('a');
+  });
+
+  it('a list that never answers: start() returns after startTimeoutMs, not synced; stop() ends it', async () => {
+    const api = await namespacesApi({ list: () => 'hang' });
+    const src = source({ kubeConfig: api.kubeConfig, startTimeoutMs: 50 });
     const started = Date.now();
     await src.start();
     expect(Date.now() - started).toBeLessThan(1000);
     expect(src.synced()).toBe(false);
-    await waitFor(() => src.synced());
-    expect(src.get('tenant-a')?.labels['redline.dev/tenant']).toBe('a');
-    expect(hung.every((i) => i.stopped)).toBe(true);
+    const t0 = Date.now();
     await src.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
   });
 
-  it('stop() cancels a scheduled restart', async () => {
-    let made = 0;
-    const src = new ClusterNamespaceSource({
-      makeInformer: () => {
-        made++;
-        return new FakeInformer(new Map(), true);
-      },
-      backoff: { initialMs: 20, maxMs: 20, factor: 1 },
-    });
+  it('stop() ends the retries', async () => {
+    const api = await namespacesApi({ list: () => 500 });
+    const src = source({ kubeConfig: api.kubeConfig, backoff: { initialMs: 20, maxMs: 20 } });
     await src.start();
     await src.stop();
-    await new Promise((r) => setTimeout(r, 60));
-    expect(made).toBe(1);
+    const after = api.requests();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(api.requests()).toBe(after);
   });
 
-  it('backoff grows exponentially, is capped, and jitters within [base/2, base]', () => {
-    const o = { initialMs: 100, maxMs: 1000, factor: 2 };
-    expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, o, () => 1))).toEqual([100, 200, 400, 800, 1000, 1000]);
-    expect(backoffDelay(2, o, () => 0)).toBe(200);
-    for (let i = 0; i < 50; i++) {
-      const d = backoffDelay(3, o);
-      expect(d).toBeGreaterThanOrEqual(400);
-      expect(d).toBeLessThanOrEqual(800);
-    }
+  it('a kubeconfig without a current cluster fails start() with the reason', async () => {
+    await expect(source({ kubeConfig: new KubeConfig() }).start()).rejects.toThrow(/no current cluster/);
   });
 });
 

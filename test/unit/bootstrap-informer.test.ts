@@ -1,43 +1,25 @@
 // The restartable informer and the API client against a scripted local HTTP server: relist diffs,
 // restart with backoff after a dropped watch, 410 Gone → relist, token bucket on every call,
 // write gate, SSA request shape.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, KubeApi, WriteGateError, type KubeObject } from '../../kube/apply.js';
 import { Informer } from '../../kube/informer.js';
 import { TokenBucket } from '../../kube/queue.js';
+import { scriptedApi, tokenKubeConfig, type ScriptedApi, type ScriptedHandler } from '../helpers/scripted-api.js';
 
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
-
-let server: http.Server | undefined;
+let api_: ScriptedApi | undefined;
 afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r) ?? r(undefined));
-  server = undefined;
+  await api_?.close();
+  api_ = undefined;
 });
 
-async function serve(handler: Handler): Promise<string> {
-  server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => handler(req, res, body));
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+async function serve(handler: ScriptedHandler): Promise<string> {
+  api_ = await scriptedApi(handler);
+  return api_.url;
 }
 
-function kubeConfig(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 'secret-token' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
+const kubeConfig = (url: string): KubeConfig => tokenKubeConfig(url);
 
 const cm = (name: string, rv: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion: rv } });
 const until = async (what: string, fn: () => boolean, ms = 5_000): Promise<void> => {
