@@ -3,9 +3,9 @@
 // memory; the hot path never waits on the API server.
 
 import { readFile } from 'node:fs/promises';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceInfo } from '../policies/engine/types.js';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApi } from './apply.js';
 import { Informer } from './informer.js';
 import type { BackoffPolicy } from './queue.js';
