@@ -13,7 +13,8 @@
 //        --client raw|https (raw: keep-alive TLS sockets with a pre-built request, the default —
 //        https.request costs the generator more CPU than the bare server spends per request),
 //        --fixtures statefulset,kubedb, --profile (run both servers with --cpu-prof and print
-//        their top functions), --bare-server CERTDIR (internal: be the bare server).
+//        their top functions), --help; --bare-server CERTDIR (internal: be the bare server, the
+//        first argument).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
@@ -373,7 +374,7 @@ interface BenchOptions {
 }
 
 /** Strict: an unknown flag or a bad value stops the run with the usage, rather than running 2 minutes with defaults. */
-function benchOptions(argv: string[]): BenchOptions {
+function benchOptions(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -387,7 +388,7 @@ function benchOptions(argv: string[]): BenchOptions {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) throw new UsageError('');
+  if (values.help) return 'help';
   const positive = (name: string, v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name}: expected a positive integer, got "${v}"`);
@@ -409,7 +410,12 @@ function benchOptions(argv: string[]): BenchOptions {
 class UsageError extends Error {}
 
 async function main(): Promise<void> {
-  const { seconds, rounds, connections, fixtures, profile, client } = benchOptions(process.argv.slice(2));
+  const options = benchOptions(process.argv.slice(2));
+  if (options === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const { seconds, rounds, connections, fixtures, profile, client } = options;
   const root = repoRoot();
   const main = path.join(root, 'dist', 'cli', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
@@ -510,8 +516,8 @@ if (process.argv[2] === '--bare-server') {
 } else {
   main().catch((e: unknown) => {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error([(e as Error).message, USAGE].filter(Boolean).join('\n'));
-      process.exitCode = process.argv.includes('--help') || process.argv.includes('-h') ? 0 : 2;
+      console.error(`${(e as Error).message}\n${USAGE}`);
+      process.exitCode = 2;
       return;
     }
     console.error(e);
