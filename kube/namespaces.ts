@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceInfo } from '../policies/engine/types.js';
 import { KubeApi } from './apply.js';
-import { Informer } from './informer.js';
+import { Informer, type InformerLogger } from './informer.js';
 import type { BackoffPolicy } from './queue.js';
 
 export interface NamespaceSource {
@@ -18,13 +18,6 @@ export interface NamespaceSource {
   synced(): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Minimal logger shape (pino's) so this module needs no logger instance in tests. */
-export interface SourceLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
 }
 
 function toInfo(ns: { metadata?: { name?: string; labels?: Record<string, string> | undefined } | undefined }): NamespaceInfo | undefined {
@@ -158,7 +151,7 @@ export interface ClusterNamespaceSourceOptions {
   resyncMs?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
-  logger?: SourceLogger;
+  logger?: InformerLogger;
   /** Called on every list/watch failure (metrics). */
   onError?: (err: unknown) => void;
   /**
