@@ -1,12 +1,18 @@
 // When is a plain Kubernetes object a Redis workload? The rule, documented in the README:
 //  1. its pod labels say so: app.kubernetes.io/name, app.kubernetes.io/component or app is one of
-//     REDIS_NAMES; or
+//     REDIS_NAMES, or the labels an operator puts on the Redis pods it creates (OT-Container-Kit:
+//     redis_setup_type, or app <cr>-leader|-follower with role leader|follower); or
 //  2. one of its containers runs a Redis or Valkey image: the last path segment of the image
 //     repository is `redis`/`valkey` or starts with `redis-`/`valkey-` (bitnami/redis-cluster,
 //     redis/redis-stack-server), excluding tools around Redis: exporters, operators and UIs
-//     (oliver006/redis_exporter, opstree/redis-operator, rediscommander/redis-commander).
+//     (oliver006/redis_exporter, opstree/redis-operator, rediscommander/redis-commander); or
+//  3. one of its containers runs a Redis server binary, whatever the image is called: a word of its
+//     command or args is redis-server, valkey-server, redis-sentinel or keydb-server; or
+//  4. it is owned by a Redis CR (KubeDB or OT-Container-Kit ownerReference).
 
 import { memoize } from '../engine/memo.js';
+import type { Json } from '../engine/types.js';
+import { list, obj, str } from './view.js';
 
 export const REDIS_NAMES: ReadonlySet<string> = new Set([
   'redis', 'valkey', 'redises.kubedb.com', 'redissentinels.kubedb.com', 'redis-cluster',
@@ -17,12 +23,34 @@ const NOT_A_SERVER = ['exporter', 'operator', 'commander', 'insight'];
 
 const LABEL_KEYS = ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app'] as const;
 
+/** OT-Container-Kit's `redis_setup_type` values (pkg/k8sutils/labels.go). */
+export const OT_SETUP_TYPES: ReadonlySet<string> = new Set(['standalone', 'replication', 'cluster', 'sentinel']);
+export const OT_SETUP_LABEL = 'redis_setup_type';
+
 export function labelsSayRedis(labels: Record<string, string>): boolean {
-  return LABEL_KEYS.some((k) => {
+  for (const k of LABEL_KEYS) {
     const v = labels[k];
-    return v !== undefined && REDIS_NAMES.has(v.toLowerCase());
-  });
+    if (v !== undefined && REDIS_NAMES.has(v.toLowerCase())) return true;
+  }
+  return otLabelsSayRedis(labels);
 }
+
+/** The labels OT-Container-Kit puts on the sets and pods it creates: app, redis_setup_type, role. */
+function otLabelsSayRedis(labels: Record<string, string>): boolean {
+  const setup = labels[OT_SETUP_LABEL];
+  if (setup !== undefined && OT_SETUP_TYPES.has(setup)) return true;
+  const role = labels['role'];
+  const app = labels['app'];
+  return app !== undefined && (role === 'leader' || role === 'follower') && app.endsWith(`-${role}`);
+}
+
+/** One selector value `key: value` that picks Redis pods. */
+export function labelSaysRedis(key: string, value: string): boolean {
+  return labelsSayRedis({ [key]: value });
+}
+
+/** Label keys whose mere presence (`Exists`) selects operator-made Redis pods. */
+export const REDIS_LABEL_KEYS: ReadonlySet<string> = new Set([OT_SETUP_LABEL]);
 
 export const isRedisImage = memoize(isRedisImageUncached);
 
@@ -33,6 +61,45 @@ function isRedisImageUncached(image: string): boolean {
   const repo = (repoAndTag.split(':')[0] ?? '').toLowerCase();
   if (NOT_A_SERVER.some((word) => repo.includes(word))) return false;
   return repo === 'redis' || repo === 'valkey' || repo.startsWith('redis-') || repo.startsWith('valkey-');
+}
+
+const SERVER_BINARIES: ReadonlySet<string> = new Set(['redis-server', 'valkey-server', 'redis-sentinel', 'keydb-server', 'valkey-sentinel']);
+
+/**
+ * Whether a command line (command and args joined by spaces) starts a Redis server: any word, or
+ * the path's last segment, is a server binary — so `sh -c "exec /usr/bin/redis-server …"` counts.
+ */
+export const commandRunsRedis = memoize((line: string): boolean => {
+  for (const word of line.split(/[\s;&|'"()`]+/)) {
+    if (!word) continue;
+    const base = word.slice(word.lastIndexOf('/') + 1).toLowerCase();
+    if (SERVER_BINARIES.has(base)) return true;
+  }
+  return false;
+}, 1024, 4096);
+
+/** Whether a raw container runs a Redis server: by image, or by command/args. */
+export function containerRunsRedis(raw: Json): boolean {
+  const c = obj(raw);
+  if (isRedisImage(str(c['image']))) return true;
+  const command = c['command'];
+  const args = c['args'];
+  if (!Array.isArray(command) && !Array.isArray(args)) return false;
+  return commandRunsRedis([...list(command), ...list(args)].map(str).join(' '));
+}
+
+const REDIS_OWNER_GROUPS: ReadonlySet<string> = new Set(['kubedb.com', 'redis.redis.opstreelabs.in']);
+const REDIS_OWNER_KINDS: ReadonlySet<string> = new Set(['Redis', 'RedisSentinel', 'RedisCluster', 'RedisReplication']);
+
+/** The kind of the first ownerReference to a KubeDB or OT-Container-Kit Redis CR, or ''. */
+export function redisOwnerKind(ownerReferences: Json | undefined): string {
+  for (const r of list(ownerReferences)) {
+    const ref = obj(r);
+    const kind = str(ref['kind']);
+    const group = str(ref['apiVersion']).split('/')[0] ?? '';
+    if (REDIS_OWNER_KINDS.has(kind) && REDIS_OWNER_GROUPS.has(group)) return kind;
+  }
+  return '';
 }
 
 /** The version in an image tag ("bitnami/redis:7.2.4-debian-12" → "7.2.4"), or ''. */

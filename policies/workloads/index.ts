@@ -1,14 +1,18 @@
 // The registry of workload adapters: one lookup by apiVersion + kind.
 
 import type { JsonObject } from '../engine/types.js';
+import { certManagerAdapters } from './certmanager.js';
 import { kubedbAdapters } from './kubedb.js';
 import { kubernetesAdapters } from './kubernetes.js';
 import { opstreeAdapters } from './opstree.js';
 import type { Recognition, WorkloadAdapter } from './view.js';
 
-export type { AdapterResult, PodSlots, ContainerSlot, WorkloadView, PodView, Segments } from './view.js';
+export type {
+  AdapterResult, PodSlots, ContainerSlot, WorkloadView, WorkloadRole, PodView, Segments, ServiceTemplateView,
+  NamespaceRefView, SecretRefView, IssuerRefView, CertificateView,
+} from './view.js';
 
-const ALL: WorkloadAdapter[] = [...kubedbAdapters, ...opstreeAdapters, ...kubernetesAdapters];
+const ALL: WorkloadAdapter[] = [...kubedbAdapters, ...opstreeAdapters, ...kubernetesAdapters, ...certManagerAdapters];
 /** kind → apiVersion → adapter: two lookups, no key string built per request. */
 const BY_KIND = new Map<string, Map<string, WorkloadAdapter>>();
 for (const adapter of ALL) {

@@ -4,13 +4,21 @@
 //  v1alpha2: spec.podTemplate.spec is flat for the main container (resources,
 //            containerSecurityContext, args, env) and has affinity/topologySpreadConstraints.
 // Pods per shard: v1 cluster.replicas counts the master; v1alpha2 cluster.replicas does not.
+// Besides the pod template the operator puts into the pod: spec.init.script (a volume source),
+// spec.monitor's exporter container, spec.coordinator (v1alpha2). Services come from
+// spec.serviceTemplates, Secrets from spec.authSecret (else the implied <name>-auth),
+// configSecret, acl and spec.tls (else the implied <name>-<alias>-cert), issuers from spec.tls.
 
-import type { JsonObject, Mode } from '../engine/types.js';
-import { containerView, podFromSpec, type PodSpecOptions } from './podspec.js';
+import type { Json, JsonObject, Mode } from '../engine/types.js';
+import {
+  containerSecretRefs, containerView, envSecretRefs, podFromSpec, pushSecret, volumeSecretRefs,
+  type PodFromSpec, type PodSpecOptions,
+} from './podspec.js';
+import { issuerRef, namespaceRefs } from './refs.js';
 import { summarise } from './summary.js';
 import {
-  type AdapterResult, type ContainerView, type PodSlots, type PodView, type Recognition,
-  type WorkloadAdapter, int, obj, str, stringMap,
+  type AdapterResult, type ContainerView, type IssuerRefView, type Recognition, type SecretRefView,
+  type ServiceTemplateView, type WorkloadAdapter, int, list, obj, str, stringMap,
 } from './view.js';
 
 export const V1_NO_AFFINITY =
@@ -46,7 +54,13 @@ function redisShape(spec: JsonObject, version: string): Shape {
 /** The name KubeDB gives the main container of each kind (it merges podTemplate containers by name). */
 const MAIN_CONTAINER = { Redis: 'redis', RedisSentinel: 'redissentinel' } as const;
 
-function template(object: JsonObject, kind: keyof typeof MAIN_CONTAINER, version: string, replicas: number, selectorLabels: Record<string, string>): { pod: PodView; slots: PodSlots } {
+function template(object: JsonObject, kind: keyof typeof MAIN_CONTAINER, version: string, replicas: number, selectorLabels: Record<string, string>): PodFromSpec {
+  const built = podTemplate(object, kind, version, replicas, selectorLabels);
+  addOperatorParts(obj(object['spec']), built);
+  return built;
+}
+
+function podTemplate(object: JsonObject, kind: keyof typeof MAIN_CONTAINER, version: string, replicas: number, selectorLabels: Record<string, string>): PodFromSpec {
   const spec = obj(object['spec']);
   const tpl = obj(spec['podTemplate']);
   const meta = obj(tpl['metadata']);
@@ -70,19 +84,98 @@ function template(object: JsonObject, kind: keyof typeof MAIN_CONTAINER, version
   }
   // v1alpha2: a flat main container; reshape it so the rest of Redline sees a normal PodSpec.
   const flat = obj(tpl['spec']);
-  const { pod, slots } = podFromSpec(Object.assign({}, flat, { containers: [] }), options);
+  const built = podFromSpec(Object.assign({}, flat, { containers: [] }), options);
+  const { pod, slots, secretRefs } = built;
   const redis: ContainerView = containerView(
     { name: MAIN_CONTAINER[kind], resources: flat['resources'] ?? {}, securityContext: flat['containerSecurityContext'] ?? {},
       args: flat['args'] ?? [], env: flat['env'] ?? [] },
     'container', true,
   );
+  envSecretRefs(flat['env'], 'spec.podTemplate.spec.env', secretRefs);
   pod.containers.unshift(redis);
   slots.containers.unshift({
     name: MAIN_CONTAINER[kind], kind: 'container', redis: true,
     securityContext: ['spec', 'podTemplate', 'spec', 'containerSecurityContext'],
     resources: ['spec', 'podTemplate', 'spec', 'resources'],
   });
-  return { pod, slots };
+  return built;
+}
+
+/**
+ * What the operator adds to the pod from other CR fields: the init script's volume (any volume
+ * source, hostPath included), the exporter container of spec.monitor, and (v1alpha2) the
+ * coordinator container's resources and securityContext.
+ */
+function addOperatorParts(spec: JsonObject, built: PodFromSpec): void {
+  const { pod, slots, secretRefs } = built;
+  const script = obj(obj(spec['init'])['script']);
+  const source: JsonObject = {};
+  for (const key in script) if (key !== 'scriptPath') source[key] = script[key] ?? null;
+  if (Object.keys(source).length > 0) {
+    source['name'] = 'initial-script';
+    pod.volumes.push(source);
+    volumeSecretRefs(source, 'spec.init.script', secretRefs);
+  }
+  const monitor = obj(spec['monitor']);
+  if (str(monitor['agent'])) {
+    const exporter = obj(obj(monitor['prometheus'])['exporter']);
+    pod.containers.push(containerView(Object.assign({}, exporter, { name: 'exporter' }), 'container', false));
+    containerSecretRefs(exporter, 'spec.monitor.prometheus.exporter', secretRefs);
+    slots.containers.push({
+      name: 'exporter', kind: 'container', redis: false,
+      securityContext: ['spec', 'monitor', 'prometheus', 'exporter', 'securityContext'],
+      resources: ['spec', 'monitor', 'prometheus', 'exporter', 'resources'],
+    });
+  }
+  if (spec['coordinator'] !== undefined) {
+    pod.containers.push(containerView(Object.assign({}, obj(spec['coordinator']), { name: 'rd-coordinator' }), 'container', false));
+    slots.containers.push({
+      name: 'rd-coordinator', kind: 'container', redis: false,
+      securityContext: ['spec', 'coordinator', 'securityContext'], resources: ['spec', 'coordinator', 'resources'],
+    });
+  }
+}
+
+/** KubeDB's certificate aliases for Redis and RedisSentinel; each gets `<name>-<alias>-cert` unless named. */
+const CERT_ALIASES = ['server', 'client', 'metrics-exporter'];
+
+function secretsOf(name: string, spec: JsonObject, out: SecretRefView[]): void {
+  const auth = spec['authSecret'];
+  if (auth !== undefined && str(obj(auth)['name'])) pushSecret(out, 'spec.authSecret.name', str(obj(auth)['name']));
+  else if (spec['disableAuth'] !== true) pushSecret(out, 'spec.authSecret.name', `${name}-auth`, true);
+  pushSecret(out, 'spec.configSecret.name', str(obj(spec['configSecret'])['name']));
+  pushSecret(out, 'spec.acl.secretRef.name', str(obj(obj(spec['acl'])['secretRef'])['name']));
+  const tls = obj(spec['tls']);
+  const named = new Set<string>();
+  list(tls['certificates']).forEach((c, i) => {
+    const cert = obj(c);
+    const secretName = str(cert['secretName']);
+    if (secretName) named.add(str(cert['alias']));
+    pushSecret(out, `spec.tls.certificates[${i}].secretName`, secretName);
+  });
+  if (spec['tls'] !== undefined) {
+    for (const alias of CERT_ALIASES) {
+      if (!named.has(alias)) pushSecret(out, 'spec.tls.certificates', `${name}-${alias}-cert`, true);
+    }
+  }
+}
+
+function issuersOf(spec: JsonObject): IssuerRefView[] {
+  const tls = obj(spec['tls']);
+  const out: IssuerRefView[] = [];
+  if (tls['issuerRef'] !== undefined) out.push(issuerRef(tls['issuerRef'], 'spec.tls.issuerRef'));
+  list(tls['certificates']).forEach((c, i) => {
+    const ref = obj(c)['issuerRef'];
+    if (ref !== undefined) out.push(issuerRef(ref, `spec.tls.certificates[${i}].issuerRef`));
+  });
+  return out;
+}
+
+function servicesOf(spec: JsonObject): ServiceTemplateView[] {
+  return list(spec['serviceTemplates']).map((t: Json, i) => {
+    const s = obj(obj(t)['spec']);
+    return { path: `spec.serviceTemplates[${i}]`, type: str(s['type']), externalIPs: list(s['externalIPs']).map(str) };
+  });
 }
 
 function storageOf(spec: JsonObject): AdapterResult['view']['storage'] {
@@ -117,7 +210,8 @@ function makeAdapter(kind: 'Redis' | 'RedisSentinel'): WorkloadAdapter {
         ? redisShape(spec, version)
         : { mode: 'Replicated', shards: 1, podsPerShard: int(spec['replicas'], 3) };
       const pods = shape.shards * shape.podsPerShard;
-      const { pod, slots } = template(object, kind, version, pods, kubedbSelector(name, kindLabel, shape.mode === 'Cluster'));
+      const { pod, slots, secretRefs } = template(object, kind, version, pods, kubedbSelector(name, kindLabel, shape.mode === 'Cluster'));
+      secretsOf(name, spec, secretRefs);
       const view = summarise({
         apiVersion: str(object['apiVersion']),
         kind,
@@ -131,6 +225,10 @@ function makeAdapter(kind: 'Redis' | 'RedisSentinel'): WorkloadAdapter {
         storage: storageOf(spec),
         tls: tlsOf(spec),
         podTemplates: [pod],
+        services: servicesOf(spec),
+        namespaceRefs: namespaceRefs(spec, 'spec'),
+        secretRefs,
+        issuerRefs: issuersOf(spec),
       });
       return { redis: true, result: { view, slots: [slots], mutable: true } };
     },

@@ -1,44 +1,59 @@
 // OT-Container-Kit redis-operator, redis.redis.opstreelabs.in/v1beta2. These CRs have no PodSpec:
-// the pod is described by flat fields, which we assemble into a PodView:
+// the pod is described by flat fields, which we assemble into a PodView as the operator does
+// (pkg/k8sutils/statefulset.go):
 //   pod securityContext  spec.podSecurityContext
 //   redis container      image spec.kubernetesConfig.image, resources spec.kubernetesConfig.resources
 //                        (RedisCluster: redisLeader/redisFollower.resources override it),
-//                        securityContext spec.securityContext (RedisCluster: per role)
+//                        securityContext spec.securityContext (RedisCluster: per role), env spec.env,
+//                        port spec.hostPort as a hostPort
+//   scheduling           spec.nodeSelector, spec.tolerations (RedisCluster: per role),
+//                        spec.priorityClassName, spec.serviceAccountName, spec.hostNetwork
 //   affinity             spec.affinity (RedisCluster: redisLeader/redisFollower.affinity)
 //   extra containers     spec.initContainer, spec.sidecars[], spec.redisExporter
+//   volumes              spec.storage.volumeMount.volume[] (RedisSentinel: spec.volumeMount),
+//                        spec.TLS.secret, spec.acl.secret / persistentVolumeClaim,
+//                        spec.redisConfig.additionalRedisConfig (a ConfigMap)
+//   services             spec.kubernetesConfig.service (serviceType, additional, headless)
 //   TLS                  spec.TLS;  PDB  spec.pdb (RedisCluster: redisLeader/redisFollower.pdb)
+// RedisReplication's spec.sentinel, when present, is a second pod template (the sentinels).
 
 import type { Json, JsonObject, Mode } from '../engine/types.js';
-import { imageVersion } from './detect.js';
-import { containerView } from './podspec.js';
+import { OT_SETUP_LABEL, containerRunsRedis, imageVersion } from './detect.js';
+import { containerView, envSecretRefs, pullSecretRefs, pushSecret, volumeSecretRefs } from './podspec.js';
+import { namespaceRefs } from './refs.js';
 import { summarise } from './summary.js';
 import {
   type ContainerSlot, type ContainerView, type OperatorPdbView, type PodSlots, type PodView,
-  type Recognition, type Segments, type WorkloadAdapter, int, list, obj, str,
+  type Recognition, type SecretRefView, type Segments, type ServiceTemplateView, type WorkloadAdapter,
+  int, list, obj, str, stringMap,
 } from './view.js';
 
 type Kind = 'Redis' | 'RedisReplication' | 'RedisSentinel' | 'RedisCluster';
 
-interface Role {
+const REDIS_PORT = 6379;
+const SENTINEL_PORT = 26379;
+const SETUP_TYPE: Record<Kind, string> = { Redis: 'standalone', RedisReplication: 'replication', RedisSentinel: 'sentinel', RedisCluster: 'cluster' };
+
+/** One pod template and where the CR keeps each of its fields. */
+interface Layout {
   name: string;
-  /** Where the role keeps its own overrides (RedisCluster leader/follower), or [] for spec. */
+  /** Where the template's own fields are: [] for spec, ['redisLeader'], ['sentinel']. */
   at: Segments;
   replicas: number;
   appLabel: string;
+  setupType: string;
+  roleLabel: string;
+  /** Where the fields shared by the whole CR are read: the role for RedisCluster, else the template. */
+  schedulingAt: Segments;
+  resourcesAt: Segments;
+  image: Json | undefined;
+  port: number;
+  /** The data template gets the CR's extra containers, env, volumes and hostPort; the embedded sentinel does not. */
+  extras: boolean;
 }
 
-function roles(kind: Kind, name: string, spec: JsonObject): Role[] {
-  const size = int(spec['clusterSize'], kind === 'Redis' ? 1 : 3);
-  switch (kind) {
-    case 'Redis': return [{ name: 'redis', at: [], replicas: 1, appLabel: name }];
-    case 'RedisReplication': return [{ name: 'replication', at: [], replicas: size, appLabel: name }];
-    case 'RedisSentinel': return [{ name: 'sentinel', at: [], replicas: size, appLabel: `${name}-sentinel` }];
-    case 'RedisCluster': return [
-      { name: 'leader', at: ['redisLeader'], replicas: int(obj(spec['redisLeader'])['replicas'], size), appLabel: `${name}-leader` },
-      { name: 'follower', at: ['redisFollower'], replicas: int(obj(spec['redisFollower'])['replicas'], size), appLabel: `${name}-follower` },
-    ];
-  }
-}
+const KC_RESOURCES: Segments = ['kubernetesConfig', 'resources'];
+const SENTINEL_AT: Segments = ['sentinel'];
 
 function get(spec: JsonObject, at: Segments, field: string): Json | undefined {
   let cur: JsonObject = spec;
@@ -46,74 +61,190 @@ function get(spec: JsonObject, at: Segments, field: string): Json | undefined {
   return cur[field];
 }
 
-function rolePod(kind: Kind, spec: JsonObject, role: Role): { pod: PodView; slots: PodSlots } {
+function layouts(kind: Kind, name: string, spec: JsonObject): Layout[] {
+  const size = int(spec['clusterSize'], kind === 'Redis' ? 1 : 3);
+  const image = obj(spec['kubernetesConfig'])['image'];
+  const data = (roleName: string, replicas: number, appLabel: string, roleLabel: string, port: number): Layout => ({
+    name: roleName, at: [], replicas, appLabel, setupType: SETUP_TYPE[kind], roleLabel,
+    schedulingAt: [], resourcesAt: KC_RESOURCES, image, port, extras: true,
+  });
+  switch (kind) {
+    case 'Redis':
+      return [data('redis', 1, name, 'standalone', REDIS_PORT)];
+    case 'RedisSentinel':
+      return [data('sentinel', size, `${name}-sentinel`, 'sentinel', SENTINEL_PORT)];
+    case 'RedisReplication': {
+      const out = [data('replication', size, name, 'replication', REDIS_PORT)];
+      const sentinel = spec['sentinel'];
+      if (sentinel !== undefined && sentinel !== null) {
+        out.push({
+          name: 'sentinel', at: SENTINEL_AT, replicas: int(obj(sentinel)['size'], 3), appLabel: `${name}-sentinel`,
+          setupType: 'sentinel', roleLabel: 'sentinel', schedulingAt: SENTINEL_AT, resourcesAt: ['sentinel', 'resources'],
+          image: obj(sentinel)['image'] ?? image, port: SENTINEL_PORT, extras: false,
+        });
+      }
+      return out;
+    }
+    case 'RedisCluster': {
+      const port = int(spec['port'], REDIS_PORT);
+      const role = (roleName: 'leader' | 'follower', at: string): Layout => {
+        const l = data(roleName, int(obj(spec[at])['replicas'], size), `${name}-${roleName}`, roleName, port);
+        l.at = [at];
+        l.schedulingAt = l.at;
+        if (obj(spec[at])['resources'] !== undefined) l.resourcesAt = [at, 'resources'];
+        return l;
+      };
+      return [role('leader', 'redisLeader'), role('follower', 'redisFollower')];
+    }
+  }
+}
+
+interface Built { pod: PodView; slots: PodSlots }
+
+function buildPod(kind: Kind, spec: JsonObject, l: Layout, crLabels: Record<string, string>): Built {
   const cluster = kind === 'RedisCluster';
-  const kc = obj(spec['kubernetesConfig']);
-  const roleResources = cluster ? get(spec, role.at, 'resources') : undefined;
-  const resourcesAt: Segments = roleResources !== undefined ? ['spec', ...role.at, 'resources'] : ['spec', 'kubernetesConfig', 'resources'];
-  const securityAt: Segments = cluster ? ['spec', ...role.at, 'securityContext'] : ['spec', 'securityContext'];
-  const affinityAt: Segments = cluster ? ['spec', ...role.at, 'affinity'] : ['spec', 'affinity'];
-  const topology = cluster ? get(spec, role.at, 'topologySpreadConstraints') : spec['topologySpreadConstraints'];
+  // Pod-level fields: the template's own place (RedisCluster keeps them at spec, its roles only scheduling).
+  const podAt: Segments = cluster ? [] : l.at;
+  const own = (field: string): Json | undefined => get(spec, l.schedulingAt, field);
+  const securityAt: Segments = ['spec', ...l.schedulingAt, 'securityContext'];
+  const affinityAt: Segments = ['spec', ...l.schedulingAt, 'affinity'];
 
   const containers: ContainerView[] = [];
   const slots: ContainerSlot[] = [];
-  const add = (raw: Json, kind: ContainerView['kind'], redis: boolean, slot: ContainerSlot | null): void => {
-    containers.push(containerView(raw, kind, redis));
+  const add = (raw: Json, kindOf: ContainerView['kind'], redis: boolean, slot: ContainerSlot | null): void => {
+    containers.push(containerView(raw, kindOf, redis));
     if (slot) slots.push(slot);
   };
-  add({
-    name: 'redis', image: kc['image'] ?? '', resources: roleResources ?? kc['resources'] ?? {},
-    securityContext: cluster ? get(spec, role.at, 'securityContext') ?? {} : spec['securityContext'] ?? {},
-  }, 'container', true, { name: 'redis', kind: 'container', redis: true, securityContext: securityAt, resources: resourcesAt });
-
-  const exporter = obj(spec['redisExporter']);
-  if (exporter['enabled'] === true) {
-    add(Object.assign({}, exporter, { name: 'redis-exporter' }), 'container', false, {
-      name: 'redis-exporter', kind: 'container', redis: false,
-      securityContext: ['spec', 'redisExporter', 'securityContext'], resources: ['spec', 'redisExporter', 'resources'],
-    });
+  const main: JsonObject = {
+    name: l.name === 'sentinel' && !l.extras ? 'redis-sentinel' : 'redis',
+    image: l.image ?? '', resources: get(spec, l.resourcesAt.slice(0, -1), 'resources') ?? {},
+    securityContext: own('securityContext') ?? {},
+  };
+  if (l.extras) {
+    main['env'] = spec['env'] ?? [];
+    const hostPort = spec['hostPort'];
+    if (typeof hostPort === 'number') main['ports'] = [{ containerPort: l.port, hostPort }];
   }
-  const init = obj(spec['initContainer']);
-  if (init['enabled'] === true) {
-    add(Object.assign({}, init, { name: 'init' }), 'init', false, {
-      name: 'init', kind: 'init', redis: false,
-      securityContext: ['spec', 'initContainer', 'securityContext'], resources: ['spec', 'initContainer', 'resources'],
-    });
-  }
-  list(spec['sidecars']).forEach((raw, i) => add(raw, 'container', false, {
-    name: str(obj(raw)['name']), kind: 'container', redis: false,
-    securityContext: ['spec', 'sidecars', i, 'securityContext'], resources: ['spec', 'sidecars', i, 'resources'],
-  }));
+  add(main, 'container', true, {
+    name: str(main['name']), kind: 'container', redis: true, securityContext: securityAt, resources: ['spec', ...l.resourcesAt],
+  });
 
-  const selectorLabels = { app: role.appLabel };
+  if (l.extras) {
+    const exporter = obj(spec['redisExporter']);
+    if (exporter['enabled'] === true) {
+      add(Object.assign({}, exporter, { name: 'redis-exporter' }), 'container', false, {
+        name: 'redis-exporter', kind: 'container', redis: false,
+        securityContext: ['spec', 'redisExporter', 'securityContext'], resources: ['spec', 'redisExporter', 'resources'],
+      });
+    }
+    const init = obj(spec['initContainer']);
+    if (init['enabled'] === true) {
+      add(Object.assign({}, init, { name: 'init' }), 'init', false, {
+        name: 'init', kind: 'init', redis: false,
+        securityContext: ['spec', 'initContainer', 'securityContext'], resources: ['spec', 'initContainer', 'resources'],
+      });
+    }
+    // A sidecar running a Redis server (by image or command) counts toward the plan like the main one.
+    list(spec['sidecars']).forEach((raw, i) => add(raw, 'container', containerRunsRedis(raw), {
+      name: str(obj(raw)['name']), kind: 'container', redis: containerRunsRedis(raw),
+      securityContext: ['spec', 'sidecars', i, 'securityContext'], resources: ['spec', 'sidecars', i, 'resources'],
+    }));
+  }
+
+  const selectorLabels = { app: l.appLabel };
+  const labels = Object.assign({}, crLabels);
+  labels['app'] = l.appLabel;
+  labels[OT_SETUP_LABEL] = l.setupType;
+  labels['role'] = l.roleLabel;
   const pod: PodView = {
-    path: role.at.length ? `spec.${role.at.join('.')}` : 'spec',
-    role: role.name,
-    replicas: role.replicas,
-    labels: selectorLabels,
-    hostNetwork: spec['hostNetwork'] === true,
+    path: l.at.length ? `spec.${l.at.join('.')}` : 'spec',
+    role: l.name,
+    replicas: l.replicas,
+    labels,
+    hostNetwork: spec['hostNetwork'] === true && l.extras,
     hostPID: false,
     hostIPC: false,
     os: 'linux',
-    securityContext: obj(spec['podSecurityContext']),
+    securityContext: obj(get(spec, podAt, 'podSecurityContext')),
     annotations: {},
     containers,
-    volumes: [],
-    affinity: obj(cluster ? get(spec, role.at, 'affinity') : spec['affinity']),
+    volumes: l.extras ? volumesOf(kind, spec) : [],
+    affinity: obj(own('affinity')),
     affinitySupported: true,
     affinityUnsupportedReason: '',
-    topologySpreadConstraints: list(topology).map(obj),
+    topologySpreadConstraints: list(own('topologySpreadConstraints')).map(obj),
     selectorLabels,
+    nodeName: '',
+    priorityClassName: str(get(spec, podAt, 'priorityClassName')),
+    tolerations: list(own('tolerations')).map(obj),
+    nodeSelector: stringMap(own('nodeSelector')),
+    serviceAccountName: str(get(spec, podAt, 'serviceAccountName')),
+    automountServiceAccountToken: null,
   };
-  return { pod, slots: { podSecurityContext: ['spec', 'podSecurityContext'], affinity: affinityAt, containers: slots } };
+  return { pod, slots: { podSecurityContext: ['spec', ...podAt, 'podSecurityContext'], affinity: affinityAt, containers: slots } };
 }
 
-function pdbOf(kind: Kind, spec: JsonObject): OperatorPdbView {
+/** The volumes the operator adds to the data pods from CR fields. */
+function volumesOf(kind: Kind, spec: JsonObject): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const v of list(volumeMountOf(kind, spec)['volume'])) out.push(obj(v));
+  const tls = spec['TLS'];
+  if (tls !== undefined) out.push({ name: 'tls-certs', secret: obj(obj(tls)['secret']) });
+  const acl = obj(spec['acl']);
+  if (acl['secret'] !== undefined) out.push({ name: 'acl-secret', secret: obj(acl['secret']) });
+  if (str(acl['persistentVolumeClaim'])) out.push({ name: 'acl-pvc', persistentVolumeClaim: { claimName: str(acl['persistentVolumeClaim']) } });
+  const config = str(obj(spec['redisConfig'])['additionalRedisConfig']);
+  if (config) out.push({ name: 'external-config', configMap: { name: config } });
+  return out;
+}
+
+function volumeMountOf(kind: Kind, spec: JsonObject): JsonObject {
+  return kind === 'RedisSentinel' ? obj(spec['volumeMount']) : obj(obj(spec['storage'])['volumeMount']);
+}
+
+function secretsOf(kind: Kind, spec: JsonObject): SecretRefView[] {
+  const out: SecretRefView[] = [];
+  const kc = obj(spec['kubernetesConfig']);
+  pushSecret(out, 'spec.kubernetesConfig.redisSecret.name', str(obj(kc['redisSecret'])['name']));
+  pullSecretRefs(kc['imagePullSecrets'], 'spec.kubernetesConfig.imagePullSecrets', out);
+  pushSecret(out, 'spec.TLS.secret.secretName', str(obj(obj(spec['TLS'])['secret'])['secretName']));
+  pushSecret(out, 'spec.acl.secret.secretName', str(obj(obj(spec['acl'])['secret'])['secretName']));
+  envSecretRefs(spec['env'], 'spec.env', out);
+  envSecretRefs(obj(spec['redisExporter'])['env'], 'spec.redisExporter.env', out);
+  envSecretRefs(obj(spec['initContainer'])['env'], 'spec.initContainer.env', out);
+  list(spec['sidecars']).forEach((s, i) => envSecretRefs(obj(s)['env'], `spec.sidecars[${i}].env`, out));
+  const mountAt = kind === 'RedisSentinel' ? 'spec.volumeMount' : 'spec.storage.volumeMount';
+  list(volumeMountOf(kind, spec)['volume']).forEach((v, i) => volumeSecretRefs(v, `${mountAt}.volume[${i}]`, out));
+  const password = obj(obj(obj(spec['redisSentinelConfig'])['redisReplicationPassword'])['secretKeyRef']);
+  pushSecret(out, 'spec.redisSentinelConfig.redisReplicationPassword.secretKeyRef.name', str(password['name']));
+  const sentinel = obj(spec['sentinel']);
+  pushSecret(out, 'spec.sentinel.redisSecret.name', str(obj(sentinel['redisSecret'])['name']));
+  pullSecretRefs(sentinel['imagePullSecrets'], 'spec.sentinel.imagePullSecrets', out);
+  return out;
+}
+
+/** The Services the operator creates with a tenant-chosen type. */
+function servicesOf(spec: JsonObject): ServiceTemplateView[] {
+  const out: ServiceTemplateView[] = [];
+  const add = (raw: Json | undefined, path: string): void => {
+    if (raw === undefined || raw === null) return;
+    const service = obj(raw);
+    out.push({ path, type: str(service['serviceType']), externalIPs: [] });
+    for (const extra of ['additional', 'headless']) {
+      if (service[extra] !== undefined) out.push({ path: `${path}.${extra}`, type: str(obj(service[extra])['type']), externalIPs: [] });
+    }
+  };
+  add(obj(spec['kubernetesConfig'])['service'], 'spec.kubernetesConfig.service');
+  add(obj(spec['sentinel'])['service'], 'spec.sentinel.service');
+  return out;
+}
+
+function pdbOf(kind: Kind, spec: JsonObject, layoutsOf: Layout[]): OperatorPdbView {
   if (kind === 'Redis') return { supported: false, blocks: [] };
   const places: Segments[] = kind === 'RedisCluster' ? [['redisLeader'], ['redisFollower']] : [[]];
   return {
     supported: true,
-    blocks: places.map((at) => {
+    blocks: places.map((at, i) => {
       const raw = get(spec, at, 'pdb');
       const pdb = obj(raw);
       return {
@@ -122,13 +253,16 @@ function pdbOf(kind: Kind, spec: JsonObject): OperatorPdbView {
         enabled: pdb['enabled'] === true,
         minAvailable: str(pdb['minAvailable']),
         maxUnavailable: str(pdb['maxUnavailable']),
+        pods: layoutsOf[i]?.replicas ?? 0,
       };
     }),
   };
 }
 
+/** Shape of the data pods (an embedded sentinel is not a shard member). */
 function shape(kind: Kind, pods: PodView[]): { mode: Mode; shards: number; podsPerShard: number; pods: number } {
-  const total = pods.reduce((n, p) => n + p.replicas, 0);
+  let total = 0;
+  for (const p of pods) if (kind !== 'RedisReplication' || p.role !== 'sentinel') total += p.replicas;
   if (kind === 'RedisCluster') {
     const shards = pods[0]?.replicas ?? 0;
     return { mode: 'Cluster', shards, podsPerShard: shards > 0 ? Math.ceil(total / shards) : 0, pods: total };
@@ -145,7 +279,9 @@ function makeAdapter(kind: Kind): WorkloadAdapter {
       const meta = obj(object['metadata']);
       const spec = obj(object['spec']);
       const name = str(meta['name']);
-      const built = roles(kind, name, spec).map((r) => rolePod(kind, spec, r));
+      const crLabels = stringMap(meta['labels']);
+      const ls = layouts(kind, name, spec);
+      const built = ls.map((l) => buildPod(kind, spec, l, crLabels));
       const pods = built.map((b) => b.pod);
       const storageSpec = obj(obj(obj(spec['storage'])['volumeClaimTemplate'])['spec']);
       const tls = obj(spec['TLS']);
@@ -171,7 +307,10 @@ function makeAdapter(kind: Kind): WorkloadAdapter {
           ? { enabled: true, detail: `spec.TLS.secret.secretName ${secretName}` }
           : { enabled: false, detail: 'spec.TLS is not set' },
         podTemplates: pods,
-        pdb: pdbOf(kind, spec),
+        pdb: pdbOf(kind, spec, ls),
+        services: servicesOf(spec),
+        namespaceRefs: namespaceRefs(spec, 'spec'),
+        secretRefs: secretsOf(kind, spec),
       });
       return { redis: true, result: { view, slots: built.map((b) => b.slots), mutable: true } };
     },

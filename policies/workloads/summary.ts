@@ -1,45 +1,86 @@
 // Derived facts of a view that every adapter computes the same way.
 
 import { Quantity } from '../engine/quantity.js';
-import type { PodView, WorkloadView } from './view.js';
+import type { ContainerView, PodView, WorkloadView } from './view.js';
 
-type Base = Omit<WorkloadView, 'memoryLimit' | 'cpuLimit' | 'totalMemoryLimit' | 'containers' | 'disruptionBudget' | 'controlled' | 'pdb'> &
-  Partial<Pick<WorkloadView, 'disruptionBudget' | 'controlled' | 'pdb'>>;
+type Computed = 'memoryLimit' | 'cpuLimit' | 'memoryRequest' | 'cpuRequest' | 'totalMemoryLimit' | 'zeroResources' | 'containers';
+type Defaulted = 'disruptionBudget' | 'controlled' | 'pdb' | 'redis' | 'services' | 'namespaceRefs' | 'secretRefs' | 'issuerRefs' | 'certificate';
+type Base = Omit<WorkloadView, Computed | Defaulted> & Partial<Pick<WorkloadView, Defaulted>>;
 
 /**
- * Fills in per-pod and total limits of the Redis container from the pod templates. Builds the view
- * by assignment: object spread of a view-sized object costs microseconds on the hot path.
+ * Fills in per-pod and total resources of the Redis containers from the pod templates, and the
+ * defaults of what a kind does not have. Builds the view by assignment: object spread of a
+ * view-sized object costs microseconds on the hot path.
  */
 export function summarise(base: Base): WorkloadView {
   const view = base as WorkloadView;
-  view.memoryLimit = largestLimit(base.podTemplates, 'memory');
-  view.cpuLimit = largestLimit(base.podTemplates, 'cpu');
-  view.totalMemoryLimit = totalMemory(base.podTemplates);
+  const pods = base.podTemplates;
+  view.memoryLimit = largest(pods, 'limits', 'memory');
+  view.cpuLimit = largest(pods, 'limits', 'cpu');
+  view.memoryRequest = largest(pods, 'requests', 'memory');
+  view.cpuRequest = largest(pods, 'requests', 'cpu');
+  view.totalMemoryLimit = totalMemory(pods);
   view.containers = [];
-  for (const p of base.podTemplates) {
+  view.zeroResources = [];
+  for (const p of pods) {
     for (const c of p.containers) {
       view.containers.push({
         name: c.name, kind: c.kind, image: c.image, redis: c.redis, securityContext: c.securityContext,
         resources: c.resources, ports: c.ports, args: c.args, env: c.env,
         template: p.path, os: p.os, podSecurityContext: p.securityContext,
       });
+      zeroes(c, view.zeroResources);
     }
   }
-  view.controlled = base.controlled ?? false;
-  view.pdb = base.pdb ?? { supported: false, blocks: [] };
-  view.disruptionBudget = base.disruptionBudget ?? null;
+  view.redis ??= base.role === 'workload' || base.role === 'pod' || base.role === 'pdb';
+  view.controlled ??= false;
+  view.pdb ??= { supported: false, blocks: [] };
+  view.disruptionBudget ??= null;
+  view.services ??= [];
+  view.namespaceRefs ??= [];
+  view.secretRefs ??= [];
+  view.issuerRefs ??= [];
+  view.certificate ??= null;
   return view;
 }
 
-function redisLimit(pod: PodView, resource: string): Quantity | undefined {
-  const text = pod.containers.find((c) => c.redis)?.resources.limits[resource];
-  return text === undefined ? undefined : Quantity.tryParse(text);
+type Side = 'limits' | 'requests';
+
+function isZero(q: Quantity | undefined): boolean {
+  return q !== undefined && q.nanos === 0n;
 }
 
-function largestLimit(pods: PodView[], resource: string): string {
+function zeroes(c: ContainerView, out: string[]): void {
+  for (const side of ['limits', 'requests'] as const) {
+    const values = c.resources[side];
+    for (const resource in values) {
+      if (!isZero(Quantity.tryParse(values[resource] ?? ''))) continue;
+      const entry = `${c.name} ${side}.${resource}`;
+      if (!out.includes(entry)) out.push(entry);
+    }
+  }
+}
+
+/**
+ * The pod's total over its Redis-server containers; undefined when there is none, or one has no
+ * value or 0 (the kubelet treats a 0 limit as no limit). One container keeps its text as written.
+ */
+function perPod(pod: PodView, side: Side, resource: string): Quantity | undefined {
+  let total: Quantity | undefined;
+  for (const c of pod.containers) {
+    if (!c.redis) continue;
+    const text = c.resources[side][resource];
+    const q = text === undefined ? undefined : Quantity.tryParse(text);
+    if (!q || isZero(q)) return undefined;
+    total = total ? total.plus(q) : q;
+  }
+  return total;
+}
+
+function largest(pods: PodView[], side: Side, resource: string): string {
   let best: Quantity | undefined;
   for (const pod of pods) {
-    const q = redisLimit(pod, resource);
+    const q = perPod(pod, side, resource);
     if (!q) return '';
     if (!best || q.compareTo(best) > 0) best = q;
   }
@@ -49,7 +90,7 @@ function largestLimit(pods: PodView[], resource: string): string {
 function totalMemory(pods: PodView[]): string {
   let total = Quantity.fromNanos(0n);
   for (const pod of pods) {
-    const q = redisLimit(pod, 'memory');
+    const q = perPod(pod, 'limits', 'memory');
     if (!q) return '';
     total = total.plus(q.times(BigInt(pod.replicas)));
   }

@@ -13,6 +13,11 @@ export interface ContainerView {
   name: string;
   kind: ContainerKind;
   image: string;
+  /**
+   * Runs a Redis server: the kind's main Redis container, or any container whose image or
+   * command is a Redis/Valkey server (init containers only when restartable); never in a view
+   * that is not Redis.
+   */
   redis: boolean;
   securityContext: JsonObject;
   resources: { limits: Record<string, string>; requests: Record<string, string> };
@@ -43,6 +48,15 @@ export interface PodView {
   topologySpreadConstraints: JsonObject[];
   /** The labels this template's pods carry that a selector may use to find its siblings. */
   selectorLabels: Record<string, string>;
+  /** '' when unset. A tenant must not pick its node or a system priority class. */
+  nodeName: string;
+  priorityClassName: string;
+  tolerations: JsonObject[];
+  nodeSelector: Record<string, string>;
+  /** '' when unset (the namespace's default account). */
+  serviceAccountName: string;
+  /** As written; null when unset or the kind has no such field. */
+  automountServiceAccountToken: boolean | null;
 }
 
 /** Where a pod template keeps the fields that mutations may add to. */
@@ -75,18 +89,65 @@ export interface DisruptionBudgetView {
   maxUnavailable: string;
 }
 
+export interface OperatorPdbBlock {
+  path: string;
+  present: boolean;
+  enabled: boolean;
+  /** As written, numbers as strings ("0", "0%", "1"); '' when absent. */
+  minAvailable: string;
+  maxUnavailable: string;
+  /** Pods the operator's PDB for this block protects (the role's replicas). */
+  pods: number;
+}
+
 export interface OperatorPdbView {
   supported: boolean;
   /** Each place the CR keeps a pdb block (OT: spec.pdb, or redisLeader/redisFollower.pdb). */
-  blocks: { path: string; present: boolean; enabled: boolean; minAvailable: string; maxUnavailable: string }[];
+  blocks: OperatorPdbBlock[];
 }
+
+/** A Service the object asks its operator to create. */
+export interface ServiceTemplateView {
+  path: string;
+  /** '' when unset (the operator's default, ClusterIP). */
+  type: string;
+  externalIPs: string[];
+}
+
+/** A `namespace` field somewhere under spec, with its dotted path. */
+export interface NamespaceRefView { path: string; namespace: string }
+
+/** A Secret the object uses; implied: the operator derives the name (no field names it). */
+export interface SecretRefView { path: string; name: string; implied: boolean }
+
+/** A cert-manager issuer reference; kind defaults to Issuer as cert-manager's does. */
+export interface IssuerRefView { path: string; group: string; kind: string; name: string }
+
+export interface CertificateView {
+  secretName: string;
+  isCA: boolean;
+  commonName: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+  emailAddresses: string[];
+  usages: string[];
+}
+
+export type WorkloadRole = 'workload' | 'pod' | 'pdb' | 'other-pod' | 'other-workload' | 'certificate';
 
 export interface WorkloadView {
   apiVersion: string;
   kind: string;
-  engine: 'kubedb' | 'opstree' | 'kubernetes';
-  /** workload: runs Redis pods; pod: a single Redis pod; pdb: a PodDisruptionBudget. */
-  role: 'workload' | 'pod' | 'pdb';
+  engine: 'kubedb' | 'opstree' | 'kubernetes' | 'cert-manager';
+  /**
+   * workload: runs Redis pods; pod: a single Redis pod; pdb: a PodDisruptionBudget of Redis pods;
+   * other-pod / other-workload: a Pod / pod-template kind that does not run Redis; certificate: a
+   * cert-manager Certificate.
+   */
+  role: WorkloadRole;
+  /** True for Redis workloads, pods and PDBs; false for other-pod, other-workload and certificate. */
+  redis: boolean;
   name: string;
   namespace: string;
   mode: Mode | '';
@@ -94,11 +155,19 @@ export interface WorkloadView {
   podsPerShard: number;
   pods: number;
   version: string;
-  /** Per-pod memory/cpu limits of the Redis container (largest over templates), '' if any is absent. */
+  /**
+   * Per-pod memory/cpu limits: the sum over the pod's Redis-server containers (largest over
+   * templates); '' if any of them has no limit or a limit of 0 (which the kubelet treats as none).
+   */
   memoryLimit: string;
   cpuLimit: string;
-  /** pods × per-pod memory limit of the Redis container, summed over templates; '' if unknown. */
+  /** The same for requests. */
+  memoryRequest: string;
+  cpuRequest: string;
+  /** pods × per-pod memory limit, summed over templates; '' if unknown. */
   totalMemoryLimit: string;
+  /** "container limits.memory" for every container resource whose limit or request is the quantity 0. */
+  zeroResources: string[];
   storage: { size: string; storageClass: string; ephemeral: boolean; known: boolean };
   tls: { enabled: boolean; detail: string };
   podTemplates: PodView[];
@@ -111,6 +180,15 @@ export interface WorkloadView {
   controlled: boolean;
   pdb: OperatorPdbView;
   disruptionBudget: DisruptionBudgetView | null;
+  /** Services the object declares for its operator to create (not the plain kinds: [] there). */
+  services: ServiceTemplateView[];
+  /** Every `namespace` field under spec; each must be absent or the object's own namespace. */
+  namespaceRefs: NamespaceRefView[];
+  /** Every Secret the object uses (pod volumes, env, imagePullSecrets, CR fields, implied names). */
+  secretRefs: SecretRefView[];
+  issuerRefs: IssuerRefView[];
+  /** role certificate only; null otherwise. */
+  certificate: CertificateView | null;
 }
 
 export interface AdapterResult {
@@ -120,6 +198,12 @@ export interface AdapterResult {
   mutable: boolean;
 }
 
+/**
+ * `redis: true` means "a supported kind, and here is its view" — also for a non-Redis Pod, pod
+ * template or Certificate (view.redis false, role other-pod / other-workload / certificate), which
+ * policies review too. `redis: false` only for kinds Redline does not understand and PDBs of
+ * other pods.
+ */
 export type Recognition = { redis: true; result: AdapterResult } | { redis: false; reason: string };
 
 export interface WorkloadAdapter {

@@ -15,6 +15,12 @@ function adapt(object: JsonObject): AdapterResult {
   return r.result;
 }
 
+/** Whether the view says Redis, and its role: non-Redis Pods and templates still get a view. */
+function verdict(object: JsonObject): [boolean, string] {
+  const { view } = adapt(object);
+  return [view.redis, view.role];
+}
+
 function notRedis(object: JsonObject): string {
   const r = recognise(object);
   if (r.redis) throw new Error('unexpectedly recognised as Redis');
@@ -334,8 +340,8 @@ describe('OT-Container-Kit RedisReplication and RedisSentinel', () => {
       storage: { volumeClaimTemplate: { spec: { resources: { requests: { storage: '20Gi' } } } } },
     }));
     expect(view).toMatchObject({ pods: 2, memoryLimit: '4Gi', totalMemoryLimit: '8Gi', storage: { size: '20Gi', ephemeral: false } });
-    expect(view.pdb).toEqual({ supported: true, blocks: [{ path: 'spec.pdb', present: true, enabled: true, minAvailable: '', maxUnavailable: '1' }] });
-    expect(adapt(rep({})).view.pdb.blocks).toEqual([{ path: 'spec.pdb', present: false, enabled: false, minAvailable: '', maxUnavailable: '' }]);
+    expect(view.pdb).toEqual({ supported: true, blocks: [{ path: 'spec.pdb', present: true, enabled: true, minAvailable: '', maxUnavailable: '1', pods: 2 }] });
+    expect(adapt(rep({})).view.pdb.blocks).toEqual([{ path: 'spec.pdb', present: false, enabled: false, minAvailable: '', maxUnavailable: '', pods: 3 }]);
     expect(adapt(rep({})).view.podTemplates[0]!.selectorLabels).toEqual({ app: 'orders' });
   });
 
@@ -403,8 +409,8 @@ describe('OT-Container-Kit RedisCluster', () => {
   it('one PDB block per role', () => {
     const { view } = adapt(cluster({ redisLeader: { pdb: { enabled: true, maxUnavailable: 1 } } }));
     expect(view.pdb).toEqual({ supported: true, blocks: [
-      { path: 'spec.redisLeader.pdb', present: true, enabled: true, minAvailable: '', maxUnavailable: '1' },
-      { path: 'spec.redisFollower.pdb', present: false, enabled: false, minAvailable: '', maxUnavailable: '' },
+      { path: 'spec.redisLeader.pdb', present: true, enabled: true, minAvailable: '', maxUnavailable: '1', pods: 3 },
+      { path: 'spec.redisFollower.pdb', present: false, enabled: false, minAvailable: '', maxUnavailable: '', pods: 3 },
     ] });
   });
 });
@@ -522,12 +528,15 @@ describe('v1 Pod', () => {
     expect(adapt(pod({ generateName: 'redis-', namespace: 'x' }, podSpec([{ name: 'r', image: 'redis:7' }]))).view.name).toBe('redis-');
   });
 
-  it('the Redis container is the one named redis/valkey, else the one with a Redis image', () => {
+  it('the main Redis container is the one named redis/valkey, else the one with a Redis image; every Redis image counts', () => {
     const byImage = adapt(pod(meta('p'), podSpec([{ name: 'proxy', image: 'envoyproxy/envoy:v1.30' }, { name: 'server', image: 'valkey/valkey:8.0' }]))).view;
     expect(byImage.containers.map((c) => c.redis)).toEqual([false, true]);
     expect(byImage.version).toBe('8.0');
+    // Changed with issue 15: a second container running a Redis image is a Redis server too.
     const byName = adapt(pod(meta('p', { labels: { app: 'redis' } }), podSpec([{ name: 'sidecar', image: 'redis:6' }, { name: 'valkey', image: 'ghcr.io/acme/kv:1.0' }]))).view;
-    expect(byName.containers.map((c) => c.redis)).toEqual([false, true]);
+    expect(byName.containers.map((c) => c.redis)).toEqual([true, true]);
+    const labelled = adapt(pod(meta('p', { labels: { app: 'redis' } }), podSpec([{ name: 'proxy', image: 'envoyproxy/envoy:v1.30' }, { name: 'valkey', image: 'ghcr.io/acme/kv:1.0' }]))).view;
+    expect(labelled.containers.map((c) => c.redis)).toEqual([false, true]);
   });
 });
 
@@ -578,8 +587,8 @@ describe('Redis recognition of plain kinds', () => {
     [{ app: 'redis' }],
     [{ app: 'redis-cluster' }],
   ])('labels %j say Redis', (labels) => {
-    expect(recognise(deployment(labels, ['ghcr.io/acme/kv:1.0'])).redis).toBe(true);
-    expect(recognise(pod(labels, ['ghcr.io/acme/kv:1.0'])).redis).toBe(true);
+    expect(verdict(deployment(labels, ['ghcr.io/acme/kv:1.0']))).toEqual([true, 'workload']);
+    expect(verdict(pod(labels, ['ghcr.io/acme/kv:1.0']))).toEqual([true, 'pod']);
   });
 
   it.each([
@@ -588,23 +597,23 @@ describe('Redis recognition of plain kinds', () => {
     'redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'quay.io/opstree/redis-sentinel:v7.0.15',
   ])('image %s says Redis', (image) => {
     expect(isRedisImage(image)).toBe(true);
-    expect(recognise(deployment({ app: 'cache' }, [image])).redis).toBe(true);
-    expect(recognise(pod({}, [image])).redis).toBe(true);
+    expect(verdict(deployment({ app: 'cache' }, [image]))).toEqual([true, 'workload']);
+    expect(verdict(pod({}, [image]))).toEqual([true, 'pod']);
   });
 
   it.each([
     'oliver006/redis_exporter:v1.62.0', 'bitnami/redis-exporter:1.62.0', 'nginx:1.27', 'nginx', 'redislabs/redisearch:2.8',
     'ghcr.io/acme/rediscache:1', 'registry.internal:5000/nginx:1', 'postgres:16',
     'quay.io/opstree/redis-operator:v0.18.0', 'rediscommander/redis-commander:latest', 'redis/redisinsight:2.60',
-  ])('image %s alone does not say Redis', (image) => {
+  ])('image %s alone does not say Redis: other-workload / other-pod (changed with issue 15: was not recognised)', (image) => {
     expect(isRedisImage(image)).toBe(false);
-    expect(notRedis(deployment({ app: 'web' }, [image]))).toBe('Deployment does not run Redis (no Redis labels or image)');
-    expect(notRedis(pod({ app: 'web' }, [image]))).toBe('Pod does not run Redis (no Redis labels or image)');
+    expect(verdict(deployment({ app: 'web' }, [image]))).toEqual([false, 'other-workload']);
+    expect(verdict(pod({ app: 'web' }, [image]))).toEqual([false, 'other-pod']);
   });
 
   it('an exporter next to nginx is not Redis; next to redis it is', () => {
-    expect(recognise(deployment({}, ['nginx:1.27', 'oliver006/redis_exporter:v1.62.0'])).redis).toBe(false);
-    expect(recognise(deployment({}, ['redis:7', 'oliver006/redis_exporter:v1.62.0'])).redis).toBe(true);
+    expect(verdict(deployment({}, ['nginx:1.27', 'oliver006/redis_exporter:v1.62.0']))).toEqual([false, 'other-workload']);
+    expect(verdict(deployment({}, ['redis:7', 'oliver006/redis_exporter:v1.62.0']))).toEqual([true, 'workload']);
   });
 
   it('labels that do not say Redis', () => {
@@ -614,8 +623,8 @@ describe('Redis recognition of plain kinds', () => {
 
   it('set labels may be on the set or on its pod template; init containers count', () => {
     const onSet = set('StatefulSet', { template: { spec: podSpec([{ name: 'kv', image: 'ghcr.io/acme/kv:1' }]) } }, meta('s', { labels: { app: 'redis' } }));
-    expect(recognise(onSet).redis).toBe(true);
-    expect(recognise(deployment({}, ['ghcr.io/acme/kv:1'], ['redis:7'])).redis).toBe(true);
+    expect(verdict(onSet)).toEqual([true, 'workload']);
+    expect(verdict(deployment({}, ['ghcr.io/acme/kv:1'], ['redis:7']))).toEqual([true, 'workload']);
   });
 
   it('imageVersion reads the leading version of the tag', () => {
@@ -655,7 +664,8 @@ describe('containerTls', () => {
 
 describe('unsupported kinds', () => {
   it.each([
-    ['apps/v1', 'ReplicaSet'], ['v1', 'Service'], ['v1', 'ConfigMap'], ['batch/v1', 'Job'], ['kubedb.com/v1', 'Postgres'],
+    ['apps/v1beta2', 'ReplicaSet'], ['v1', 'Service'], ['v1', 'ConfigMap'], ['batch/v2alpha1', 'CronJob'], ['kubedb.com/v1', 'Postgres'],
+    ['cert-manager.io/v1alpha2', 'Certificate'], ['cert-manager.io/v1', 'Issuer'],
     ['kubedb.com/v1beta1', 'Redis'], ['redis.redis.opstreelabs.in/v1beta1', 'RedisCluster'], ['apps/v1beta1', 'StatefulSet'],
   ])('%s %s is not a supported kind', (apiVersion, kind) => {
     expect(notRedis({ apiVersion, kind, metadata: meta('x'), spec: { template: { metadata: { labels: { app: 'redis' } } } } }))
@@ -669,6 +679,8 @@ describe('unsupported kinds', () => {
   it('lists every supported apiVersion/kind', () => {
     expect(SUPPORTED_KINDS.map((k) => `${k.apiVersion}/${k.kind}`).sort()).toEqual([
       'apps.k8s.appscode.com/v1/PetSet', 'apps/v1/Deployment', 'apps/v1/StatefulSet',
+      'apps/v1/ReplicaSet', 'apps/v1/DaemonSet', 'batch/v1/Job', 'batch/v1/CronJob', 'batch/v1beta1/CronJob', 'v1/ReplicationController',
+      'cert-manager.io/v1/Certificate',
       'kubedb.com/v1/Redis', 'kubedb.com/v1/RedisSentinel', 'kubedb.com/v1alpha2/Redis', 'kubedb.com/v1alpha2/RedisSentinel',
       'policy/v1/PodDisruptionBudget', 'policy/v1beta1/PodDisruptionBudget',
       `${OT}/Redis`, `${OT}/RedisCluster`, `${OT}/RedisReplication`, `${OT}/RedisSentinel`,
@@ -679,9 +691,9 @@ describe('unsupported kinds', () => {
   });
 });
 
-// ---- BUGS: these tests fail against the current adapters (see the report) ------------------
+// ---- regressions: adapter defects found by these tests, since fixed -------------------------
 
-describe('BUG: adapter defects (expected to fail until fixed)', () => {
+describe('BUG (fixed): adapter defects', () => {
   it('BUG kubernetes.ts: a StatefulSet owned by an operator CR (controller ownerReference) is controlled', () => {
     // view.ts documents `controlled` as "a set with a controller ownerReference (an operator's)",
     // but the set adapter only accepts StatefulSet/PetSet owners, so the StatefulSet the OT operator
