@@ -13,7 +13,8 @@
 // the rare path, so falling back costs nothing in practice.
 //
 // Values are the JSON model of cel-runtime.ts. A double (a JS number that is not an integer) is
-// passed through but never computed with. Expressions with double or uint literals, bytes, `[?]`,
+// passed through but never computed with; ints are added, subtracted and multiplied while the
+// result stays a safe integer. Expressions with double or uint literals, bytes, `[?]`,
 // optional values as results, or functions not listed here are not compiled at all.
 //
 // Nothing from a policy reaches the generated source as code: identifiers become generated names
@@ -56,7 +57,7 @@ export function compileAst(ast: unknown, options: CompileOptions): CompiledFn | 
 class Unsupported extends Error {}
 
 /** The helpers generated code calls, by the names it calls them. */
-const HELPERS = ['bail', 'bool', 'isInt', 'field', 'hasField', 'optionalField', 'index', 'put', 'equals', 'add', 'contains', 'range', 'NONE'] as const;
+const HELPERS = ['bail', 'bool', 'isInt', 'field', 'hasField', 'optionalField', 'index', 'put', 'equals', 'add', 'subtract', 'multiply', 'contains', 'range', 'NONE'] as const;
 
 const MACROS = new Set(['all', 'exists', 'exists_one', 'filter', 'map']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -145,6 +146,11 @@ class Generator {
       case '+': {
         const [a, b] = this.args(node).map((n) => this.value(n, env, fn));
         return `add(${a}, ${b})`;
+      }
+      case '-':
+      case '*': {
+        const [a, b] = this.args(node).map((n) => this.value(n, env, fn));
+        return `${node.op === '-' ? 'subtract' : 'multiply'}(${a}, ${b})`;
       }
       case 'in':
         return this.membership(this.args(node), env, fn);

@@ -141,6 +141,18 @@ function joinStrings(items: unknown[], sep: string): string {
   return items.join(sep);
 }
 
+/** Only what int(string) of cel-js returns exactly as a safe integer: plain digits, no sign. */
+const DIGITS = /^[0-9]{1,15}$/;
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** `s.substring(start, end)` where code points and UTF-16 units agree (ASCII); else cel-js decides. */
+function substring(s: unknown, start: unknown, end: unknown): string {
+  const text = str(s);
+  if (!isInt(start) || !isInt(end) || !ASCII.test(text)) bail();
+  if (start < 0 || start > end || end > text.length) bail();
+  return text.slice(start, end);
+}
+
 export const BUILTINS: Readonly<Record<string, NativeFunction>> = {
   'size/1': size,
   '.size/0': size,
@@ -150,6 +162,8 @@ export const BUILTINS: Readonly<Record<string, NativeFunction>> = {
   '.contains/1': (s, p) => str(s).includes(str(p)),
   '.join/0': (l) => joinStrings(list(l), ''),
   '.join/1': (l, sep) => joinStrings(list(l), str(sep)),
+  'int/1': (v) => (isInt(v) ? v : typeof v === 'string' && DIGITS.test(v) ? Number(v) : bail()),
+  '.substring/2': substring,
 };
 
 /** What a comprehension ranges over: a list's items or a map's keys. */
@@ -167,6 +181,19 @@ export function add(a: unknown, b: unknown): unknown {
   }
   if (Array.isArray(a)) return Array.isArray(b) ? [...a, ...b] : bail();
   return bail();
+}
+
+export function subtract(a: unknown, b: unknown): number {
+  if (!isInt(a) || !isInt(b)) bail();
+  const difference = a - b;
+  return Number.isSafeInteger(difference) ? difference + 0 : bail();
+}
+
+export function multiply(a: unknown, b: unknown): number {
+  if (!isInt(a) || !isInt(b)) bail();
+  const product = a * b;
+  // + 0: -0 is not an int cel-js would return (0 * -1 is 0).
+  return Number.isSafeInteger(product) ? product + 0 : bail();
 }
 
 export function contains(container: unknown, item: unknown): boolean {

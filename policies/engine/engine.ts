@@ -62,17 +62,22 @@ export class Engine {
     let mutated = input.object;
     let patch: ReviewOutcome['patch'] = [];
     // A Pod's spec is immutable after creation, so Pods are mutated on CREATE only.
-    const operations = adapted.view.role === 'pod' ? ['CREATE'] : ['CREATE', 'UPDATE'];
+    const isPod = adapted.view.role === 'pod' || adapted.view.role === 'other-pod';
+    const operations = isPod ? ['CREATE'] : ['CREATE', 'UPDATE'];
     const mutating = input.mutate && adapted.mutable && operations.includes(input.operation);
     if (mutating) {
       const recorder = new PatchRecorder(input.object);
       const workload = adapted.view;
       const activation = reviewScope(input, plan, input.object, workload);
       for (const policy of policies) {
-        if (!policy.roles.has(adapted.view.role)) continue;
+        if (!policy.roles.has(adapted.view.role) || policy.mutations.length === 0) continue;
+        // Mutations see the policy's variables too, evaluated against the object before mutation.
+        const { scope, error: variableError } = this.variables(policy, activation.with({ settings: policy.settings }));
         for (const mutation of policy.mutations) {
-          const error = this.applyMutation(recorder, policy, mutation, adapted.slots, workload.podTemplates, activation.with({ settings: policy.settings }));
-          if (error) results.push(error);
+          const error = variableError
+            ? mutationError(policy, mutation, variableError)
+            : this.applyMutation(recorder, policy, mutation, adapted.slots, workload.podTemplates, scope);
+          if (error) results.push(asWarningFor(policy, adapted.view.role, error));
         }
       }
       if (recorder.ops.length > 0) {
@@ -89,7 +94,11 @@ export class Engine {
     let exhausted = false;
     for (const policy of policies) {
       if (!policy.roles.has(view.role)) continue;
+      const from = results.length;
       exhausted = this.evaluatePolicy(policy, activation.with({ settings: policy.settings }), input, deadline, exhausted, results);
+      if (policy.warnRoles.has(view.role)) {
+        for (let i = from; i < results.length; i++) results[i] = asWarningFor(policy, view.role, results[i]!);
+      }
     }
     const denied = results.some((r) => (r.result === 'fail' && r.action === 'Deny') || (r.result === 'error' && r.denies));
     return { redis: true, reason: '', results, patch, mutated, denied };
@@ -185,10 +194,7 @@ export class Engine {
         }
         recorder.merge(target.path, value);
       } catch (e) {
-        return {
-          policy: policy.name, rule: mutation.name, action: policy.action, result: 'error',
-          message: `mutation ${mutation.name}: ${describeEvaluationError(e)}`, denies: policy.failureMode === 'Deny',
-        };
+        return mutationError(policy, mutation, describeEvaluationError(e));
       }
     }
     return null;
@@ -219,6 +225,24 @@ function reviewScope(input: ReviewInput, plan: Plan, object: Json, workload: Wor
     { plan: () => plan.cel },
   );
   return new Scope(values);
+}
+
+function mutationError(policy: CompiledPolicy, mutation: CompiledMutation, reason: string): RuleResult {
+  return {
+    policy: policy.name, rule: mutation.name, action: policy.action, result: 'error',
+    message: `mutation ${mutation.name}: ${reason}`, denies: policy.failureMode === 'Deny',
+  };
+}
+
+/**
+ * For a role in the policy's warnRoles (as Pod Security Admission only warns about workload
+ * templates): a Deny failure becomes a warning, and an error is reported without denying.
+ */
+function asWarningFor(policy: CompiledPolicy, role: WorkloadView['role'], result: RuleResult): RuleResult {
+  if (!policy.warnRoles.has(role)) return result;
+  if (result.result === 'fail' && result.action === 'Deny') return { ...result, result: 'warn', action: 'Warn' };
+  if (result.result === 'error' && result.denies) return { ...result, denies: false };
+  return result;
 }
 
 function ruleResult(policy: CompiledPolicy, rule: CompiledRule, result: RuleResult['result'], message: string): RuleResult {

@@ -9,7 +9,11 @@ import { DocumentError, parseDocuments, pathToString, type Problem, type SourceD
 import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 
-export type Role = 'workload' | 'pod' | 'pdb';
+/**
+ * What an object is to the policies (the view's role): a Redis workload, a Redis pod, a PDB, a Pod
+ * or workload template that does not run Redis, or a cert-manager Certificate.
+ */
+export type Role = 'workload' | 'pod' | 'pdb' | 'other-pod' | 'other-workload' | 'certificate';
 export type MutationTarget = 'object' | 'podSecurityContext' | 'containerSecurityContext' | 'redisResources' | 'affinity';
 
 export interface Plan {
@@ -21,8 +25,28 @@ export interface Plan {
 }
 
 export function makePlan(name: string, spec: JsonObject): Plan {
-  const json: JsonObject = { name, ...spec, spec };
+  const effective = withPlanDefaults(spec);
+  const json: JsonObject = { name, ...effective, spec: effective };
   return { name, spec, json, cel: toCel(json) };
+}
+
+/**
+ * A plan's spec with the defaults of the optional fields filled in, as expressions see it (and as
+ * the bootstrapper renders it): podMax → perPod's memory and cpu, containerMin → 1Mi / 1m, no
+ * priority classes, no tolerations, Service type ClusterIP only, no extra certificate domains.
+ */
+export function withPlanDefaults(spec: JsonObject): JsonObject {
+  const perPod = (spec['perPod'] ?? {}) as JsonObject;
+  const scheduling = (spec['scheduling'] ?? {}) as JsonObject;
+  const certificates = (spec['certificates'] ?? {}) as JsonObject;
+  return {
+    ...spec,
+    podMax: spec['podMax'] ?? { memory: perPod['memory'] ?? null, cpu: perPod['cpu'] ?? null },
+    containerMin: spec['containerMin'] ?? { memory: '1Mi', cpu: '1m' },
+    scheduling: { priorityClasses: [], tolerations: [], ...scheduling },
+    serviceTypes: spec['serviceTypes'] ?? ['ClusterIP'],
+    certificates: { allowedDomains: [], ...certificates },
+  };
 }
 
 export interface CompiledRule {
@@ -53,6 +77,8 @@ export interface CompiledPolicy {
   action: Action;
   failureMode: 'Deny' | 'Allow';
   roles: ReadonlySet<Role>;
+  /** Roles for which a failing Deny rule is reported as a warning, and an error never denies. */
+  warnRoles: ReadonlySet<Role>;
   operations: ReadonlySet<Operation>;
   settings: unknown;
   variables: { name: string; expr: Compiled }[];
@@ -216,6 +242,13 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     add: (m['add'] as Json | undefined) ?? null,
     addExpression: cel(['spec', 'mutations', i, 'addExpression'], m['addExpression'], 'map'),
   }));
+  const roles = (match['roles'] as Role[] | undefined) ?? DEFAULT_ROLES;
+  const warnRoles = (match['warnRoles'] as Role[] | undefined) ?? [];
+  warnRoles.forEach((role, i) => {
+    if (roles.includes(role)) return;
+    ok = false;
+    at(['spec', 'match', 'warnRoles', i], `${role} is not one of the policy's roles (${roles.join(', ')}); add it to match.roles or remove it here`);
+  });
   if (!ok) return null;
   const declaredOps = Array.isArray(match['operations']) ? (match['operations'] as Operation[]) : null;
   const ruleOps = rules.flatMap((r) => (r.operations ? [...r.operations] : []));
@@ -224,7 +257,8 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     file: doc.file,
     action,
     failureMode: (spec['failureMode'] as 'Deny' | 'Allow' | undefined) ?? (action === 'Deny' ? 'Deny' : 'Allow'),
-    roles: new Set((match['roles'] as Role[] | undefined) ?? DEFAULT_ROLES),
+    roles: new Set(roles),
+    warnRoles: new Set(warnRoles),
     operations: new Set(declaredOps ?? [...DEFAULT_OPERATIONS, ...ruleOps]),
     settings: spec['settings'] ?? {},
     variables: variables.filter((v): v is { name: string; expr: Compiled } => v.expr !== null),

@@ -14,6 +14,25 @@ const metadata = {
   properties: { name, labels: { type: 'object' }, annotations: { type: 'object' } },
 };
 
+/** A Kubernetes Toleration; a plan lists the ones a tenant may use, compared field by field. */
+const toleration = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    key: { type: 'string' },
+    operator: { enum: ['Equal', 'Exists'] },
+    value: { type: 'string' },
+    effect: { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
+    tolerationSeconds: { type: 'integer' },
+  },
+};
+/** A DNS name suffix such as `redis.example.com` (no wildcard, no leading dot). */
+const dnsSuffix = {
+  type: 'string', maxLength: 253,
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+};
+export const ROLES = ['workload', 'pod', 'pdb', 'other-pod', 'other-workload', 'certificate'];
+export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
+
 const header = (kind: string): Record<string, unknown> => ({
   apiVersion: { const: API_VERSION },
   kind: { const: kind },
@@ -43,6 +62,29 @@ export const planSchema = {
           type: 'object', additionalProperties: false, required: ['memory', 'cpu'],
           properties: { memory: quantity, cpu: quantity },
         },
+        // The whole pod (every container) at most this: the LimitRange `type: Pod` max. Absent: perPod.
+        podMax: {
+          type: 'object', additionalProperties: false, required: ['memory', 'cpu'],
+          properties: { memory: quantity, cpu: quantity },
+        },
+        // Every container at least this (LimitRange Container `min`), so the API server refuses a limit of 0.
+        containerMin: {
+          type: 'object', additionalProperties: false, required: ['memory', 'cpu'],
+          properties: { memory: quantity, cpu: quantity },
+        },
+        // What a tenant's pods may use to get scheduled: priority classes by name, tolerations exactly as listed.
+        scheduling: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            priorityClasses: { type: 'array', uniqueItems: true, items: { ...dnsSuffix, not: { pattern: '^system-' } } },
+            tolerations: { type: 'array', items: toleration },
+          },
+        },
+        serviceTypes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: SERVICE_TYPES } },
+        certificates: {
+          type: 'object', additionalProperties: false,
+          properties: { allowedDomains: { type: 'array', uniqueItems: true, items: dnsSuffix } },
+        },
         quota: {
           type: 'object', additionalProperties: false, required: ['hard'],
           properties: { hard: { type: 'object', minProperties: 1, additionalProperties: quantity } },
@@ -67,7 +109,9 @@ export const policySchema = {
         match: {
           type: 'object', additionalProperties: false,
           properties: {
-            roles: { type: 'array', minItems: 1, items: { enum: ['workload', 'pod', 'pdb'] } },
+            roles: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ROLES } },
+            // Roles for which a failing Deny rule is a warning (as Pod Security Admission warns on templates).
+            warnRoles: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ROLES } },
             operations: { type: 'array', minItems: 1, items: { enum: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] } },
           },
         },
@@ -209,6 +253,10 @@ export function describeSchemaError(err: ErrorObject): string {
     case 'required': return 'required field is missing';
     case 'enum': return `must be one of ${(err.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'const': return `must be ${JSON.stringify(err.params['allowedValue'])}`;
+    case 'not': {
+      const pattern = (err.schema as { pattern?: string }).pattern;
+      return pattern === '^system-' ? 'system-* priority classes belong to the cluster\'s own components; name another class' : 'invalid';
+    }
     case 'format': return err.params['format'] === 'quantity' ? 'must be a Kubernetes quantity such as 256Mi or 500m' : `must be a ${String(err.params['format'])}`;
     case 'oneOf': {
       const names = (err.schema as { required: string[] }[]).flatMap((s) => s.required).join(' or ');

@@ -56,7 +56,11 @@ export interface ReviewInput {
 }
 
 export interface ReviewOutcome {
-  /** False when the object is not a Redis workload; then results and patch are empty. */
+  /**
+   * False when Redline does not review the object (a kind it does not know, a PDB of other pods);
+   * then results and patch are empty. True also for Pods, pod templates and Certificates that do
+   * not run Redis: policies matching their roles (other-pod, other-workload, certificate) judge them.
+   */
   redis: boolean;
   reason: string;
   results: RuleResult[];

@@ -41,7 +41,7 @@ describe('policy hot reload', () => {
     await waitFor(() => reloader!.stats.reloads === 1);
     const after = reloader.current().review(input);
     expect(after.denied).toBe(true);
-    expect(after.results.find((r) => r.rule === 'memory-per-pod')?.message).toContain("exceeds plan free's 128Mi");
+    expect(after.results.find((r) => r.rule === 'memory-per-pod')?.message).toContain("over plan free's 128Mi");
   });
 
   it('keeps the policies in service when a change is invalid, and reports it', async () => {

@@ -111,6 +111,10 @@ describe('compiled CEL agrees with cel-js', () => {
     // filter(…).map(…) runs as one loop: each part sees its own iteration variable, and maps' keys.
     ['workload.containers.filter(c, c.name != "redis").map(d, d.name + workload.mode)', { workload }, ['exporterReplicated']],
     ['{"a": 1, "b": 2}.filter(k, k != "a").map(v, v + "!") + [1, 2, 3].filter(n, n > 1).map(n, string(n + 1))', {}, ["b!", "3", "4"]],
+    // Integer arithmetic, int() of plain digits and substring() of ASCII text compile.
+    ['workload.podsPerShard - 1 == 2 && workload.shards * 100 - workload.podsPerShard * 3 == 91 && workload.shards * 0 - 0 == 0', { workload }, true],
+    ['int("007") + int(workload.shards) == 8 && int("67%".substring(0, 2)) * 3 > 100 * (3 - 1)', { workload }, true],
+    ['workload.version.substring(0, 3) + "|" + "abc".substring(3, 3) + "|" + workload.mode.substring(1, 4)', { workload }, '7.2||epl'],
     // Strings and keys that look like code stay data.
     [String.raw`{"x\"); throw 1; //": workload.mode}["x\"); throw 1; //"] + "\"); globalThis.pwned = 1; (\"\u2028"`, { workload }, 'Replicated"); globalThis.pwned = 1; ("\u2028'],
   ];
@@ -130,6 +134,15 @@ describe('compiled CEL agrees with cel-js', () => {
     ['workload.missing == 1 || true', { workload }], // error absorbed by ||
     ['plan.modes.exists(m, m.size() > 100 || workload.missing)', { workload, plan }],
     ['workload.shards + 9007199254740991 > 0', { workload }], // beyond safe integers
+    ['workload.shards - 9007199254740993 < 0 || -9007199254740991 - workload.shards < 0', { workload }],
+    ['9007199254740991 * (workload.podsPerShard - 1) > 0', { workload }],
+    ['workload.shards * workload.ratio > 0 || workload.ratio - 1 > 0', { workload }], // doubles
+    ['workload.mode - 1 == 0 || workload.mode * 2 == 0', { workload }], // no overload
+    ['int("+7") == 7 || int(" 7") == 7 || int("-0") == 0 || int("1e3") == 1000', {}], // int() beyond plain digits
+    ['int("9223372036854775807") > 0 || int("9223372036854775808") > 0', {}], // beyond safe integers, beyond int64
+    ['int(workload.ratio) == 0 || int(workload.storage) == 0', { workload }],
+    ['"héllo".substring(1, 3) == "él"', {}], // not ASCII: code points
+    ['workload.mode.substring(3, 1) == "" || workload.mode.substring(0, 99) == ""', { workload }], // out of range
     ['workload.containers[5].name', { workload }], // index out of range
     ['"Replicated" in workload', { workload }], // map key membership (works) …
     ['1 in workload', { workload }], // … a non-string key does not
@@ -176,7 +189,7 @@ describe('compiled CEL agrees with cel-js', () => {
   });
 
   it('does not compile what it cannot vouch for (doubles, optional results, unknown functions)', () => {
-    for (const source of ['workload.ratio == 0.5', 'workload.?mode', 'workload.mode.matches("^R")', 'int(workload.shards) == 1', 'workload.shards - 1 == 0']) {
+    for (const source of ['workload.ratio == 0.5', 'workload.?mode', 'workload.mode.matches("^R")', 'workload.shards / 1 == 1', 'workload.shards % 2 == 1', 'uint(workload.shards) == 1u']) {
       const r = compile(source, 'any');
       expect(r.ok && r.expr.native, source).toBe(false);
     }
@@ -198,7 +211,9 @@ describe('random expressions (property)', () => {
     expr: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       scalar,
-      fc.tuple(tie('expr'), fc.constantFrom('==', '!=', '<', '<=', '>', '>=', '&&', '||', '+'), tie('expr')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+      fc.tuple(tie('expr'), fc.constantFrom('==', '!=', '<', '<=', '>', '>=', '&&', '||', '+', '-', '*'), tie('expr')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+      tie('expr').map((a) => `int(${a})`),
+      fc.tuple(tie('expr'), tie('expr'), tie('expr')).map(([s, a, b]) => `(${s}).substring(${a}, ${b})`),
       fc.tuple(tie('expr'), list).map(([a, l]) => `(${a} in ${l})`),
       tie('expr').map((a) => `!(${a})`),
       fc.tuple(tie('expr'), tie('expr'), tie('expr')).map(([c, a, b]) => `(${c} ? ${a} : ${b})`),

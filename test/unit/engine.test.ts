@@ -51,12 +51,19 @@ beforeAll(async () => {
   shipped = new Engine(await loadLibrary('policies/library'), { timeBudgetMs: 60_000 });
 });
 
+const nginxDeployment: JsonObject = {
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'tenant-acme' },
+  spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:1.27', securityContext: { privileged: true } }] } } },
+};
+const busyboxPod: JsonObject = {
+  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shell', namespace: 'tenant-acme' },
+  spec: { hostPID: true, containers: [{ name: 'sh', image: 'busybox:1.36', command: ['sleep', 'infinity'] }] },
+};
+
 describe('objects that are not Redis workloads', () => {
   it.each([
-    ['an nginx Deployment', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } } } }],
     ['a ConfigMap', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } }],
     ['a PDB of nginx pods', { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'nginx' } } } }],
-    ['a redis_exporter Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'e', image: 'oliver006/redis_exporter:v1.62.0' }] } }],
   ] as [string, JsonObject][])('%s: redis false, no results, no patch, allowed', (_name, object) => {
     for (const operation of ['CREATE', 'UPDATE', 'DELETE'] as const) {
       const out = shipped.review(input(object, { operation, mutate: true, oldObject: operation === 'DELETE' ? object : null }));
@@ -67,6 +74,31 @@ describe('objects that are not Redis workloads', () => {
       expect(out.mutated).toBe(object);
       expect(out.denied).toBe(false);
     }
+  });
+
+  it('a Pod that does not run Redis is reviewed by pod-security and isolation, and denied when it breaks them', () => {
+    const out = shipped.review(input(busyboxPod, { mutate: true }));
+    expect(out.redis).toBe(true);
+    expect(new Set(out.results.map((r) => r.policy))).toEqual(new Set(['pod-security', 'isolation']));
+    expect(out.results.find((r) => r.rule === 'host-namespaces')).toMatchObject({ result: 'fail', action: 'Deny' });
+    expect(out.patch).toEqual([]); // a Pod that is not Redis is never mutated
+    expect(out.denied).toBe(true);
+  });
+
+  it('a redis_exporter Pod is another pod: reviewed, not counted against the plan', () => {
+    const exporter: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'tenant-acme' }, spec: { containers: [{ name: 'e', image: 'oliver006/redis_exporter:v1.62.0' }] } };
+    const out = shipped.review(input(exporter));
+    expect(out.results.some((r) => r.policy === 'plan-limits' || r.policy === 'tls')).toBe(false);
+    expect(out.results.some((r) => r.policy === 'pod-security')).toBe(true);
+  });
+
+  it('a workload template that does not run Redis gets pod-security warnings (as Pod Security Admission gives), not a denial', () => {
+    const out = shipped.review(input(nginxDeployment));
+    const privileged = out.results.find((r) => r.rule === 'privileged');
+    expect(privileged).toMatchObject({ policy: 'pod-security', result: 'warn', action: 'Warn', denies: false });
+    expect(privileged!.message).toContain('privileged containers are not allowed');
+    expect(out.results.filter((r) => r.policy === 'pod-security').every((r) => r.result !== 'fail')).toBe(true);
+    expect(out.denied).toBe(false);
   });
 
   it('the plan is not looked up for objects that are not Redis', () => {
@@ -93,7 +125,7 @@ describe('plans', () => {
   it('hasPlan and policyNames', () => {
     expect(shipped.hasPlan('premium')).toBe(true);
     expect(shipped.hasPlan('gold')).toBe(false);
-    expect(shipped.policyNames.sort()).toEqual(['anti-affinity', 'pdb', 'plan-limits', 'pod-security', 'tls']);
+    expect(shipped.policyNames.sort()).toEqual(['anti-affinity', 'certificates', 'isolation', 'pdb', 'plan-limits', 'pod-security', 'tls']);
   });
 });
 
@@ -198,6 +230,89 @@ ${extra}  rules:
     expect(out.results[0]!.message).toMatch(/^mutation explode: /);
     expect(out.patch).toEqual([]);
     expect(out.denied).toBe(true);
+  });
+});
+
+describe('mutations see the policy variables', () => {
+  it('a variable used in a mutation is evaluated for it', () => {
+    const lib = custom(policyDoc('mut', `  action: Deny
+  variables:
+    - {name: marker, expression: '"from-" + object.metadata.name'}
+  rules:
+    - name: r
+      expression: vars.marker == "from-sessions"
+      message: m
+  mutations:
+    - name: label
+      target: object
+      addExpression: '{"metadata": {"labels": {"marker": vars.marker}}}'
+`));
+    const out = new Engine(lib).review(input(kubedb(), { mutate: true }));
+    expect(out.patch).toEqual([{ op: 'add', path: '/metadata/labels', value: { marker: 'from-sessions' } }]);
+    expect(out.results).toEqual([expect.objectContaining({ rule: 'r', result: 'pass' })]);
+    expect(out.denied).toBe(false);
+  });
+
+  it('a variable that fails makes each mutation of its policy an error, never an exception', () => {
+    const lib = custom(policyDoc('mut', `  action: Deny
+  variables:
+    - {name: broken, expression: object.spec.nothing.here}
+  rules:
+    - name: r
+      expression: 'true'
+      message: m
+  mutations:
+    - name: uses-it
+      target: object
+      addExpression: '{"spec": {"x": vars.broken}}'
+`));
+    const out = new Engine(lib).review(input(kubedb(), { mutate: true }));
+    expect(out.results[0]).toMatchObject({ policy: 'mut', rule: 'uses-it', result: 'error', denies: true });
+    expect(out.results[0]!.message).toMatch(/^mutation uses-it: variable broken: /);
+    expect(out.patch).toEqual([]);
+    expect(out.denied).toBe(true);
+  });
+});
+
+describe('warnRoles', () => {
+  const warnLib = (extra = ''): Library => custom(policyDoc('templates', `  action: Deny
+  match:
+    roles: [workload, other-workload]
+    warnRoles: [other-workload]
+  rules:
+    - name: never
+      expression: 'false'
+      message: not allowed
+${extra}`));
+
+  it('a failing Deny rule is a warning for a warn role, and a denial for the others', () => {
+    const engine = new Engine(warnLib());
+    const template = engine.review(input(nginxDeployment));
+    expect(template.results).toEqual([expect.objectContaining({ rule: 'never', result: 'warn', action: 'Warn', message: 'not allowed' })]);
+    expect(template.denied).toBe(false);
+    const redis = engine.review(input(kubedb()));
+    expect(redis.results).toEqual([expect.objectContaining({ rule: 'never', result: 'fail', action: 'Deny' })]);
+    expect(redis.denied).toBe(true);
+  });
+
+  it('an error for a warn role is reported and does not deny', () => {
+    const engine = new Engine(warnLib(`    - name: broken
+      expression: object.spec.nothing.here == 1
+      message: m
+`));
+    const out = engine.review(input(nginxDeployment));
+    expect(out.results.find((r) => r.rule === 'broken')).toMatchObject({ result: 'error', denies: false });
+    expect(out.denied).toBe(false);
+    expect(engine.review(input(kubedb())).results.find((r) => r.rule === 'broken')).toMatchObject({ result: 'error', denies: true });
+  });
+
+  it('Warn and Audit rules are unchanged by warnRoles', () => {
+    const engine = new Engine(warnLib(`    - name: audit
+      action: Audit
+      expression: 'false'
+      message: m
+`));
+    expect(engine.review(input(nginxDeployment)).results.find((r) => r.rule === 'audit')).toMatchObject({ result: 'fail', action: 'Audit' });
   });
 });
 
@@ -323,7 +438,7 @@ describe('selection: only, operations, roles', () => {
 
   it('without only, every policy for the role runs', () => {
     const out = shipped.review(input(kubedb()));
-    expect(new Set(out.results.map((r) => r.policy))).toEqual(new Set(['anti-affinity', 'pdb', 'plan-limits', 'pod-security', 'tls']));
+    expect(new Set(out.results.map((r) => r.policy))).toEqual(new Set(['anti-affinity', 'isolation', 'pdb', 'plan-limits', 'pod-security', 'tls']));
   });
 
   it('policies match their roles: PDB rules never run for Pods, Pod rules never for PDBs', () => {

@@ -338,8 +338,104 @@ describe('a valid library', () => {
   it('the shipped library compiles', async () => {
     const lib = await loadLibrary('policies/library');
     expect([...lib.plans.keys()].sort()).toEqual(['free', 'premium', 'standard']);
-    expect(lib.policies.map((p) => p.name).sort()).toEqual(['anti-affinity', 'pdb', 'plan-limits', 'pod-security', 'tls']);
-    expect(lib.tests.length).toBeGreaterThanOrEqual(5);
+    expect(lib.policies.map((p) => p.name).sort()).toEqual(['anti-affinity', 'certificates', 'isolation', 'pdb', 'plan-limits', 'pod-security', 'tls']);
+    expect(lib.tests.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('every shipped plan counts every supported Redis kind and Certificates in its quota', async () => {
+    const lib = await loadLibrary('policies/library');
+    const kinds = [
+      'redises.kubedb.com', 'redissentinels.kubedb.com', 'redis.redis.redis.opstreelabs.in',
+      'redisclusters.redis.redis.opstreelabs.in', 'redisreplications.redis.redis.opstreelabs.in',
+      'redissentinels.redis.redis.opstreelabs.in', 'certificates.cert-manager.io',
+    ];
+    for (const plan of lib.plans.values()) {
+      const hard = (plan.spec['quota'] as { hard: Record<string, string> }).hard;
+      for (const k of kinds) expect(Number(hard[`count/${k}`]), `${plan.name} count/${k}`).toBeGreaterThan(0);
+      expect(plan.spec['podMax'], plan.name).toBeDefined();
+      expect(plan.spec['containerMin'], plan.name).toBeDefined();
+      expect(plan.spec['serviceTypes'], plan.name).toEqual(['ClusterIP']);
+    }
+  });
+});
+
+describe('roles', () => {
+  const withMatch = (match: string): string => policy(okRule).replace('  action: Deny\n', `  action: Deny\n  match:\n${match}`);
+
+  it('other-pod, other-workload and certificate are roles; warnRoles is compiled', () => {
+    const lib = compileLibrary('lib', [{ file: 'p.yaml', text: withMatch('    roles: [other-pod, other-workload, certificate]\n    warnRoles: [other-workload]\n') }]);
+    const p = lib.policies[0]!;
+    expect([...p.roles].sort()).toEqual(['certificate', 'other-pod', 'other-workload']);
+    expect([...p.warnRoles]).toEqual(['other-workload']);
+  });
+
+  it('warnRoles defaults to none', () => {
+    const lib = compileLibrary('lib', [{ file: 'p.yaml', text: policy(okRule) }]);
+    expect([...lib.policies[0]!.warnRoles]).toEqual([]);
+  });
+
+  it('a warn role that is not one of the roles is a problem at its position', () => {
+    const problems = one('p.yaml', withMatch('    roles: [workload, pod]\n    warnRoles: [pod, other-workload]\n'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ path: 'spec.match.warnRoles[1]', line: 9 });
+    expect(problems[0]!.message).toContain('other-workload is not one of the policy\'s roles (workload, pod)');
+  });
+
+  it('an unknown role is a schema problem', () => {
+    const problems = one('p.yaml', withMatch('    roles: [workload, sidecar]\n'));
+    expect(problems[0]!.path).toBe('spec.match.roles[1]');
+    expect(problems[0]!.message).toContain('"other-workload"');
+  });
+});
+
+describe('plan fields for tenant isolation', () => {
+  const planWith = (extra: string): string => plan().replace('  quota:', `${extra}  quota:`);
+
+  it('podMax, containerMin, scheduling, serviceTypes and certificates load', () => {
+    const lib = compileLibrary('lib', [{ file: 'plan.yaml', text: planWith([
+      '  podMax: {memory: 384Mi, cpu: 500m}',
+      '  containerMin: {memory: 4Mi, cpu: 5m}',
+      '  scheduling:',
+      '    priorityClasses: [tenant-high]',
+      '    tolerations: [{key: dedicated, operator: Equal, value: redis, effect: NoSchedule}]',
+      '  serviceTypes: [ClusterIP, LoadBalancer]',
+      '  certificates: {allowedDomains: [redis.example.com]}',
+      '',
+    ].join('\n')) }]);
+    const json = lib.plans.get('tiny')!.json;
+    expect(json['podMax']).toEqual({ memory: '384Mi', cpu: '500m' });
+    expect(json['containerMin']).toEqual({ memory: '4Mi', cpu: '5m' });
+    expect(json['scheduling']).toEqual({ priorityClasses: ['tenant-high'], tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'redis', effect: 'NoSchedule' }] });
+    expect(json['serviceTypes']).toEqual(['ClusterIP', 'LoadBalancer']);
+    expect(json['certificates']).toEqual({ allowedDomains: ['redis.example.com'] });
+  });
+
+  it('absent fields take their defaults in what expressions see; the spec stays as written', () => {
+    const lib = compileLibrary('lib', [{ file: 'plan.yaml', text: plan() }]);
+    const p = lib.plans.get('tiny')!;
+    expect(p.json['podMax']).toEqual({ memory: '256Mi', cpu: '250m' });
+    expect(p.json['containerMin']).toEqual({ memory: '1Mi', cpu: '1m' });
+    expect(p.json['scheduling']).toEqual({ priorityClasses: [], tolerations: [] });
+    expect(p.json['serviceTypes']).toEqual(['ClusterIP']);
+    expect(p.json['certificates']).toEqual({ allowedDomains: [] });
+    expect((p.json['spec'] as Record<string, unknown>)['serviceTypes']).toEqual(['ClusterIP']);
+    expect(p.spec['serviceTypes']).toBeUndefined();
+  });
+
+  it('a system-* priority class, an unknown Service type, a bad toleration or domain are problems', () => {
+    const problems = one('plan.yaml', planWith([
+      '  scheduling:',
+      '    priorityClasses: [system-node-critical]',
+      '    tolerations: [{operator: Anything}]',
+      '  serviceTypes: [Headless]',
+      '  certificates: {allowedDomains: ["*.example.com"]}',
+      '',
+    ].join('\n')));
+    const byPath = Object.fromEntries(problems.map((p) => [p.path, p.message]));
+    expect(byPath['spec.scheduling.priorityClasses[0]']).toContain('system-* priority classes belong to the cluster');
+    expect(byPath['spec.scheduling.tolerations[0].operator']).toContain('"Exists"');
+    expect(byPath['spec.serviceTypes[0]']).toContain('"ClusterIP"');
+    expect(byPath['spec.certificates.allowedDomains[0]']).toBeDefined();
   });
 });
 
