@@ -23,13 +23,13 @@ describe('redline review', () => {
     const good = await runCli(['review', NAMESPACES, GOOD]);
     expect(good.stderr).toBe('');
     expect(good.code).toBe(0);
-    expect(good.stdout).toMatch(/8 Redis object\(s\): \d+ pass, 0 fail/);
+    expect(good.stdout).toMatch(/9 Redis object\(s\): \d+ pass, 0 fail/);
 
     const bad = await runCli(['review', '--format', 'json', NAMESPACES, BAD]);
     expect(bad.code).toBe(1);
     const report = JSON.parse(bad.stdout) as JsonReport;
     const denied = new Set(report.results.filter((r) => r.result === 'fail').map((r) => `${r.kind}/${r.name}`));
-    expect([...denied].sort()).toEqual(['PodDisruptionBudget/redis-frozen', 'Redis/root-cache', 'Redis/too-big', 'RedisReplication/plain', 'StatefulSet/redis-insecure']);
+    expect([...denied].sort()).toEqual(['Certificate/stolen', 'Pod/debug', 'PodDisruptionBudget/redis-frozen', 'Redis/escape', 'Redis/root-cache', 'Redis/too-big', 'RedisReplication/plain', 'StatefulSet/redis-insecure']);
   });
 
   it('prints the documented json shape with a summary that counts the results', async () => {
@@ -71,7 +71,7 @@ describe('redline review', () => {
     expect(run.code).toBe(1);
     expect(run.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites')).toBe(true);
     expect(run.stdout).toContain('failures="1"');
-    expect((run.stdout.match(/<testcase /g) ?? []).length).toBe(3);
+    expect((run.stdout.match(/<testcase /g) ?? []).length).toBe(4);
     expect(run.stdout).toMatch(/<failure type="Deny" message="PodDisruptionBudget redis-frozen allows no disruption/);
     expect((run.stdout.match(/<testsuite /g) ?? []).length).toBe((run.stdout.match(/<\/testsuite>/g) ?? []).length);
   });
