@@ -72,8 +72,12 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Exact structural equality (both directions), quantity-aware for strings. */
+const emptyList = (v: unknown): boolean => Array.isArray(v) && v.length === 0;
+const absent = (v: unknown): boolean => v === null || v === undefined;
+
+/** Exact structural equality (both directions), quantity-aware for strings; an empty list equals an absent one (the server returns a Role's `rules: []` as null). */
 export function sameValue(a: unknown, b: unknown): boolean {
+  if ((emptyList(a) && absent(b)) || (absent(a) && emptyList(b))) return true;
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
   }

@@ -8,6 +8,12 @@
 //
 // A standby runs the informers too (ready, warm caches, fast takeover) but enqueues nothing and
 // cannot write: its KubeApi's write gate refuses every mutating call.
+//
+// The tenant's Secrets Role is computed from three more kinds of informers (bootstrap/secrets.ts):
+// the Redis custom resources and cert-manager Certificates (those whose CRDs are served: discovery
+// at start and again every minute, for CRDs installed later) and Secrets (metadata and type only,
+// never data; ServiceAccount tokens not even listed). Their events re-queue the namespace when it
+// is a tenant's.
 
 import type { CertManager } from '../certs/manager.js';
 import { createCertManager } from '../certs/settings.js';
@@ -17,11 +23,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError, KubeApi, resourcePath, WriteGateError, type KubeObject } from '../kube/apply.js';
 import { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
+import { servedResources } from '../kube/discovery.js';
 import { kubeLeaseClient, LeaderElector } from '../kube/lease.js';
 import { RateLimiterClosedError, runWorkers, TokenBucket, WorkQueue } from '../kube/queue.js';
 import type { ControllerMetrics } from './metrics.js';
 import { TenantReconciler, type ClusterView } from './reconcile.js';
-import { LABEL_MANAGED_BY, MANAGED_BY, OWNED_KINDS, type PlanLike } from './render.js';
+import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY, OWNED_KINDS, type PlanLike } from './render.js';
+import { REDIS_KINDS, SERVICE_ACCOUNT_TOKEN, secretMetadataOnly, type RedisKind } from './secrets.js';
 import type { ControllerSettings } from './settings.js';
 
 /** Log keys of the controller (an API, like the webhook's): nothing else is bound to a line. */
@@ -72,6 +80,9 @@ export function defaultIdentity(): string {
 }
 
 const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+/** The tenant's own Certificates name Secrets the tenant may read. */
+const CERTIFICATE_SOURCE: RedisKind = { group: 'cert-manager.io', versions: ['v1'], plural: 'certificates', kind: 'Certificate' };
+const DISCOVERY_EVERY_MS = 60_000;
 
 export class TenantController {
   readonly identity: string;
@@ -79,6 +90,11 @@ export class TenantController {
   private limiter: TokenBucket | undefined;
   private namespaces: Informer | undefined;
   private readonly owned = new Map<string, Informer>();
+  /** Secret sources: `${group}/${plural}` → informer (Redis kinds and Certificates). */
+  private readonly sources = new Map<string, Informer>();
+  private secrets: Informer | undefined;
+  private discoveryTimer: NodeJS.Timeout | undefined;
+  private started = false;
   private queue: WorkQueue | undefined;
   private elector: LeaderElector | undefined;
   private certs: CertManager | undefined;
@@ -95,7 +111,7 @@ export class TenantController {
   }
 
   private informers(): Informer[] {
-    return [...(this.namespaces ? [this.namespaces] : []), ...this.owned.values()];
+    return [...(this.namespaces ? [this.namespaces] : []), ...this.owned.values(), ...(this.secrets ? [this.secrets] : []), ...this.sources.values()];
   }
 
   synced(): boolean {
@@ -108,14 +124,10 @@ export class TenantController {
 
   readiness(): ReadinessCheck[] {
     const pending = this.informers().filter((i) => !i.synced()).map((i) => i.name);
-    const leading = this.isLeader();
+    const lease = this.elector?.readiness() ?? { ok: true, detail: 'disabled: always writing' };
     return [
       { name: 'informers', ok: this.synced(), detail: pending.length ? `not synced yet: ${pending.join(', ')}` : `${this.informers().length} informers synced` },
-      {
-        name: 'leader-election',
-        ok: !this.stopping,
-        detail: this.stopping ? 'shutting down' : this.elector ? (leading ? `leader (${this.identity})` : `standby; leader is ${this.elector.holder || 'unknown'}`) : 'disabled: always writing',
-      },
+      { name: 'leader-election', ok: !this.stopping && lease.ok, detail: this.stopping ? 'shutting down' : lease.detail },
     ];
   }
 
@@ -176,6 +188,21 @@ export class TenantController {
       this.owned.set(k.kind, inf);
     }
 
+    this.secrets = new Informer({
+      ...informerOpts('secrets'),
+      path: '/api/v1/secrets',
+      fieldSelector: `type!=${SERVICE_ACCOUNT_TOKEN}`,
+      apiVersion: 'v1',
+      kind: 'Secret',
+      transform: secretMetadataOnly,
+    });
+    this.secrets.on(this.tenantHandlers());
+    try {
+      await this.discoverSources();
+    } catch (e) {
+      this.log.warn({ [ControllerLogKey.component]: 'discovery', [ControllerLogKey.err]: e instanceof Error ? e.message : String(e) }, 'API discovery failed; Redis kinds and Certificates are watched once it succeeds');
+    }
+
     this.queue = new WorkQueue({ backoff: settings.retry, onDepth: (d) => metrics.queueDepth.set(d) });
     const events = new EventRecorder(api, {
       instance: this.identity,
@@ -191,6 +218,16 @@ export class TenantController {
         else if (obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY) this.owned.get(obj.kind)?.upsertIfNewer(obj);
       },
       forget: (obj) => this.owned.get(obj.kind)?.forget(obj),
+      secretSources: (ns) => {
+        const certs = this.sources.get(`${CERTIFICATE_SOURCE.group}/${CERTIFICATE_SOURCE.plural}`);
+        const redis = [...this.sources.entries()].filter(([k]) => k !== `${CERTIFICATE_SOURCE.group}/${CERTIFICATE_SOURCE.plural}`).map(([, i]) => i);
+        return {
+          redis: redis.flatMap((i) => i.inNamespace(ns)),
+          certificates: certs?.inNamespace(ns) ?? [],
+          secrets: this.secrets!.inNamespace(ns),
+          complete: this.secrets!.synced() && [...this.sources.values()].every((i) => i.synced()),
+        };
+      },
     };
     const reconciler = new TenantReconciler({
       view,
@@ -239,6 +276,12 @@ export class TenantController {
     });
 
     for (const inf of this.informers()) inf.start();
+    this.started = true;
+    this.discoveryTimer = setInterval(() => {
+      this.discoverSources().catch((e: unknown) =>
+        this.log.warn({ [ControllerLogKey.component]: 'discovery', [ControllerLogKey.err]: e instanceof Error ? e.message : String(e) }, 'API discovery failed; retrying'),
+      );
+    }, Math.min(DISCOVERY_EVERY_MS, settings.resyncMs));
     // Once every cache is full, queue everything (if leading).
     const waitSync = (): void => {
       if (this.stopping) return;
@@ -256,6 +299,7 @@ export class TenantController {
       const le = settings.leaderElection;
       this.elector = new LeaderElector({
         client: kubeLeaseClient(api, le.namespace, le.name, Math.max(500, le.renewDeadlineMs - le.retryPeriodMs)),
+        onError: (err) => metrics.leaseErrors.inc({ reason: err.reason }),
         namespace: le.namespace,
         name: le.name,
         identity: this.identity,
@@ -278,6 +322,49 @@ export class TenantController {
     this.resyncTimer = setInterval(() => this.enqueueAll(), settings.resyncMs);
   }
 
+  /** Handlers of the Secret-source informers: re-queue the object's namespace when it is a tenant's. */
+  private tenantHandlers(): { add: (o: KubeObject) => void; update: (a: KubeObject, b: KubeObject) => void; delete: (o: KubeObject) => void } {
+    const nsOf = (o: KubeObject): void => {
+      const ns = o.metadata.namespace;
+      if (ns && this.namespaces?.get(ns)?.metadata.labels?.[LABEL_TENANT]) this.enqueue(ns);
+    };
+    return { add: nsOf, update: (_a, b) => nsOf(b), delete: nsOf };
+  }
+
+  /** Starts an informer for every Redis kind / Certificates whose CRD is served and not yet watched. */
+  private async discoverSources(): Promise<void> {
+    const api = this.api!;
+    const { settings, metrics } = this.opts;
+    const served = new Map<string, Set<string>>();
+    for (const k of [...REDIS_KINDS, CERTIFICATE_SOURCE]) {
+      const key = `${k.group}/${k.plural}`;
+      if (this.sources.has(key) || this.stopping) continue;
+      for (const v of k.versions) {
+        const gv = `${k.group}/${v}`;
+        if (!served.has(gv)) served.set(gv, await servedResources(api, gv));
+        if (!served.get(gv)!.has(k.plural)) continue;
+        const name = `${k.plural}.${k.group}`;
+        const inf = new Informer({
+          api,
+          name,
+          path: resourcePath(gv, k.plural),
+          apiVersion: gv,
+          kind: k.kind,
+          backoff: settings.informerBackoff,
+          relistMs: settings.resyncMs,
+          logger: this.log.child({ [ControllerLogKey.component]: 'informer' }),
+          onRestart: () => metrics.informerRestarts.inc({ resource: name }),
+          onList: () => metrics.informerSynced.set({ resource: name }, 1),
+        });
+        inf.on(this.tenantHandlers());
+        this.sources.set(key, inf);
+        if (this.started) inf.start();
+        this.log.info({ [ControllerLogKey.component]: 'discovery', [ControllerLogKey.resource]: name }, `watching ${name}/${v} for the Secrets tenants may read`);
+        break;
+      }
+    }
+  }
+
   private enqueue(namespace: string): void {
     if (!this.allSyncedOnce || this.stopping || !this.isLeader()) return;
     this.queue?.add(namespace);
@@ -294,6 +381,7 @@ export class TenantController {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     if (this.syncTimer) clearTimeout(this.syncTimer);
+    if (this.discoveryTimer) clearInterval(this.discoveryTimer);
     this.queue?.shutDown();
     // Let in-flight reconciles finish (bounded by the API timeouts), then give up the lease.
     await Promise.race([this.workers, new Promise((r) => setTimeout(r, 5_000))]);

@@ -1,6 +1,6 @@
 // Prometheus metrics of `redline controller`, in a dedicated Registry. Label values are bounded:
 // result ∈ ReconcileResult ∪ {error}, verb ∈ the RBAC verbs, code ∈ HTTP status codes ∪ {error},
-// resource ∈ the fixed set of informers.
+// resource ∈ the fixed set of informers, reason ∈ LeaseErrorReason.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -16,6 +16,7 @@ export class ControllerMetrics {
   readonly informerRestarts: Counter<'resource'>;
   readonly events: Counter<'result'>;
   readonly rateLimiterWait: Gauge<string>;
+  readonly leaseErrors: Counter<'reason'>;
   /** Source of the rate limiter's cumulative wait (ms), read at scrape time. */
   limiterWaitMs: () => number = () => 0;
 
@@ -42,6 +43,12 @@ export class ControllerMetrics {
     this.informerSynced = new Gauge({ name: 'redline_controller_informer_synced', help: '1 once the informer has listed', labelNames: ['resource'], registers });
     this.informerRestarts = new Counter({ name: 'redline_controller_informer_restarts_total', help: 'List/watch failures followed by a restart', labelNames: ['resource'], registers });
     this.events = new Counter({ name: 'redline_controller_events_total', help: 'Kubernetes Events written (ok) or lost (error)', labelNames: ['result'], registers });
+    this.leaseErrors = new Counter({
+      name: 'redline_controller_lease_errors_total',
+      help: 'Failed leader-election attempts by reason (namespace_missing, forbidden, unauthorized, unreachable, api_error)',
+      labelNames: ['reason'],
+      registers,
+    });
     const metrics = this;
     this.rateLimiterWait = new Gauge({
       name: 'redline_controller_rate_limiter_wait_seconds_total',

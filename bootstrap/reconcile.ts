@@ -8,32 +8,44 @@
 //                                one Event — only when something changed.
 //   tenant label + unknown plan → Event UnknownPlan (once), nothing else: never wipe.
 //   no tenant label but Redline's marks (managed label, annotation or stamped objects)
-//                               → offboarding: delete (or orphan) the stamped objects, remove the
-//                                 bookkeeping label/annotation; Pod Security labels are kept (an
+//                               → offboarding: access ends first — the tenant's RoleBindings and
+//                                 Secrets Role are deleted in both modes — then the other stamped
+//                                 objects are deleted (or orphaned), and last the namespace loses
+//                                 redline.dev/managed and redline.dev/plan (the webhook enforces the
+//                                 plan while `managed` is there), so the tenant never acts in a
+//                                 namespace nothing judges. Pod Security labels are kept (an
 //                                 offboarded namespace is never loosened); never the namespace,
 //                                 PVCs, Secrets or Redis objects (selectStamped only matches the
 //                                 deterministic names of the owned kinds).
+//
+// The Namespace's Pod Security labels are applied with force: once a namespace is a tenant's,
+// Redline owns them whoever set them first (a Warning Event says whose values it replaced).
+// The Secrets Role follows the cluster (bootstrap/secrets.ts): a change of only its names is an
+// access update (result `access_updated`, a log line), not a repair of the bootstrap.
 
 import { ApiError, resourcePath, type KubeObject } from '../kube/apply.js';
 import type { EventSpec, EventTarget } from '../kube/events.js';
 import { covers, driftedFields, extraFieldPaths, matchesDesired, nullPatch } from './compare.js';
 import {
+  ACCESS_OBJECTS,
   ANNOTATION_BOOTSTRAP,
   bootstrapAnnotation,
   canonicalJson,
+  grantedSecretNames,
   LABEL_MANAGED,
   LABEL_MANAGED_BY,
   LABEL_PLAN,
   LABEL_TENANT,
   OWNED_BY_KIND,
   parseBootstrapAnnotation,
-  POD_SECURITY_LABELS,
   RenderError,
   renderTenant,
   selectStamped,
+  TENANT_SECRETS,
   type PlanLike,
   type RenderSettings,
 } from './render.js';
+import { grantableSecrets, type SecretSources } from './secrets.js';
 import type { OffboardingMode } from './settings.js';
 
 export type ReconcileResult =
@@ -41,6 +53,7 @@ export type ReconcileResult =
   | 'repaired'
   | 'plan_changed'
   | 'unchanged'
+  | 'access_updated'
   | 'unknown_plan'
   | 'conflict'
   | 'offboarded'
@@ -58,6 +71,8 @@ export interface ClusterView {
   remember(obj: KubeObject): void;
   /** We deleted it. */
   forget(obj: KubeObject): void;
+  /** The Redis objects, Certificates and Secrets (metadata and type only) of a namespace. */
+  secretSources(namespace: string): SecretSources;
 }
 
 /** What the reconciler writes with (KubeApi in production, a fake in tests). */
@@ -153,9 +168,15 @@ export class TenantReconciler {
       await events.emit(target(ns), { type: 'Warning', reason: 'UnknownPlan', message }, { dedupe: true });
       return 'unknown_plan';
     }
+    const sources = view.secretSources(name);
+    const grant = grantableSecrets(sources);
+    // A source cache still filling (a CRD installed since the start): keep the names granted now
+    // rather than take some away for a moment.
+    const liveRole = sources.complete === false ? view.owned('Role', name, TENANT_SECRETS) : undefined;
+    const secretNames = (liveRole && grantedSecretNames(liveRole)) ?? grant.names;
     let desired;
     try {
-      desired = renderTenant({ namespace: name, tenant, plan }, this.opts.settings);
+      desired = renderTenant({ namespace: name, tenant, plan, secretNames }, this.opts.settings);
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
       await events.emit(target(ns), { type: 'Warning', reason: 'UnknownPlan', message: `plan "${planName}" cannot be rendered: ${e.message}; nothing was changed` }, { dedupe: true });
@@ -164,12 +185,16 @@ export class TenantReconciler {
 
     const changes: string[] = [];
     const foreign: string[] = [];
+    let access = '';
     for (const obj of desired.objects) {
       const kind = OWNED_BY_KIND.get(obj.kind)!;
       const cur = view.owned(obj.kind, name, obj.metadata.name);
       const key = `${name}/${obj.kind}/${obj.metadata.name}`;
       if (cur && matchesDesired(cur, obj)) continue;
-      if (cur && this.accepted.get(key) === `${desired.hash}|${fingerprint(cur)}`) continue;
+      const state = `${fingerprint(obj)}|${fingerprint(cur ?? obj)}`;
+      if (cur && this.accepted.get(key) === state) continue;
+      // Only the granted names differ (a Secret or a Redis object came or went): an access update.
+      const grantOnly = cur !== undefined && obj.kind === 'Role' && obj.metadata.name === TENANT_SECRETS && grantedSecretNames(cur) !== undefined && matchesDesired({ ...cur, rules: obj['rules'] }, obj);
       try {
         // force only when the object is ours (cached ⇔ it carries our managed-by label).
         let applied = await this.opts.writer.apply(obj, kind.plural, { force: cur !== undefined });
@@ -177,7 +202,7 @@ export class TenantReconciler {
         const extra = cur ? extraFieldPaths(applied, obj) : [];
         if (extra.length) applied = await this.opts.writer.mergePatch(resourcePath(kind.apiVersion, kind.plural, name, obj.metadata.name), nullPatch(extra));
         if (cur && !matchesDesired(applied, obj)) {
-          this.accepted.set(key, `${desired.hash}|${fingerprint(applied)}`);
+          this.accepted.set(key, `${fingerprint(obj)}|${fingerprint(applied)}`);
           this.log.warn({ namespace: name, kind: obj.kind, name: obj.metadata.name, reason: 'not-converging' }, 'object differs from the desired state right after repair; accepting it until it changes');
         } else this.accepted.delete(key);
         view.remember(applied);
@@ -188,8 +213,13 @@ export class TenantReconciler {
         }
         throw e;
       }
+      if (grantOnly) {
+        access = describeGrant(grantedSecretNames(cur) ?? [], secretNames);
+        continue;
+      }
       changes.push(cur ? `${obj.kind}/${obj.metadata.name} (${driftedFields(cur, obj).join(', ') || 'fields added by others'})` : `${obj.kind}/${obj.metadata.name} created`);
     }
+    if (access) this.log.info({ namespace: name, tenant, reason: 'secrets', refused: grant.refused.map((r) => `${r.name}: ${r.why}`) }, `tenant Secrets Role ${TENANT_SECRETS} updated: ${access}`);
     const wanted = new Set(desired.objects.map((o) => `${o.kind}/${o.metadata.name}`));
     for (const s of stamped) {
       if (wanted.has(`${s.kind}/${s.metadata.name}`)) continue;
@@ -206,7 +236,7 @@ export class TenantReconciler {
 
     const previous = parseBootstrapAnnotation(annotations[ANNOTATION_BOOTSTRAP]);
     const labelsOk = covers(labels, desired.namespaceObject.metadata.labels);
-    if (changes.length === 0 && labelsOk && previous?.hash === desired.hash && previous.plan === desired.plan) return 'unchanged';
+    if (changes.length === 0 && labelsOk && previous?.hash === desired.hash && previous.plan === desired.plan) return access ? 'access_updated' : 'unchanged';
     if (!labelsOk) changes.push('namespace labels');
 
     const nsBody: KubeObject = {
@@ -217,19 +247,14 @@ export class TenantReconciler {
       view.remember(await this.opts.writer.apply(nsBody, 'namespaces', { force: false }));
     } catch (e) {
       if (!(e instanceof ApiError && e.fieldConflict)) throw e;
+      // Someone else set one of Redline's labels (a Pod Security label from before onboarding,
+      // `enforce: privileged` say) or its bookkeeping: a tenant namespace's labels are Redline's.
+      view.remember(await this.opts.writer.apply(nsBody, 'namespaces', { force: true }));
       const fields = e.causes.map((c) => c.field ?? '');
-      if (fields.length > 0 && fields.every((f) => BOOKKEEPING_FIELDS.includes(f))) {
-        // Someone edited Redline's own bookkeeping annotation/label: take it back.
-        view.remember(await this.opts.writer.apply(nsBody, 'namespaces', { force: true }));
-      } else {
-        // Another manager set a Pod Security label differently. The Namespace is not Redline's
-        // object: report it, do not override it, and do not claim the bootstrap finished.
-        await events.emit(
-          target(ns),
-          { type: 'Warning', reason: 'LabelConflict', message: `namespace labels owned by another field manager differ from Redline's; not overriding: ${conflictSummary(e)}` },
-          { dedupe: true },
-        );
-        return 'conflict';
+      if (!(fields.length > 0 && fields.every((f) => BOOKKEEPING_FIELDS.includes(f)))) {
+        const message = `took ownership of namespace labels another field manager had set differently; they are now Redline's values: ${conflictSummary(e)}`;
+        await events.emit(target(ns), { type: 'Warning', reason: 'LabelConflict', message });
+        this.log.warn({ namespace: name, tenant, reason: 'LabelConflict' }, message);
       }
     }
 
@@ -251,43 +276,63 @@ export class TenantReconciler {
     const name = ns.metadata.name;
     const mode = this.opts.settings.offboarding;
     const done: string[] = [];
+    // 1. Access ends first, in both modes: the tenant's RoleBindings and its Secrets Role.
+    const accessKeys = ACCESS_OBJECTS.map((a) => `${a.kind}/${a.name}`);
+    const keyOf = (s: KubeObject): string => `${s.kind}/${s.metadata.name}`;
+    const access = accessKeys.flatMap((k) => stamped.filter((s) => keyOf(s) === k));
+    for (const s of access) {
+      await this.deleteStamped(name, s);
+      done.push(`${keyOf(s)} deleted`);
+    }
+    // 2. The fences and the PKI: deleted, or (orphan) kept without Redline's labels.
     for (const s of stamped) {
+      if (accessKeys.includes(keyOf(s))) continue;
       const kind = OWNED_BY_KIND.get(s.kind)!;
-      const path = resourcePath(kind.apiVersion, kind.plural, name, s.metadata.name);
       if (mode === 'delete') {
-        try {
-          await this.opts.writer.delete(path, s.metadata.uid ? { uid: s.metadata.uid } : {});
-        } catch (e) {
-          // 409: the UID precondition failed — a different object by that name now; leave it.
-          if (!(e instanceof ApiError && e.status === 409)) throw e;
-        }
-        view.forget(s);
+        await this.deleteStamped(name, s);
+        done.push(`${keyOf(s)} deleted`);
       } else {
+        const path = resourcePath(kind.apiVersion, kind.plural, name, s.metadata.name);
         const patched = await this.opts.writer.mergePatch(path, { metadata: { labels: { [LABEL_MANAGED_BY]: null, [LABEL_TENANT]: null, [LABEL_PLAN]: null } } });
         view.forget(patched);
+        done.push(`${keyOf(s)} orphaned`);
       }
-      done.push(`${s.kind}/${s.metadata.name}`);
     }
-    // Keep the Pod Security labels Redline set (only those still at Redline's value — the others
-    // are no longer ours); drop the managed label and the bootstrap annotation.
-    const live = ns.metadata.labels ?? {};
-    const keep: Record<string, string> = {};
-    for (const [k, v] of Object.entries(POD_SECURITY_LABELS)) if (live[k] === v) keep[k] = v;
-    let after = await this.opts.writer.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: keep } }, 'namespaces', { force: false });
-    if (after.metadata.labels?.[LABEL_MANAGED] !== undefined || after.metadata.annotations?.[ANNOTATION_BOOTSTRAP] !== undefined) {
-      // Set by another manager: remove just these two keys.
-      after = await this.opts.writer.mergePatch(resourcePath('v1', 'namespaces', undefined, name), {
-        metadata: { labels: { [LABEL_MANAGED]: null }, annotations: { [ANNOTATION_BOOTSTRAP]: null } },
+    // 3. Last, enforcement ends: `managed` and the plan label go in one write, with the bootstrap
+    // annotation. Pod Security labels stay (an offboarded namespace is never loosened).
+    const labels = ns.metadata.labels ?? {};
+    if (labels[LABEL_MANAGED] !== undefined || labels[LABEL_PLAN] !== undefined || ns.metadata.annotations?.[ANNOTATION_BOOTSTRAP] !== undefined) {
+      const after = await this.opts.writer.mergePatch(resourcePath('v1', 'namespaces', undefined, name), {
+        metadata: { labels: { [LABEL_MANAGED]: null, [LABEL_PLAN]: null }, annotations: { [ANNOTATION_BOOTSTRAP]: null } },
       });
+      view.remember(after);
     }
-    view.remember(after);
     const message =
-      mode === 'delete'
-        ? `tenant label removed: deleted ${done.length ? done.join(', ') : 'no objects'}; the namespace and its data (PVCs, Secrets, Redis objects) are kept`
-        : `tenant label removed: orphaned ${done.length ? done.join(', ') : 'no objects'} (Redline's labels removed, objects kept)`;
+      `tenant label removed: tenant access ended, then ${done.length ? done.join(', ') : 'no objects to remove'}; ` +
+      `${LABEL_MANAGED} and ${LABEL_PLAN} removed last; the namespace and its data (PVCs, Secrets, Redis objects) are kept` +
+      (mode === 'orphan' ? ' (orphan: the fences stay, without Redline\'s labels)' : '');
     this.opts.events.reset(name);
     await this.opts.events.emit(target(ns), { type: 'Normal', reason: 'Offboarded', message });
     this.log.info({ namespace: name, reason: 'Offboarded', changes: done.length }, message);
     return 'offboarded';
   }
+
+  private async deleteStamped(namespace: string, s: KubeObject): Promise<void> {
+    const kind = OWNED_BY_KIND.get(s.kind)!;
+    try {
+      await this.opts.writer.delete(resourcePath(kind.apiVersion, kind.plural, namespace, s.metadata.name), s.metadata.uid ? { uid: s.metadata.uid } : {});
+    } catch (e) {
+      // 409: the UID precondition failed — a different object by that name now; leave it.
+      if (!(e instanceof ApiError && e.status === 409)) throw e;
+    }
+    this.opts.view.forget(s);
+  }
+}
+
+/** "+a, +b, -c" for a log line. */
+function describeGrant(before: readonly string[], after: readonly string[]): string {
+  const was = new Set(before);
+  const now = new Set(after);
+  const parts = [...after.filter((n) => !was.has(n)).map((n) => `+${n}`), ...before.filter((n) => !now.has(n)).map((n) => `-${n}`)];
+  return parts.length ? parts.join(', ') : 'rules reshaped';
 }

@@ -3,9 +3,14 @@
 // (one source). Names are deterministic; every object carries app.kubernetes.io/managed-by=redline.
 //
 // Apply order (= the order of `objects`): the fences first (quota, limits, network policies), then
-// the TLS issuer, then the tenant's RoleBinding — the tenant gets access only to a namespace that
-// is already fenced — and last the Namespace labels with the `redline.dev/bootstrap` annotation,
-// the "bootstrap finished" signal.
+// the TLS issuer, then the tenant's access (the Secrets Role and its RoleBinding, then the
+// RoleBinding to the tenant ClusterRole) — the tenant gets access only to a namespace that is
+// already fenced — and last the Namespace labels with the `redline.dev/bootstrap` annotation, the
+// "bootstrap finished" signal. Offboarding goes the other way round: access first.
+//
+// The one input that is not the plan or the settings: `secretNames`, the Secrets the tenant may
+// read (bootstrap/secrets.ts computes them from the cluster). They are left out of the hash, so a
+// tenant creating a Secret does not count as a change of the namespace's bootstrap.
 
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../kube/apply.js';
@@ -20,6 +25,16 @@ export const ANNOTATION_BOOTSTRAP = 'redline.dev/bootstrap';
 export const TENANT_CLUSTER_ROLE = 'redline-tenant';
 export const TENANT_ISSUER = 'redline-redis-ca';
 export const TENANT_CA = 'redline-tenant-ca';
+/** Role + RoleBinding granting get/watch on exactly the tenant's Secrets (by resourceNames). */
+export const TENANT_SECRETS = 'redline-tenant-secrets';
+/** The access objects, in the order offboarding deletes them (before anything else). */
+export const ACCESS_OBJECTS: readonly { kind: 'RoleBinding' | 'Role'; name: string }[] = Object.freeze([
+  { kind: 'RoleBinding', name: 'redline-tenant' },
+  { kind: 'RoleBinding', name: TENANT_SECRETS },
+  { kind: 'Role', name: TENANT_SECRETS },
+]);
+/** Default LimitRange Container `min`: a limit or request of 0 ("no limit" to the kubelet) is refused. */
+export const DEFAULT_CONTAINER_MIN: Readonly<{ memory: string; cpu: string }> = Object.freeze({ memory: '1Mi', cpu: '1m' });
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 export const POD_SECURITY_LABELS: Readonly<Record<string, string>> = Object.freeze({
@@ -37,7 +52,7 @@ export const CLUSTER_BUS_PORT = 16379;
 export const EXPORTER_PORT = 9121;
 
 export interface OwnedKind {
-  kind: 'RoleBinding' | 'NetworkPolicy' | 'ResourceQuota' | 'LimitRange' | 'Certificate' | 'Issuer';
+  kind: 'RoleBinding' | 'Role' | 'NetworkPolicy' | 'ResourceQuota' | 'LimitRange' | 'Certificate' | 'Issuer';
   apiVersion: string;
   plural: string;
   /** Every name Redline may stamp for this kind (offboarding deletes only these). */
@@ -56,7 +71,8 @@ export const OWNED_KINDS: readonly OwnedKind[] = Object.freeze([
   },
   { kind: 'Certificate', apiVersion: 'cert-manager.io/v1', plural: 'certificates', names: [TENANT_CA], certManager: true },
   { kind: 'Issuer', apiVersion: 'cert-manager.io/v1', plural: 'issuers', names: [TENANT_ISSUER], certManager: true },
-  { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', names: ['redline-tenant'] },
+  { kind: 'Role', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'roles', names: [TENANT_SECRETS] },
+  { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', names: ['redline-tenant', TENANT_SECRETS] },
 ] satisfies OwnedKind[]);
 
 export const OWNED_BY_KIND: ReadonlyMap<string, OwnedKind> = new Map(OWNED_KINDS.map((k) => [k.kind, k]));
@@ -72,6 +88,8 @@ export interface TenantInput {
   namespace: string;
   tenant: string;
   plan: PlanLike;
+  /** Secrets the tenant may get/watch (default none); not part of the hash. */
+  secretNames?: readonly string[];
 }
 
 export interface DesiredState {
@@ -82,7 +100,7 @@ export interface DesiredState {
   objects: KubeObject[];
   /** The Namespace apply body: Redline's labels only (the annotation is added when applied). */
   namespaceObject: KubeObject;
-  /** sha256 (hex) of the canonical JSON of objects + namespaceObject. */
+  /** sha256 (hex) of the canonical JSON of objects + namespaceObject, the Secrets Role's names left out. */
   hash: string;
 }
 
@@ -144,6 +162,12 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
   const storage = str(perPod['storage'], 'perPod.storage');
   const defMem = str(defaults['memory'], 'defaults.memory');
   const defCpu = str(defaults['cpu'], 'defaults.cpu');
+  const podMaxIn = (spec['podMax'] ?? {}) as Record<string, unknown>;
+  const podMem = podMaxIn['memory'] === undefined ? mem : str(podMaxIn['memory'], 'podMax.memory');
+  const podCpu = podMaxIn['cpu'] === undefined ? cpu : str(podMaxIn['cpu'], 'podMax.cpu');
+  const minIn = (spec['containerMin'] ?? {}) as Record<string, unknown>;
+  const minMem = minIn['memory'] === undefined ? DEFAULT_CONTAINER_MIN.memory : str(minIn['memory'], 'containerMin.memory');
+  const minCpu = minIn['cpu'] === undefined ? DEFAULT_CONTAINER_MIN.cpu : str(minIn['cpu'], 'containerMin.cpu');
 
   const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_TENANT]: tenant, [LABEL_PLAN]: plan.name };
   const meta = (name: string): KubeObject['metadata'] => ({ name, namespace, labels: { ...labels } });
@@ -167,7 +191,12 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
             default: { cpu: defCpu, memory: defMem },
             defaultRequest: { cpu: defCpu, memory: defMem },
             max: { cpu, memory: mem },
+            // The API server refuses a container whose limit or request is below min, 0 included.
+            min: { cpu: minCpu, memory: minMem },
           },
+          // Every container together (Redis, exporter, sidecars): the per-container max alone
+          // would let a pod run N containers at the maximum each.
+          { type: 'Pod', max: { cpu: podCpu, memory: podMem } },
           { type: 'PersistentVolumeClaim', max: { storage } },
         ],
       },
@@ -243,21 +272,58 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
       { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(TENANT_ISSUER), spec: { ca: { secretName: TENANT_CA } } },
     );
   }
-  objects.push({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: meta('redline-tenant'),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: TENANT_CLUSTER_ROLE },
-    subjects: renderSubjects(settings.tenantSubjects, input),
-  });
+  const subjects = renderSubjects(settings.tenantSubjects, input);
+  objects.push(
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(TENANT_SECRETS), rules: secretRules(input.secretNames ?? []) },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(TENANT_SECRETS),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: TENANT_SECRETS },
+      subjects,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta('redline-tenant'),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: TENANT_CLUSTER_ROLE },
+      subjects: structuredClone(subjects),
+    },
+  );
 
   const namespaceObject: KubeObject = {
     apiVersion: 'v1',
     kind: 'Namespace',
     metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true' } },
   };
-  const hash = createHash('sha256').update(canonicalJson({ objects, namespace: namespaceObject })).digest('hex');
-  return { namespace, tenant, plan: plan.name, objects, namespaceObject, hash };
+  return { namespace, tenant, plan: plan.name, objects, namespaceObject, hash: desiredHash(objects, namespaceObject) };
+}
+
+/**
+ * The rules of the Secrets Role: get/watch on exactly `names` (sorted, unique). No names → no
+ * rules: a rule with an empty resourceNames list would grant every Secret of the namespace.
+ */
+export function secretRules(names: readonly string[]): Record<string, unknown>[] {
+  const unique = [...new Set(names.filter((n) => n !== ''))].sort();
+  if (unique.length === 0) return [];
+  return [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch'], resourceNames: unique }];
+}
+
+/** The resourceNames a Secrets Role (rendered or live) grants; undefined when its rules are not of the shape secretRules() renders. */
+export function grantedSecretNames(role: KubeObject): string[] | undefined {
+  const rules = (role['rules'] ?? []) as unknown;
+  if (!Array.isArray(rules)) return undefined;
+  if (rules.length === 0) return [];
+  if (rules.length !== 1) return undefined;
+  const names = (rules[0] as Record<string, unknown>)['resourceNames'];
+  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) return undefined;
+  const reshaped = secretRules(names as string[]);
+  return canonicalJson(reshaped) === canonicalJson(rules) ? (names as string[]) : undefined;
+}
+
+function desiredHash(objects: readonly KubeObject[], namespaceObject: KubeObject): string {
+  const hashed = objects.map((o) => (o.kind === 'Role' && o.metadata.name === TENANT_SECRETS ? { ...o, rules: '<the tenant Secrets>' } : o));
+  return createHash('sha256').update(canonicalJson({ objects: hashed, namespace: namespaceObject })).digest('hex');
 }
 
 export interface BootstrapAnnotation {

@@ -21,7 +21,10 @@ export const CONTROLLER_USAGE = `usage: redline controller [--config FILE] [--ku
 
 Stamps every namespace labelled redline.dev/tenant=<id> and redline.dev/plan=<plan> with RBAC,
 NetworkPolicies, a ResourceQuota and LimitRange sized by the plan, a cert-manager CA Issuer and
-Pod Security labels, and keeps them that way. Health, readiness and metrics on the health port.
+Pod Security labels, and keeps them that way; keeps a Role granting the tenant read access to
+exactly the Secrets its Redis objects and Certificates use and the ones it created. Offboarding
+(tenant label removed) ends the tenant's access first. Health, readiness (informers synced; leader
+or standby: not ready while the Lease cannot be read or written) and metrics on the health port.
 
 Settings (precedence: flag > environment > config file "controller:" section > default):
   --config FILE  (env REDLINE_CONFIG)

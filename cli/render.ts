@@ -3,12 +3,13 @@
 // settings (--config FILE "controller:" section, REDLINE_CONTROLLER_* env, flags) — in apply order,
 // the Namespace (Redline's labels) last. The controller adds the annotation
 // redline.dev/bootstrap={"plan","hash","time"} to that Namespace apply; the hash is printed in
-// the header so a cluster can be compared with a rendering.
+// the header so a cluster can be compared with a rendering. The Secrets Role depends on which
+// Secrets exist in the cluster: it is printed with no names, i.e. no rules.
 
 import type { Writable } from 'node:stream';
 import YAML from 'yaml';
 import { loadControllerArgs } from '../bootstrap/config-file.js';
-import { ANNOTATION_BOOTSTRAP, renderTenant } from '../bootstrap/render.js';
+import { ANNOTATION_BOOTSTRAP, renderTenant, TENANT_SECRETS } from '../bootstrap/render.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { formatProblems } from './settings.js';
 import { UsageError } from './usage-error.js';
@@ -58,6 +59,9 @@ export async function runRender(argv: string[], io: { stdout?: Pick<Writable, 'w
     `# desired-state hash ${desired.hash}`,
     `# the controller applies these in this order (field manager "redline") and adds the annotation`,
     `# ${ANNOTATION_BOOTSTRAP}={"plan":"${plan.name}","hash":"${desired.hash}","time":<apply time>} to the Namespace`,
+    `# Role ${TENANT_SECRETS} is shown without rules: in the cluster its one rule grants get/watch on exactly the`,
+    `# Secrets the tenant may read (those its Redis objects and Certificates use, and those it created), kept`,
+    `# up to date by the controller; with none, it has no rules (the names are not part of the hash)`,
   ].join('\n');
   const docs = [...desired.objects, desired.namespaceObject].map((o) => YAML.stringify(o, { lineWidth: 0 }).trimEnd());
   stdout.write(`${header}\n---\n${docs.join('\n---\n')}\n`);

@@ -30,6 +30,9 @@ export interface InformerOptions {
   /** Short name for logs and metrics, e.g. "networkpolicies". */
   name: string;
   labelSelector?: string;
+  fieldSelector?: string;
+  /** Applied to every object before it is cached (e.g. keep a Secret's metadata, never its data). */
+  transform?: (obj: KubeObject) => KubeObject;
   /** Set on list items, which the API server sends without apiVersion/kind. */
   apiVersion?: string;
   kind?: string;
@@ -219,12 +222,13 @@ export class Informer<T extends KubeObject = KubeObject> {
         method: 'GET',
         path: this.opts.path,
         verb: 'list',
-        query: { labelSelector: this.opts.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
+        query: { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: this.opts.pageSize ?? 500, continue: cont },
         signal: abort.signal,
       });
-      for (const item of page.items ?? []) {
-        if (this.opts.apiVersion && !item.apiVersion) item.apiVersion = this.opts.apiVersion;
-        if (this.opts.kind && !item.kind) item.kind = this.opts.kind;
+      for (const raw of page.items ?? []) {
+        if (this.opts.apiVersion && !raw.apiVersion) raw.apiVersion = this.opts.apiVersion;
+        if (this.opts.kind && !raw.kind) raw.kind = this.opts.kind;
+        const item = this.opts.transform ? this.opts.transform(raw) : raw;
         fresh.set(objectKey(item), item as T);
       }
       cont = page.metadata?.continue || undefined;
@@ -262,7 +266,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.stats.watches++;
     await this.opts.api.watch(
       this.opts.path,
-      { labelSelector: this.opts.labelSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds },
+      { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds },
       (ev: WatchEvent) => {
         if (ev.type === 'ERROR') {
           const status = ev.object as unknown as { code?: number; message?: string };
@@ -273,9 +277,9 @@ export class Informer<T extends KubeObject = KubeObject> {
           }
           throw new ApiError(status.code ?? 500, 'watch', this.opts.path, status.message ?? 'watch error event');
         }
-        const obj = ev.object as T;
-        if (obj?.metadata?.resourceVersion) current = obj.metadata.resourceVersion;
+        if (ev.object?.metadata?.resourceVersion) current = ev.object.metadata.resourceVersion;
         if (ev.type === 'BOOKMARK') return;
+        const obj = (this.opts.transform ? this.opts.transform(ev.object) : ev.object) as T;
         events++;
         this.stats.events++;
         const key = objectKey(obj);

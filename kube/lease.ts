@@ -12,6 +12,10 @@
 //    else can start (margin: leaseDuration − renewDeadline, minus clock-rate drift).
 //  - `isLeader()` is evaluated against the clock at the moment of each write (the API client's
 //    write gate), not from a flag flipped by a timer that might run late.
+//  - An attempt that fails on the API (the Lease's namespace does not exist, RBAC forbids the
+//    Lease, the server is unreachable) is an error someone must act on: logged at `error` with
+//    what to do (again when it changes, and once a minute while it lasts), reported through
+//    onError (a metric), and the elector is not ready until it can lead or stand by again.
 
 import { ApiError, type KubeApi, resourcePath } from './apply.js';
 
@@ -35,6 +39,11 @@ export interface LeaseClient {
   get(): Promise<LeaseObject | undefined>;
   create(lease: LeaseObject): Promise<LeaseObject>;
   update(lease: LeaseObject): Promise<LeaseObject>;
+  /**
+   * Whether the Lease's namespace exists (undefined: cannot tell). RBAC is checked before
+   * existence, so a missing namespace usually shows as 403: this tells the two apart.
+   */
+  namespaceExists?(): Promise<boolean | undefined>;
 }
 
 export function kubeLeaseClient(api: KubeApi, namespace: string, name: string, timeoutMs: number): LeaseClient {
@@ -58,14 +67,65 @@ export function kubeLeaseClient(api: KubeApi, namespace: string, name: string, t
         timeoutMs,
       }),
     update: (lease) => api.request<LeaseObject>({ method: 'PUT', path, body: lease, priority: true, ungated: true, timeoutMs }),
+    namespaceExists: async () => {
+      try {
+        await api.request({ method: 'GET', path: resourcePath('v1', 'namespaces', undefined, namespace), priority: true, timeoutMs });
+        return true;
+      } catch (e) {
+        return e instanceof ApiError && e.notFound ? false : undefined;
+      }
+    },
   };
 }
 
 export interface LeaderElectorLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
 }
+
+/** Why a lease attempt failed (a bounded metric label). */
+export type LeaseErrorReason = 'namespace_missing' | 'forbidden' | 'unauthorized' | 'unreachable' | 'api_error';
+
+export interface LeaseError {
+  reason: LeaseErrorReason;
+  /** The API's error, as returned. */
+  message: string;
+  /** What to do about it. */
+  hint: string;
+}
+
+/** Classifies a failed Lease call; undefined for an optimistic-lock race (409), which is normal. */
+export function describeLeaseError(e: unknown, namespace: string, name: string): LeaseError | undefined {
+  const message = e instanceof Error ? e.message : String(e);
+  if (!(e instanceof ApiError)) return { reason: 'api_error', message, hint: 'unexpected error; see the message' };
+  if (e.status === 409) return undefined;
+  if (e.status === 404 && e.verb === 'create') return namespaceMissing(message, namespace);
+  if (e.status === 403) {
+    return {
+      reason: 'forbidden',
+      message,
+      hint: `the controller may not ${e.verb} the Lease: grant its ServiceAccount create on leases and get/update on the lease "${name}" in namespace "${namespace}" (Role redline-controller-leader-election in manifests/base/rbac-controller.yaml; change its namespace and resourceNames with the settings)`,
+    };
+  }
+  if (e.status === 401) return { reason: 'unauthorized', message, hint: 'the API server rejected the credentials: check the kubeconfig or the ServiceAccount token' };
+  if (e.status === 0) return { reason: 'unreachable', message, hint: 'cannot reach the API server: check the address in the kubeconfig and the network path to it' };
+  return { reason: 'api_error', message, hint: `the API server answered HTTP ${e.status}; see the message` };
+}
+
+function namespaceMissing(message: string, namespace: string): LeaseError {
+  return {
+    reason: 'namespace_missing',
+    message,
+    hint:
+      `the Lease's namespace "${namespace}" does not exist: create it (kubectl create namespace ${namespace}) with the Role and RoleBinding ` +
+      `redline-controller-leader-election of manifests/base/rbac-controller.yaml, or set controller.leaderElection.namespace (--lease-namespace) to an existing namespace`,
+  };
+}
+
+/** How often a persisting lease error is logged again. */
+const ERROR_LOG_EVERY_MS = 60_000;
 
 export interface LeaderElectorOptions {
   client: LeaseClient;
@@ -84,10 +144,12 @@ export interface LeaderElectorOptions {
   onStartedLeading?: () => void;
   onStoppedLeading?: (reason: string) => void;
   onNewLeader?: (identity: string) => void;
+  /** Every failed attempt (not a 409 race): for a metric. */
+  onError?: (error: LeaseError) => void;
   logger?: LeaderElectorLogger;
 }
 
-const silent: LeaderElectorLogger = { info() {}, warn() {}, debug() {} };
+const silent: LeaderElectorLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
 export function microTime(d: Date): string {
@@ -101,6 +163,11 @@ export class LeaderElector {
   private observedRecord = '';
   private observedAt = -Infinity;
   private observedHolder = '';
+  /** Monotonic time of the last attempt the API server answered (lease read, written, or a 409 race). */
+  private answeredAt = -Infinity;
+  private lastError: LeaseError | undefined;
+  private loggedError = '';
+  private loggedAt = -Infinity;
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -134,6 +201,23 @@ export class LeaderElector {
     return false;
   }
 
+  /**
+   * Ready when leading, or when an attempt within the last leaseDuration reached the Lease (a
+   * standby that can take over). Otherwise the detail says what is wrong and what to do.
+   */
+  readiness(): { ok: boolean; detail: string } {
+    if (this.isLeader()) return { ok: true, detail: `leader (${this.opts.identity})` };
+    if (this.now() - this.answeredAt <= this.opts.leaseDurationMs) return { ok: true, detail: `standby; leader is ${this.observedHolder || 'unknown'}` };
+    const where = `Lease ${this.opts.namespace}/${this.opts.name}`;
+    if (!this.lastError) return { ok: false, detail: `${where}: no answer from the API server yet` };
+    return { ok: false, detail: `${where}: ${this.lastError.reason}: ${this.lastError.message}; ${this.lastError.hint}` };
+  }
+
+  /** The last failed attempt's error, until an attempt succeeds. */
+  get error(): LeaseError | undefined {
+    return this.lastError;
+  }
+
   /** For the API client: null when writes are allowed. */
   writeGate = (): string | null => (this.isLeader() ? null : 'this replica is not the leader');
 
@@ -156,10 +240,12 @@ export class LeaderElector {
           metadata: { name: this.opts.name, namespace: this.opts.namespace },
           spec: { holderIdentity: me, leaseDurationSeconds: durationS, acquireTime: nowIso, renewTime: nowIso, leaseTransitions: 0 },
         });
+        this.answered();
         this.observe(created);
         this.renewed(sentAt);
         return true;
       }
+      this.answered();
       this.observe(lease);
       const spec = lease.spec ?? {};
       const holder = spec.holderIdentity ?? '';
@@ -187,9 +273,39 @@ export class LeaderElector {
     } catch (e) {
       // A failed attempt changes nothing: the leader keeps its (time-bounded) right to write
       // until its deadline; isLeader() enforces the deadline.
-      this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'lease attempt failed');
+      let error = describeLeaseError(e, this.opts.namespace, this.opts.name);
+      if (error?.reason === 'forbidden' && (await this.opts.client.namespaceExists?.().catch(() => undefined)) === false) {
+        error = namespaceMissing(error.message, this.opts.namespace);
+      }
+      if (!error) {
+        this.answered(); // lost an optimistic-lock race: the Lease is there and writable
+        this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'lease attempt lost a race');
+      } else this.failed(error);
       return this.isLeader();
     }
+  }
+
+  private answered(): void {
+    this.answeredAt = this.now();
+    if (this.lastError) {
+      this.log.info({ reason: this.lastError.reason }, `Lease ${this.opts.namespace}/${this.opts.name} reachable again`);
+      this.lastError = undefined;
+      this.loggedError = '';
+    }
+  }
+
+  private failed(error: LeaseError): void {
+    this.lastError = error;
+    this.opts.onError?.(error);
+    const key = `${error.reason}|${error.message}`;
+    const t = this.now();
+    if (key === this.loggedError && t - this.loggedAt < ERROR_LOG_EVERY_MS) return;
+    this.loggedError = key;
+    this.loggedAt = t;
+    this.log.error(
+      { reason: error.reason, err: error.message, namespace: this.opts.namespace, name: this.opts.name },
+      `cannot ${this.leading ? 'renew' : 'acquire'} the Lease ${this.opts.namespace}/${this.opts.name}: ${error.hint}; not ready until it can lead or stand by`,
+    );
   }
 
   private observe(lease: LeaseObject): void {

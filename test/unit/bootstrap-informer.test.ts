@@ -31,6 +31,38 @@ const until = async (what: string, fn: () => boolean, ms = 5_000): Promise<void>
 };
 
 describe('Informer', () => {
+  it('a field selector goes on list and watch; transform runs before anything is cached (a Secret\'s data never is)', async () => {
+    const queries: string[] = [];
+    const secret = (name: string, rv: string) => ({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'ns', resourceVersion: rv }, data: { password: 'c2VjcmV0' } });
+    const url = await serve((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      queries.push(`${u.searchParams.get('watch') === '1' ? 'watch' : 'list'} ${u.searchParams.get('fieldSelector')}`);
+      if (u.searchParams.get('watch') !== '1') {
+        res.end(JSON.stringify({ metadata: { resourceVersion: '1' }, items: [secret('a', '1')] }));
+        return;
+      }
+      res.writeHead(200);
+      res.write(`${JSON.stringify({ type: 'ADDED', object: secret('b', '2') })}\n`);
+    });
+    const api = await KubeApi.create({ kubeConfig: kubeConfig(url) });
+    const added: KubeObject[] = [];
+    const inf = new Informer({
+      api,
+      path: '/api/v1/secrets',
+      name: 'secrets',
+      fieldSelector: 'type!=kubernetes.io/service-account-token',
+      transform: ({ data: _data, ...rest }) => rest as KubeObject,
+    });
+    inf.on({ add: (o) => added.push(o) });
+    inf.start();
+    await until('both secrets', () => inf.size === 2);
+    await inf.stop();
+    api.close();
+    expect(queries.slice(0, 2)).toEqual(['list type!=kubernetes.io/service-account-token', 'watch type!=kubernetes.io/service-account-token']);
+    expect([...inf.list(), ...added].every((o) => !('data' in o))).toBe(true);
+    expect(added.map((o) => o.metadata.name)).toEqual(['a', 'b']);
+  });
+
   it('lists, watches, restarts after a dropped watch, and relists the differences (including a missed delete)', async () => {
     let lists = 0;
     const seen: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../kube/apply.js';
-import { LeaderElector, microTime, type LeaseClient, type LeaseObject } from '../../kube/lease.js';
+import { describeLeaseError, LeaderElector, microTime, type LeaseClient, type LeaseError, type LeaseObject } from '../../kube/lease.js';
 
 /** An in-memory Lease with optimistic concurrency, shared by several electors. */
 class FakeLeaseServer {
@@ -194,5 +194,127 @@ describe('LeaderElector (injected clock)', () => {
     expect(mk(10_000, 10_000, 1_000)).toThrow(/renewDeadlineMs must be < leaseDurationMs/);
     expect(mk(15_000, 10_000, 10_000)).toThrow(/retryPeriodMs/);
     expect(microTime(new Date('2024-05-06T07:08:09.123Z'))).toBe('2024-05-06T07:08:09.123000Z');
+  });
+
+  it('a Lease namespace that does not exist: error log with what to do, counted, not ready; ready once it exists', async () => {
+    const server = new FakeLeaseServer();
+    const clock = { t: 0 };
+    const logs: { level: string; msg: string; obj: object }[] = [];
+    const errors: LeaseError[] = [];
+    let namespaceExists = false;
+    const inner = server.client();
+    const record = (level: string) => (obj: object, msg: string) => logs.push({ level, msg, obj });
+    const e = new LeaderElector({
+      client: {
+        get: () => inner.get(), // 404 → undefined, as kubeLeaseClient does
+        create: (l) =>
+          namespaceExists
+            ? inner.create(l)
+            : Promise.reject(new ApiError(404, 'create', '/apis/coordination.k8s.io/v1/namespaces/redline-system/leases', 'namespaces "redline-system" not found', 'NotFound')),
+        update: (l) => inner.update(l),
+      },
+      namespace: 'redline-system',
+      name: 'redline-controller',
+      identity: 'a',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      now: () => clock.t,
+      onError: (err) => errors.push(err),
+      logger: { info: record('info'), warn: record('warn'), error: record('error'), debug: record('debug') },
+    });
+    expect(e.readiness()).toMatchObject({ ok: false, detail: expect.stringMatching(/no answer from the API server yet/) });
+    for (let i = 0; i < 10; i++, clock.t += 2_000) expect(await e.tryAcquireOrRenew()).toBe(false);
+    expect(errors).toHaveLength(10); // every failed attempt counted
+    expect(errors[0]!.reason).toBe('namespace_missing');
+    const errorLogs = logs.filter((l) => l.level === 'error');
+    expect(errorLogs).toHaveLength(1); // logged once while it persists (again after a minute)
+    expect(errorLogs[0]!.msg).toMatch(/Lease redline-system\/redline-controller: .*does not exist: create it \(kubectl create namespace redline-system\)/);
+    expect(errorLogs[0]!.obj).toMatchObject({ reason: 'namespace_missing', err: expect.stringMatching(/HTTP 404 NotFound: namespaces "redline-system" not found/) });
+    const ready = e.readiness();
+    expect(ready.ok).toBe(false);
+    expect(ready.detail).toMatch(/^Lease redline-system\/redline-controller: namespace_missing: .*404.*kubectl create namespace redline-system/);
+    clock.t += 60_000;
+    await e.tryAcquireOrRenew();
+    expect(logs.filter((l) => l.level === 'error')).toHaveLength(2);
+
+    namespaceExists = true;
+    expect(await e.tryAcquireOrRenew()).toBe(true);
+    expect(e.readiness()).toEqual({ ok: true, detail: 'leader (a)' });
+    expect(e.error).toBeUndefined();
+    expect(logs.some((l) => l.level === 'info' && /reachable again/.test(l.msg))).toBe(true);
+  });
+
+  it('a Lease RBAC forbids: error says which grant is missing; a standby that can read the Lease is ready', async () => {
+    const server = new FakeLeaseServer();
+    const clock = { t: 0 };
+    const a = elector(server, 'a', clock);
+    await a.tryAcquireOrRenew();
+    const errors: string[] = [];
+    const inner = server.client();
+    let forbidden = true;
+    const b = new LeaderElector({
+      client: {
+        get: () => (forbidden ? Promise.reject(new ApiError(403, 'get', '/lease', 'leases.coordination.k8s.io "redline-controller" is forbidden: User "x" cannot get resource "leases"', 'Forbidden')) : inner.get()),
+        create: (l) => inner.create(l),
+        update: (l) => inner.update(l),
+      },
+      namespace: 'redline-system',
+      name: 'redline-controller',
+      identity: 'b',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      now: () => clock.t,
+      onError: (err) => errors.push(err.reason),
+    });
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    expect(errors).toEqual(['forbidden']);
+    expect(b.readiness().ok).toBe(false);
+    expect(b.readiness().detail).toMatch(/forbidden: .*403.*grant its ServiceAccount create on leases and get\/update on the lease "redline-controller" in namespace "redline-system"/);
+    forbidden = false;
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    expect(b.readiness()).toEqual({ ok: true, detail: 'standby; leader is a' });
+    // a standby that stops reaching the API server turns not ready after leaseDuration, not at once
+    forbidden = true;
+    clock.t += 2_000;
+    await b.tryAcquireOrRenew();
+    expect(b.readiness().ok).toBe(true);
+    clock.t += 15_000;
+    expect(b.readiness().ok).toBe(false);
+  });
+
+  it('describeLeaseError: a 409 race is no error; the rest are classified with a fix', () => {
+    expect(describeLeaseError(new ApiError(409, 'update', '/l', 'modified', 'Conflict'), 'ns', 'l')).toBeUndefined();
+    expect(describeLeaseError(new ApiError(401, 'get', '/l', 'Unauthorized'), 'ns', 'l')!.reason).toBe('unauthorized');
+    expect(describeLeaseError(new ApiError(0, 'get', '/l', 'ECONNREFUSED'), 'ns', 'l')!.reason).toBe('unreachable');
+    expect(describeLeaseError(new ApiError(500, 'get', '/l', 'etcd'), 'ns', 'l')).toMatchObject({ reason: 'api_error', hint: expect.stringContaining('HTTP 500') });
+    expect(describeLeaseError(new Error('boom'), 'ns', 'l')!.reason).toBe('api_error');
+  });
+
+  it('a 403 in a namespace that does not exist is reported as the missing namespace (RBAC is checked first)', async () => {
+    const errors: LeaseError[] = [];
+    let exists = false;
+    const e = new LeaderElector({
+      client: {
+        get: () => Promise.reject(new ApiError(403, 'get', '/lease', 'leases.coordination.k8s.io "l" is forbidden', 'Forbidden')),
+        create: () => Promise.reject(new Error('not reached')),
+        update: () => Promise.reject(new Error('not reached')),
+        namespaceExists: async () => exists,
+      },
+      namespace: 'gone',
+      name: 'l',
+      identity: 'a',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      onError: (err) => errors.push(err),
+    });
+    await e.tryAcquireOrRenew();
+    exists = true;
+    await e.tryAcquireOrRenew();
+    expect(errors.map((x) => x.reason)).toEqual(['namespace_missing', 'forbidden']);
+    expect(errors[0]!.hint).toMatch(/kubectl create namespace gone\) with the Role and RoleBinding redline-controller-leader-election/);
+    expect(errors[0]!.message).toMatch(/HTTP 403/);
   });
 });

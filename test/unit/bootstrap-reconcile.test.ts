@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TenantReconciler, type ClusterView, type ClusterWriter, type EventSink } from '../../bootstrap/reconcile.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED_BY, OWNED_BY_KIND, renderTenant } from '../../bootstrap/render.js';
+import { REDIS_KINDS, type SecretSources } from '../../bootstrap/secrets.js';
 import { defaultControllerSettings, type ControllerSettings } from '../../bootstrap/settings.js';
 import { ApiError, type KubeObject } from '../../kube/apply.js';
 import type { EventSpec } from '../../kube/events.js';
@@ -45,6 +46,18 @@ class FakeCluster implements ClusterView, ClusterWriter, EventSink {
   }
   remember(): void {}
   forget(): void {}
+  /** Set to false to play a source cache that has not listed yet. */
+  sourcesComplete = true;
+  secretSources(namespace: string): SecretSources {
+    const inNs = [...this.objects.values()].filter((o) => o.metadata.namespace === namespace);
+    const redisKind = (o: KubeObject): boolean => REDIS_KINDS.some((k) => o.kind === k.kind && k.versions.some((v) => o.apiVersion === `${k.group}/${v}`));
+    return {
+      redis: inNs.filter(redisKind),
+      certificates: inNs.filter((o) => o.kind === 'Certificate'),
+      secrets: inNs.filter((o) => o.kind === 'Secret'),
+      complete: this.sourcesComplete,
+    };
+  }
   async apply(obj: KubeObject, _plural: string, opts: { force: boolean }): Promise<KubeObject> {
     const err = this.failApply?.(obj, opts.force);
     if (err) throw err;
@@ -228,11 +241,20 @@ describe('TenantReconciler', () => {
     expect(await reconciler.reconcile('team-a')).toBe('offboarded');
     const left = [...cluster.objects.values()].map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(left).toEqual(['Namespace/team-a', 'NetworkPolicy/mine', 'PersistentVolumeClaim/data', 'Redis/cache', 'Secret/redline-tenant-ca']);
-    expect(cluster.writes.filter((w) => w.startsWith('delete'))).toHaveLength(10);
+    expect(cluster.writes.filter((w) => w.startsWith('delete'))).toHaveLength(12);
+    // Access ends first (the tenant's RoleBindings, then its Secrets Role), enforcement last.
+    expect(cluster.writes.slice(0, 3)).toEqual([
+      'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/redline-tenant',
+      'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/redline-tenant-secrets',
+      'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles/redline-tenant-secrets',
+    ]);
+    expect(cluster.writes.at(-1)).toBe('merge-patch /api/v1/namespaces/team-a');
+    expect(cluster.writes).toHaveLength(13);
     expect(cluster.events.at(-1)!.reason).toBe('Offboarded');
     const after = cluster.namespace('team-a')!.metadata;
     expect(after.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
     expect(after.labels!['redline.dev/managed']).toBeUndefined();
+    expect(after.labels!['redline.dev/plan']).toBeUndefined();
     expect(after.labels!['owner']).toBe('x');
     expect(after.annotations?.[ANNOTATION_BOOTSTRAP]).toBeUndefined();
     expect(await reconciler.reconcile('team-a')).toBe('not_tenant'); // done once
@@ -245,10 +267,21 @@ describe('TenantReconciler', () => {
     delete cluster.namespace('team-a')!.metadata.labels!['redline.dev/tenant'];
     cluster.writes = [];
     expect(await reconciler.reconcile('team-a')).toBe('offboarded');
-    expect(cluster.writes.filter((w) => w.startsWith('merge-patch /api') || w.startsWith('merge-patch /apis')).length).toBeGreaterThanOrEqual(10);
-    expect(cluster.writes.some((w) => w.startsWith('delete'))).toBe(false);
+    // Orphan keeps the fences but never the tenant's access: its RoleBindings and Role go first.
+    expect(cluster.writes.slice(0, 3)).toEqual([
+      'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/redline-tenant',
+      'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/redline-tenant-secrets',
+      'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles/redline-tenant-secrets',
+    ]);
+    for (const w of cluster.writes.slice(3, -1)) expect(w).toMatch(/^merge-patch \/apis?\/.*\/namespaces\/team-a\/[a-z]+\/redline-/);
+    expect(cluster.writes.slice(3, -1)).toHaveLength(9);
+    expect(cluster.writes.at(-1)).toBe('merge-patch /api/v1/namespaces/team-a');
+    expect(cluster.writes.filter((w) => w.startsWith('delete'))).toHaveLength(3);
     expect(cluster.ownedIn('team-a')).toEqual([]);
-    expect([...cluster.objects.values()].filter((o) => o.metadata.namespace === 'team-a')).toHaveLength(10);
+    const left = [...cluster.objects.values()].filter((o) => o.metadata.namespace === 'team-a').map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(left).toHaveLength(9);
+    expect(left.filter((k) => k.startsWith('Role'))).toEqual([]);
+    expect(cluster.namespace('team-a')!.metadata.labels!['redline.dev/managed']).toBeUndefined();
   });
 
   it('a namespace without tenant label and without Redline marks is left alone', async () => {
@@ -259,20 +292,92 @@ describe('TenantReconciler', () => {
     expect(cluster.writes).toEqual([]);
   });
 
-  it('a Pod Security label set by another manager is reported, not overridden; bookkeeping conflicts are taken back', async () => {
+  it('takes ownership of Pod Security labels another manager set (with a Warning event); bookkeeping conflicts are taken back quietly', async () => {
     const { cluster, reconciler } = setup();
-    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free', 'pod-security.kubernetes.io/enforce': 'privileged' }));
     const conflict = (field: string) =>
       new ApiError(409, 'patch', '/api/v1/namespaces/team-a', 'Apply failed with 1 conflict', 'Conflict', [
         { reason: 'FieldManagerConflict', field, message: `conflict with "kubectl-label": ${field}` },
       ]);
     cluster.failApply = (o, force) => (o.kind === 'Namespace' && !force ? conflict('.metadata.labels.pod-security.kubernetes.io/enforce') : undefined);
-    expect(await reconciler.reconcile('team-a')).toBe('conflict');
-    expect(cluster.events.at(-1)).toMatchObject({ reason: 'LabelConflict', message: expect.stringContaining('kubectl-label') });
-    expect(cluster.namespace('team-a')!.metadata.annotations).toBeUndefined();
-    cluster.failApply = (o, force) => (o.kind === 'Namespace' && !force ? conflict(`.metadata.annotations.${ANNOTATION_BOOTSTRAP}`) : undefined);
     expect(await reconciler.reconcile('team-a')).toBe('stamped');
     expect(cluster.writes.at(-1)).toBe('apply Namespace/team-a force');
+    expect(cluster.namespace('team-a')!.metadata.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    const warning = cluster.events.find((e) => e.reason === 'LabelConflict')!;
+    expect(warning).toMatchObject({ type: 'Warning', message: expect.stringMatching(/took ownership.*kubectl-label/) });
+    expect(cluster.events.at(-1)!.reason).toBe('Stamped');
+
+    const { cluster: c2, reconciler: r2 } = setup();
+    c2.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    c2.failApply = (o, force) => (o.kind === 'Namespace' && !force ? conflict(`.metadata.annotations.${ANNOTATION_BOOTSTRAP}`) : undefined);
+    expect(await r2.reconcile('team-a')).toBe('stamped');
+    expect(c2.writes.at(-1)).toBe('apply Namespace/team-a force');
+    expect(c2.events.map((e) => e.reason)).toEqual(['Stamped']);
+  });
+
+  it('Secrets Role: exactly the referenced, certificate and tenant-created Secrets; never tokens, the CA or Redline\'s; quiet updates', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    expect(await reconciler.reconcile('team-a')).toBe('stamped');
+    const role = () => cluster.owned('Role', 'team-a', 'redline-tenant-secrets') as any;
+    expect(role().rules).toEqual([]); // nothing to grant: no rule at all (empty resourceNames would grant every Secret)
+    const hash = JSON.parse(cluster.namespace('team-a')!.metadata.annotations![ANNOTATION_BOOTSTRAP]!).hash;
+
+    const secret = (name: string, labels: Record<string, string> = {}, type = 'Opaque') =>
+      cluster.put({ apiVersion: 'v1', kind: 'Secret', type, metadata: { name, namespace: 'team-a', labels } } as KubeObject);
+    const mine = { 'redline.dev/tenant-secret': 'true' };
+    secret('mine', mine);
+    secret('tls-secret');
+    secret('sa-token', mine, 'kubernetes.io/service-account-token');
+    secret('redline-tenant-ca', mine, 'kubernetes.io/tls');
+    secret('redline-webhook-tls', { ...mine, [LABEL_MANAGED_BY]: 'redline' });
+    secret('unrelated');
+    cluster.put({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'server', namespace: 'team-a' }, spec: { secretName: 'tls-secret' } });
+    cluster.put({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'later', namespace: 'team-a' }, spec: { secretName: 'not-issued-yet' } });
+    cluster.writes = [];
+    const events = cluster.events.length;
+    expect(await reconciler.reconcile('team-a')).toBe('access_updated');
+    expect(role().rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch'], resourceNames: ['mine', 'tls-secret'] }]);
+    expect(cluster.writes).toEqual(['apply Role/redline-tenant-secrets force']);
+    expect(cluster.events).toHaveLength(events); // an access update is not a repair of the bootstrap
+    expect(JSON.parse(cluster.namespace('team-a')!.metadata.annotations![ANNOTATION_BOOTSTRAP]!).hash).toBe(hash);
+    expect(await reconciler.reconcile('team-a')).toBe('unchanged');
+
+    // the Certificate's Secret appears: granted; a cache still filling never takes names away
+    secret('not-issued-yet');
+    cluster.sourcesComplete = false;
+    cluster.objects.delete(cluster.key('Secret', 'team-a', 'mine'));
+    expect(await reconciler.reconcile('team-a')).toBe('unchanged');
+    cluster.sourcesComplete = true;
+    expect(await reconciler.reconcile('team-a')).toBe('access_updated');
+    expect(role().rules[0].resourceNames).toEqual(['not-issued-yet', 'tls-secret']);
+
+    // someone widens the Role: a repair (Warning-free, but an event and the annotation), not an access update
+    role().rules = [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }];
+    expect(await reconciler.reconcile('team-a')).toBe('repaired');
+    expect(role().rules[0]).toEqual({ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch'], resourceNames: ['not-issued-yet', 'tls-secret'] });
+
+    // nothing left to grant: back to no rules
+    for (const n of ['not-issued-yet', 'tls-secret']) cluster.objects.delete(cluster.key('Secret', 'team-a', n));
+    expect(await reconciler.reconcile('team-a')).toBe('access_updated');
+    expect(role().rules).toEqual([]);
+  });
+
+  it('Secrets Role: the Secrets a Redis object uses (adapters\' secretRefs), names the operator derives included', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free' }));
+    cluster.put({
+      apiVersion: 'kubedb.com/v1',
+      kind: 'Redis',
+      metadata: { name: 'cache', namespace: 'team-a' },
+      spec: { version: '7.2.4', mode: 'Standalone', authSecret: { name: 'cache-creds' }, storageType: 'Durable', storage: { resources: { requests: { storage: '1Gi' } } } },
+    });
+    cluster.put({ apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'other', namespace: 'team-a' }, spec: { version: '7.2.4', mode: 'Standalone' } });
+    for (const name of ['cache-creds', 'other-auth', 'redline-tenant-ca']) cluster.put({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'team-a' } } as KubeObject);
+    // a Redis object may name the tenant CA: it is still never granted
+    (cluster.objects.get(cluster.key('Redis', 'team-a', 'other')) as any).spec.tls = { certificates: [{ alias: 'server', secretName: 'redline-tenant-ca' }] };
+    expect(await reconciler.reconcile('team-a')).toBe('stamped');
+    expect((cluster.owned('Role', 'team-a', 'redline-tenant-secrets') as any).rules[0].resourceNames).toEqual(['cache-creds', 'other-auth']);
   });
 
   it('does not take over an existing object it does not own', async () => {

@@ -12,13 +12,17 @@ import {
   OWNED_KINDS,
   parseBootstrapAnnotation,
   bootstrapAnnotation,
+  grantedSecretNames,
   renderTenant,
+  secretRules,
   selectStamped,
   type DesiredState,
 } from '../../bootstrap/render.js';
+import { grantableSecrets, REDIS_KINDS, secretMetadataOnly } from '../../bootstrap/secrets.js';
 import { defaultControllerSettings, validateControllerSettings } from '../../bootstrap/settings.js';
 import type { KubeObject } from '../../kube/apply.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
+import { Quantity } from '../../policies/engine/quantity.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const CRDS = join(import.meta.dirname, '..', '..', '..', 'shared', 'crds', 'cert-manager');
@@ -57,6 +61,8 @@ describe('renderTenant', () => {
       'NetworkPolicy/redline-allow-monitoring',
       'Certificate/redline-tenant-ca',
       'Issuer/redline-redis-ca',
+      'Role/redline-tenant-secrets',
+      'RoleBinding/redline-tenant-secrets',
       'RoleBinding/redline-tenant',
     ]);
     for (const o of a.objects) {
@@ -77,7 +83,9 @@ describe('renderTenant', () => {
         default: { cpu: spec.defaults.cpu, memory: spec.defaults.memory },
         defaultRequest: { cpu: spec.defaults.cpu, memory: spec.defaults.memory },
         max: { cpu: spec.perPod.cpu, memory: spec.perPod.memory },
+        min: { cpu: spec.containerMin?.cpu ?? '1m', memory: spec.containerMin?.memory ?? '1Mi' },
       },
+      { type: 'Pod', max: { cpu: spec.podMax?.cpu ?? spec.perPod.cpu, memory: spec.podMax?.memory ?? spec.perPod.memory } },
       { type: 'PersistentVolumeClaim', max: { storage: spec.perPod.storage } },
     ]);
     // a plan cannot re-open load balancers
@@ -133,8 +141,12 @@ describe('renderTenant', () => {
       render('free', 'team-a', 'a', validateControllerSettings({ certManager: { clusterIssuer: 'other' } }).settings!).hash,
     ]);
     expect(hashes.size).toBe(6);
-    // the hash is sha256 of the canonical JSON of exactly what is applied
-    expect(base.hash).toBe(createHash('sha256').update(canonicalJson({ objects: base.objects, namespace: base.namespaceObject })).digest('hex'));
+    // the hash is sha256 of the canonical JSON of exactly what is applied, the granted Secret names left out
+    const hashed = base.objects.map((o) => (o.kind === 'Role' ? { ...o, rules: '<the tenant Secrets>' } : o));
+    expect(base.hash).toBe(createHash('sha256').update(canonicalJson({ objects: hashed, namespace: base.namespaceObject })).digest('hex'));
+    const granted = renderTenant({ namespace: 'team-a', tenant: 'a', plan: library.plans.get('free')!, secretNames: ['cache-auth'] }, defaultControllerSettings());
+    expect(granted.hash).toBe(base.hash);
+    expect(granted.objects).not.toEqual(base.objects);
   });
 
   it('settings: subjects templates, cert-manager off, no operator/monitoring namespaces', () => {
@@ -170,6 +182,109 @@ describe('renderTenant', () => {
     // A stamped name, so offboarding deletes it and a later empty setting removes it.
     expect(OWNED_KINDS.find((k) => k.kind === 'NetworkPolicy')!.names).toContain('redline-allow-apiserver');
     expect(d.hash).not.toBe(render('standard').hash);
+  });
+
+  it('LimitRange: container min (defaults 1Mi/1m) refuses 0; a Pod max bounds every container together (fallback perPod)', () => {
+    const spec = structuredClone(library.plans.get('standard')!.spec) as Record<string, any>;
+    delete spec.podMax;
+    delete spec.containerMin;
+    const limits = (plan: Record<string, unknown>) =>
+      (renderTenant({ namespace: 'n', tenant: 't', plan: { name: 'p', spec: plan } }, defaultControllerSettings()).objects.find((o) => o.kind === 'LimitRange') as any).spec.limits;
+    const bare = limits(spec);
+    expect(bare[0].min).toEqual({ cpu: '1m', memory: '1Mi' });
+    expect(bare[1]).toEqual({ type: 'Pod', max: { cpu: spec.perPod.cpu, memory: spec.perPod.memory } });
+    const set = limits({ ...spec, podMax: { memory: '5Gi', cpu: '3' }, containerMin: { memory: '4Mi', cpu: '10m' } });
+    expect(set[0].min).toEqual({ cpu: '10m', memory: '4Mi' });
+    expect(set[1]).toEqual({ type: 'Pod', max: { cpu: '3', memory: '5Gi' } });
+    // half a pair: the other half falls back
+    expect(limits({ ...spec, podMax: { memory: '5Gi' } })[1].max).toEqual({ cpu: spec.perPod.cpu, memory: '5Gi' });
+    // the API server's LimitRange validation: min ≤ defaultRequest ≤ default ≤ max (per resource); a Pod item has max only
+    for (const name of ['free', 'standard', 'premium']) {
+      const [c, pod] = (render(name).objects.find((o) => o.kind === 'LimitRange') as any).spec.limits;
+      for (const r of ['cpu', 'memory']) {
+        const q = (v: string) => Quantity.parse(v);
+        expect(q(c.min[r]).compareTo(q(c.defaultRequest[r])), `${name} ${r} min ≤ defaultRequest`).toBeLessThanOrEqual(0);
+        expect(q(c.defaultRequest[r]).compareTo(q(c.default[r])), `${name} ${r} defaultRequest ≤ default`).toBeLessThanOrEqual(0);
+        expect(q(c.default[r]).compareTo(q(c.max[r])), `${name} ${r} default ≤ max`).toBeLessThanOrEqual(0);
+        expect(q(c.max[r]).compareTo(q(pod.max[r])), `${name} ${r} container max ≤ pod max`).toBeLessThanOrEqual(0);
+        expect(q(c.min[r]).compareTo(q('0')), `${name} ${r} min > 0`).toBe(1);
+      }
+      expect(Object.keys(pod).sort()).toEqual(['max', 'type']);
+    }
+    expect(() => limits({ ...spec, containerMin: { memory: '' } })).toThrow(/containerMin\.memory/);
+  });
+
+  it('quota: every shipped plan counts every supported Redis kind and Certificates, passed through as is', () => {
+    const kinds = [...REDIS_KINDS.map((k) => `count/${k.plural}.${k.group}`), 'count/certificates.cert-manager.io'];
+    expect(kinds).toHaveLength(7);
+    for (const [name, plan] of library.plans) {
+      const hard = (plan.spec as any).quota?.hard ?? {};
+      const missing = kinds.filter((k) => hard[k] === undefined);
+      expect(missing, `plan ${name} (policies/library/plans) has no quota.hard count for: ${missing.join(', ')}`).toEqual([]);
+      const quota = render(name).objects.find((o) => o.kind === 'ResourceQuota') as any;
+      for (const k of kinds) expect(quota.spec.hard[k], `${name} ${k}`).toBe(String(hard[k]));
+    }
+  });
+
+  it('Secrets Role: no names → no rules (an empty resourceNames would grant every Secret); names sorted, unique', () => {
+    expect(secretRules([])).toEqual([]);
+    expect(secretRules(['', ''])).toEqual([]);
+    expect(secretRules(['b', 'a', 'b'])).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch'], resourceNames: ['a', 'b'] }]);
+    const d = render('free');
+    const role = find(d, 'Role', 'redline-tenant-secrets') as any;
+    expect(role.rules).toEqual([]);
+    const rb = find(d, 'RoleBinding', 'redline-tenant-secrets') as any;
+    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'redline-tenant-secrets' });
+    expect(rb.subjects).toEqual((find(d, 'RoleBinding', 'redline-tenant') as any).subjects);
+    const granted = renderTenant({ namespace: 'team-a', tenant: 'a', plan: library.plans.get('free')!, secretNames: ['x', 'a'] }, defaultControllerSettings());
+    expect((find(granted, 'Role', 'redline-tenant-secrets') as any).rules[0].resourceNames).toEqual(['a', 'x']);
+    // reading a live Role back: our shape → its names; anything else → undefined (a repair, not an access update)
+    expect(grantedSecretNames(find(granted, 'Role', 'redline-tenant-secrets'))).toEqual(['a', 'x']);
+    expect(grantedSecretNames({ ...role, rules: null })).toEqual([]);
+    expect(grantedSecretNames({ ...role, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'], resourceNames: ['a'] }] })).toBeUndefined();
+    expect(grantedSecretNames({ ...role, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch'] }] })).toBeUndefined();
+  });
+
+  it('grantableSecrets: referenced, certificate and labelled Secrets that exist; never tokens, the tenant CA or Redline-managed ones', () => {
+    const secret = (name: string, extra: Record<string, unknown> = {}, labels: Record<string, string> = {}): KubeObject =>
+      ({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'n', labels }, data: { k: 'c2VjcmV0' }, ...extra }) as KubeObject;
+    const mine = { 'redline.dev/tenant-secret': 'true' };
+    const g = grantableSecrets({
+      redis: [
+        { apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'cache', namespace: 'n' }, spec: { version: '7.2.4', mode: 'Standalone', authSecret: { name: 'creds' } } },
+        // a tenant naming a Secret the platform put in its namespace, and a pull secret
+        { apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'grab', namespace: 'n' }, spec: { version: '7.2.4', mode: 'Standalone', authSecret: { name: 'platform-creds' }, podTemplate: { spec: { imagePullSecrets: [{ name: 'registry' }] } } } },
+        // no authSecret: KubeDB derives owned-auth and owns it
+        { apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'owned', namespace: 'n' }, spec: { version: '7.2.4', mode: 'Standalone' } },
+        // a Pod is not a Redis object: its references grant nothing
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n' }, spec: { containers: [{ name: 'c', image: 'busybox', envFrom: [{ secretRef: { name: 'pod-secret' } }] }] } },
+      ],
+      certificates: [{ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c', namespace: 'n' }, spec: { secretName: 'cert-tls' } }],
+      secrets: [
+        secret('creds', {}, { 'app.kubernetes.io/managed-by': 'kubedb.com' }),
+        secret('owned-auth', { metadata: { name: 'owned-auth', namespace: 'n', ownerReferences: [{ kind: 'Redis', name: 'owned' }] } }),
+        secret('cert-tls', { type: 'kubernetes.io/tls', metadata: { name: 'cert-tls', namespace: 'n', annotations: { 'cert-manager.io/certificate-name': 'c' } } }),
+        secret('platform-creds'),
+        secret('registry', { type: 'kubernetes.io/dockerconfigjson' }, mine),
+        secret('pod-secret', {}, { 'app.kubernetes.io/managed-by': 'kubedb.com' }),
+        secret('uploaded', {}, mine),
+        secret('token', { type: 'kubernetes.io/service-account-token' }, mine),
+        secret('redline-tenant-ca', { type: 'kubernetes.io/tls' }, mine),
+        secret('ours', {}, { ...mine, 'app.kubernetes.io/managed-by': 'redline' }),
+        secret('unrelated'),
+      ],
+    });
+    // registry: labelled as the tenant's own, so granted as such — not through the pull-secret reference
+    expect(g.names).toEqual(['cert-tls', 'creds', 'owned-auth', 'registry', 'uploaded']);
+    expect(Object.fromEntries(g.refused.map((r) => [r.name, r.why]))).toEqual({
+      'ours': 'managed by Redline',
+      'platform-creds': 'referenced, but neither the tenant, cert-manager nor a Redis operator wrote it',
+      'redline-tenant-ca': 'the tenant CA key',
+      'token': 'a ServiceAccount token',
+    });
+    // the Secret informer keeps metadata and type, never data
+    const kept = secretMetadataOnly(secret('creds', { stringData: { p: 'x' } }, mine));
+    expect(kept).toEqual({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'creds', namespace: 'n', labels: mine } });
   });
 
   it('bootstrap annotation round-trips; foreign values are ignored', () => {

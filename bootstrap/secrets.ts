@@ -1,0 +1,140 @@
+// Which Secrets of a tenant namespace the tenant may read. RBAC matches Secrets by exact name only
+// (resourceNames), so the controller keeps a Role `redline-tenant-secrets` per tenant namespace
+// whose one rule names exactly:
+//   - the Secrets the namespace's Redis objects use (credentials, TLS: the adapters' secretRefs,
+//     names the operator derives included),
+//   - the Secrets named by the namespace's cert-manager Certificates (spec.secretName),
+//   - the Secrets the tenant created (label redline.dev/tenant-secret=true, set by the webhook),
+// and never a ServiceAccount token, the tenant CA (its key signs the tenant's certificates) or a
+// Secret Redline manages. Only Secrets that exist (in the informer cache) are named: a name granted
+// ahead of its Secret could be claimed by a Secret of a kind that must never be readable.
+//
+// A reference alone is not enough: a tenant can name any Secret of its namespace in a Redis object
+// (`authSecret.name: platform-registry`). A referenced Secret is granted only when it says it is the
+// tenant's or its Redis's: the tenant created it (the label above), cert-manager wrote it for a
+// Certificate (annotation cert-manager.io/certificate-name), a Redis operator wrote it
+// (app.kubernetes.io/managed-by of KubeDB or OT-Container-Kit), or a Redis object or Certificate
+// owns it. Image pull secrets are never granted: pods use them, tenants have no need to read them.
+
+import type { KubeObject } from '../kube/apply.js';
+import type { JsonObject } from '../policies/engine/types.js';
+import { recognise } from '../policies/workloads/index.js';
+import { LABEL_MANAGED_BY, MANAGED_BY, TENANT_CA } from './render.js';
+
+export const LABEL_TENANT_SECRET = 'redline.dev/tenant-secret';
+export const SERVICE_ACCOUNT_TOKEN = 'kubernetes.io/service-account-token';
+
+/** A Redis custom resource kind whose objects may reference Secrets; the first served version is watched. */
+export interface RedisKind {
+  group: string;
+  /** Preferred first. */
+  versions: readonly string[];
+  plural: string;
+  kind: string;
+}
+
+export const REDIS_KINDS: readonly RedisKind[] = Object.freeze([
+  { group: 'kubedb.com', versions: ['v1', 'v1alpha2'], plural: 'redises', kind: 'Redis' },
+  { group: 'kubedb.com', versions: ['v1', 'v1alpha2'], plural: 'redissentinels', kind: 'RedisSentinel' },
+  { group: 'redis.redis.opstreelabs.in', versions: ['v1beta2', 'v1beta1'], plural: 'redis', kind: 'Redis' },
+  { group: 'redis.redis.opstreelabs.in', versions: ['v1beta2', 'v1beta1'], plural: 'redisclusters', kind: 'RedisCluster' },
+  { group: 'redis.redis.opstreelabs.in', versions: ['v1beta2', 'v1beta1'], plural: 'redisreplications', kind: 'RedisReplication' },
+  { group: 'redis.redis.opstreelabs.in', versions: ['v1beta2', 'v1beta1'], plural: 'redissentinels', kind: 'RedisSentinel' },
+]);
+
+/** What the grant is computed from: the informer caches of one namespace. */
+export interface SecretSources {
+  redis: readonly KubeObject[];
+  certificates: readonly KubeObject[];
+  secrets: readonly KubeObject[];
+  /** False while one of the caches has not listed yet (its objects may be missing). */
+  complete?: boolean;
+}
+
+export interface SecretGrant {
+  /** Sorted names the tenant may get/watch. */
+  names: string[];
+  /** Referenced or labelled names left out, with why (for logs). */
+  refused: { name: string; why: string }[];
+}
+
+interface SecretRefLike {
+  name?: unknown;
+  path?: unknown;
+}
+
+/** Secret names one Redis object uses, by the adapters' view (empty when not recognised). */
+export function referencedSecrets(obj: KubeObject): string[] {
+  let rec;
+  try {
+    rec = recognise(obj as unknown as JsonObject);
+  } catch {
+    return []; // an object the adapters cannot read references nothing we can name
+  }
+  if (!rec.redis || !rec.result.view.redis) return []; // only Redis objects: a plain Pod's refs grant nothing
+  const refs = (rec.result.view as unknown as { secretRefs?: readonly SecretRefLike[] }).secretRefs ?? [];
+  return refs
+    .filter((r) => typeof r.path !== 'string' || !r.path.includes('imagePullSecrets'))
+    .map((r) => r.name)
+    .filter((n): n is string => typeof n === 'string' && n !== '');
+}
+
+/** Operators whose app.kubernetes.io/managed-by label on a Secret says they wrote it for a Redis. */
+const REDIS_OPERATORS: ReadonlySet<string> = new Set(['kubedb.com', 'redis-operator', 'redis.redis.opstreelabs.in']);
+const OWNER_KINDS: ReadonlySet<string> = new Set([...REDIS_KINDS.map((k) => k.kind), 'Certificate']);
+export const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
+
+/** Why a referenced Secret belongs to the tenant's Redis, or undefined when nothing says so. */
+function provenance(s: KubeObject): string | undefined {
+  const labels = s.metadata.labels ?? {};
+  if (labels[LABEL_TENANT_SECRET] === 'true') return 'created by the tenant';
+  if (s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION]) return 'written by cert-manager';
+  if (REDIS_OPERATORS.has(labels[LABEL_MANAGED_BY] ?? '')) return 'written by a Redis operator';
+  const owners = (s.metadata as { ownerReferences?: { kind?: string }[] }).ownerReferences ?? [];
+  if (owners.some((o) => OWNER_KINDS.has(o.kind ?? ''))) return 'owned by a Redis object or Certificate';
+  return undefined;
+}
+
+function certificateSecret(cert: KubeObject): string | undefined {
+  const name = (cert['spec'] as Record<string, unknown> | undefined)?.['secretName'];
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+export function grantableSecrets(src: SecretSources): SecretGrant {
+  const wanted = new Set<string>();
+  for (const o of src.redis) for (const n of referencedSecrets(o)) wanted.add(n);
+  for (const c of src.certificates) {
+    const n = certificateSecret(c);
+    if (n) wanted.add(n);
+  }
+  for (const s of src.secrets) if (s.metadata.labels?.[LABEL_TENANT_SECRET] === 'true') wanted.add(s.metadata.name);
+
+  const byName = new Map(src.secrets.map((s) => [s.metadata.name, s]));
+  const names: string[] = [];
+  const refused: SecretGrant['refused'] = [];
+  for (const name of [...wanted].sort()) {
+    const s = byName.get(name);
+    if (name === TENANT_CA) refused.push({ name, why: 'the tenant CA key' });
+    else if (!s) refused.push({ name, why: 'does not exist (yet)' });
+    else if (s['type'] === SERVICE_ACCOUNT_TOKEN) refused.push({ name, why: 'a ServiceAccount token' });
+    else if (s.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY) refused.push({ name, why: 'managed by Redline' });
+    else if (!provenance(s)) refused.push({ name, why: 'referenced, but neither the tenant, cert-manager nor a Redis operator wrote it' });
+    else names.push(name);
+  }
+  return { names, refused };
+}
+
+/** What the Secret informer keeps of a Secret: never its data. */
+export function secretMetadataOnly(s: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = s.metadata;
+  const certificate = s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
+  const owners = (s.metadata as { ownerReferences?: { kind?: string; name?: string }[] }).ownerReferences;
+  return {
+    apiVersion: s.apiVersion ?? 'v1',
+    kind: s.kind ?? 'Secret',
+    metadata: { name, ...(namespace ? { namespace } : {}), ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}), ...(labels ? { labels } : {}), ...(deletionTimestamp ? { deletionTimestamp } : {}),
+      ...(certificate ? { annotations: { [CERTIFICATE_NAME_ANNOTATION]: certificate } } : {}),
+      ...(owners?.length ? { ownerReferences: owners.map((o) => ({ kind: o.kind, name: o.name })) } : {}) },
+    ...(typeof s['type'] === 'string' ? { type: s['type'] } : {}),
+  };
+}
