@@ -1,6 +1,8 @@
-// Where the webhook learns which namespaces are tenants (and their plan): a static file of Namespace
-// manifests for development and CI, or a cluster informer for `serve`. Both answer `get(name)` from
-// memory; the hot path never waits on the API server.
+// Where the webhook learns which namespaces it enforces and with which plan — tenants
+// (`redline.dev/tenant`), and namespaces being offboarded (`redline.dev/managed: "true"` left
+// after the tenant label, see isEnforcedNamespace in webhook/label-guard.ts): a static file of
+// Namespace manifests for development and CI, or a cluster informer for `serve`. Both answer
+// `get(name)` from memory with every label; the hot path never waits on the API server.
 
 import { readFile } from 'node:fs/promises';
 import type { KubeConfig } from '@kubernetes/client-node';

@@ -1,15 +1,16 @@
-// From a checked AdmissionRequest to the AdmissionResponse: route (label guard, quick allows),
-// look up the namespace, call the reviewer, and shape the answer (denial messages, warnings, audit
-// annotations, JSONPatch). Pure apart from metrics: no I/O, nothing written anywhere — so dryRun
-// requests need no special path.
+// From a checked AdmissionRequest to the AdmissionResponse: route (Namespace label guard, quick
+// allows), look up the namespace, guard Secrets, call the reviewer, and shape the answer (denial
+// messages, warnings, audit annotations, JSONPatch). Pure apart from metrics: no I/O, nothing
+// written anywhere — so dryRun requests need no special path.
 
 import type { Logger } from 'pino';
 import type { NamespaceSource } from '../kube/namespaces.js';
-import type { ReviewInput, ReviewOutcome, RuleResult } from '../policies/engine/types.js';
+import type { JsonPatchOp, ReviewInput, ReviewOutcome, RuleResult } from '../policies/engine/types.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
-import { LabelGuard, PLAN_LABEL, TENANT_LABEL } from './label-guard.js';
+import { isEnforcedNamespace, LabelGuard, metadataNamePatch, PLAN_LABEL } from './label-guard.js';
 import { LogKey } from './log-keys.js';
 import type { Outcome, WebhookMetrics } from './metrics.js';
+import { checkSecret, tenantSecretPatch, type SecretRequest } from './secret-guard.js';
 
 /** What the webhook needs from the policy engine (policies/engine's Engine satisfies it). */
 export interface Reviewer {
@@ -124,6 +125,17 @@ function deny(uid: string, reason: string, message: string): AdmissionResult {
   };
 }
 
+function patched(uid: string, reason: string, ops: JsonPatchOp[]): AdmissionResult {
+  if (ops.length === 0) return allow(uid, reason);
+  return {
+    response: { uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') },
+    outcome: 'patched',
+    reason,
+    patchOps: ops.length,
+    notable: [],
+  };
+}
+
 function isDenying(r: RuleResult): boolean {
   return (r.result === 'fail' && r.action === 'Deny') || (r.result === 'error' && r.denies);
 }
@@ -190,11 +202,16 @@ export function shapeOutcome(
 export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: AdmissionContext): AdmissionResult {
   const { uid } = req;
 
+  // Every Namespace write, subresources (status, finalize) included: they can change labels too.
   if (req.kind.group === '' && req.kind.kind === 'Namespace') {
-    if (endpoint !== 'validate') return allow(uid, 'namespace-not-mutated');
+    if (endpoint === 'mutate') {
+      const ops = req.operation === 'CREATE' && !req.subResource ? metadataNamePatch(req.object) : [];
+      return patched(uid, 'namespace-name', ops);
+    }
     const v = ctx.labelGuard.check({
       operation: req.operation,
       name: req.name,
+      subResource: req.subResource,
       object: req.object,
       oldObject: req.oldObject,
       userInfo: req.userInfo,
@@ -209,6 +226,13 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
   if (!req.namespace) return allow(uid, 'cluster-scoped');
 
   const ns = ctx.namespaces.get(req.namespace);
+  if (req.kind.group === '' && req.kind.kind === 'Secret') {
+    // The API server calls for Secrets only in the namespaces Redline enforces; this guard needs
+    // no plan, so a namespace the cluster cache has not seen yet is guarded rather than refused
+    // (the token controller writes Secrets the moment a namespace exists).
+    const enforced = ns ? isEnforcedNamespace(ns.labels) : ctx.unknownNamespace === 'deny';
+    return enforced ? admitSecret(endpoint, req, ctx) : allow(uid, 'not-tenant');
+  }
   if (!ns) {
     // Mutation fails open; the validating call is the one that denies an unknown namespace.
     if (ctx.unknownNamespace === 'allow' || endpoint === 'mutate') return allow(uid, 'unknown-namespace');
@@ -218,7 +242,14 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
       `namespace "${req.namespace}" is not in Redline's namespace cache yet (just created?); retry in a moment`,
     );
   }
-  if (!Object.hasOwn(ns.labels, TENANT_LABEL)) return allow(uid, 'not-tenant');
+  // A tenant's namespace, or one being offboarded (redline.dev/managed without the tenant label:
+  // enforced until the controller has removed the tenant's access).
+  if (!isEnforcedNamespace(ns.labels)) return allow(uid, 'not-tenant');
+  // The tenant CA Certificate the controller stamps is a CA from the platform ClusterIssuer: what
+  // the certificates policy refuses a tenant. Only the controller's own identity writes it.
+  if (req.kind.group === 'cert-manager.io' && req.kind.kind === 'Certificate' && ctx.labelGuard.isController(req.userInfo)) {
+    return allow(uid, 'redline-controller');
+  }
 
   const object = req.operation === 'DELETE' ? req.oldObject : req.object;
   if (!object) return allow(uid, 'no-object');
@@ -242,7 +273,8 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
     ctx.metrics?.error('reviewer');
     throw new ReviewerError(e);
   }
-  if (!outcome.redis) return allow(uid, 'not-redis');
+  // Not a kind the engine knows (every Pod and pod template in an enforced namespace is one).
+  if (!outcome.redis && outcome.results.length === 0 && outcome.patch.length === 0) return allow(uid, 'not-redis');
 
   const shaped = shapeOutcome(endpoint, uid, outcome);
   const metrics = ctx.metrics;
@@ -256,4 +288,19 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
     patchOps: shaped.patchOps,
     notable: shaped.notable,
   };
+}
+
+/** Secrets: no policy engine, no plan; only `type` and labels are read (see secret-guard.ts). */
+function admitSecret(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: AdmissionContext): AdmissionResult {
+  const input: SecretRequest = {
+    operation: req.operation,
+    name: req.name,
+    namespace: req.namespace,
+    object: req.object,
+    oldObject: req.oldObject,
+    userInfo: req.userInfo,
+  };
+  if (endpoint === 'mutate') return patched(req.uid, 'tenant-secret', tenantSecretPatch(input, ctx.labelGuard));
+  const v = checkSecret(input, ctx.labelGuard);
+  return v.allowed ? allow(req.uid, v.reason) : deny(req.uid, v.reason, v.message);
 }

@@ -135,6 +135,13 @@ export class WebhookServer {
   private readonly admissions: TurnBatch<Admission>;
   private draining = false;
   private inFlightCount = 0;
+  /**
+   * TLS connections that have not sent a request yet. A client that dials ahead (the API server
+   * does, for webhook calls it makes in parallel) may keep one open and never use it;
+   * closeIdleConnections() does not count such a connection as idle, and once close() has stopped
+   * the timeout checks nothing would end it. shutdown() closes them.
+   */
+  private readonly unused = new Set<Socket>();
 
   constructor(opts: WebhookServerOptions) {
     this.log = opts.logger;
@@ -165,6 +172,10 @@ export class WebhookServer {
       noDelay: true,
     });
     this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 120_000;
+    this.server.on('secureConnection', (socket: Socket) => {
+      this.unused.add(socket);
+      socket.once('close', () => this.unused.delete(socket));
+    });
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     this.server.on('tlsClientError', (err: Error) => {
@@ -205,8 +216,12 @@ export class WebhookServer {
   async shutdown(graceMs: number): Promise<boolean> {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+    const closeIdle = (): void => {
+      this.server.closeIdleConnections();
+      for (const socket of this.unused) socket.destroy();
+    };
+    closeIdle();
+    const sweep = setInterval(closeIdle, 50);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -243,6 +258,7 @@ export class WebhookServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
+    this.unused.delete(req.socket);
     this.inFlightCount++;
     res.once('close', () => {
       this.inFlightCount--;

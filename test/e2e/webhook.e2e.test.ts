@@ -100,7 +100,7 @@ describe('admission through a real kube-apiserver', () => {
     const expected: Record<string, string> = {
       'kubedb-over-plan.yaml': 'mode Cluster is not in plan free',
       'statefulset-insecure.yaml': 'privileged containers are not allowed',
-      'pdb-blocks-drains.yaml': 'blocks node drains; set maxUnavailable: 1',
+      'pdb-blocks-drains.yaml': 'blocks node drains',
       'ot-replication-no-tls.yaml': 'TLS is off (spec.TLS is not set)',
     };
     for (const [file, message] of Object.entries(expected)) {
@@ -148,6 +148,86 @@ describe('admission through a real kube-apiserver', () => {
     // The platform admin (system:masters) may change the plan.
     await admin.objects.patch(upgrade, undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch);
     expect((await admin.core.readNamespace({ name: 'tenant-free' })).metadata?.labels?.['redline.dev/plan']).toBe('premium');
+  });
+
+  it('a tenant cannot change its plan through namespaces/status; an admin\'s write there does change labels', async () => {
+    await admin.rbac.createClusterRole({ body: { metadata: { name: 'ns-status-writer' }, rules: [{ apiGroups: [''], resources: ['namespaces/status'], verbs: ['get', 'patch', 'update'] }] } });
+    await admin.rbac.createClusterRoleBinding({ body: {
+      metadata: { name: 'alice-ns-status-writer' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'ns-status-writer' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+    } });
+    const tenant = client(cp.kubeconfigFor('alice'));
+    const upgrade = (ns: Awaited<ReturnType<CoreV1Api['readNamespace']>>): typeof ns =>
+      ({ ...ns, metadata: { ...ns.metadata, labels: { ...ns.metadata?.labels, 'redline.dev/plan': 'premium' } } });
+    let denied: { code: number; message: string } | undefined;
+    for (let i = 0; i < 50 && !denied?.message.includes('namespaces/status'); i++) {
+      const current = await admin.core.readNamespace({ name: 'tenant-standard' });
+      denied = await rejection(tenant.core.replaceNamespaceStatus({ name: 'tenant-standard', body: upgrade(current) }));
+      await new Promise((r) => setTimeout(r, 100)); // RBAC caches catch up
+    }
+    expect(denied?.code).toBe(403);
+    expect(denied?.message).toContain('admission webhook "namespaces.redline.dev" denied the request');
+    expect(denied?.message).toContain('labels redline.dev/plan (changed) of tenant namespace "tenant-standard" (through namespaces/status)');
+    expect((await admin.core.readNamespace({ name: 'tenant-standard' })).metadata?.labels?.['redline.dev/plan']).toBe('standard');
+    // The path is real: the same write by an admin changes the label (this API server keeps the
+    // metadata of a status write), which is why the guard must see it.
+    await admin.core.replaceNamespaceStatus({ name: 'tenant-standard', body: upgrade(await admin.core.readNamespace({ name: 'tenant-standard' })) });
+    expect((await admin.core.readNamespace({ name: 'tenant-standard' })).metadata?.labels?.['redline.dev/plan']).toBe('premium');
+  });
+
+  it('kubernetes.io/metadata.name must be the name: impostors are refused, new namespaces get it (this API server is 1.20)', async () => {
+    const create = (name: string, labels: Record<string, string>): Promise<unknown> =>
+      admin.core.createNamespace({ body: { metadata: { name, labels } } });
+    // Validating webhooks are called in parallel: the API server reports whichever denied first.
+    for (const [name, labels, hook] of [
+      ['impostor', { 'kubernetes.io/metadata.name': 'kube-system' }, /admission webhook "claims-system\.namespaces\.redline\.dev" denied/],
+      ['impostor-tenant', { 'kubernetes.io/metadata.name': 'redline-system', 'redline.dev/tenant': 'x', 'redline.dev/plan': 'premium' }, /admission webhook "claims-system[a-z-]*\.namespaces\.redline\.dev" denied/],
+      ['impostor-monitoring', { 'kubernetes.io/metadata.name': 'monitoring' }, /admission webhook "namespaces\.redline\.dev" denied/],
+    ] as const) {
+      const denied = await rejection(create(name, labels));
+      expect(denied.code, name).toBe(403);
+      expect(denied.message, name).toMatch(hook);
+      expect(denied.message, name).toContain(`label kubernetes.io/metadata.name of namespace "${name}" is "${labels['kubernetes.io/metadata.name']}", but it must be the namespace's own name`);
+      expect((await rejection(admin.core.readNamespace({ name }))).code, name).toBe(404);
+    }
+    // The impostor tenant was sent to the fail-closed entries too (tenant and plan), not only to the
+    // one that fails open: three calls.
+    const calls = (): number => logLines(serve.stdout()).filter((l) => l['endpoint'] === 'validate' && l['kind'] === 'Namespace' && l['name'] === 'impostor-tenant').length;
+    await until('the three Namespace entries that select the impostor tenant are logged', () => calls() >= 3, 5_000, 50);
+    expect(calls()).toBe(3);
+    await create('team-a', { team: 'a' });
+    expect((await admin.core.readNamespace({ name: 'team-a' })).metadata?.labels).toEqual({ team: 'a', 'kubernetes.io/metadata.name': 'team-a' });
+  });
+
+  it('a Secret a tenant creates is labelled redline.dev/tenant-secret; a service-account token Secret is refused', async () => {
+    await admin.rbac.createNamespacedRole({ namespace: 'tenant-free', body: { metadata: { name: 'secret-writer' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }] } });
+    await admin.rbac.createNamespacedRoleBinding({ namespace: 'tenant-free', body: {
+      metadata: { name: 'alice-secret-writer' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'secret-writer' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+    } });
+    const tenant = client(cp.kubeconfigFor('alice'));
+    const secret = { metadata: { name: 'app-password', labels: { app: 'cache' } }, stringData: { password: 'hunter2' } };
+    for (let i = 0; ; i++) {
+      try {
+        await tenant.core.createNamespacedSecret({ namespace: 'tenant-free', body: secret });
+        break;
+      } catch (e) {
+        if (i >= 50 || !(e instanceof ApiException && e.code === 403 && !String(e.body).includes('admission webhook'))) throw e;
+        await new Promise((r) => setTimeout(r, 100)); // RBAC caches catch up
+      }
+    }
+    const stored = await admin.core.readNamespacedSecret({ namespace: 'tenant-free', name: 'app-password' });
+    expect(stored.metadata?.labels).toEqual({ app: 'cache', 'redline.dev/tenant-secret': 'true' });
+    // The same Secret written by an admin is not a tenant's.
+    await admin.core.createNamespacedSecret({ namespace: 'tenant-free', body: { ...secret, metadata: { ...secret.metadata, name: 'platform-password' } } });
+    expect((await admin.core.readNamespacedSecret({ namespace: 'tenant-free', name: 'platform-password' })).metadata?.labels).toEqual({ app: 'cache' });
+    const token = { metadata: { name: 'minted', annotations: { 'kubernetes.io/service-account.name': 'default' } }, type: 'kubernetes.io/service-account-token' };
+    const denied = await rejection(tenant.core.createNamespacedSecret({ namespace: 'tenant-free', body: token }));
+    expect(denied.code).toBe(403);
+    expect(denied.message).toContain('admission webhook "validate.redline.dev" denied the request');
+    expect(denied.message).toContain('Secrets of type kubernetes.io/service-account-token may only be written by Redline admins');
   });
 
   it('the webhook log has the API server\'s calls', async () => {

@@ -1,7 +1,8 @@
 // Admission semantics over real HTTPS with the real Engine and the shipped policy library: allow,
 // deny with every message, warnings, audit annotations, mutation (patch applied and re-reviewed:
-// idempotent under reinvocation), non-tenant namespaces, dryRun, DELETE of a PDB, and the tenant
-// label guard on Namespaces.
+// idempotent under reinvocation), non-tenant namespaces, dryRun, DELETE of a PDB, the Namespace
+// label guard (every namespace, the status/finalize subresources, kubernetes.io/metadata.name) and
+// the Secret guard.
 
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,8 @@ import {
 
 const PREMIUM_NS: NamespaceInfo = { name: 'tenant-big', labels: { 'redline.dev/tenant': 'big', 'redline.dev/plan': 'premium' } };
 const UNKNOWN_PLAN_NS: NamespaceInfo = { name: 'tenant-odd', labels: { 'redline.dev/tenant': 'odd', 'redline.dev/plan': 'gold' } };
-const NAMESPACES = [TENANT_NS, PLAIN_NS, PREMIUM_NS, UNKNOWN_PLAN_NS];
+const OFFBOARDING_NS: NamespaceInfo = { name: 'tenant-gone', labels: { 'redline.dev/managed': 'true', 'redline.dev/plan': 'free' } };
+const NAMESPACES = [TENANT_NS, PLAIN_NS, PREMIUM_NS, UNKNOWN_PLAN_NS, OFFBOARDING_NS];
 
 let certs: TestCerts;
 let engine: Engine;
@@ -185,6 +187,11 @@ describe('workloads in tenant namespaces (shipped library)', () => {
       const res = (await h.post(admissionReview(withNamespace(bareKubedb, 'brand-new')))).json().response;
       expect(res.allowed).toBe(false);
       expect(res.status.message).toMatch(/namespace "brand-new" is not in Redline's namespace cache yet.*retry/);
+      // Secrets need no plan: in a namespace the cache has not seen yet they are guarded, not refused.
+      const secret = (type: string): JsonObject => ({ apiVersion: 'v1', kind: 'Secret', type, metadata: { name: 's', namespace: 'brand-new' } });
+      expect((await h.post(admissionReview(secret('Opaque')))).json().response.allowed).toBe(true);
+      const token = (await h.post(admissionReview(secret('kubernetes.io/service-account-token'), { username: 'alice' }))).json().response;
+      expect(token.status.message).toMatch(/Secrets of type kubernetes.io\/service-account-token may only be written by Redline admins/);
     } finally {
       await h.close();
     }
@@ -396,5 +403,83 @@ describe('tenant label guard on Namespaces', () => {
     expect(del.allowed).toBe(true); // deletion is RBAC's business; the namespace controller must never be blocked
     const m = (await hook.post(admissionReview(tenantNs({ ...current, 'redline.dev/plan': 'premium' }), { operation: 'UPDATE', oldObject: tenantNs(current), username: 'alice' }), '/mutate')).json().response;
     expect(m).toEqual({ uid: expect.any(String), allowed: true });
+  });
+});
+
+describe('Namespace label guard: every namespace, every path that writes labels', () => {
+  const nsObj = (name: string, labels: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  const tenant = { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'free' };
+
+  it('a plan change through namespaces/status or namespaces/finalize is refused like one on the Namespace', async () => {
+    for (const subResource of ['status', 'finalize']) {
+      const res = (await hook.post(admissionReview(nsObj('tenant-acme', { ...tenant, 'redline.dev/plan': 'premium' }), {
+        operation: 'UPDATE', oldObject: nsObj('tenant-acme', tenant), subResource, username: 'alice',
+      }))).json().response;
+      expect(res.allowed, subResource).toBe(false);
+      expect(res.status.message).toMatch(new RegExp(`^labels redline.dev/plan \\(changed\\) of tenant namespace "tenant-acme" \\(through namespaces/${subResource}\\) may only be changed by Redline admins`));
+    }
+  });
+
+  it('a non-admin may not put a Redline label on a namespace that is no tenant (yet)', async () => {
+    const res = (await hook.post(admissionReview(nsObj('sandbox', { 'redline.dev/plan': 'premium' }), { operation: 'UPDATE', oldObject: nsObj('sandbox', {}), username: 'alice' }))).json().response;
+    expect(res.allowed).toBe(false);
+    expect(res.status.message).toMatch(/^labels redline.dev\/plan \(added\) of namespace "sandbox" may only be changed by Redline admins/);
+  });
+
+  it('refuses kubernetes.io/metadata.name other than the name, for admins too; /mutate adds it to a new Namespace', async () => {
+    const spoof = nsObj('evil', { 'kubernetes.io/metadata.name': 'kube-system' });
+    const res = (await hook.post(admissionReview(spoof, { username: 'platform-admin' }))).json().response;
+    expect(res.allowed).toBe(false);
+    expect(res.status.message).toMatch(/^label kubernetes.io\/metadata.name of namespace "evil" is "kube-system", but it must be the namespace's own name/);
+    // /mutate never adds to a wrong value (validation refuses it) and never patches an UPDATE.
+    expect((await hook.post(admissionReview(spoof), '/mutate')).json().response).toEqual({ uid: expect.any(String), allowed: true });
+    const fresh = nsObj('team-a', { team: 'a' });
+    const m = (await hook.post(admissionReview(fresh), '/mutate')).json().response;
+    expect(m.patchType).toBe('JSONPatch');
+    const labelled = applyAddPatch(fresh, decodePatch(m.patch));
+    expect((labelled.metadata as { labels: Record<string, string> }).labels).toEqual({ team: 'a', 'kubernetes.io/metadata.name': 'team-a' });
+    expect((await hook.post(admissionReview(labelled))).json().response.allowed).toBe(true);
+    expect((await hook.post(admissionReview(labelled), '/mutate')).json().response.patch).toBeUndefined();
+  });
+});
+
+describe('Secrets in enforced namespaces', () => {
+  const secret = (ns: string, extra: JsonObject = {}): JsonObject => ({
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'creds', namespace: ns }, data: { password: 'c2VjcmV0' }, ...extra,
+  });
+  const saToken = (ns: string): JsonObject => secret(ns, {
+    type: 'kubernetes.io/service-account-token',
+    metadata: { name: 'stolen', namespace: ns, annotations: { 'kubernetes.io/service-account.name': 'redline-controller' } },
+  });
+
+  it('a tenant cannot create a service-account-token Secret; the control plane can', async () => {
+    const res = (await hook.post(admissionReview(saToken('tenant-acme'), { username: 'alice' }))).json().response;
+    expect(res.allowed).toBe(false);
+    expect(res.status.message).toMatch(/^Secret "stolen" in namespace "tenant-acme": Secrets of type kubernetes.io\/service-account-token may only be written by Redline admins/);
+    expect((await hook.post(admissionReview(saToken('tenant-acme'), { username: 'system:serviceaccount:kube-system:tokens-controller' }))).json().response.allowed).toBe(true);
+    // Offboarding namespaces are still guarded; other namespaces are not Redline's business.
+    expect((await hook.post(admissionReview(saToken('tenant-gone'), { username: 'alice' }))).json().response.allowed).toBe(false);
+    expect((await hook.post(admissionReview(saToken('default'), { username: 'alice' }))).json().response.allowed).toBe(true);
+  });
+
+  it('/mutate labels a Secret a tenant user creates; only admins change that label later', async () => {
+    const m = (await hook.post(admissionReview(secret('tenant-acme'), { username: 'alice' }), '/mutate')).json().response;
+    expect(decodePatch(m.patch)).toEqual([{ op: 'add', path: '/metadata/labels', value: { 'redline.dev/tenant-secret': 'true' } }]);
+    const stored = applyAddPatch(secret('tenant-acme'), decodePatch(m.patch));
+    expect((await hook.post(admissionReview(stored, { username: 'alice' }))).json().response.allowed).toBe(true);
+    const byOperator = (await hook.post(admissionReview(secret('tenant-acme'), { username: 'system:serviceaccount:kubedb:kubedb' }), '/mutate')).json().response;
+    expect(byOperator.patch).toBeUndefined();
+    const stripped = (await hook.post(admissionReview(secret('tenant-acme'), { operation: 'UPDATE', oldObject: stored, username: 'alice' }))).json().response;
+    expect(stripped.allowed).toBe(false);
+    expect(stripped.status.message).toMatch(/label redline.dev\/tenant-secret \(removed\) may only be changed by Redline admins/);
+    expect((await hook.post(admissionReview(secret('default'), { username: 'alice' }), '/mutate')).json().response.patch).toBeUndefined();
+  });
+
+  it('never logs Secret data', async () => {
+    await hook.post(admissionReview(secret('tenant-acme', { data: { password: 'dG9wLXNlY3JldC12YWx1ZQ==' } }), { username: 'alice' }));
+    await hook.post(admissionReview(secret('tenant-acme', { data: { password: 'dG9wLXNlY3JldC12YWx1ZQ==' } }), { username: 'alice' }), '/mutate');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hook.log.lines.join("\n")).not.toContain('dG9wLXNlY3JldC12YWx1ZQ');
+    expect(hook.log.lines.join("\n")).toMatch(/"kind":"Secret"/);
   });
 });

@@ -3,6 +3,7 @@
 // health/readiness/metrics surface.
 
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHealthApp, HealthServer, type ReadinessCheck } from '../../webhook/health.js';
@@ -267,6 +268,32 @@ describe('robustness', () => {
       expect(sockets.size).toBe(1);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('shutdown drains at once past connections a client dialled and never used, and idle keep-alive ones', async () => {
+    const h = await startTestWebhook({ certs, reviewer: new FakeReviewer(), namespaces: [TENANT_NS] });
+    const agent = new https.Agent({ keepAlive: true });
+    const unused: tls.TLSSocket[] = [];
+    try {
+      // As the API server does when it calls several webhooks at once: one connection per call in
+      // flight, some left over, open and unused.
+      for (let i = 0; i < 3; i++) {
+        unused.push(await new Promise<tls.TLSSocket>((resolve, reject) => {
+          const socket = tls.connect({ host: '127.0.0.1', port: h.port, servername: 'localhost', ca: certs.ca }, () => resolve(socket));
+          socket.on('error', reject);
+        }));
+      }
+      expect((await h.post(admissionReview(redisPod), '/validate', { agent })).status).toBe(200);
+      const closed = Promise.all(unused.map((s) => new Promise((r) => s.once('close', r))));
+      const started = performance.now();
+      expect(await h.server.shutdown(5000)).toBe(true);
+      expect(performance.now() - started).toBeLessThan(1000);
+      await closed;
+    } finally {
+      agent.destroy();
+      for (const s of unused) s.destroy();
+      await h.close();
     }
   });
 

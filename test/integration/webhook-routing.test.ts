@@ -20,6 +20,9 @@ import {
 const redis: JsonObject = { apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'r', namespace: 'tenant-acme' }, spec: { replicas: 1 } };
 const pdb: JsonObject = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'p', namespace: 'tenant-acme' }, spec: {} };
 
+const offboarding = { name: 'tenant-leaving', labels: { 'redline.dev/managed': 'true', 'redline.dev/plan': 'free', 'kubernetes.io/metadata.name': 'tenant-leaving' } };
+const markedNotManaged = { name: 'was-tenant', labels: { 'redline.dev/managed': 'false', 'redline.dev/plan': 'free' } };
+
 let certs: TestCerts;
 let hook: TestWebhook;
 const reviewer = new FakeReviewer([
@@ -28,7 +31,7 @@ const reviewer = new FakeReviewer([
 
 beforeAll(async () => {
   certs = await testCertificates();
-  hook = await startTestWebhook({ certs, reviewer, namespaces: [TENANT_NS, PLAIN_NS] });
+  hook = await startTestWebhook({ certs, reviewer, namespaces: [TENANT_NS, PLAIN_NS, offboarding, markedNotManaged] });
 });
 afterAll(async () => {
   await hook?.close();
@@ -76,12 +79,62 @@ describe('reviewer input', () => {
     expect(reviewer.calls).toHaveLength(0);
   });
 
+  it('keeps reviewing a namespace being offboarded (redline.dev/managed=true without the tenant label), with its plan', async () => {
+    const leaving = { ...redis, metadata: { name: 'r', namespace: 'tenant-leaving' } };
+    await hook.post(admissionReview(leaving));
+    await hook.post(admissionReview(leaving), '/mutate');
+    expect(reviewer.calls.map((c) => [c.plan, c.namespace?.name, c.mutate])).toEqual([['free', 'tenant-leaving', false], ['free', 'tenant-leaving', true]]);
+    // managed must be "true": anything else is not Redline's.
+    await hook.post(admissionReview({ ...redis, metadata: { name: 'r', namespace: 'was-tenant' } }));
+    expect(reviewer.calls).toHaveLength(2);
+  });
+
+  it('never sends Secrets or Namespaces to the reviewer', async () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'tenant-acme' }, data: {} };
+    await hook.post(admissionReview(secret));
+    await hook.post(admissionReview(secret), '/mutate');
+    const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-acme', labels: TENANT_NS.labels } };
+    await hook.post(admissionReview(ns, { operation: 'UPDATE', oldObject: ns, subResource: 'status' }));
+    expect(reviewer.calls).toHaveLength(0);
+  });
+
+  it('does not review the Certificates Redline\'s controller stamps; everyone else\'s are', async () => {
+    const cert = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'redline-tenant-ca', namespace: 'tenant-acme' }, spec: { isCA: true } };
+    const answer = (await hook.post(admissionReview(cert, { username: 'system:serviceaccount:redline-system:redline-controller' }))).json().response;
+    expect(answer).toEqual({ uid: expect.any(String), allowed: true });
+    expect(reviewer.calls).toHaveLength(0);
+    // Not an admin, not a look-alike: only the controller's exact identity.
+    for (const username of ['platform-admin', 'system:serviceaccount:tenant-acme:redline-controller', 'alice']) {
+      await hook.post(admissionReview(cert, { username }));
+    }
+    expect(reviewer.calls).toHaveLength(3);
+  });
+
   it('answers the reviewer patch on /mutate only', async () => {
     const m = (await hook.post(admissionReview(redis), '/mutate')).json().response;
     expect(m.patchType).toBe('JSONPatch');
     expect(JSON.parse(Buffer.from(m.patch, 'base64').toString())).toEqual([{ op: 'add', path: '/spec/x', value: 1 }]);
     const v = (await hook.post(admissionReview(redis))).json().response;
     expect(v.patch).toBeUndefined();
+  });
+});
+
+describe('results of objects the engine reviews without calling them Redis (other pods)', () => {
+  it('are answered: a failure denies, a warning warns', async () => {
+    const other = new FakeReviewer([
+      (input) => ({ policy: 'pod-security', rule: 'privileged', result: (input.object.spec as { bad?: boolean }).bad ? 'fail' : 'warn', action: 'Deny', message: 'privileged containers are not allowed' }),
+    ]);
+    const notRedis = { ...other, review: (input: Parameters<FakeReviewer['review']>[0]) => ({ ...other.review(input), redis: false }) };
+    const h = await startTestWebhook({ certs, reviewer: notRedis, namespaces: [TENANT_NS] });
+    try {
+      const pod = (bad: boolean): JsonObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'busybox', namespace: 'tenant-acme' }, spec: { bad } });
+      const denied = (await h.post(admissionReview(pod(true)))).json().response;
+      expect(denied).toMatchObject({ allowed: false, status: { code: 403, message: 'pod-security.privileged: privileged containers are not allowed' } });
+      const warned = (await h.post(admissionReview(pod(false)))).json().response;
+      expect(warned).toMatchObject({ allowed: true, warnings: ['pod-security: privileged containers are not allowed'] });
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -23,6 +23,7 @@ import { loadConfig } from '../../cli/config.js';
 import { compileLibrary, defaultLibraryDir, Engine, loadLibrary, type JsonObject } from '../../policies/engine/index.js';
 import { toCel } from '../../policies/engine/cel.js';
 import { recognise, SUPPORTED_KINDS } from '../../policies/workloads/index.js';
+import { SUPPORTED_KINDS as METRIC_KINDS } from '../../webhook/metrics.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -128,7 +129,7 @@ describe('kubectl kustomize manifests/', () => {
     for (const o of base) expect(o.metadata.labels?.['app.kubernetes.io/name'], `${o.kind}/${o.metadata.name}`).toBe('redline');
   });
 
-  it('the 1.28 overlay differs from the base only by matchConditions on the two webhooks that see Pods', () => {
+  it('the 1.28 overlay differs from the base only by matchConditions on the webhooks that see Pods', () => {
     const strip = (objs: Obj[]): Obj[] => objs.map((o) => {
       const copy = structuredClone(o) as Obj & { webhooks?: Webhook[] };
       for (const w of copy.webhooks ?? []) delete w.matchConditions;
@@ -136,7 +137,7 @@ describe('kubectl kustomize manifests/', () => {
     });
     expect(strip(overlay)).toEqual(base);
     const withConditions = overlay.flatMap((o) => ((o as Partial<WebhookConfig>).webhooks ?? []).filter((w) => w.matchConditions).map((w) => w.name));
-    expect(withConditions.sort()).toEqual(['mutate.redline.dev', 'validate.redline.dev']);
+    expect(withConditions.sort()).toEqual(['mutate.redline.dev', 'offboarding.mutate.redline.dev', 'offboarding.validate.redline.dev', 'validate.redline.dev']);
   });
 });
 
@@ -233,7 +234,17 @@ describe('webhook configurations', () => {
 
   it('AdmissionReview v1 only, no side effects, short timeouts, Redline\'s Service', () => {
     const service = find(base, 'Service', 'redline-webhook') as Obj & { spec: { ports: { port: number }[] } };
-    expect(all().length).toBe(6);
+    expect(configs(base).flatMap((c) => c.webhooks.map((w) => `${c.kind}/${w.name}`)).sort()).toEqual([
+      'MutatingWebhookConfiguration/mutate.redline.dev', 'MutatingWebhookConfiguration/namespace-name.redline.dev',
+      'MutatingWebhookConfiguration/offboarding.mutate.redline.dev',
+      'ValidatingWebhookConfiguration/claims-system-managed.namespaces.redline.dev',
+      'ValidatingWebhookConfiguration/claims-system-plan.namespaces.redline.dev',
+      'ValidatingWebhookConfiguration/claims-system-tenant.namespaces.redline.dev',
+      'ValidatingWebhookConfiguration/claims-system.namespaces.redline.dev',
+      'ValidatingWebhookConfiguration/namespaces.redline.dev', 'ValidatingWebhookConfiguration/offboarding.validate.redline.dev',
+      'ValidatingWebhookConfiguration/validate.redline.dev',
+    ]);
+    expect(all().length).toBe(20);
     for (const { hook } of all()) {
       expect(hook.admissionReviewVersions, hook.name).toEqual(['v1']);
       expect(hook.sideEffects, hook.name).toBe('None');
@@ -245,37 +256,118 @@ describe('webhook configurations', () => {
     }
   });
 
-  it('never kube-system or redline-system; tenant namespaces only', () => {
-    for (const { hook } of all()) {
-      const exprs = hook.namespaceSelector?.matchExpressions ?? [];
-      const byName = exprs.find((e) => e.key === 'kubernetes.io/metadata.name');
-      expect(byName?.operator, hook.name).toBe('NotIn');
-      expect(byName?.values, hook.name).toEqual(expect.arrayContaining(['kube-system', NS]));
-      // The tenant label: on the namespace (workload hooks) or on the Namespace object itself.
-      const tenant = [...exprs, ...(hook.objectSelector?.matchExpressions ?? [])].find((e) => e.key === 'redline.dev/tenant');
-      expect(tenant?.operator, hook.name).toBe('Exists');
+  // Which entries the API server calls for a write, as it selects them: namespaceSelector on the
+  // namespace's labels (for a Namespace write: the Namespace's own new labels), objectSelector on the
+  // old or the new object, the rules on group/resource/operation.
+  type Expr = { key: string; operator: string; values?: string[] };
+  const matches = (exprs: Expr[] | undefined, labels: Record<string, string>): boolean => (exprs ?? []).every((e) => {
+    const has = Object.hasOwn(labels, e.key);
+    switch (e.operator) {
+      case 'In': return has && e.values!.includes(labels[e.key]!);
+      case 'NotIn': return !has || !e.values!.includes(labels[e.key]!);
+      case 'Exists': return has;
+      case 'DoesNotExist': return !has;
+      default: throw new Error(`operator ${e.operator}`);
     }
+  });
+  interface Write { group: string; resource: string; operation: string; nsLabels: Record<string, string>; objLabels?: Record<string, string>; oldLabels?: Record<string, string> }
+  const called = (objs: Obj[], w: Write): { name: string; failurePolicy: string; kind: string }[] =>
+    configs(objs).flatMap((c) => c.webhooks.filter((hook) =>
+      hook.rules.some((r) => r.apiGroups.includes(w.group) && r.resources.includes(w.resource) && r.operations.includes(w.operation))
+      && matches(hook.namespaceSelector?.matchExpressions, w.nsLabels)
+      && (matches(hook.objectSelector?.matchExpressions, w.objLabels ?? {}) || (w.oldLabels !== undefined && matches(hook.objectSelector?.matchExpressions, w.oldLabels))),
+    ).map((hook) => ({ name: hook.name, failurePolicy: hook.failurePolicy, kind: c.kind })));
+  const nsWrite = (labels: Record<string, string>, resource = 'namespaces', oldLabels?: Record<string, string>): Write =>
+    ({ group: '', resource, operation: oldLabels ? 'UPDATE' : 'CREATE', nsLabels: labels, objLabels: labels, ...(oldLabels ? { oldLabels } : {}) });
+  const validating = (objs: Obj[], w: Write) => called(objs, w).filter((h) => h.kind === 'ValidatingWebhookConfiguration');
+  const NAME = 'kubernetes.io/metadata.name';
+
+  it('workloads, Pods, Secrets: tenant and offboarding namespaces only, never kube-system or redline-system', () => {
+    const pod = (nsLabels: Record<string, string>): Write => ({ group: '', resource: 'pods', operation: 'CREATE', nsLabels });
+    const names = (w: Write): string[] => called(base, w).map((h) => h.name).sort();
+    expect(names(pod({ [NAME]: 'tenant-a', 'redline.dev/tenant': 'a' }))).toEqual(['mutate.redline.dev', 'validate.redline.dev']);
+    expect(names(pod({ [NAME]: 'tenant-a', 'redline.dev/managed': 'true', 'redline.dev/plan': 'free' }))).toEqual(['offboarding.mutate.redline.dev', 'offboarding.validate.redline.dev']);
+    // Both labels while the controller is onboarding: called once per configuration, not twice.
+    expect(names(pod({ [NAME]: 'tenant-a', 'redline.dev/tenant': 'a', 'redline.dev/managed': 'true' }))).toEqual(['mutate.redline.dev', 'validate.redline.dev']);
+    expect(names(pod({ [NAME]: 'team-a' }))).toEqual([]);
+    expect(names(pod({ [NAME]: 'team-a', 'redline.dev/managed': 'false' }))).toEqual([]);
+    for (const system of ['kube-system', NS]) {
+      expect(names(pod({ [NAME]: system, 'redline.dev/tenant': 'a' })), system).toEqual([]);
+      expect(names(pod({ [NAME]: system, 'redline.dev/managed': 'true' })), system).toEqual([]);
+    }
+    expect(names({ group: '', resource: 'secrets', operation: 'CREATE', nsLabels: { 'redline.dev/tenant': 'a' } })).toEqual(['mutate.redline.dev', 'validate.redline.dev']);
+    expect(names({ group: '', resource: 'secrets', operation: 'UPDATE', nsLabels: { 'redline.dev/tenant': 'a' } })).toEqual(['validate.redline.dev']);
+    // Twins have the same rules as the entries they double.
+    const byName = new Map(configs(base).flatMap((c) => c.webhooks.map((w) => [w.name, w])));
+    expect(byName.get('offboarding.validate.redline.dev')?.rules).toEqual(byName.get('validate.redline.dev')?.rules);
+    expect(byName.get('offboarding.mutate.redline.dev')?.rules).toEqual(byName.get('mutate.redline.dev')?.rules);
+  });
+
+  it('Namespace writes: every namespace is judged; only the real system namespaces are never blocked while Redline is down', () => {
+    const redlineSystem = find(base, 'Namespace', NS).metadata.labels!;
+    for (const resource of ['namespaces', 'namespaces/status', 'namespaces/finalize']) {
+      const policies = (w: Write): string[] => validating(base, w).map((h) => h.failurePolicy);
+      // Fails open for the real system namespaces (labelled since 1.21; the bundle labels its own).
+      expect(policies(nsWrite({ [NAME]: 'kube-system' }, resource)), resource).toEqual(['Ignore']);
+      expect(policies(nsWrite(redlineSystem, resource)), resource).toEqual(['Ignore']);
+      expect(policies(nsWrite({ ...redlineSystem, team: 'x' }, resource, redlineSystem)), resource).toEqual(['Ignore']);
+      // Fails closed for every other namespace, labelled or not (before 1.21).
+      expect(policies(nsWrite({ [NAME]: 'team-a' }, resource)), resource).toEqual(['Fail']);
+      expect(policies(nsWrite({}, resource)), resource).toEqual(['Fail']);
+      expect(policies(nsWrite({ 'redline.dev/plan': 'premium' }, resource, {})), resource).toEqual(['Fail']);
+      // An impostor label cannot take a Redline label past a fail-closed entry, old object or new.
+      for (const redline of [{ 'redline.dev/tenant': 'a' }, { 'redline.dev/managed': 'true' }, { 'redline.dev/plan': 'premium' }] as Record<string, string>[]) {
+        for (const claim of ['kube-system', NS]) {
+          const spoofed = { ...redline, [NAME]: claim };
+          expect(policies(nsWrite(spoofed, resource)), `${resource} ${JSON.stringify(spoofed)}`).toContain('Fail');
+          expect(policies(nsWrite({ [NAME]: claim }, resource, { ...redline, [NAME]: 'tenant-a' })), `${resource} drop ${JSON.stringify(redline)}`).toContain('Fail');
+        }
+      }
+      // An impostor without Redline labels is still judged (fails open only while Redline is down).
+      expect(policies(nsWrite({ [NAME]: 'kube-system' }, resource, {})), resource).toEqual(['Ignore']);
+    }
+    // Every Namespace entry sees the same operations and both subresources; DELETE is never sent.
+    for (const hook of configs(base).flatMap((c) => c.kind === 'ValidatingWebhookConfiguration' ? c.webhooks : []).filter((w) => w.name.endsWith('namespaces.redline.dev'))) {
+      expect(hook.rules, hook.name).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces', 'namespaces/status', 'namespaces/finalize'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' }]);
+      expect(hook.clientConfig.service?.path, hook.name).toBe('/validate');
+    }
+  });
+
+  it('the mutating Namespace entry sees every new Namespace and fails open', () => {
+    for (const labels of [{}, { [NAME]: 'kube-system' }, { [NAME]: 'team-a' }] as Record<string, string>[]) {
+      expect(called(base, nsWrite(labels)).filter((h) => h.kind === 'MutatingWebhookConfiguration'), JSON.stringify(labels))
+        .toEqual([{ name: 'namespace-name.redline.dev', failurePolicy: 'Ignore', kind: 'MutatingWebhookConfiguration' }]);
+    }
+    expect(called(base, nsWrite({}, 'namespaces', {})).filter((h) => h.kind === 'MutatingWebhookConfiguration')).toEqual([]);
   });
 
   it('validation fails closed, mutation fails open and is reinvoked; the label guard fails closed', () => {
     const byName = new Map(all().map(({ config, hook }) => [`${config.kind}/${hook.name}`, hook]));
-    expect(byName.get('ValidatingWebhookConfiguration/validate.redline.dev')?.failurePolicy).toBe('Fail');
+    for (const name of ['validate.redline.dev', 'offboarding.validate.redline.dev']) {
+      expect(byName.get(`ValidatingWebhookConfiguration/${name}`)?.failurePolicy, name).toBe('Fail');
+      expect(byName.get(`ValidatingWebhookConfiguration/${name}`)?.clientConfig.service?.path, name).toBe('/validate');
+    }
     expect(byName.get('ValidatingWebhookConfiguration/namespaces.redline.dev')?.failurePolicy).toBe('Fail');
-    const mutate = byName.get('MutatingWebhookConfiguration/mutate.redline.dev');
-    expect(mutate?.failurePolicy).toBe('Ignore');
-    expect(mutate?.reinvocationPolicy).toBe('IfNeeded');
-    expect(mutate?.clientConfig.service?.path).toBe('/mutate');
-    expect(byName.get('ValidatingWebhookConfiguration/validate.redline.dev')?.clientConfig.service?.path).toBe('/validate');
-    expect(byName.get('ValidatingWebhookConfiguration/namespaces.redline.dev')?.clientConfig.service?.path).toBe('/validate');
+    for (const name of ['mutate.redline.dev', 'offboarding.mutate.redline.dev', 'namespace-name.redline.dev']) {
+      const mutate = byName.get(`MutatingWebhookConfiguration/${name}`);
+      expect(mutate?.failurePolicy, name).toBe('Ignore');
+      expect(mutate?.reinvocationPolicy, name).toBe('IfNeeded');
+      expect(mutate?.clientConfig.service?.path, name).toBe('/mutate');
+    }
   });
 
-  it('rules name exactly the supported kinds (and Namespaces for the guard), no wildcards', () => {
+  it('rules name exactly the supported kinds (and Namespaces and Secrets for the guards), no wildcards', () => {
     // kind → resource of every kind the engine supports (policies/workloads SUPPORTED_KINDS).
     const plural: Record<string, string> = {
       'kubedb.com/Redis': 'redises', 'kubedb.com/RedisSentinel': 'redissentinels',
       'redis.redis.opstreelabs.in/Redis': 'redis', 'redis.redis.opstreelabs.in/RedisReplication': 'redisreplications',
       'redis.redis.opstreelabs.in/RedisSentinel': 'redissentinels', 'redis.redis.opstreelabs.in/RedisCluster': 'redisclusters',
       'apps/StatefulSet': 'statefulsets', 'apps/Deployment': 'deployments', 'apps.k8s.appscode.com/PetSet': 'petsets',
+      'apps/ReplicaSet': 'replicasets', 'apps/DaemonSet': 'daemonsets', 'batch/Job': 'jobs', 'batch/CronJob': 'cronjobs',
+      '/ReplicationController': 'replicationcontrollers', 'cert-manager.io/Certificate': 'certificates',
+      'app.redislabs.com/RedisEnterpriseCluster': 'redisenterpriseclusters', 'app.redislabs.com/RedisEnterpriseDatabase': 'redisenterprisedatabases',
+      'app.redislabs.com/RedisEnterpriseActiveActiveDatabase': 'redisenterpriseactiveactivedatabases',
+      'app.redislabs.com/RedisEnterpriseRemoteCluster': 'redisenterpriseremoteclusters', 'databases.spotahome.com/RedisFailover': 'redisfailovers',
       '/Pod': 'pods', 'policy/PodDisruptionBudget': 'poddisruptionbudgets',
     };
     const supported = new Set(SUPPORTED_KINDS.map(({ apiVersion, kind }) => {
@@ -284,6 +376,9 @@ describe('webhook configurations', () => {
       expect(resource, `${apiVersion} ${kind}: add it to this test's plural map`).toBeDefined();
       return `${group}/${version}/${resource}`;
     }));
+    // The request metrics label every kind the webhooks are sent by name (not "other").
+    expect([...new Set([...SUPPORTED_KINDS.map((k) => k.kind), 'Namespace', 'Secret'])].filter((k) => !METRIC_KINDS.includes(k))).toEqual([]);
+    const guarded = new Set(['/v1/namespaces', '/v1/secrets']);
     const covered = (hook: Webhook): Set<string> => new Set(hook.rules.flatMap((r) =>
       r.apiGroups.flatMap((g) => r.apiVersions.flatMap((v) => r.resources.map((res) => `${g}/${v}/${res.split('/')[0]}`)))));
     for (const { hook } of all()) {
@@ -291,18 +386,27 @@ describe('webhook configurations', () => {
         for (const field of [r.apiGroups, r.apiVersions, r.resources, r.operations]) expect(field.join(','), hook.name).not.toMatch(/\*/);
         expect(r.operations.every((op) => ['CREATE', 'UPDATE', 'DELETE'].includes(op)), hook.name).toBe(true);
       }
-      const extra = [...covered(hook)].filter((k) => !supported.has(k) && k !== '/v1/namespaces');
+      const extra = [...covered(hook)].filter((k) => !supported.has(k) && !guarded.has(k));
       expect(extra, hook.name).toEqual([]);
     }
-    // The validating webhook sees every supported kind; the Namespace guard sees only Namespaces.
-    const validate = configs(base).flatMap((c) => c.webhooks).find((w) => w.name === 'validate.redline.dev')!;
-    expect([...supported].filter((k) => !covered(validate).has(k))).toEqual([]);
-    const guard = configs(base).flatMap((c) => c.webhooks).find((w) => w.name === 'namespaces.redline.dev')!;
-    expect([...covered(guard)]).toEqual(['/v1/namespaces']);
-    // Mutation: only what Redline mutates (the operators' CRs and Pods on CREATE), never sets.
-    const mutate = configs(base).flatMap((c) => c.webhooks).find((w) => w.name === 'mutate.redline.dev')!;
-    expect([...covered(mutate)].filter((k) => /statefulsets|deployments|petsets|poddisruptionbudgets/.test(k))).toEqual([]);
-    expect(mutate.rules.find((r) => r.resources.includes('pods'))?.operations).toEqual(['CREATE']);
+    const hooks = configs(base).flatMap((c) => c.webhooks);
+    const hook = (name: string): Webhook => hooks.find((w) => w.name === name)!;
+    // The validating webhooks see every supported kind and Secrets; the Namespace guards only Namespaces.
+    for (const name of ['validate.redline.dev', 'offboarding.validate.redline.dev']) {
+      expect([...supported, '/v1/secrets'].filter((k) => !covered(hook(name)).has(k)), name).toEqual([]);
+      expect(covered(hook(name)).has('/v1/namespaces'), name).toBe(false);
+    }
+    for (const w of hooks.filter((x) => x.name.endsWith('namespaces.redline.dev') || x.name === 'namespace-name.redline.dev')) {
+      expect([...covered(w)], w.name).toEqual(['/v1/namespaces']);
+    }
+    // Mutation: only what Redline mutates (the operators' CRs, Pods and Secrets on CREATE), never
+    // sets, templates, Certificates or PDBs.
+    for (const name of ['mutate.redline.dev', 'offboarding.mutate.redline.dev']) {
+      const mutate = hook(name);
+      expect([...covered(mutate)].filter((k) => /statefulsets|deployments|petsets|replicasets|daemonsets|jobs|replicationcontrollers|certificates|poddisruptionbudgets/.test(k)), name).toEqual([]);
+      expect(mutate.rules.find((r) => r.resources.includes('pods'))?.operations, name).toEqual(['CREATE']);
+      expect(mutate.rules.find((r) => r.resources.includes('secrets'))?.operations, name).toEqual(['CREATE']);
+    }
   });
 });
 
@@ -550,6 +654,12 @@ describe('overlays/k8s-1.28: matchConditions mirror the engine\'s Redis recognit
       program({ object: toCel(object), oldObject: null, request: { resource: { ...resource, version: 'v1' }, subResource: '', operation: 'CREATE' } });
   };
 
+  // The engine reviews every Pod; the condition sends those it treats as Redis (view.redis).
+  const isRedisPod = (p: JsonObject): boolean => {
+    const r = recognise(p);
+    return r.redis && r.result.view.redis;
+  };
+
   const pod = (labels: Record<string, string>, images: string[], initImages: string[] = []): JsonObject => ({
     apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'tenant-free', labels },
     spec: {
@@ -575,11 +685,11 @@ describe('overlays/k8s-1.28: matchConditions mirror the engine\'s Redis recognit
     { 'app.kubernetes.io/instance': 'redis' }, { 'app.kubernetes.io/name': 'web', team: 'redis' },
   ];
 
-  it('agrees with recognise() on labels, images and init-container images', () => {
+  it('agrees with the engine\'s recognition on labels, images and init-container images', () => {
     const evaluate = evaluator();
     const disagreements: string[] = [];
     const check = (p: JsonObject, what: string): void => {
-      const engine = recognise(p).redis;
+      const engine = isRedisPod(p);
       const cel = evaluate(p);
       if (cel !== engine) disagreements.push(`${what}: engine ${engine}, matchCondition ${String(cel)}`);
     };
@@ -591,7 +701,7 @@ describe('overlays/k8s-1.28: matchConditions mirror the engine\'s Redis recognit
     for (const labels of LABELS) check(pod(labels, ['nginx']), `labels ${JSON.stringify(labels)}`);
     expect(disagreements).toEqual([]);
     // The corpus has both kinds of Pods, so the comparison means something.
-    const verdicts = IMAGES.map((i) => recognise(pod({}, [i])).redis);
+    const verdicts = IMAGES.map((i) => isRedisPod(pod({}, [i])));
     expect(verdicts.filter(Boolean).length).toBeGreaterThan(8);
     expect(verdicts.filter((v) => !v).length).toBeGreaterThan(8);
   });
@@ -602,7 +712,7 @@ describe('overlays/k8s-1.28: matchConditions mirror the engine\'s Redis recognit
     const pods = library.tests.flatMap((t) => ((t.value['spec'] as { cases?: { object?: JsonObject }[] }).cases ?? []))
       .map((c) => c.object).filter((o): o is JsonObject => o?.['kind'] === 'Pod');
     expect(pods.length).toBeGreaterThan(5);
-    for (const p of pods) expect(evaluate(p), JSON.stringify(p).slice(0, 200)).toBe(recognise(p).redis);
+    for (const p of pods) expect(evaluate(p), JSON.stringify(p).slice(0, 200)).toBe(isRedisPod(p));
   });
 
   it('never filters anything but Pods; tolerates Pods without labels or images', () => {

@@ -1,0 +1,78 @@
+// Secrets in enforced namespaces: service-account-token Secrets and the redline.dev/tenant-secret label.
+import { describe, expect, it } from 'vitest';
+import type { JsonObject, UserInfo } from '../../policies/engine/types.js';
+import { LabelGuard } from '../../webhook/label-guard.js';
+import { checkSecret, tenantSecretPatch, type SecretRequest } from '../../webhook/secret-guard.js';
+
+const admins = new LabelGuard({ users: ['platform-admin'], groups: [], serviceAccounts: [] });
+const alice: UserInfo = { username: 'alice', groups: ['redline:tenant:acme', 'system:authenticated'] };
+const operator: UserInfo = { username: 'system:serviceaccount:kubedb:kubedb-operator', groups: ['system:serviceaccounts'] };
+const secret = (labels: Record<string, string> = {}, type = 'Opaque', extra: JsonObject = {}): JsonObject => ({
+  apiVersion: 'v1', kind: 'Secret', type, metadata: { name: 's', namespace: 'tenant-acme', labels }, data: { password: 'c2VjcmV0' }, ...extra,
+});
+const req = (operation: string, object: JsonObject | null, userInfo: UserInfo, oldObject: JsonObject | null = null): SecretRequest =>
+  ({ operation, name: 's', namespace: 'tenant-acme', object, oldObject, userInfo });
+
+describe('service-account-token Secrets', () => {
+  const token = secret({}, 'kubernetes.io/service-account-token', { metadata: { name: 's', annotations: { 'kubernetes.io/service-account.name': 'redline-controller' } } });
+
+  it('a tenant may neither create nor update one, and is told what to use instead', () => {
+    const v = checkSecret(req('CREATE', token, alice), admins);
+    expect(v).toMatchObject({ allowed: false, reason: 'service-account-token' });
+    if (!v.allowed) {
+      expect(v.message).toBe(
+        'Secret "s" in namespace "tenant-acme": Secrets of type kubernetes.io/service-account-token may only be written by Redline admins ' +
+          '(users platform-admin; service accounts redline-system/redline-controller) and the control plane; "alice" is neither. ' +
+          'For a token, use the TokenRequest API (kubectl create token) for an account you may use',
+      );
+    }
+    expect(checkSecret(req('UPDATE', token, alice, token), admins).allowed).toBe(false);
+    // Nor turn an Opaque Secret into one, nor keep writing one whose old type was a token.
+    expect(checkSecret(req('UPDATE', secret(), alice, token), admins).allowed).toBe(false);
+    expect(checkSecret(req('CREATE', token, operator), admins).allowed).toBe(false);
+  });
+
+  it('the control plane (kube-system service accounts, the controller manager) and admins may', () => {
+    for (const username of ['system:serviceaccount:kube-system:tokens-controller', 'system:kube-controller-manager', 'platform-admin']) {
+      expect(checkSecret(req('CREATE', token, { username, groups: [] }), admins).allowed, username).toBe(true);
+      expect(checkSecret(req('UPDATE', token, { username, groups: [] }, token), admins).allowed, username).toBe(true);
+    }
+  });
+});
+
+describe('the redline.dev/tenant-secret label', () => {
+  const labelled = secret({ 'redline.dev/tenant-secret': 'true' });
+  it('a non-admin may not set or remove it on UPDATE', () => {
+    const set = checkSecret(req('UPDATE', labelled, alice, secret()), admins);
+    expect(set).toMatchObject({ allowed: false, reason: 'tenant-secret-label' });
+    if (!set.allowed) expect(set.message).toMatch(/^Secret "s" in namespace "tenant-acme": label redline.dev\/tenant-secret \(added\) may only be changed by Redline admins .*"alice" is not one of them/);
+    expect(checkSecret(req('UPDATE', secret(), operator, labelled), admins)).toMatchObject({ allowed: false, reason: 'tenant-secret-label' });
+  });
+
+  it('other updates pass, and admins may change it', () => {
+    expect(checkSecret(req('UPDATE', { ...labelled, data: { password: 'bmV3' } }, alice, labelled), admins).allowed).toBe(true);
+    expect(checkSecret(req('UPDATE', secret(), { username: 'platform-admin', groups: [] }, labelled), admins).allowed).toBe(true);
+    expect(checkSecret(req('CREATE', labelled, alice), admins).allowed).toBe(true);
+    expect(checkSecret(req('DELETE', null, alice, labelled), admins).allowed).toBe(true);
+  });
+});
+
+describe('tenantSecretPatch (mutating, Secret CREATE)', () => {
+  it('labels a Secret a tenant user creates', () => {
+    expect(tenantSecretPatch(req('CREATE', secret({ app: 'x' }), alice), admins)).toEqual([{ op: 'add', path: '/metadata/labels/redline.dev~1tenant-secret', value: 'true' }]);
+    const noLabels = secret();
+    delete (noLabels.metadata as JsonObject).labels;
+    expect(tenantSecretPatch(req('CREATE', noLabels, alice), admins)).toEqual([{ op: 'add', path: '/metadata/labels', value: { 'redline.dev/tenant-secret': 'true' } }]);
+    expect(tenantSecretPatch(req('CREATE', secret({ 'redline.dev/tenant-secret': 'false' }), alice), admins)).toEqual([
+      { op: 'add', path: '/metadata/labels/redline.dev~1tenant-secret', value: 'true' },
+    ]);
+  });
+
+  it('not one a service account, a system identity or an admin creates, nor one already labelled, nor on UPDATE', () => {
+    expect(tenantSecretPatch(req('CREATE', secret(), operator), admins)).toEqual([]);
+    expect(tenantSecretPatch(req('CREATE', secret(), { username: 'system:kube-controller-manager', groups: [] }), admins)).toEqual([]);
+    expect(tenantSecretPatch(req('CREATE', secret(), { username: 'platform-admin', groups: [] }), admins)).toEqual([]);
+    expect(tenantSecretPatch(req('CREATE', secret({ 'redline.dev/tenant-secret': 'true' }), alice), admins)).toEqual([]);
+    expect(tenantSecretPatch(req('UPDATE', secret(), alice, secret()), admins)).toEqual([]);
+  });
+});

@@ -1,0 +1,98 @@
+// Secrets in namespaces Redline enforces. Reads only `type` and `metadata.labels`: never the data,
+// and nothing here is logged or bound to a logger.
+//  - A `kubernetes.io/service-account-token` Secret is written only by admins and the control
+//    plane: before Kubernetes 1.24 the token controller fills such a Secret with the token of
+//    whichever ServiceAccount its annotation names, so a tenant could mint a stronger account's token.
+//  - `redline.dev/tenant-secret: "true"` marks a Secret a tenant user created (the controller lets
+//    the tenant read exactly those, besides the ones its Redis objects use). The mutating webhook
+//    adds it on CREATE by a user; only admins may set or remove it afterwards.
+
+import type { JsonObject, JsonPatchOp, UserInfo } from '../policies/engine/types.js';
+import { addLabelPatch, labelChanges, labelsOf, SERVICE_ACCOUNT_PREFIX } from './label-guard.js';
+
+export const TENANT_SECRET_LABEL = 'redline.dev/tenant-secret';
+export const SERVICE_ACCOUNT_TOKEN_TYPE = 'kubernetes.io/service-account-token';
+/** The token controller: as its own service account, or as the controller manager itself. */
+const CONTROL_PLANE_SERVICE_ACCOUNTS = `${SERVICE_ACCOUNT_PREFIX}kube-system:`;
+const CONTROLLER_MANAGER = 'system:kube-controller-manager';
+
+export interface SecretRequest {
+  operation: string;
+  name: string;
+  namespace: string;
+  object: JsonObject | null;
+  oldObject: JsonObject | null;
+  userInfo: UserInfo | undefined;
+}
+
+export interface AdminCheck {
+  isAdmin(user: UserInfo | undefined): boolean;
+  readonly whoMay: string;
+}
+
+export type SecretVerdict =
+  | { allowed: true; reason: 'secret-allowed' | 'secret-admin' }
+  | { allowed: false; reason: 'service-account-token' | 'tenant-secret-label'; message: string };
+
+function typeOf(obj: JsonObject | null): string {
+  const t = obj?.type;
+  return typeof t === 'string' ? t : '';
+}
+
+function isControlPlane(user: UserInfo | undefined): boolean {
+  const name = user?.username ?? '';
+  return name.startsWith(CONTROL_PLANE_SERVICE_ACCOUNTS) || name === CONTROLLER_MANAGER;
+}
+
+/** A person (or a client certificate) — not a service account, not a `system:` identity. */
+function isTenantUser(user: UserInfo | undefined): boolean {
+  const name = user?.username ?? '';
+  return name !== '' && !name.startsWith('system:');
+}
+
+function who(user: UserInfo | undefined): string {
+  return user?.username ? `"${user.username}"` : 'an anonymous user';
+}
+
+export function checkSecret(req: SecretRequest, admins: AdminCheck): SecretVerdict {
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { allowed: true, reason: 'secret-allowed' };
+  if (admins.isAdmin(req.userInfo)) return { allowed: true, reason: 'secret-admin' };
+  const secret = `Secret "${req.name}" in namespace "${req.namespace}"`;
+  if (typeOf(req.object) === SERVICE_ACCOUNT_TOKEN_TYPE || typeOf(req.oldObject) === SERVICE_ACCOUNT_TOKEN_TYPE) {
+    if (!isControlPlane(req.userInfo)) {
+      return {
+        allowed: false,
+        reason: 'service-account-token',
+        message:
+          `${secret}: Secrets of type ${SERVICE_ACCOUNT_TOKEN_TYPE} may only be written by Redline admins (${admins.whoMay}) ` +
+          `and the control plane; ${who(req.userInfo)} is neither. For a token, use the TokenRequest API ` +
+          '(kubectl create token) for an account you may use',
+      };
+    }
+    return { allowed: true, reason: 'secret-allowed' };
+  }
+  if (req.operation === 'UPDATE') {
+    const changed = labelChanges(labelsOf(req.oldObject), labelsOf(req.object), (k) => k === TENANT_SECRET_LABEL);
+    if (changed.length > 0) {
+      return {
+        allowed: false,
+        reason: 'tenant-secret-label',
+        message:
+          `${secret}: label ${TENANT_SECRET_LABEL} (${changed[0]!.change}) may only be changed by Redline admins ` +
+          `(${admins.whoMay}); ${who(req.userInfo)} is not one of them. Keep the label as it is`,
+      };
+    }
+  }
+  return { allowed: true, reason: 'secret-allowed' };
+}
+
+/**
+ * The mutating webhook's patch for a Secret CREATE: the tenant-secret label when a tenant user
+ * (not a service account, not a system identity, not an admin) creates it. Empty otherwise.
+ */
+export function tenantSecretPatch(req: SecretRequest, admins: AdminCheck): JsonPatchOp[] {
+  if (req.operation !== 'CREATE' || !req.object) return [];
+  if (!isTenantUser(req.userInfo) || admins.isAdmin(req.userInfo)) return [];
+  if (typeOf(req.object) === SERVICE_ACCOUNT_TOKEN_TYPE) return [];
+  return addLabelPatch(req.object, TENANT_SECRET_LABEL, 'true');
+}
