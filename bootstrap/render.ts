@@ -294,7 +294,9 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
   const namespaceObject: KubeObject = {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true' } },
+    // kubernetes.io/metadata.name: set by the API server from 1.21; before, an ordinary label that a
+    // namespace could carry with another namespace's name (and so escape the webhooks' selectors).
+    metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true', [NAMESPACE_NAME_LABEL]: namespace } },
   };
   return { namespace, tenant, plan: plan.name, objects, namespaceObject, hash: desiredHash(objects, namespaceObject) };
 }

@@ -323,11 +323,12 @@ describe('TenantReconciler', () => {
     expect(role().rules).toEqual([]); // nothing to grant: no rule at all (empty resourceNames would grant every Secret)
     const hash = JSON.parse(cluster.namespace('team-a')!.metadata.annotations![ANNOTATION_BOOTSTRAP]!).hash;
 
-    const secret = (name: string, labels: Record<string, string> = {}, type = 'Opaque') =>
-      cluster.put({ apiVersion: 'v1', kind: 'Secret', type, metadata: { name, namespace: 'team-a', labels } } as KubeObject);
+    const secret = (name: string, labels: Record<string, string> = {}, type = 'Opaque', annotations: Record<string, string> = {}) =>
+      cluster.put({ apiVersion: 'v1', kind: 'Secret', type, metadata: { name, namespace: 'team-a', labels, annotations } } as KubeObject);
+    const issued = (certificate: string) => ({ 'cert-manager.io/certificate-name': certificate });
     const mine = { 'redline.dev/tenant-secret': 'true' };
     secret('mine', mine);
-    secret('tls-secret');
+    secret('tls-secret', {}, 'kubernetes.io/tls', issued('server'));
     secret('sa-token', mine, 'kubernetes.io/service-account-token');
     secret('redline-tenant-ca', mine, 'kubernetes.io/tls');
     secret('redline-webhook-tls', { ...mine, [LABEL_MANAGED_BY]: 'redline' });
@@ -344,7 +345,7 @@ describe('TenantReconciler', () => {
     expect(await reconciler.reconcile('team-a')).toBe('unchanged');
 
     // the Certificate's Secret appears: granted; a cache still filling never takes names away
-    secret('not-issued-yet');
+    secret('not-issued-yet', {}, 'kubernetes.io/tls', issued('later'));
     cluster.sourcesComplete = false;
     cluster.objects.delete(cluster.key('Secret', 'team-a', 'mine'));
     expect(await reconciler.reconcile('team-a')).toBe('unchanged');
@@ -373,7 +374,10 @@ describe('TenantReconciler', () => {
       spec: { version: '7.2.4', mode: 'Standalone', authSecret: { name: 'cache-creds' }, storageType: 'Durable', storage: { resources: { requests: { storage: '1Gi' } } } },
     });
     cluster.put({ apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'other', namespace: 'team-a' }, spec: { version: '7.2.4', mode: 'Standalone' } });
-    for (const name of ['cache-creds', 'other-auth', 'redline-tenant-ca']) cluster.put({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'team-a' } } as KubeObject);
+    // written by KubeDB (its managed-by label); a platform Secret a Redis object names is not granted
+    for (const name of ['cache-creds', 'other-auth', 'redline-tenant-ca']) cluster.put({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'team-a', labels: { 'app.kubernetes.io/managed-by': 'kubedb.com' } } } as KubeObject);
+    cluster.put({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'platform-registry', namespace: 'team-a' } } as KubeObject);
+    cluster.put({ apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'grab', namespace: 'team-a' }, spec: { version: '7.2.4', mode: 'Standalone', authSecret: { name: 'platform-registry' } } });
     // a Redis object may name the tenant CA: it is still never granted
     (cluster.objects.get(cluster.key('Redis', 'team-a', 'other')) as any).spec.tls = { certificates: [{ alias: 'server', secretName: 'redline-tenant-ca' }] };
     expect(await reconciler.reconcile('team-a')).toBe('stamped');

@@ -125,6 +125,8 @@ describe('renderTenant', () => {
       'pod-security.kubernetes.io/audit': 'restricted',
       'pod-security.kubernetes.io/audit-version': 'latest',
       'redline.dev/managed': 'true',
+      // before 1.21 an ordinary label: a tenant namespace claiming another name is corrected
+      'kubernetes.io/metadata.name': d.namespace,
     });
     expect(d.namespaceObject.metadata.annotations).toBeUndefined();
   });

@@ -5,13 +5,11 @@
 //  - for what the issue asks of each object (webhook safety, RBAC, Deployments, network policy);
 //  - against Redline itself: the Deployments pass its own pod-security policy (restricted), the
 //    Deployment args parse with serve's and the controller's real config loaders, the ConfigMap is
-//    exactly policies/library, and the 1.28 overlay's matchConditions agree with the engine's
-//    Redis recognition.
+//    exactly policies/library.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Environment } from '@marcbachmann/cel-js';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import ts from 'typescript';
@@ -21,15 +19,13 @@ import { loadControllerArgs } from '../../bootstrap/config-file.js';
 import { CONTROLLER_SETTINGS } from '../../bootstrap/settings.js';
 import { loadConfig } from '../../cli/config.js';
 import { compileLibrary, defaultLibraryDir, Engine, loadLibrary, type JsonObject } from '../../policies/engine/index.js';
-import { toCel } from '../../policies/engine/cel.js';
-import { recognise, SUPPORTED_KINDS } from '../../policies/workloads/index.js';
+import { SUPPORTED_KINDS } from '../../policies/workloads/index.js';
 import { SUPPORTED_KINDS as METRIC_KINDS } from '../../webhook/metrics.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const BASE = 'manifests';
-const OVERLAY = 'manifests/overlays/k8s-1.28';
 const NS = 'redline-system';
 const SCHEMA_PACKAGE = 'kubernetes-models@4.5.1';
 
@@ -88,16 +84,13 @@ interface Webhook {
   namespaceSelector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] };
   objectSelector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] };
   rules: { apiGroups: string[]; apiVersions: string[]; resources: string[]; operations: string[]; scope?: string }[];
-  matchConditions?: { name: string; expression: string }[];
 }
 interface WebhookConfig extends Obj { webhooks: Webhook[] }
 interface Rule { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[] }
 
 let base: Obj[];
-let overlay: Obj[];
 beforeAll(() => {
   base = render(BASE);
-  overlay = render(OVERLAY);
 });
 
 const containerOf = (d: Deployment): Container => d.spec.template.spec.containers[0]!;
@@ -127,17 +120,6 @@ describe('kubectl kustomize manifests/', () => {
     for (const o of base) if (o.metadata.namespace) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(NS);
     // Every object says it is Redline's.
     for (const o of base) expect(o.metadata.labels?.['app.kubernetes.io/name'], `${o.kind}/${o.metadata.name}`).toBe('redline');
-  });
-
-  it('the 1.28 overlay differs from the base only by matchConditions on the webhooks that see Pods', () => {
-    const strip = (objs: Obj[]): Obj[] => objs.map((o) => {
-      const copy = structuredClone(o) as Obj & { webhooks?: Webhook[] };
-      for (const w of copy.webhooks ?? []) delete w.matchConditions;
-      return copy;
-    });
-    expect(strip(overlay)).toEqual(base);
-    const withConditions = overlay.flatMap((o) => ((o as Partial<WebhookConfig>).webhooks ?? []).filter((w) => w.matchConditions).map((w) => w.name));
-    expect(withConditions.sort()).toEqual(['mutate.redline.dev', 'offboarding.mutate.redline.dev', 'offboarding.validate.redline.dev', 'validate.redline.dev']);
   });
 });
 
@@ -190,7 +172,7 @@ describe('every rendered object validates against the Kubernetes OpenAPI schemas
   it(`${SCHEMA_PACKAGE}: types, required fields and formats`, async () => {
     requireSchemaPackage();
     const problems: string[] = [];
-    for (const o of [...base, ...overlay]) {
+    for (const o of base) {
       const mod = (await import(modelPath(o.apiVersion))) as SchemaModule;
       const Model = mod[o.kind];
       if (!Model) {
@@ -208,8 +190,7 @@ describe('every rendered object validates against the Kubernetes OpenAPI schemas
 
   it('no unknown fields (strict, like kubectl --validate=strict)', () => {
     requireSchemaPackage();
-    const overlayWebhooks = overlay.filter((o) => o.kind.endsWith('WebhookConfiguration'));
-    expect(strictTypeProblems([...base, ...overlayWebhooks])).toEqual([]);
+    expect(strictTypeProblems(base)).toEqual([]);
   });
 
   it('the checks do catch a misspelt field and a wrong type', async () => {
@@ -230,7 +211,7 @@ describe('every rendered object validates against the Kubernetes OpenAPI schemas
 describe('webhook configurations', () => {
   const configs = (objs: Obj[]): WebhookConfig[] => objs.filter((o) => o.kind.endsWith('WebhookConfiguration')) as WebhookConfig[];
   const all = (): { config: WebhookConfig; hook: Webhook }[] =>
-    [...configs(base), ...configs(overlay)].flatMap((config) => config.webhooks.map((hook) => ({ config, hook })));
+    configs(base).flatMap((config) => config.webhooks.map((hook) => ({ config, hook })));
 
   it('AdmissionReview v1 only, no side effects, short timeouts, Redline\'s Service', () => {
     const service = find(base, 'Service', 'redline-webhook') as Obj & { spec: { ports: { port: number }[] } };
@@ -244,7 +225,7 @@ describe('webhook configurations', () => {
       'ValidatingWebhookConfiguration/namespaces.redline.dev', 'ValidatingWebhookConfiguration/offboarding.validate.redline.dev',
       'ValidatingWebhookConfiguration/validate.redline.dev',
     ]);
-    expect(all().length).toBe(20);
+    expect(all().length).toBe(10);
     for (const { hook } of all()) {
       expect(hook.admissionReviewVersions, hook.name).toEqual(['v1']);
       expect(hook.sideEffects, hook.name).toBe('None');
@@ -630,98 +611,6 @@ describe('NetworkPolicy of redline-system', () => {
       const dns = egress.find((r) => r.ports?.some((p) => p.port === 53));
       expect(dns?.to?.[0]?.podSelector?.matchLabels, name).toEqual({ 'k8s-app': 'kube-dns' });
     }
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
-
-describe('overlays/k8s-1.28: matchConditions mirror the engine\'s Redis recognition for Pods', () => {
-  const conditions = (): { name: string; expression: string }[] =>
-    (overlay.filter((o) => o.kind.endsWith('WebhookConfiguration')) as WebhookConfig[])
-      .flatMap((c) => c.webhooks.flatMap((w) => w.matchConditions ?? []));
-
-  // Evaluated with the CEL implementation Redline uses (cel-js), in an environment shaped like the
-  // API server's for webhook matchConditions (object, oldObject, request). The patterns use only
-  // RE2 syntax that JavaScript reads the same way, and the strings extension's lowerAscii().
-  const evaluator = (): ((object: unknown, resource?: { group: string; resource: string }) => unknown) => {
-    const [first, ...rest] = conditions();
-    expect(first).toBeDefined();
-    for (const c of rest) expect(c).toEqual(first);
-    const env = new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: false });
-    for (const v of ['object', 'oldObject', 'request']) env.registerVariable(v, 'dyn');
-    const program = env.parse(first!.expression);
-    return (object, resource = { group: '', resource: 'pods' }) =>
-      program({ object: toCel(object), oldObject: null, request: { resource: { ...resource, version: 'v1' }, subResource: '', operation: 'CREATE' } });
-  };
-
-  // The engine reviews every Pod; the condition sends those it treats as Redis (view.redis).
-  const isRedisPod = (p: JsonObject): boolean => {
-    const r = recognise(p);
-    return r.redis && r.result.view.redis;
-  };
-
-  const pod = (labels: Record<string, string>, images: string[], initImages: string[] = []): JsonObject => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'tenant-free', labels },
-    spec: {
-      containers: images.map((image, i) => ({ name: `c${i}`, image, ports: [{ containerPort: 6379 }] })),
-      ...(initImages.length ? { initContainers: initImages.map((image, i) => ({ name: `i${i}`, image })) } : {}),
-    },
-  });
-
-  const IMAGES = [
-    'redis', 'redis:7.2.4', 'docker.io/library/redis:7.2.4-alpine', 'REDIS:7', 'redis@sha256:0123abcd',
-    'localhost:5000/redis:7', 'localhost:5000/team/redis-cluster:7.2@sha256:ffff', 'bitnami/redis:7.2.4-debian-12-r9',
-    'bitnami/redis-cluster:7.2', 'bitnami/redis-sentinel:7', 'redis/redis-stack-server:7.2.0-v9', 'valkey/valkey:8.0',
-    'quay.io/opstree/redis:v7.0.15', 'kubedb/redis-coordinator:v0.30.0', 'ghcr.io/x/valkey-bundle:8',
-    'oliver006/redis_exporter:v1.62.0', 'quay.io/opstree/redis-exporter:v1.44.0', 'opstree/redis-operator:v0.18.0',
-    'rediscommander/redis-commander:latest', 'redislabs/redisinsight:latest', 'redis/redisinsight:2.50',
-    'nginx:1.27', 'busybox', 'redisfoo:1', 'my-redis:7', 'redis.io/nginx:1', 'operator/redis:7', 'redis-operator',
-    'registry.example:5000/redis-exporter/redis:7', 'ghcr.io/redis/insight:1', 'valkey-operator:1', 'VALKEY/VALKEY-CLUSTER:8',
-    'redis/redis-insight:2.60', 'redis-commander:0.8', 'valkey/valkey-exporter:1', 'x/redis-Operator-lite:1', 'redis:7-operator',
-  ];
-  const LABELS: Record<string, string>[] = [
-    {}, { 'app.kubernetes.io/name': 'redis' }, { app: 'Redis' }, { 'app.kubernetes.io/component': 'redis-sentinel' },
-    { 'app.kubernetes.io/name': 'redises.kubedb.com' }, { app: 'valkey-cluster' }, { app: 'redis-exporter' },
-    { 'app.kubernetes.io/instance': 'redis' }, { 'app.kubernetes.io/name': 'web', team: 'redis' },
-  ];
-
-  it('agrees with the engine\'s recognition on labels, images and init-container images', () => {
-    const evaluate = evaluator();
-    const disagreements: string[] = [];
-    const check = (p: JsonObject, what: string): void => {
-      const engine = isRedisPod(p);
-      const cel = evaluate(p);
-      if (cel !== engine) disagreements.push(`${what}: engine ${engine}, matchCondition ${String(cel)}`);
-    };
-    for (const image of IMAGES) {
-      check(pod({}, [image]), `image ${image}`);
-      check(pod({}, ['nginx', image]), `second container ${image}`);
-      check(pod({}, ['nginx'], [image]), `init container ${image}`);
-    }
-    for (const labels of LABELS) check(pod(labels, ['nginx']), `labels ${JSON.stringify(labels)}`);
-    expect(disagreements).toEqual([]);
-    // The corpus has both kinds of Pods, so the comparison means something.
-    const verdicts = IMAGES.map((i) => isRedisPod(pod({}, [i])));
-    expect(verdicts.filter(Boolean).length).toBeGreaterThan(8);
-    expect(verdicts.filter((v) => !v).length).toBeGreaterThan(8);
-  });
-
-  it('agrees on the Pods of the policy tests (policies/library/tests)', async () => {
-    const evaluate = evaluator();
-    const library = await loadLibrary(defaultLibraryDir());
-    const pods = library.tests.flatMap((t) => ((t.value['spec'] as { cases?: { object?: JsonObject }[] }).cases ?? []))
-      .map((c) => c.object).filter((o): o is JsonObject => o?.['kind'] === 'Pod');
-    expect(pods.length).toBeGreaterThan(5);
-    for (const p of pods) expect(evaluate(p), JSON.stringify(p).slice(0, 200)).toBe(isRedisPod(p));
-  });
-
-  it('never filters anything but Pods; tolerates Pods without labels or images', () => {
-    const evaluate = evaluator();
-    for (const resource of [{ group: 'kubedb.com', resource: 'redises' }, { group: 'apps', resource: 'statefulsets' }, { group: 'policy', resource: 'poddisruptionbudgets' }, { group: '', resource: 'namespaces' }]) {
-      expect(evaluate({ apiVersion: 'x', kind: 'Y', metadata: { name: 'n' } }, resource), resource.resource).toBe(true);
-      expect(evaluate(null, resource), `${resource.resource} DELETE`).toBe(true);
-    }
-    expect(evaluate({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }] } })).toBe(false);
   });
 });
 
