@@ -8,7 +8,8 @@
 //     (oliver006/redis_exporter, opstree/redis-operator, rediscommander/redis-commander); or
 //  3. one of its containers runs a Redis server binary, whatever the image is called: a word of its
 //     command or args is redis-server, valkey-server, redis-sentinel or keydb-server; or
-//  4. it is owned by a Redis CR (KubeDB or OT-Container-Kit ownerReference).
+//  4. it is owned by a Redis CR (KubeDB, OT-Container-Kit, Spotahome RedisFailover or Redis Enterprise
+//     RedisEnterpriseCluster ownerReference).
 
 import { memoize } from '../engine/memo.js';
 import type { Json } from '../engine/types.js';
@@ -88,16 +89,21 @@ export function containerRunsRedis(raw: Json): boolean {
   return commandRunsRedis([...list(command), ...list(args)].map(str).join(' '));
 }
 
-const REDIS_OWNER_GROUPS: ReadonlySet<string> = new Set(['kubedb.com', 'redis.redis.opstreelabs.in']);
-const REDIS_OWNER_KINDS: ReadonlySet<string> = new Set(['Redis', 'RedisSentinel', 'RedisCluster', 'RedisReplication']);
+/** The Redis CR kinds of each operator group whose sets, pods and PDBs are Redis by ownership. */
+const REDIS_OWNERS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['kubedb.com', new Set(['Redis', 'RedisSentinel'])],
+  ['redis.redis.opstreelabs.in', new Set(['Redis', 'RedisSentinel', 'RedisCluster', 'RedisReplication'])],
+  ['databases.spotahome.com', new Set(['RedisFailover'])],
+  ['app.redislabs.com', new Set(['RedisEnterpriseCluster'])],
+]);
 
-/** The kind of the first ownerReference to a KubeDB or OT-Container-Kit Redis CR, or ''. */
+/** The kind of the first ownerReference to a Redis CR (KubeDB, OT-Container-Kit, Spotahome, Redis Enterprise), or ''. */
 export function redisOwnerKind(ownerReferences: Json | undefined): string {
   for (const r of list(ownerReferences)) {
     const ref = obj(r);
     const kind = str(ref['kind']);
     const group = str(ref['apiVersion']).split('/')[0] ?? '';
-    if (REDIS_OWNER_KINDS.has(kind) && REDIS_OWNER_GROUPS.has(group)) return kind;
+    if (REDIS_OWNERS.get(group)?.has(kind)) return kind;
   }
   return '';
 }

@@ -2,17 +2,21 @@
 
 import type { JsonObject } from '../engine/types.js';
 import { certManagerAdapters } from './certmanager.js';
+import { enterpriseAdapters } from './enterprise.js';
 import { kubedbAdapters } from './kubedb.js';
 import { kubernetesAdapters } from './kubernetes.js';
 import { opstreeAdapters } from './opstree.js';
+import { spotahomeAdapters } from './spotahome.js';
 import type { Recognition, WorkloadAdapter } from './view.js';
 
 export type {
   AdapterResult, PodSlots, ContainerSlot, WorkloadView, WorkloadRole, PodView, Segments, ServiceTemplateView,
-  NamespaceRefView, SecretRefView, IssuerRefView, CertificateView,
+  NamespaceRefView, SecretRefView, IssuerRefView, CertificateView, EnterpriseView, EnterpriseDatabaseView,
 } from './view.js';
 
-const ALL: WorkloadAdapter[] = [...kubedbAdapters, ...opstreeAdapters, ...kubernetesAdapters, ...certManagerAdapters];
+const ALL: WorkloadAdapter[] = [
+  ...kubedbAdapters, ...opstreeAdapters, ...enterpriseAdapters, ...spotahomeAdapters, ...kubernetesAdapters, ...certManagerAdapters,
+];
 /** kind → apiVersion → adapter: two lookups, no key string built per request. */
 const BY_KIND = new Map<string, Map<string, WorkloadAdapter>>();
 for (const adapter of ALL) {

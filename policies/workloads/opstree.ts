@@ -15,8 +15,11 @@
 //                        spec.redisConfig.additionalRedisConfig (a ConfigMap)
 //   services             spec.kubernetesConfig.service (serviceType, additional, headless)
 //   TLS                  spec.TLS;  PDB  spec.pdb (RedisCluster: redisLeader/redisFollower.pdb)
+//   storage per pod      storage.volumeClaimTemplate, plus (RedisCluster, storage.nodeConfVolume: true) the
+//                        node-conf claim from storage.nodeConfVolumeClaimTemplate: view.storage.size is the sum
 // RedisReplication's spec.sentinel, when present, is a second pod template (the sentinels).
 
+import { Quantity } from '../engine/quantity.js';
 import type { Json, JsonObject, Mode } from '../engine/types.js';
 import { OT_SETUP_LABEL, containerRunsRedis, imageVersion } from './detect.js';
 import { containerView, envSecretRefs, pullSecretRefs, pushSecret, volumeSecretRefs } from './podspec.js';
@@ -259,6 +262,20 @@ function pdbOf(kind: Kind, spec: JsonObject, layoutsOf: Layout[]): OperatorPdbVi
   };
 }
 
+/**
+ * Storage per pod: the data claim, plus (RedisCluster with storage.nodeConfVolume) the node-conf claim
+ * the operator adds to every pod from nodeConfVolumeClaimTemplate. '' when a claim in use has no size.
+ */
+function storageSize(kind: Kind, spec: JsonObject, dataSpec: JsonObject): string {
+  const data = str(obj(obj(dataSpec['resources'])['requests'])['storage']);
+  const storage = obj(spec['storage']);
+  if (kind !== 'RedisCluster' || storage['nodeConfVolume'] !== true) return data;
+  const nodeConf = str(obj(obj(obj(obj(storage['nodeConfVolumeClaimTemplate'])['spec'])['resources'])['requests'])['storage']);
+  const a = Quantity.tryParse(data);
+  const b = Quantity.tryParse(nodeConf);
+  return a && b ? a.plus(b).text : '';
+}
+
 /** Shape of the data pods (an embedded sentinel is not a shard member). */
 function shape(kind: Kind, pods: PodView[]): { mode: Mode; shards: number; podsPerShard: number; pods: number } {
   let total = 0;
@@ -298,7 +315,7 @@ function makeAdapter(kind: Kind): WorkloadAdapter {
         storage: kind === 'RedisSentinel'
           ? { size: '', storageClass: '', ephemeral: true, known: true }
           : {
-              size: str(obj(obj(storageSpec['resources'])['requests'])['storage']),
+              size: storageSize(kind, spec, storageSpec),
               storageClass: str(storageSpec['storageClassName']),
               ephemeral: spec['storage'] === undefined,
               known: true,

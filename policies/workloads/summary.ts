@@ -4,7 +4,7 @@ import { Quantity } from '../engine/quantity.js';
 import type { ContainerView, PodView, WorkloadView } from './view.js';
 
 type Computed = 'memoryLimit' | 'cpuLimit' | 'memoryRequest' | 'cpuRequest' | 'totalMemoryLimit' | 'zeroResources' | 'containers';
-type Defaulted = 'disruptionBudget' | 'controlled' | 'pdb' | 'redis' | 'services' | 'namespaceRefs' | 'secretRefs' | 'issuerRefs' | 'certificate';
+type Defaulted = 'disruptionBudget' | 'controlled' | 'pdb' | 'redis' | 'services' | 'namespaceRefs' | 'secretRefs' | 'issuerRefs' | 'certificate' | 'enterprise';
 type Base = Omit<WorkloadView, Computed | Defaulted> & Partial<Pick<WorkloadView, Defaulted>>;
 
 /**
@@ -41,6 +41,7 @@ export function summarise(base: Base): WorkloadView {
   view.secretRefs ??= [];
   view.issuerRefs ??= [];
   view.certificate ??= null;
+  view.enterprise ??= null;
   return view;
 }
 
@@ -77,9 +78,16 @@ function perPod(pod: PodView, side: Side, resource: string): Quantity | undefine
   return total;
 }
 
+/** A template that runs no Redis server (the REC's services rigger) neither sets nor voids the figures. */
+function runsRedis(pod: PodView): boolean {
+  for (const c of pod.containers) if (c.redis) return true;
+  return false;
+}
+
 function largest(pods: PodView[], side: Side, resource: string): string {
   let best: Quantity | undefined;
   for (const pod of pods) {
+    if (!runsRedis(pod)) continue;
     const q = perPod(pod, side, resource);
     if (!q) return '';
     if (!best || q.compareTo(best) > 0) best = q;
@@ -89,10 +97,13 @@ function largest(pods: PodView[], side: Side, resource: string): string {
 
 function totalMemory(pods: PodView[]): string {
   let total = Quantity.fromNanos(0n);
+  let counted = 0;
   for (const pod of pods) {
+    if (!runsRedis(pod)) continue;
     const q = perPod(pod, 'limits', 'memory');
     if (!q) return '';
     total = total.plus(q.times(BigInt(pod.replicas)));
+    counted++;
   }
-  return pods.length === 0 ? '' : total.text;
+  return counted === 0 ? '' : total.text;
 }

@@ -134,12 +134,59 @@ export interface CertificateView {
   usages: string[];
 }
 
+/** What a Redis Enterprise database sells (REDB spec, REAADB spec.globalConfigurations). */
+export interface EnterpriseDatabaseView {
+  /** memorySize as written ("100MB", "1GB"); '' when absent. */
+  memorySize: string;
+  /** memorySize as a Kubernetes quantity, MB/GB read as Mi/Gi (the operator counts in 1024s); '' when absent or unreadable. */
+  memory: string;
+  /** shardCount (default 1): master shards. */
+  shards: number;
+  replication: boolean;
+  /** memory × 2 with replication (a replica shard per master): RAM the database takes on the cluster; '' when memory is ''. */
+  totalMemory: string;
+  /** tlsMode as written: enabled | disabled | replica_ssl; '' when unset (disabled). */
+  tlsMode: string;
+  /** clientAuthenticationCertificates names at least one Secret. */
+  clientCertificates: boolean;
+  ossCluster: boolean;
+  /** databasePort; 0 when unset (the cluster picks one). */
+  port: number;
+  /** replicaSources[]: type REDB (a database the same operator knows) or SECRET (a URI in a Secret). */
+  replicaSources: { type: string; name: string }[];
+}
+
+/** Redis Enterprise objects only (REC, REDB, REAADB, RERC); null for every other kind. */
+export interface EnterpriseView {
+  object: 'cluster' | 'database' | 'active-active' | 'remote-cluster';
+  /**
+   * The REC: a REC's own name; REDB/REAADB spec.redisEnterpriseCluster.name (the operator looks it up
+   * in the object's namespace); RERC spec.recName. '' when unset.
+   */
+  clusterName: string;
+  /** RERC spec.recNamespace (also in namespaceRefs); '' for the others, which name no namespace. */
+  clusterNamespace: string;
+  /** REC spec.rackAwarenessNodeLabel (needs a ClusterRole that lists nodes); '' otherwise. */
+  rackAwarenessNodeLabel: string;
+  /**
+   * Part of Active-Active: a REC with spec.activeActive, a REDB with spec.activeActive, every REAADB
+   * and every RERC (a remote cluster exists only to join Active-Active databases).
+   */
+  activeActive: boolean;
+  /** REAADB spec.participatingClusters (RERC names; namespace on that cluster); REDB its activeActive.participatingClusterName. */
+  participatingClusters: { name: string; namespace: string }[];
+  /** Hostnames/URLs the object publishes or points at: REC ingress/Active-Active URLs, RERC apiFqdnUrl/dbFqdnSuffix. */
+  endpoints: string[];
+  /** REDB and REAADB; null for REC and RERC. */
+  database: EnterpriseDatabaseView | null;
+}
+
 export type WorkloadRole = 'workload' | 'pod' | 'pdb' | 'other-pod' | 'other-workload' | 'certificate';
 
 export interface WorkloadView {
   apiVersion: string;
   kind: string;
-  engine: 'kubedb' | 'opstree' | 'kubernetes' | 'cert-manager';
+  engine: 'kubedb' | 'opstree' | 'kubernetes' | 'cert-manager' | 'redis-enterprise' | 'spotahome';
   /**
    * workload: runs Redis pods; pod: a single Redis pod; pdb: a PodDisruptionBudget of Redis pods;
    * other-pod / other-workload: a Pod / pod-template kind that does not run Redis; certificate: a
@@ -189,6 +236,8 @@ export interface WorkloadView {
   issuerRefs: IssuerRefView[];
   /** role certificate only; null otherwise. */
   certificate: CertificateView | null;
+  /** Redis Enterprise kinds only; null otherwise. */
+  enterprise: EnterpriseView | null;
 }
 
 export interface AdapterResult {

@@ -684,6 +684,9 @@ describe('unsupported kinds', () => {
       'kubedb.com/v1/Redis', 'kubedb.com/v1/RedisSentinel', 'kubedb.com/v1alpha2/Redis', 'kubedb.com/v1alpha2/RedisSentinel',
       'policy/v1/PodDisruptionBudget', 'policy/v1beta1/PodDisruptionBudget',
       `${OT}/Redis`, `${OT}/RedisCluster`, `${OT}/RedisReplication`, `${OT}/RedisSentinel`,
+      'app.redislabs.com/v1/RedisEnterpriseCluster', 'app.redislabs.com/v1alpha1/RedisEnterpriseCluster',
+      'app.redislabs.com/v1alpha1/RedisEnterpriseDatabase', 'app.redislabs.com/v1alpha1/RedisEnterpriseActiveActiveDatabase',
+      'app.redislabs.com/v1alpha1/RedisEnterpriseRemoteCluster', 'databases.spotahome.com/v1/RedisFailover',
       'v1/Pod',
     ].sort());
     expect(adapterFor('kubedb.com/v1', 'Redis')?.kind).toBe('Redis');
