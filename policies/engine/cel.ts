@@ -9,7 +9,7 @@ import { compileAst, guard, type NativeFunction } from './cel-compile.js';
 
 /** Variables every expression may use. `target` is the slot a mutation writes into. */
 export const CEL_VARIABLES = [
-  'object', 'oldObject', 'workload', 'plan', 'tenant', 'request', 'settings', 'vars', 'target', 'pod',
+  'object', 'oldObject', 'workload', 'plan', 'tenant', 'request', 'settings', 'vars', 'target', 'pod', 'practices',
 ] as const;
 
 export interface Compiled {
@@ -201,8 +201,9 @@ export function compile(source: string, expect: Expectation): CompileResult {
   };
 }
 
-type Shared = 'object' | 'oldObject' | 'workload' | 'plan' | 'tenant' | 'request';
-type Producers = Record<Shared, () => unknown>;
+type Shared = 'object' | 'oldObject' | 'workload' | 'plan' | 'tenant' | 'request' | 'practices';
+/** `practices` is optional: scopes built for one expression (tests, benches) may leave it out. */
+type Producers = Record<Exclude<Shared, 'practices'>, () => unknown> & { practices?: () => unknown };
 
 const UNSET: unique symbol = Symbol('unset');
 
@@ -213,8 +214,8 @@ const UNSET: unique symbol = Symbol('unset');
  * values (`cel` producers, or toCel of the JSON).
  */
 export class SharedValues {
-  private readonly json: Record<Shared, unknown> = { object: UNSET, oldObject: UNSET, workload: UNSET, plan: UNSET, tenant: UNSET, request: UNSET };
-  private readonly celValues: Record<Shared, unknown> = { object: UNSET, oldObject: UNSET, workload: UNSET, plan: UNSET, tenant: UNSET, request: UNSET };
+  private readonly json: Record<Shared, unknown> = { object: UNSET, oldObject: UNSET, workload: UNSET, plan: UNSET, tenant: UNSET, request: UNSET, practices: UNSET };
+  private readonly celValues: Record<Shared, unknown> = { object: UNSET, oldObject: UNSET, workload: UNSET, plan: UNSET, tenant: UNSET, request: UNSET, practices: UNSET };
 
   constructor(
     private readonly producers: Producers,
@@ -224,7 +225,8 @@ export class SharedValues {
   get(name: Shared): unknown {
     const v = this.json[name];
     if (v !== UNSET) return v;
-    return (this.json[name] = this.producers[name]());
+    const produce = this.producers[name];
+    return (this.json[name] = produce ? produce() : null);
   }
 
   cel(name: Shared): unknown {
@@ -256,6 +258,7 @@ export class Scope {
   get plan(): unknown { return this.shared.get('plan'); }
   get tenant(): unknown { return this.shared.get('tenant'); }
   get request(): unknown { return this.shared.get('request'); }
+  get practices(): unknown { return this.shared.get('practices'); }
 
   with(own: Partial<Pick<Scope, 'settings' | 'vars' | 'target' | 'pod'>> & { celVars?: unknown }): Scope {
     const s = new Scope(this.shared);
@@ -289,6 +292,7 @@ export class CelScope {
   get plan(): unknown { return this.scope.shared.cel('plan'); }
   get tenant(): unknown { return this.scope.shared.cel('tenant'); }
   get request(): unknown { return this.scope.shared.cel('request'); }
+  get practices(): unknown { return this.scope.shared.cel('practices'); }
   get vars(): unknown {
     if (this.scope.celVars !== undefined) return this.scope.celVars;
     return ('vars' in this.own) ? this.own.vars : (this.own.vars = toCel(this.scope.vars));

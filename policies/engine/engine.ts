@@ -7,6 +7,7 @@ import type { AdapterResult, PodSlots, Segments, WorkloadView } from '../workloa
 import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
 import type { CompiledMutation, CompiledPolicy, CompiledRule, Library, Plan } from './library.js';
 import { PatchRecorder } from './mutate.js';
+import { practicesOf } from '../workloads/practices.js';
 import type { Json, JsonObject, ReviewInput, ReviewOutcome, RuleResult } from './types.js';
 
 export interface EngineOptions {
@@ -221,6 +222,12 @@ function reviewScope(input: ReviewInput, plan: Plan, object: Json, workload: Wor
         username: input.userInfo?.username ?? '',
         groups: input.userInfo?.groups ?? [],
       }),
+      // Derived facts (authentication, persistence, maxmemory, …): computed only when a rule reads them.
+      practices: () => practicesOf(workload, object as JsonObject, {
+        storageClasses: input.storageClasses,
+        pdbs: input.pdbs,
+        maxmemoryHeadroomPercent: typeof plan.json['maxmemoryHeadroomPercent'] === 'number' ? plan.json['maxmemoryHeadroomPercent'] : 0,
+      }) as unknown as Json,
     },
     { plan: () => plan.cel },
   );
@@ -270,6 +277,8 @@ function slotsFor(target: CompiledMutation['target'], pods: PodSlots[]): SlotTar
   pods.forEach((slots, pod) => {
     if (target === 'podSecurityContext') push(slots.podSecurityContext ? { path: slots.podSecurityContext, pod } : null);
     else if (target === 'affinity') push(slots.affinity ? { path: slots.affinity, pod } : null);
+    // The PodSpec level that holds affinity (and topologySpreadConstraints beside it).
+    else if (target === 'podSpec') push(slots.affinity ? { path: slots.affinity.slice(0, -1), pod } : null);
     else {
       for (const c of slots.containers) {
         const path = target === 'redisResources' ? (c.redis ? c.resources : null) : c.securityContext;

@@ -14,7 +14,7 @@ import type { Action, Json, JsonObject, Operation } from './types.js';
  * or workload template that does not run Redis, or a cert-manager Certificate.
  */
 export type Role = 'workload' | 'pod' | 'pdb' | 'other-pod' | 'other-workload' | 'certificate';
-export type MutationTarget = 'object' | 'podSecurityContext' | 'containerSecurityContext' | 'redisResources' | 'affinity';
+export type MutationTarget = 'object' | 'podSecurityContext' | 'containerSecurityContext' | 'redisResources' | 'affinity' | 'podSpec';
 
 export interface Plan {
   name: string;
@@ -33,12 +33,18 @@ export function makePlan(name: string, spec: JsonObject): Plan {
 /**
  * A plan's spec with the defaults of the optional fields filled in, as expressions see it (and as
  * the bootstrapper renders it): podMax → perPod's memory and cpu, containerMin → 1Mi / 1m, no
- * priority classes, no tolerations, Service type ClusterIP only, no extra certificate domains.
+ * priority classes, no tolerations, Service type ClusterIP only, no extra certificate domains;
+ * no zone spreading, no replica required per shard, durable storage, no WipeOut, 25% maxmemory
+ * headroom, any image, no node isolation.
  */
 export function withPlanDefaults(spec: JsonObject): JsonObject {
   const perPod = (spec['perPod'] ?? {}) as JsonObject;
   const scheduling = (spec['scheduling'] ?? {}) as JsonObject;
   const certificates = (spec['certificates'] ?? {}) as JsonObject;
+  const availability = (spec['availability'] ?? {}) as JsonObject;
+  const persistence = (spec['persistence'] ?? {}) as JsonObject;
+  const images = (spec['images'] ?? {}) as JsonObject;
+  const nodeIsolation = (spec['nodeIsolation'] ?? {}) as JsonObject;
   return {
     ...spec,
     podMax: spec['podMax'] ?? { memory: perPod['memory'] ?? null, cpu: perPod['cpu'] ?? null },
@@ -46,6 +52,11 @@ export function withPlanDefaults(spec: JsonObject): JsonObject {
     scheduling: { priorityClasses: [], tolerations: [], ...scheduling },
     serviceTypes: spec['serviceTypes'] ?? ['ClusterIP'],
     certificates: { allowedDomains: [], ...certificates },
+    availability: { zones: 'none', replicaPerShard: false, ...availability },
+    persistence: { allowEphemeral: false, allowWipeOut: false, ...persistence },
+    maxmemoryHeadroomPercent: spec['maxmemoryHeadroomPercent'] ?? 25,
+    images: { allowed: [], ...images },
+    nodeIsolation: { key: '', value: '', nodeSelector: false, toleration: false, ...nodeIsolation },
   };
 }
 

@@ -85,6 +85,44 @@ export const planSchema = {
           type: 'object', additionalProperties: false,
           properties: { allowedDomains: { type: 'array', uniqueItems: true, items: dnsSuffix } },
         },
+        // How the pods of a shard are placed and how many there must be (a plan decides what it sells).
+        availability: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            // required: a DoNotSchedule zone topology spread (maxSkew 1) or required zone anti-affinity;
+            // preferred: a warning when there is none; none: not checked.
+            zones: { enum: ['none', 'preferred', 'required'] },
+            // Every shard has at least one replica besides its primary.
+            replicaPerShard: { type: 'boolean' },
+          },
+        },
+        persistence: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            // Ephemeral caches allowed: KubeDB storageType Ephemeral, replicated data on emptyDir.
+            allowEphemeral: { type: 'boolean' },
+            // KubeDB deletionPolicy WipeOut (volumes and backups go with one delete).
+            allowWipeOut: { type: 'boolean' },
+          },
+        },
+        // maxmemory must stay this far under the memory limit (replication buffers, fork copy-on-write).
+        maxmemoryHeadroomPercent: { type: 'integer', minimum: 0, maximum: 90 },
+        images: {
+          type: 'object', additionalProperties: false,
+          // Registry or repository prefixes ("registry.example.com/", "docker.io/bitnami/redis"); [] allows any.
+          properties: { allowed: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } } },
+        },
+        // The plan's node tier: pods must select nodes labelled key=value (nodeSelector) and/or
+        // tolerate the taint key=value, and may not select or tolerate another value of key.
+        nodeIsolation: {
+          type: 'object', additionalProperties: false, required: ['key', 'value'],
+          properties: {
+            key: { type: 'string', minLength: 1 },
+            value: { type: 'string' },
+            nodeSelector: { type: 'boolean' },
+            toleration: { type: 'boolean' },
+          },
+        },
         quota: {
           type: 'object', additionalProperties: false, required: ['hard'],
           properties: { hard: { type: 'object', minProperties: 1, additionalProperties: quantity } },
@@ -154,7 +192,7 @@ export const policySchema = {
             properties: {
               name,
               description: { type: 'string' },
-              target: { enum: ['object', 'podSecurityContext', 'containerSecurityContext', 'redisResources', 'affinity'] },
+              target: { enum: ['object', 'podSecurityContext', 'containerSecurityContext', 'redisResources', 'affinity', 'podSpec'] },
               when: cel,
               add: { type: 'object', minProperties: 1 },
               addExpression: cel,
@@ -185,8 +223,25 @@ export const policyTestSchema = {
               planSpec: { type: 'object' },
               operation: { enum: ['CREATE', 'UPDATE', 'DELETE'] },
               mutate: { type: 'boolean' },
+              // Merged over the policy's settings for this case (e.g. {level: baseline}).
+              settings: { type: 'object' },
               object: { type: 'object', required: ['apiVersion', 'kind'] },
               oldObject: { type: 'object' },
+              // What the cluster holds, as `review` reads it from its input files (absent: not known).
+              storageClasses: {
+                type: 'array',
+                items: {
+                  type: 'object', additionalProperties: false, required: ['name', 'provisioner'],
+                  properties: { name: { type: 'string' }, provisioner: { type: 'string' }, default: { type: 'boolean' } },
+                },
+              },
+              pdbs: {
+                type: 'array',
+                items: {
+                  type: 'object', additionalProperties: false, required: ['name', 'selector'],
+                  properties: { name: { type: 'string' }, namespace: { type: 'string' }, selector: { type: 'object' } },
+                },
+              },
               expect: {
                 type: 'array', minItems: 1,
                 items: {

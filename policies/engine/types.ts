@@ -36,6 +36,16 @@ export interface RuleResult {
   denies: boolean;
 }
 
+/** A StorageClass of the cluster: `default` from the storageclass.kubernetes.io/is-default-class annotation. */
+export interface StorageClassInfo { name: string; provisioner: string; default: boolean }
+
+/** A PodDisruptionBudget of the cluster: its namespace and label selector. */
+export interface PdbInfo {
+  name: string;
+  namespace: string;
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+}
+
 export interface ReviewInput {
   object: JsonObject;
   oldObject?: JsonObject | null;
@@ -53,6 +63,14 @@ export interface ReviewInput {
   validate?: boolean;
   /** Restrict evaluation to these policy names. */
   only?: readonly string[];
+  /**
+   * The cluster's StorageClasses, for rules on where data lands (node-local provisioners, the
+   * default class). Absent: not known here, and those rules skip. `review` passes the
+   * StorageClass objects of its input files; `serve` does not fill it yet.
+   */
+  storageClasses?: readonly StorageClassInfo[];
+  /** The PodDisruptionBudgets of the object's namespace, likewise (absent: not known). */
+  pdbs?: readonly PdbInfo[];
 }
 
 export interface ReviewOutcome {

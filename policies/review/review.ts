@@ -3,7 +3,7 @@
 
 import type { Engine } from '../engine/engine.js';
 import type { SourceDocument } from '../engine/documents.js';
-import type { JsonObject, ResultKind, RuleResult } from '../engine/types.js';
+import type { JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
 
 export const PLAN_LABEL = 'redline.dev/plan';
 export const TENANT_LABEL = 'redline.dev/tenant';
@@ -41,6 +41,30 @@ function labels(o: JsonObject): Record<string, string> {
   return out;
 }
 
+const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+
+/** The StorageClasses among the input documents: the cluster as far as review can see it. */
+export function storageClassesOf(docs: readonly SourceDocument[]): StorageClassInfo[] {
+  return docs.filter((d) => d.value['kind'] === 'StorageClass' && String(d.value['apiVersion']).startsWith('storage.k8s.io/')).map((d) => {
+    const annotations = meta(d.value)['annotations'];
+    const isDefault = annotations && typeof annotations === 'object' && !Array.isArray(annotations) && annotations[DEFAULT_CLASS_ANNOTATION] === 'true';
+    return { name: String(meta(d.value)['name'] ?? ''), provisioner: String(d.value['provisioner'] ?? ''), default: Boolean(isDefault) };
+  });
+}
+
+/** The PodDisruptionBudgets among the input documents. */
+export function pdbsOf(docs: readonly SourceDocument[]): PdbInfo[] {
+  return docs.filter((d) => d.value['kind'] === 'PodDisruptionBudget' && String(d.value['apiVersion']).startsWith('policy/')).map((d) => {
+    const spec = d.value['spec'];
+    const selector = spec && typeof spec === 'object' && !Array.isArray(spec) ? spec['selector'] : undefined;
+    return {
+      name: String(meta(d.value)['name'] ?? ''),
+      namespace: String(meta(d.value)['namespace'] ?? ''),
+      selector: (selector && typeof selector === 'object' && !Array.isArray(selector) ? selector : {}) as PdbInfo['selector'],
+    };
+  });
+}
+
 export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[], options: ReviewOptions): ObjectReview[] {
   const namespaces = new Map<string, Record<string, string>>();
   for (const d of docs) {
@@ -48,6 +72,9 @@ export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[],
       namespaces.set(String(meta(d.value)['name'] ?? ''), labels(d.value));
     }
   }
+  // Review sees the cluster only through its input: the StorageClasses and PDBs listed there.
+  const storageClasses = storageClassesOf(docs);
+  const pdbs = pdbsOf(docs);
   const out: ObjectReview[] = [];
   for (const doc of docs) {
     const object = doc.value;
@@ -61,6 +88,8 @@ export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[],
       plan,
       mutate: options.mutate,
       ...(options.only ? { only: options.only } : {}),
+      storageClasses,
+      pdbs: pdbs.filter((p) => p.namespace === namespace),
     });
     if (!outcome.redis) continue;
     out.push({

@@ -9,8 +9,11 @@
 //       - name: standalone on free passes
 //         plan: free              # default free
 //         planSpec: {...}         # optional: a test-only plan with this spec, named by `plan`
+//         settings: {level: baseline}  # optional: merged over the policy's settings for this case
 //         operation: CREATE       # default CREATE; DELETE uses oldObject
 //         mutate: false           # default false: rules see the object exactly as written
+//         storageClasses: [{name: fast, provisioner: ebs.csi.aws.com, default: true}]   # optional
+//         pdbs: [{name: redis, selector: {matchLabels: {app: redis}}}]                   # optional
 //         object: {...}
 //         expect:
 //           - {rule: mode-allowed, result: pass}
@@ -24,7 +27,7 @@ import { makePlan } from '../engine/library.js';
 import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from '../engine/schema.js';
 import { pathToString } from '../engine/documents.js';
 import type { SourceDocument } from '../engine/documents.js';
-import type { Json, JsonObject, Operation, RuleResult } from '../engine/types.js';
+import type { Json, JsonObject, Operation, PdbInfo, RuleResult, StorageClassInfo } from '../engine/types.js';
 
 export interface CaseOutcome {
   file: string;
@@ -41,8 +44,11 @@ interface TestCase {
   planSpec?: JsonObject;
   operation?: Operation;
   mutate?: boolean;
+  settings?: JsonObject;
   object: JsonObject;
   oldObject?: JsonObject;
+  storageClasses?: { name: string; provisioner: string; default?: boolean }[];
+  pdbs?: { name: string; namespace?: string; selector: PdbInfo['selector'] }[];
   expect: Expectation[];
   expectPatch?: { path: string; value?: Json }[];
 }
@@ -58,7 +64,8 @@ export function runPolicyTests(engine: Engine, docs: readonly SourceDocument[]):
       const meta = (c.object['metadata'] ?? {}) as JsonObject;
       const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'tenant';
       const plan = c.plan ?? (c.planSpec ? 'test' : 'free');
-      const caseEngine = c.planSpec ? withPlan(engine, plan, c.planSpec, failures) : engine;
+      const planEngine = c.planSpec ? withPlan(engine, plan, c.planSpec, failures) : engine;
+      const caseEngine = c.settings ? withSettings(planEngine, spec.policy, c.settings) : planEngine;
       const outcome = caseEngine.review({
         object: c.object,
         oldObject: c.oldObject ?? (operation === 'DELETE' ? c.object : null),
@@ -67,6 +74,8 @@ export function runPolicyTests(engine: Engine, docs: readonly SourceDocument[]):
         plan,
         mutate: c.mutate ?? false,
         only: [spec.policy],
+        ...(c.storageClasses ? { storageClasses: c.storageClasses.map((sc): StorageClassInfo => ({ name: sc.name, provisioner: sc.provisioner, default: sc.default ?? false })) } : {}),
+        ...(c.pdbs ? { pdbs: c.pdbs.map((p): PdbInfo => ({ name: p.name, namespace: p.namespace ?? namespace, selector: p.selector })) } : {}),
       });
       if (!outcome.redis) failures.push(`not recognised as a Redis workload: ${outcome.reason}`);
       for (const want of c.expect) {
@@ -102,6 +111,13 @@ function withPlan(engine: Engine, name: string, spec: JsonObject, failures: stri
   const plans = new Map(engine.library.plans);
   plans.set(name, makePlan(name, spec));
   return new Engine({ ...engine.library, plans });
+}
+
+/** The same engine with the policy's settings overridden, key by key. */
+function withSettings(engine: Engine, policy: string, settings: JsonObject): Engine {
+  const policies = engine.library.policies.map((p) =>
+    p.name === policy ? { ...p, settings: { ...(p.settings as JsonObject), ...settings } } : p);
+  return new Engine({ ...engine.library, policies });
 }
 
 /** Which rules of which policies have at least one passing and one failing case. */

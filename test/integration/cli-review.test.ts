@@ -29,7 +29,10 @@ describe('redline review', () => {
     expect(bad.code).toBe(1);
     const report = JSON.parse(bad.stdout) as JsonReport;
     const denied = new Set(report.results.filter((r) => r.result === 'fail').map((r) => `${r.kind}/${r.name}`));
-    expect([...denied].sort()).toEqual(['Certificate/stolen', 'Pod/debug', 'PodDisruptionBudget/redis-frozen', 'Redis/escape', 'Redis/root-cache', 'Redis/too-big', 'RedisReplication/plain', 'StatefulSet/redis-insecure']);
+    expect([...denied].sort()).toEqual([
+      'Certificate/stolen', 'Deployment/cache-open', 'Pod/debug', 'PodDisruptionBudget/redis-frozen', 'Redis/escape', 'Redis/root-cache',
+      'Redis/too-big', 'Redis/unsafe', 'RedisReplication/plain', 'RedisSentinel/lonely', 'StatefulSet/one-zone', 'StatefulSet/redis-insecure',
+    ]);
   });
 
   it('prints the documented json shape with a summary that counts the results', async () => {

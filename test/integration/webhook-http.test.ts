@@ -36,8 +36,11 @@ const redisPod = {
         image: 'redis:7.2',
         args: ['--port', '0', '--tls-port', '6379'],
         resources: { limits: { memory: '1Gi', cpu: '1' } },
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        env: [{ name: 'REDIS_PASSWORD', value: SECRET_MARKER }],
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
+        env: [
+          { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'cache-auth', key: 'password' } } },
+          { name: 'APP_NOTE', value: SECRET_MARKER },
+        ],
       },
     ],
   },

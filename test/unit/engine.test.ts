@@ -125,7 +125,10 @@ describe('plans', () => {
   it('hasPlan and policyNames', () => {
     expect(shipped.hasPlan('premium')).toBe(true);
     expect(shipped.hasPlan('gold')).toBe(false);
-    expect(shipped.policyNames.sort()).toEqual(['anti-affinity', 'certificates', 'isolation', 'pdb', 'plan-limits', 'pod-security', 'tls']);
+    expect(shipped.policyNames.sort()).toEqual([
+      'anti-affinity', 'authentication', 'availability', 'certificates', 'hardening', 'images', 'isolation', 'pdb', 'persistence',
+      'plan-limits', 'pod-security', 'tls',
+    ]);
   });
 });
 
@@ -438,7 +441,10 @@ describe('selection: only, operations, roles', () => {
 
   it('without only, every policy for the role runs', () => {
     const out = shipped.review(input(kubedb()));
-    expect(new Set(out.results.map((r) => r.policy))).toEqual(new Set(['anti-affinity', 'isolation', 'pdb', 'plan-limits', 'pod-security', 'tls']));
+    expect(new Set(out.results.map((r) => r.policy))).toEqual(new Set([
+      'anti-affinity', 'authentication', 'availability', 'hardening', 'images', 'isolation', 'pdb', 'persistence', 'plan-limits',
+      'pod-security', 'tls',
+    ]));
   });
 
   it('policies match their roles: PDB rules never run for Pods, Pod rules never for PDBs', () => {

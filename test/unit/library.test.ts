@@ -338,7 +338,10 @@ describe('a valid library', () => {
   it('the shipped library compiles', async () => {
     const lib = await loadLibrary('policies/library');
     expect([...lib.plans.keys()].sort()).toEqual(['free', 'premium', 'standard']);
-    expect(lib.policies.map((p) => p.name).sort()).toEqual(['anti-affinity', 'certificates', 'isolation', 'pdb', 'plan-limits', 'pod-security', 'tls']);
+    expect(lib.policies.map((p) => p.name).sort()).toEqual([
+      'anti-affinity', 'authentication', 'availability', 'certificates', 'hardening', 'images', 'isolation', 'pdb', 'persistence',
+      'plan-limits', 'pod-security', 'tls',
+    ]);
     expect(lib.tests.length).toBeGreaterThanOrEqual(7);
   });
 

@@ -309,7 +309,7 @@ describe('what is never mutated', () => {
       spec: { containers: [{ name: 'redis', image: 'redis:7.2.4' }] },
     };
     const created = review(object, 'standard', 'CREATE');
-    expect(created.patch.map((p) => p.path).sort()).toEqual(['/spec/affinity', '/spec/containers/0/resources', '/spec/containers/0/securityContext', '/spec/securityContext']);
+    expect(created.patch.map((p) => p.path).sort()).toEqual(['/spec/affinity', '/spec/containers/0/resources', '/spec/containers/0/securityContext', '/spec/securityContext', '/spec/topologySpreadConstraints']);
     const updated = review(object, 'standard', 'UPDATE');
     expect(updated.patch).toEqual([]);
     expect(updated.mutated).toBe(object);

@@ -1,0 +1,510 @@
+// Facts about the practices of a managed Redis service, derived from a view and its raw object
+// (and, where the cluster decides, from the StorageClasses and PodDisruptionBudgets the caller
+// knows): authentication, persistence, Sentinel quorum, maxmemory, probe hosts, user namespaces,
+// storage class provisioner, PDB coverage. Pure functions; the engine computes them once per
+// review, only when a rule reads `practices`. Every sentence here ends up in a message, so each
+// says what to write instead.
+
+import type { Json, JsonObject, PdbInfo, StorageClassInfo } from '../engine/types.js';
+import { Quantity } from '../engine/quantity.js';
+import { at, list, obj, str, type PodView, type Segments, type WorkloadView } from './view.js';
+
+export type { StorageClassInfo, PdbInfo };
+
+/** What the caller knows about the cluster (an absent list means "not known here", not "none"), and the plan's headroom. */
+export interface PracticeInputs {
+  storageClasses?: readonly StorageClassInfo[] | undefined;
+  pdbs?: readonly PdbInfo[] | undefined;
+  /** Share of the memory limit maxmemory must leave free; default 0. */
+  maxmemoryHeadroomPercent?: number;
+}
+
+export interface MaxmemoryFact {
+  /** Where the setting is: "container redis args", "spec.redis.customConfig". */
+  where: string;
+  /** As written. */
+  value: string;
+  /** -1 when it cannot be read as a size. */
+  bytes: number;
+  /** The memory limit it must fit under, as written; '' when there is none. */
+  limit: string;
+  limitBytes: number;
+  /** The largest maxmemory the limit allows after the headroom, in bytes (-1 without a limit)… */
+  allowedBytes: number;
+  /** …and as Redis writes it, in whole mb (1024 × 1024 bytes), rounded down: "768mb". */
+  allowed: string;
+}
+
+export interface Practices {
+  auth: {
+    /** Non-empty: nothing protects this Redis; the sentence says what to write. */
+    missing: string;
+    /** Settings that turn protection off (disableAuth, ALLOW_EMPTY_PASSWORD=yes). */
+    disabled: string[];
+    /** Passwords written as literals (env values, arguments) or kept outside a Secret. */
+    literal: string[];
+    /** Where the password may live in something Redline cannot read (a config file). */
+    unknown: string[];
+  };
+  persistence: {
+    /** A workload that keeps data (not Sentinels, not a Pod: its owner is checked). */
+    applies: boolean;
+    durable: boolean;
+    /** Why it is not durable, and what to write. */
+    problem: string;
+  };
+  /** Sentinel processes this object runs (0: none). */
+  sentinels: number;
+  sentinelsOdd: boolean;
+  maxmemory: MaxmemoryFact[];
+  /** OT-Container-Kit redisConfig.maxMemoryPercentOfLimit; -1 when unset. */
+  maxmemoryPercent: number;
+  /** "container NAME livenessProbe.httpGet.host HOST" for every host set in a probe or handler. */
+  probeHosts: string[];
+  /** Paths of the pod templates with hostUsers: false (a user namespace). */
+  userNamespaceTemplates: string[];
+  storageClass: {
+    /** The StorageClass list was given. */
+    known: boolean;
+    /** The class the data lands on: the named one, or the default class for ''; '' when none. */
+    name: string;
+    /** '' when the class is not in the list. */
+    provisioner: string;
+  };
+  pdb: {
+    /** The PodDisruptionBudget list was given. */
+    known: boolean;
+    covering: string[];
+    /** Pod templates no PDB covers, with the PDB to add. */
+    uncovered: { path: string; name: string; selector: Record<string, string> }[];
+  };
+}
+
+const GROUP_KUBEDB = 'kubedb.com';
+const GROUP_OT = 'redis.redis.opstreelabs.in';
+const GROUP_SPOTAHOME = 'databases.spotahome.com';
+const GROUP_ENTERPRISE = 'app.redislabs.com';
+
+function group(view: WorkloadView): string {
+  const i = view.apiVersion.lastIndexOf('/');
+  return i < 0 ? '' : view.apiVersion.slice(0, i);
+}
+
+export function practicesOf(view: WorkloadView, object: JsonObject, inputs: PracticeInputs = {}): Practices {
+  const raw = rawTemplates(view, object);
+  const sentinels = sentinelsOf(view, object);
+  return {
+    auth: authOf(view, object, raw),
+    persistence: persistenceOf(view, raw),
+    sentinels,
+    sentinelsOdd: sentinels % 2 === 1,
+    maxmemory: maxmemoryOf(view, object, inputs.maxmemoryHeadroomPercent ?? 0),
+    maxmemoryPercent: maxmemoryPercentOf(view, object),
+    probeHosts: probeHostsOf(object),
+    userNamespaceTemplates: raw.filter((t) => t.spec['hostUsers'] === false).map((t) => t.pod.path),
+    storageClass: storageClassOf(view, inputs.storageClasses),
+    pdb: pdbOf(view, inputs.pdbs),
+  };
+}
+
+// ---- raw pod specs -------------------------------------------------------------------------
+
+interface RawTemplate { pod: PodView; spec: JsonObject }
+
+/**
+ * The PodSpec behind each template where the object has a real one: a Pod's spec, a template's
+ * `.spec` (spec.template, spec.podTemplate, spec.jobTemplate.spec.template). CRs with flat pod
+ * fields (OT-Container-Kit) have none.
+ */
+function rawTemplates(view: WorkloadView, object: JsonObject): RawTemplate[] {
+  const out: RawTemplate[] = [];
+  for (const pod of view.podTemplates) {
+    const segments: Segments = pod.path.split('.');
+    let spec: Json | undefined;
+    if (view.kind === 'Pod' && pod.path === 'spec') spec = at(object, segments);
+    else if (/(^|\.)(template|podTemplate)$/.test(pod.path)) spec = at(object, [...segments, 'spec']);
+    if (spec !== undefined && spec !== null && typeof spec === 'object' && !Array.isArray(spec)) out.push({ pod, spec });
+  }
+  return out;
+}
+
+function rawContainers(spec: JsonObject): JsonObject[] {
+  return [...list(spec['containers']), ...list(spec['initContainers'])].map(obj);
+}
+
+/** The volume (by name) a path inside the container lives on, via the longest matching mount. */
+function volumeAt(container: JsonObject, spec: JsonObject, path: string): JsonObject | null {
+  let best: JsonObject | null = null;
+  let bestLength = -1;
+  for (const m of list(container['volumeMounts']).map(obj)) {
+    const mountPath = str(m['mountPath']).replace(/\/+$/, '');
+    if (!mountPath || !(path === mountPath || path.startsWith(`${mountPath}/`))) continue;
+    if (mountPath.length > bestLength) {
+      bestLength = mountPath.length;
+      best = m;
+    }
+  }
+  if (!best) return null;
+  const name = str(best['name']);
+  return list(spec['volumes']).map(obj).find((v) => str(v['name']) === name) ?? { name, claimTemplate: true };
+}
+
+function onSecretVolume(container: JsonObject, spec: JsonObject, path: string): boolean {
+  const v = volumeAt(container, spec, path);
+  if (!v) return false;
+  if (v['secret'] !== undefined) return true;
+  const sources = list(obj(v['projected'])['sources']).map(obj);
+  return sources.length > 0 && sources.every((s) => s['secret'] !== undefined);
+}
+
+/** Words of the command and args; a shell script (`sh -c "…"`) is split on whitespace too. */
+function words(container: JsonObject): string[] {
+  const out: string[] = [];
+  for (const a of [...list(container['command']), ...list(container['args'])]) {
+    for (const w of str(a).split(/\s+/)) if (w) out.push(w.replace(/^["']|["']$/g, ''));
+  }
+  return out;
+}
+
+/** The value after a flag: `--flag value` or `--flag=value`. */
+function flagValues(ws: string[], flag: string): string[] {
+  const out: string[] = [];
+  ws.forEach((w, i) => {
+    if (w === flag && i + 1 < ws.length) out.push(ws[i + 1]!);
+    else if (w.startsWith(`${flag}=`)) out.push(w.slice(flag.length + 1));
+  });
+  return out;
+}
+
+/** `$(NAME)`, `$NAME` or `${NAME}`: the env variable a value refers to, else ''. */
+function envReference(value: string): string {
+  const m = /^\$(?:\(([A-Za-z_][A-Za-z0-9_]*)\)|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/.exec(value);
+  return m ? (m[1] ?? m[2] ?? m[3] ?? '') : '';
+}
+
+// ---- authentication ------------------------------------------------------------------------
+
+const PASSWORD_ENV = /(PASSWORD|PASSWD|_AUTH|_PASS)$/i;
+const SERVER_PASSWORD_ENV = new Set(['REDIS_PASSWORD', 'VALKEY_PASSWORD', 'KEYDB_PASSWORD']);
+const SERVER_PASSWORD_FILE_ENV = new Set(['REDIS_PASSWORD_FILE', 'VALKEY_PASSWORD_FILE', 'KEYDB_PASSWORD_FILE']);
+const EMPTY_PASSWORD_ENV = new Set(['ALLOW_EMPTY_PASSWORD', 'REDIS_ALLOW_EMPTY_PASSWORD', 'VALKEY_ALLOW_EMPTY_PASSWORD']);
+const TRUTHY = new Set(['yes', 'true', '1', 'y', 'on']);
+
+function authOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Practices['auth'] {
+  const auth: Practices['auth'] = { missing: '', disabled: [], literal: [], unknown: [] };
+  const spec = obj(object['spec']);
+  const g = group(view);
+  // Literal passwords anywhere in the pod templates' env (exporters and sidecars leak them too).
+  for (const c of view.containers) {
+    for (const name in c.env) {
+      if (PASSWORD_ENV.test(name) && !EMPTY_PASSWORD_ENV.has(name) && c.env[name] && !envReference(c.env[name]!)) {
+        auth.literal.push(`container ${c.name} env ${name} is a literal value; take it from a Secret with valueFrom.secretKeyRef`);
+      }
+      if (EMPTY_PASSWORD_ENV.has(name) && TRUTHY.has((c.env[name] ?? '').toLowerCase())) {
+        auth.disabled.push(`container ${c.name} sets ${name}=${c.env[name]}; remove it and set REDIS_PASSWORD from a Secret (valueFrom.secretKeyRef)`);
+      }
+    }
+  }
+  if (g === GROUP_KUBEDB) {
+    if (spec['disableAuth'] === true) {
+      auth.disabled.push(`spec.disableAuth is true; remove it (KubeDB then creates the Secret ${view.name}-auth) or name your own Secret in spec.authSecret.name`);
+    }
+    return auth;
+  }
+  if (g === GROUP_OT) {
+    const secret = obj(obj(spec['kubernetesConfig'])['redisSecret']);
+    if (!str(secret['name']) || !str(secret['key'])) {
+      auth.missing = `${view.kind} ${view.name} has no password: set spec.kubernetesConfig.redisSecret {name: <Secret>, key: <key>} to a Secret holding it`;
+    }
+    return auth;
+  }
+  if (g === GROUP_SPOTAHOME) {
+    if (!str(obj(spec['auth'])['secretPath'])) {
+      auth.missing = `RedisFailover ${view.name} has no password: set spec.auth.secretPath to a Secret with the key "password"`;
+    }
+    for (const line of list(obj(spec['redis'])['customConfig']).map(str)) {
+      if (/^\s*(requirepass|masterauth)\s+\S/i.test(line)) auth.literal.push(`spec.redis.customConfig "${line.split(/\s+/)[0]} …" is a literal password; use spec.auth.secretPath`);
+    }
+    return auth;
+  }
+  if (g === GROUP_ENTERPRISE) return auth; // the operator generates every database's password Secret
+  if (view.engine !== 'kubernetes' || view.role === 'other-pod' || view.role === 'other-workload') return auth;
+  plainAuth(view, raw, auth);
+  return auth;
+}
+
+/** StatefulSets, Deployments, Pods…: the env and arguments of the containers that run Redis. */
+function plainAuth(view: WorkloadView, raw: RawTemplate[], auth: Practices['auth']): void {
+  let protectedBy = '';
+  const configFiles: string[] = [];
+  const envFromSecrets: string[] = [];
+  for (const { pod, spec } of raw) {
+    const redisNames = new Set(pod.containers.filter((c) => c.redis).map((c) => c.name));
+    for (const c of rawContainers(spec)) {
+      const name = str(c['name']);
+      if (!redisNames.has(name)) continue;
+      const env = new Map<string, JsonObject>();
+      for (const e of list(c['env']).map(obj)) env.set(str(e['name']), e);
+      const fromSecret = (n: string): boolean => obj(env.get(n)?.['valueFrom'])['secretKeyRef'] !== undefined;
+      for (const e of list(c['envFrom']).map(obj)) {
+        if (e['secretRef'] !== undefined) envFromSecrets.push(str(obj(e['secretRef'])['name']));
+      }
+      for (const [n, e] of env) {
+        const valueFrom = obj(e['valueFrom']);
+        // A literal password still protects Redis; password-from-secret reports it.
+        if (SERVER_PASSWORD_ENV.has(n) && (valueFrom['secretKeyRef'] !== undefined || str(e['value']))) protectedBy ||= `env ${n}`;
+        if (PASSWORD_ENV.test(n) && valueFrom['configMapKeyRef'] !== undefined) {
+          auth.literal.push(`container ${name} env ${n} comes from a ConfigMap; take it from a Secret with valueFrom.secretKeyRef`);
+        }
+        if (SERVER_PASSWORD_FILE_ENV.has(n)) {
+          const file = str(e['value']);
+          if (file && onSecretVolume(c, spec, file)) protectedBy ||= `env ${n}`;
+          else auth.literal.push(`container ${name} env ${n} points at ${file || 'nothing'}, which is not on a Secret volume; mount the Secret and point ${n} into it`);
+        }
+      }
+      const ws = words(c);
+      for (const flag of ['--requirepass', '--masterauth']) {
+        for (const value of flagValues(ws, flag)) {
+          const ref = envReference(value);
+          if (!ref) {
+            auth.literal.push(`container ${name} passes ${flag} a literal password; use ${flag} $(REDIS_PASSWORD) with REDIS_PASSWORD from a Secret`);
+            if (flag === '--requirepass') protectedBy ||= flag;
+          } else if (fromSecret(ref) || (!env.has(ref) && envFromSecrets.length > 0)) {
+            if (flag === '--requirepass') protectedBy ||= `${flag} $(${ref})`;
+          } else if (!env.has(ref)) auth.literal.push(`container ${name} passes ${flag} $(${ref}) but ${ref} is not set from a Secret; set it with valueFrom.secretKeyRef`);
+        }
+      }
+      for (const file of flagValues(ws, '--aclfile')) {
+        if (onSecretVolume(c, spec, file)) protectedBy ||= `--aclfile ${file}`;
+        else auth.unknown.push(`container ${name} reads its ACL from ${file}, which is not on a Secret volume; Redline cannot tell whether it protects Redis — mount it from a Secret`);
+      }
+      for (const w of ws) if (/\.conf$/.test(w) && !w.startsWith('-')) configFiles.push(`${name}: ${w}`);
+    }
+  }
+  if (protectedBy) return;
+  if (envFromSecrets.length > 0) {
+    auth.unknown.push(`the password may come from envFrom Secret ${envFromSecrets.join(', ')}; Redline cannot see its keys — set REDIS_PASSWORD with valueFrom.secretKeyRef instead`);
+  } else if (configFiles.length > 0) {
+    auth.unknown.push(`authentication may be in the configuration file (${configFiles.join(', ')}), which Redline cannot read; pass --requirepass $(REDIS_PASSWORD) with REDIS_PASSWORD from a Secret so it is visible`);
+  } else if (raw.length > 0 && auth.disabled.length === 0) {
+    auth.missing = `${view.kind} ${view.name} runs Redis without a password: set REDIS_PASSWORD (Bitnami images) from a Secret with valueFrom.secretKeyRef, or pass --requirepass $(REDIS_PASSWORD) or --aclfile on a Secret volume`;
+  }
+}
+
+// ---- persistence ---------------------------------------------------------------------------
+
+const SENTINEL_KINDS = new Set([`${GROUP_KUBEDB}/RedisSentinel`, `${GROUP_OT}/RedisSentinel`]);
+
+/** The container (its command and args, as the view has them) runs a Sentinel. */
+function runsSentinel(c: { args: string[] }): boolean {
+  return c.args.some((a) => a.split(/\s+/).some((w) => /(^|\/)(redis|valkey)-sentinel$/.test(w) || w === '--sentinel'));
+}
+
+function persistenceOf(view: WorkloadView, raw: RawTemplate[]): Practices['persistence'] {
+  const none = { applies: false, durable: true, problem: '' };
+  // A set an operator owns follows its CR, which is checked instead.
+  if (view.role !== 'workload' || view.controlled || SENTINEL_KINDS.has(`${group(view)}/${view.kind}`)) return none;
+  const g = group(view);
+  if (view.engine !== 'kubernetes') {
+    if (!view.storage.known || !view.storage.ephemeral) return { applies: true, durable: true, problem: '' };
+    const problem = g === GROUP_KUBEDB
+      ? 'spec.storageType is Ephemeral: the data is lost with the pod; set storageType: Durable with spec.storage (a PersistentVolumeClaim spec)'
+      : g === GROUP_OT
+        ? 'no spec.storage.volumeClaimTemplate: the data is lost with the pod; add one (and persistenceEnabled: true on a RedisCluster)'
+        : g === GROUP_SPOTAHOME
+          ? 'spec.redis.storage has no persistentVolumeClaim: the data is on emptyDir and lost with the pod; set spec.redis.storage.persistentVolumeClaim'
+          : 'the data is not on a PersistentVolumeClaim and is lost with the pod; configure persistent storage';
+    return { applies: true, durable: false, problem };
+  }
+  // Plain kinds: only replicated or clustered workloads (a replica resyncs from a primary that has
+  // restarted empty, and wipes itself).
+  if (view.mode !== 'Replicated' && view.mode !== 'Cluster') return none;
+  const claimNames = new Set(view.storage.known && !view.storage.ephemeral ? ['*'] : []);
+  for (const { pod, spec } of raw) {
+    if (pod.containers.every((c) => !c.redis) || pod.containers.some((c) => c.redis && runsSentinel(c))) continue;
+    const volumes = new Map(list(spec['volumes']).map(obj).map((v) => [str(v['name']), v]));
+    let onClaim = false;
+    let other = '';
+    for (const c of rawContainers(spec)) {
+      if (!pod.containers.some((v) => v.redis && v.name === str(c['name']))) continue;
+      for (const m of list(c['volumeMounts']).map(obj)) {
+        const v = volumes.get(str(m['name']));
+        if (!v) onClaim ||= claimNames.size > 0; // a volumeClaimTemplate
+        else if (v['persistentVolumeClaim'] !== undefined) onClaim = true;
+        else if (v['emptyDir'] !== undefined && !other) other = `emptyDir ${str(m['name'])} at ${str(m['mountPath'])}`;
+      }
+    }
+    if (!onClaim) {
+      const where = other ? `on ${other}` : 'on no volume at all';
+      return {
+        applies: true,
+        durable: false,
+        problem: `the Redis data of ${pod.path} is ${where} and is lost with the pod; mount a PersistentVolumeClaim (volumeClaimTemplates on a StatefulSet) at the data directory`,
+      };
+    }
+  }
+  return { applies: true, durable: true, problem: '' };
+}
+
+// ---- Sentinel quorum -----------------------------------------------------------------------
+
+function sentinelsOf(view: WorkloadView, object: JsonObject): number {
+  if (view.role !== 'workload') return 0;
+  const g = group(view);
+  if (SENTINEL_KINDS.has(`${g}/${view.kind}`)) return view.pods;
+  if (g === GROUP_SPOTAHOME) {
+    const replicas = obj(obj(object['spec'])['sentinel'])['replicas'];
+    return typeof replicas === 'number' ? replicas : 3;
+  }
+  let n = 0;
+  for (const pod of view.podTemplates) {
+    if (pod.role === 'sentinel') n += pod.replicas;
+    else if (view.engine === 'kubernetes' && pod.containers.some((c) => c.redis && runsSentinel(c))) n += pod.replicas;
+  }
+  return n;
+}
+
+// ---- maxmemory -----------------------------------------------------------------------------
+
+const REDIS_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1000, kb: 1024, m: 1000 ** 2, mb: 1024 ** 2, g: 1000 ** 3, gb: 1024 ** 3,
+};
+
+/** A Redis memory size (1gb, 512mb, 100000, 1g); Kubernetes quantities (1Gi) are read too. */
+export function redisBytes(text: string): number {
+  const m = /^(\d+)([a-z]*)$/i.exec(text.trim());
+  if (m) {
+    const unit = REDIS_UNITS[m[2]!.toLowerCase()];
+    if (unit !== undefined) return Number(m[1]) * unit;
+  }
+  const q = Quantity.tryParse(text.trim());
+  return q ? Number(q.nanos / 1_000_000_000n) : -1;
+}
+
+function quantityBytes(text: string): number {
+  const q = text ? Quantity.tryParse(text) : undefined;
+  return q ? Number(q.nanos / 1_000_000_000n) : -1;
+}
+
+const FLAG_ENVS = ['REDIS_EXTRA_FLAGS', 'VALKEY_EXTRA_FLAGS', 'REDIS_ARGS'];
+
+function fact(where: string, value: string, limit: string, headroom: number): MaxmemoryFact {
+  const limitBytes = quantityBytes(limit);
+  const allowedBytes = limitBytes < 0 ? -1 : Math.floor((limitBytes * (100 - headroom)) / 100);
+  return { where, value, bytes: redisBytes(value), limit, limitBytes, allowedBytes, allowed: allowedBytes < 0 ? '' : `${Math.floor(allowedBytes / MB)}mb` };
+}
+
+const MB = 1024 * 1024;
+
+function maxmemoryOf(view: WorkloadView, object: JsonObject, headroom: number): MaxmemoryFact[] {
+  const out: MaxmemoryFact[] = [];
+  for (const c of view.containers) {
+    if (!c.redis) continue;
+    const limit = c.resources.limits['memory'] ?? '';
+    const ws = c.args.flatMap((a) => a.split(/\s+/)).filter(Boolean);
+    const sources: [string, string[]][] = [[`container ${c.name} args`, ws]];
+    for (const e of FLAG_ENVS) if (c.env[e]) sources.push([`container ${c.name} env ${e}`, c.env[e]!.split(/\s+/).filter(Boolean)]);
+    for (const [where, list_] of sources) {
+      for (const value of flagValues(list_, '--maxmemory')) {
+        out.push(fact(where, value, limit, headroom));
+      }
+    }
+  }
+  if (group(view) === GROUP_SPOTAHOME) {
+    for (const line of list(obj(obj(object['spec'])['redis'])['customConfig']).map(str)) {
+      const m = /^\s*maxmemory\s+(\S+)\s*$/i.exec(line);
+      if (m) out.push(fact('spec.redis.customConfig', m[1]!, view.memoryLimit, headroom));
+    }
+  }
+  return out;
+}
+
+function maxmemoryPercentOf(view: WorkloadView, object: JsonObject): number {
+  if (group(view) !== GROUP_OT) return -1;
+  const spec = obj(object['spec']);
+  const places = [obj(spec['redisConfig']), obj(obj(spec['redisLeader'])['redisConfig']), obj(obj(spec['redisFollower'])['redisConfig'])];
+  let most = -1;
+  for (const p of places) {
+    const v = p['maxMemoryPercentOfLimit'];
+    if (typeof v === 'number' && v > most) most = v;
+  }
+  return most;
+}
+
+// ---- probe and lifecycle hosts (Pod Security baseline, 1.34+) ---------------------------------
+
+const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'];
+const HANDLERS = ['postStart', 'preStop'];
+
+/** Every container-like object anywhere in the object (CRs keep containers in many places). */
+function probeHostsOf(object: JsonObject): string[] {
+  const out: string[] = [];
+  const visit = (node: Json | undefined, depth: number): void => {
+    if (depth > 24 || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, depth + 1);
+      return;
+    }
+    const name = str(node['name']) || '(unnamed)';
+    const check = (handler: Json | undefined, where: string): void => {
+      for (const action of ['httpGet', 'tcpSocket']) {
+        const host = str(obj(obj(handler)[action])['host']);
+        if (host) out.push(`container ${name} ${where}.${action}.host ${host}`);
+      }
+    };
+    for (const p of PROBES) if (node[p] !== undefined) check(node[p], p);
+    const lifecycle = node['lifecycle'];
+    if (lifecycle !== undefined) for (const h of HANDLERS) check(obj(lifecycle)[h], `lifecycle.${h}`);
+    for (const key in node) {
+      if (PROBES.includes(key) || key === 'lifecycle') continue;
+      visit(node[key], depth + 1);
+    }
+  };
+  visit(object['spec'], 0);
+  return out;
+}
+
+// ---- storage class -------------------------------------------------------------------------
+
+function storageClassOf(view: WorkloadView, classes: readonly StorageClassInfo[] | undefined): Practices['storageClass'] {
+  if (!classes) return { known: false, name: view.storage.storageClass, provisioner: '' };
+  const wanted = view.storage.storageClass;
+  const found = wanted ? classes.find((c) => c.name === wanted) : classes.find((c) => c.default);
+  return { known: true, name: found?.name ?? wanted, provisioner: found?.provisioner ?? '' };
+}
+
+// ---- PodDisruptionBudget coverage ------------------------------------------------------------
+
+function selects(selector: PdbInfo['selector'], labels: Record<string, string>): boolean {
+  // The selector comes from input files or a watch: read it defensively.
+  const matchLabels = obj(selector?.matchLabels as Json | undefined);
+  const expressions = list(selector?.matchExpressions as Json | undefined).map(obj);
+  if (Object.keys(matchLabels).length === 0 && expressions.length === 0) return false;
+  for (const k in matchLabels) if (labels[k] !== matchLabels[k]) return false;
+  for (const e of expressions) {
+    const key = str(e['key']);
+    const has = Object.hasOwn(labels, key);
+    const values = list(e['values']).map(str);
+    const operator = str(e['operator']);
+    if (operator === 'In' && !(has && values.includes(labels[key]!))) return false;
+    if (operator === 'NotIn' && has && values.includes(labels[key]!)) return false;
+    if (operator === 'Exists' && !has) return false;
+    if (operator === 'DoesNotExist' && has) return false;
+  }
+  return true;
+}
+
+function pdbOf(view: WorkloadView, pdbs: readonly PdbInfo[] | undefined): Practices['pdb'] {
+  if (!pdbs) return { known: false, covering: [], uncovered: [] };
+  const covering = new Set<string>();
+  const uncovered: Practices['pdb']['uncovered'] = [];
+  view.podTemplates.forEach((pod, i) => {
+    const mine = pdbs.filter((p) => (!p.namespace || !view.namespace || p.namespace === view.namespace) && selects(p.selector, pod.labels));
+    for (const p of mine) covering.add(p.name);
+    if (mine.length === 0 && pod.replicas > 1) {
+      const suffix = view.podTemplates.length > 1 ? `-${pod.role || i}` : '';
+      uncovered.push({ path: pod.path, name: `${view.name}${suffix}`, selector: pod.selectorLabels });
+    }
+  });
+  return { known: true, covering: [...covering], uncovered };
+}
