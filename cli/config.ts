@@ -88,7 +88,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'tls.caFile', kind: 'path', env: 'REDLINE_TLS_CA_FILE', flag: '--tls-ca-file', default: null, doc: 'CA of the serving certificate (informational: logged for clients)' },
   { path: 'tls.secretDir', kind: 'path', env: 'REDLINE_TLS_SECRET_DIR', flag: '--tls-secret-dir', default: null, doc: 'mounted TLS Secret directory (tls.crt, tls.key, ca.crt); instead of certFile/keyFile' },
   { path: 'policiesDir', kind: 'path', env: 'REDLINE_POLICIES_DIR', flag: '--policies', default: null, doc: 'policy + plan library directory (default: the shipped policies/library)' },
-  { path: 'namespacesFile', kind: 'path', env: 'REDLINE_NAMESPACES_FILE', flag: '--namespaces', default: null, doc: 'multi-document YAML of Namespaces to use instead of a cluster' },
+  { path: 'namespacesFile', kind: 'path', env: 'REDLINE_NAMESPACES_FILE', flag: '--namespaces', default: null, doc: 'multi-document YAML of Namespaces to use instead of a cluster (StorageClasses and PodDisruptionBudgets in it are used too)' },
   { path: 'kubeconfig', kind: 'path', env: 'REDLINE_KUBECONFIG', flag: '--kubeconfig', default: null, doc: 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)' },
   { path: 'bodyLimitBytes', kind: 'bytes', env: 'REDLINE_BODY_LIMIT_BYTES', flag: '--body-limit-bytes', default: 6 * MIB, min: API_SERVER_MAX_BODY + 1, max: 64 * MIB, doc: 'largest accepted request body; must be > 3 MiB (accepts 6Mi, 8MiB)' },
   { path: 'requestTimeBudgetMs', kind: 'int', env: 'REDLINE_REQUEST_TIME_BUDGET_MS', flag: '--request-time-budget-ms', default: 250, min: 1, max: 30_000, doc: 'time budget of policy evaluation per request' },
@@ -101,7 +101,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'logLevel', kind: 'enum', values: LOG_LEVELS, env: 'REDLINE_LOG_LEVEL', flag: '--log-level', default: 'info', doc: `log level: ${LOG_LEVELS.join(', ')}` },
   { path: 'certReloadIntervalMs', kind: 'int', env: 'REDLINE_CERT_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the certificate files (besides fs.watch)' },
   { path: 'policyReloadIntervalMs', kind: 'int', env: 'REDLINE_POLICY_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the policy directory (besides fs.watch)' },
-  { path: 'namespaceResyncMs', kind: 'int', env: 'REDLINE_NAMESPACE_RESYNC_MS', default: 600_000, min: 0, max: 86_400_000, doc: 'full relist period of the namespace informer (0: never)' },
+  { path: 'namespaceResyncMs', kind: 'int', env: 'REDLINE_NAMESPACE_RESYNC_MS', default: 600_000, min: 0, max: 86_400_000, doc: 'full relist period of the Namespace, StorageClass and PodDisruptionBudget informers (0: never)' },
 ] satisfies Setting[]);
 
 const SPEC: SettingsSpec = { section: 'serve', table: SETTINGS, check: crossChecks };

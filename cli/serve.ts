@@ -11,6 +11,9 @@ import { systemClock, type Clock } from '../certs/clock.js';
 import { ensureDevCertificates } from '../certs/dev.js';
 import { registerCertificateExpiry } from '../certs/metrics.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
+import type { ClusterFacts } from '../kube/cluster-facts-source.js';
+import { ClusterPdbSource } from '../kube/pdb-source.js';
+import { ClusterStorageClassSource } from '../kube/storage-class-source.js';
 import {
   ClusterNamespaceSource,
   FileNamespaceSource,
@@ -160,11 +163,27 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     return pem ? [{ certificate: 'serving', pem }] : [];
   });
 
-  // Namespace source.
+  // Namespace source, and what the engine learns about the cluster besides (StorageClasses,
+  // PodDisruptionBudgets): watched next to the namespaces, or read from the same file.
   let namespaces: NamespaceSource;
   let unknownNamespace: AdmissionContext['unknownNamespace'] = 'allow';
+  let facts: ClusterFacts | undefined;
+  let factsReadiness: () => ReadinessCheck[] = () => [
+    { name: 'storageclasses', ok: true, detail: 'no cluster: not known; the rules that need them skip' },
+    { name: 'poddisruptionbudgets', ok: true, detail: 'no cluster: not known; the rules that need them skip' },
+  ];
+  const caches: { start(): Promise<void>; stop(): Promise<void> }[] = [];
   if (cfg.namespacesFile) {
-    namespaces = new FileNamespaceSource(cfg.namespacesFile);
+    const file = new FileNamespaceSource(cfg.namespacesFile);
+    namespaces = file;
+    facts = { storageClasses: () => file.facts.storageClasses(), pdbs: (ns) => file.facts.pdbs(ns) };
+    factsReadiness = () => {
+      const d = file.facts.describe();
+      return [
+        { name: 'storageclasses', ok: true, detail: d.storageClasses },
+        { name: 'poddisruptionbudgets', ok: true, detail: d.pdbs },
+      ];
+    };
   } else {
     const access = resolveClusterAccess({ kubeconfig: cfg.kubeconfig, env });
     if (access) {
@@ -176,6 +195,24 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
           logger: root.child({ [LogKey.component]: 'namespaces' }),
           onError: () => metrics.error('namespace_watch'),
         });
+        const storageClasses = new ClusterStorageClassSource({
+          kubeConfig: kc,
+          resyncMs: cfg.namespaceResyncMs,
+          logger: root.child({ [LogKey.component]: 'storageclasses' }),
+          onError: () => metrics.error('storageclass_watch'),
+        });
+        const pdbs = new ClusterPdbSource({
+          kubeConfig: kc,
+          resyncMs: cfg.namespaceResyncMs,
+          logger: root.child({ [LogKey.component]: 'poddisruptionbudgets' }),
+          onError: () => metrics.error('pdb_watch'),
+        });
+        caches.push(storageClasses, pdbs);
+        facts = { storageClasses: () => storageClasses.storageClasses(), pdbs: (ns) => pdbs.pdbs(ns) };
+        factsReadiness = () => [
+          { name: 'storageclasses', ...storageClasses.status() },
+          { name: 'poddisruptionbudgets', ...pdbs.status() },
+        ];
         unknownNamespace = 'deny';
         log.info({ [LogKey.reason]: describeClusterAccess(access) }, 'namespaces from the cluster');
       } catch (e) {
@@ -190,10 +227,21 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
       return 2;
     }
   }
+  // The caches use the namespace source's kubeconfig; all start together. They never throw once
+  // a client exists: they keep retrying, and readiness waits for them.
+  const cachesStarted = Promise.allSettled(caches.map((c) => c.start()));
   try {
     await namespaces.start();
   } catch (e) {
     say(`redline serve: cannot load namespaces: ${e instanceof Error ? e.message : String(e)}`);
+    await cachesStarted;
+    await Promise.allSettled(caches.map((c) => c.stop()));
+    return 1;
+  }
+  const failed = (await cachesStarted).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    say(`redline serve: cannot watch the cluster: ${failed.reason instanceof Error ? failed.reason.message : String(failed.reason)}`);
+    await Promise.allSettled([namespaces.stop(), ...caches.map((c) => c.stop())]);
     return 1;
   }
 
@@ -202,6 +250,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   const context: AdmissionContext = {
     reviewer: () => policies.current(),
     namespaces,
+    ...(facts ? { cluster: facts } : {}),
     labelGuard: new LabelGuard(cfg.admins, cfg.controllerServiceAccount),
     metrics,
     unknownNamespace,
@@ -220,6 +269,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
       { name: 'policies', ok: true, detail: `${policies.current().policyNames.length} policies compiled from ${policiesDir}` },
       { name: 'certificate', ok: cert.ready, detail: cert.reason },
       { name: 'namespaces', ok: namespaces.synced(), detail: `${namespaces.kind} source ${namespaces.synced() ? 'synced' : 'not synced yet'}` },
+      ...factsReadiness(),
       { name: 'serving', ok: !shuttingDown, detail: shuttingDown ? 'shutting down' : 'accepting requests' },
     ];
   };
@@ -234,7 +284,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     healthPort = (await health.listen(cfg.healthPort, host)).port;
   } catch (e) {
     say(`redline serve: cannot listen: ${e instanceof Error ? e.message : String(e)}`);
-    await closeQuietly(webhook, health, namespaces, certs, policies);
+    await closeQuietly(webhook, health, [namespaces, ...caches], certs, policies);
     return 1;
   }
   certs.start();
@@ -275,17 +325,17 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   signals.off('SIGTERM', onSignal);
   signals.off('SIGINT', onSignal);
   clearInterval(logFlusher);
-  await closeQuietly(webhook, health, namespaces, certs, policies);
+  await closeQuietly(webhook, health, [namespaces, ...caches], certs, policies);
   flushLog();
   return code;
 }
 
-async function closeQuietly(webhook: WebhookServer, health: HealthServer, namespaces: NamespaceSource, certs: CertReloader, policies: PolicyReloader): Promise<void> {
+async function closeQuietly(webhook: WebhookServer, health: HealthServer, sources: { stop(): Promise<void> }[], certs: CertReloader, policies: PolicyReloader): Promise<void> {
   certs.stop();
   policies.stop();
   if (webhook.server.listening) webhook.server.close();
   webhook.server.closeAllConnections();
-  await Promise.allSettled([health.close(), namespaces.stop()]);
+  await Promise.allSettled([health.close(), ...sources.map((s) => s.stop())]);
 }
 
 function relativeIfInside(cwd: string, p: string): string {

@@ -1,14 +1,17 @@
 // Where the webhook learns which namespaces it enforces and with which plan — tenants
 // (`redline.dev/tenant`), and namespaces being offboarded (`redline.dev/managed: "true"` left
 // after the tenant label, see isEnforcedNamespace in webhook/label-guard.ts): a static file of
-// Namespace manifests for development and CI, or a cluster informer for `serve`. Both answer
-// `get(name)` from memory with every label; the hot path never waits on the API server.
+// Namespace manifests for development and CI (its StorageClasses and PodDisruptionBudgets, if
+// any, stand in for the cluster's: see cluster-facts-source.ts), or a cluster informer for
+// `serve`. Both answer `get(name)` from memory with every label; the hot path never waits on the
+// API server.
 
 import { readFile } from 'node:fs/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import type { NamespaceInfo } from '../policies/engine/types.js';
-import { KubeApi } from './apply.js';
+import type { NamespaceInfo, PdbInfo, StorageClassInfo } from '../policies/engine/types.js';
+import { KubeApi, type KubeObject } from './apply.js';
+import { pdbInfo, StaticClusterFacts, storageClassInfo } from './cluster-facts-source.js';
 import { Informer, type InformerLogger } from './informer.js';
 import type { BackoffPolicy } from './queue.js';
 
@@ -60,13 +63,22 @@ export class NamespaceFileError extends Error {
   }
 }
 
+/** What the `--namespaces` file says about the cluster. */
+export interface NamespaceFile {
+  namespaces: NamespaceInfo[];
+  /** StorageClasses in the file (with creationTimestamp, '' when absent, to pick among several defaults). */
+  storageClasses: { info: StorageClassInfo; created: string }[];
+  pdbs: PdbInfo[];
+}
+
 /**
  * Parse multi-document YAML of Namespace manifests (a `kind: List` / `NamespaceList` with `items`
- * works too, as printed by `kubectl get ns -o yaml`). Other kinds are ignored.
+ * works too, as printed by `kubectl get ns -o yaml`). StorageClasses and PodDisruptionBudgets are
+ * read as well (what `serve` would otherwise watch); other kinds are ignored.
  */
-export function parseNamespaceManifests(text: string, file = '<namespaces>'): NamespaceInfo[] {
+export function parseNamespaceFile(text: string, file = '<namespaces>'): NamespaceFile {
   const problems: string[] = [];
-  const out: NamespaceInfo[] = [];
+  const out: NamespaceFile = { namespaces: [], storageClasses: [], pdbs: [] };
   const docs = parseAllDocuments(text);
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((doc, i) => {
@@ -83,8 +95,25 @@ export function parseNamespaceManifests(text: string, file = '<namespaces>'): Na
         return;
       }
       const o = v as Record<string, unknown>;
-      if ((o.kind === 'List' || o.kind === 'NamespaceList') && Array.isArray(o.items)) {
+      if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)) {
         o.items.forEach((item, j) => visit(item, `${where} items[${j}]`));
+        return;
+      }
+      const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+      if (o.kind === 'StorageClass' && apiVersion.startsWith('storage.k8s.io/')) {
+        const info = storageClassInfo(o);
+        if (!info) problems.push(`${where}: StorageClass without metadata.name`);
+        else {
+          const created = (o.metadata as Record<string, unknown>)['creationTimestamp'];
+          out.storageClasses.push({ info, created: typeof created === 'string' ? created : created instanceof Date ? created.toISOString() : '' });
+        }
+        return;
+      }
+      if (o.kind === 'PodDisruptionBudget' && apiVersion.startsWith('policy/')) {
+        const info = pdbInfo(o);
+        if (!info) problems.push(`${where}: PodDisruptionBudget without metadata.name`);
+        else if (!info.namespace) problems.push(`${where} (${info.name}): PodDisruptionBudget without metadata.namespace; write the namespace it protects`);
+        else out.pdbs.push(info);
         return;
       }
       if (o.kind !== 'Namespace') return;
@@ -105,7 +134,7 @@ export function parseNamespaceManifests(text: string, file = '<namespaces>'): Na
           else problems.push(`${where} (${md.name}): label ${k} must be a string`);
         }
       }
-      out.push({ name: md.name, labels });
+      out.namespaces.push({ name: md.name, labels });
     };
     visit(value, `document ${i + 1}`);
   });
@@ -113,11 +142,22 @@ export function parseNamespaceManifests(text: string, file = '<namespaces>'): Na
   return out;
 }
 
+/** The Namespaces of such a file (see parseNamespaceFile). */
+export function parseNamespaceManifests(text: string, file = '<namespaces>'): NamespaceInfo[] {
+  return parseNamespaceFile(text, file).namespaces;
+}
+
 export class FileNamespaceSource implements NamespaceSource {
   readonly kind = 'file' as const;
   private byName = new Map<string, NamespaceInfo>();
   private loaded = false;
+  private clusterFacts = new StaticClusterFacts();
   constructor(readonly file: string) {}
+
+  /** The file's StorageClasses and PodDisruptionBudgets (each unknown when the file has none). */
+  get facts(): StaticClusterFacts {
+    return this.clusterFacts;
+  }
 
   /** Reads and parses the file; throws NamespaceFileError (or the fs error) when it is unusable. */
   async start(): Promise<void> {
@@ -127,9 +167,11 @@ export class FileNamespaceSource implements NamespaceSource {
     } catch (e) {
       throw new NamespaceFileError(this.file, [e instanceof Error ? e.message : String(e)]);
     }
+    const parsed = parseNamespaceFile(text, this.file);
     const map = new Map<string, NamespaceInfo>();
-    for (const ns of parseNamespaceManifests(text, this.file)) map.set(ns.name, ns);
+    for (const ns of parsed.namespaces) map.set(ns.name, ns);
     this.byName = map;
+    this.clusterFacts = new StaticClusterFacts(parsed.storageClasses, parsed.pdbs);
     this.loaded = true;
   }
   async stop(): Promise<void> {}
@@ -173,12 +215,13 @@ export class ClusterNamespaceSource implements NamespaceSource {
   private informer: Informer | undefined;
   private firstOutcome: (() => void) | undefined;
   private syncLogged = false;
+  /** Built on change, so a request gets the same object back rather than a fresh copy. */
+  private readonly infos = new Map<string, NamespaceInfo>();
 
   constructor(private readonly opts: ClusterNamespaceSourceOptions) {}
 
   get(name: string): NamespaceInfo | undefined {
-    const ns = this.informer?.get(name);
-    return ns ? toInfo(ns) : undefined;
+    return this.infos.get(name);
   }
 
   synced(): boolean {
@@ -212,7 +255,7 @@ export class ClusterNamespaceSource implements NamespaceSource {
   private makeInformer(api: KubeApi): Informer {
     const opts = this.opts;
     const resyncMs = opts.resyncMs ?? 10 * 60_000;
-    return new Informer({
+    const informer = new Informer({
       api,
       path: '/api/v1/namespaces',
       name: 'namespaces',
@@ -232,5 +275,11 @@ export class ClusterNamespaceSource implements NamespaceSource {
         this.firstOutcome?.();
       },
     });
+    const keep = (ns: KubeObject): void => {
+      const info = toInfo(ns);
+      if (info) this.infos.set(info.name, info);
+    };
+    informer.on({ add: keep, update: (_old, ns) => keep(ns), delete: (ns) => void this.infos.delete(ns.metadata.name) });
+    return informer;
   }
 }

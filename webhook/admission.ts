@@ -4,6 +4,7 @@
 // written anywhere — so dryRun requests need no special path.
 
 import type { Logger } from 'pino';
+import type { ClusterFacts } from '../kube/cluster-facts-source.js';
 import type { NamespaceSource } from '../kube/namespaces.js';
 import type { JsonPatchOp, ReviewInput, ReviewOutcome, RuleResult } from '../policies/engine/types.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
@@ -23,6 +24,11 @@ export interface AdmissionContext {
   /** The current reviewer (a getter, so a reloaded library can be swapped in). */
   reviewer: () => Reviewer;
   namespaces: NamespaceSource;
+  /**
+   * The cluster's StorageClasses and each namespace's PodDisruptionBudgets, passed to the engine
+   * as ready lists. Absent (or a list it does not know): the rules that need them skip.
+   */
+  cluster?: ClusterFacts;
   labelGuard: LabelGuard;
   metrics?: WebhookMetrics;
   /**
@@ -265,6 +271,8 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
     mutate,
     // /mutate only patches; /validate judges the final object (after every mutating webhook).
     validate: endpoint === 'validate',
+    storageClasses: ctx.cluster?.storageClasses(),
+    pdbs: ctx.cluster?.pdbs(req.namespace),
   };
   let outcome: ReviewOutcome;
   try {

@@ -47,7 +47,9 @@ export type ErrorKind =
   | 'timeout' // a request did not complete in time
   | 'cert_reload' // a changed certificate could not be loaded
   | 'policy_reload' // changed policies or plans are invalid
-  | 'namespace_watch'; // the namespace informer failed and is restarting
+  | 'namespace_watch' // the namespace informer failed and is restarting
+  | 'storageclass_watch' // the StorageClass informer failed and is restarting
+  | 'pdb_watch'; // PodDisruptionBudget discovery or informer failed and is restarting
 
 export function boundedKind(kind: unknown): string {
   return typeof kind === 'string' && KIND_SET.has(kind) ? kind : 'other';
@@ -125,14 +127,14 @@ export class WebhookMetrics {
     });
     this.errors = new Counter({
       name: 'redline_errors_total',
-      help: 'Errors by kind: handler, reviewer, client, tls, timeout, cert_reload, namespace_watch.',
+      help: 'Errors by kind: handler, reviewer, client, tls, timeout, cert_reload, policy_reload, namespace_watch, storageclass_watch, pdb_watch.',
       labelNames: ['kind'] as const,
       registers,
     });
     const self = this;
     this.ready = new Gauge({
       name: 'redline_ready',
-      help: '1 when the webhook is ready to serve (policies compiled, certificate valid, namespaces synced).',
+      help: '1 when the webhook is ready to serve (policies compiled, certificate valid, namespaces, StorageClasses and PodDisruptionBudgets synced).',
       registers,
       collect() {
         this.set(self.readinessProbe() ? 1 : 0);

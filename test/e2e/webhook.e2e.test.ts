@@ -2,6 +2,7 @@
 // shipped webhook configurations (url + caBundle), and the examples are applied through the API.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import https from 'node:https';
 import { join } from 'node:path';
 import {
   ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, RbacAuthorizationV1Api, type KubernetesObject,
@@ -31,6 +32,42 @@ async function examples(file: string): Promise<Obj[]> {
   });
 }
 
+/** A raw call as the admin, with what kubectl shows: status, the Status message and the admission warnings. */
+async function call(cp: ControlPlane, method: string, path: string, body?: unknown): Promise<{ status: number; message: string; warnings: string[] }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${cp.url}${path}`, {
+      method, ca: cp.caPem, agent: false,
+      headers: { Authorization: `Bearer ${cp.users['admin']!.token}`, Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/json' } : {}) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        const header = res.headers['warning'];
+        const warnings: string[] = [];
+        for (const h of Array.isArray(header) ? header : header ? [header] : []) {
+          for (const m of h.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)) warnings.push(m[1]!.replace(/\\(.)/g, '$1'));
+        }
+        let message = '';
+        if ((res.statusCode ?? 0) >= 400) message = String((JSON.parse(text || '{}') as { message?: string }).message ?? text);
+        resolve({ status: res.statusCode ?? 0, message, warnings });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Repeats `attempt` until `done` holds (serve's caches follow the API server by a watch event). */
+async function eventually<T>(what: string, attempt: () => Promise<T>, done: (t: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const t = await attempt();
+    if (done(t)) return t;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(t)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe('admission through a real kube-apiserver', () => {
   let cp: ControlPlane;
@@ -228,6 +265,53 @@ describe('admission through a real kube-apiserver', () => {
     expect(denied.code).toBe(403);
     expect(denied.message).toContain('admission webhook "validate.redline.dev" denied the request');
     expect(denied.message).toContain('Secrets of type kubernetes.io/service-account-token may only be written by Redline admins');
+  });
+
+  it('the cluster\'s StorageClasses and PDBs (policy/v1beta1 on 1.20): a node-local default class refuses a StatefulSet without storageClassName; a multi-pod one without a PDB is warned', async () => {
+    const ready = (await (await fetch(`http://127.0.0.1:${serve.healthPort}/readyz`)).json()) as { checks: { name: string; ok: boolean; detail: string }[] };
+    expect(ready.checks.find((c) => c.name === 'poddisruptionbudgets')).toMatchObject({ ok: true, detail: expect.stringMatching(/^poddisruptionbudgets: policy\/v1beta1 synced/) });
+    expect(ready.checks.find((c) => c.name === 'storageclasses')).toMatchObject({ ok: true });
+
+    // The Bitnami-style example under other labels (the example's PDB does not cover it), 3 pods,
+    // its claims without storageClassName: they land on the default class.
+    const sts = structuredClone((await examples('good/statefulset-bitnami.yaml'))[0]!) as Obj & { spec: Record<string, any> };
+    sts.metadata = { name: 'orders', namespace: 'tenant-standard', labels: { 'app.kubernetes.io/name': 'redis' } };
+    const labels = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'orders' };
+    sts.spec['selector'] = { matchLabels: labels };
+    sts.spec['template'].metadata.labels = labels;
+    sts.spec['template'].spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels = labels;
+    // The namespace is on premium by now (an earlier case upgraded it): pods spread over zones.
+    sts.spec['template'].spec.topologySpreadConstraints = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: labels } }];
+    const STS = '/apis/apps/v1/namespaces/tenant-standard/statefulsets?dryRun=All';
+    const pdbWarning = (w: string[]): string | undefined => w.find((x) => x.startsWith('availability: no PodDisruptionBudget covers these pods'));
+
+    const classes = '/apis/storage.k8s.io/v1/storageclasses';
+    const local = { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', provisioner: 'rancher.io/local-path', volumeBindingMode: 'WaitForFirstConsumer',
+      metadata: { name: 'e2e-local-path', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } };
+    const network = { ...local, provisioner: 'ebs.csi.aws.com', metadata: { name: 'e2e-network', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } };
+    const pdbPath = '/apis/policy/v1beta1/namespaces/tenant-standard/poddisruptionbudgets';
+    try {
+      expect((await call(cp, 'POST', classes, local)).status).toBe(201);
+      const refused = await eventually('the StatefulSet refused on the node-local default class', () => call(cp, 'POST', STS, sts), (a) => a.status === 403);
+      expect(refused.message).toContain('admission webhook "validate.redline.dev" denied the request');
+      expect(refused.message).toContain('persistence.network-storage: StorageClass e2e-local-path (the cluster default) provisions node-local volumes (rancher.io/local-path)');
+      expect(refused.message).toContain('set storageClassName to a network-attached class');
+
+      // The platform's default becomes a network class: admitted, with the PDB warning naming the PDB to add.
+      expect((await call(cp, 'DELETE', `${classes}/e2e-local-path`)).status).toBe(200);
+      expect((await call(cp, 'POST', classes, network)).status).toBe(201);
+      const warned = await eventually('the StatefulSet admitted on the network default class', () => call(cp, 'POST', STS, sts), (a) => a.status === 201);
+      expect(pdbWarning(warned.warnings)).toMatch(/^availability: no PodDisruptionBudget covers these pods, so a node drain may take several at once; add/);
+
+      const pdb = { apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'orders', namespace: 'tenant-standard' }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } };
+      expect((await call(cp, 'POST', pdbPath, pdb)).status).toBe(201);
+      const covered = await eventually('the StatefulSet without the PDB warning', () => call(cp, 'POST', STS, sts), (a) => a.status === 201 && !pdbWarning(a.warnings));
+      expect(covered.warnings.join('\n')).not.toContain('PodDisruptionBudget');
+    } finally {
+      await call(cp, 'DELETE', `${classes}/e2e-local-path`);
+      await call(cp, 'DELETE', `${classes}/e2e-network`);
+      await call(cp, 'DELETE', `${pdbPath}/orders`);
+    }
   });
 
   it('the webhook log has the API server\'s calls', async () => {

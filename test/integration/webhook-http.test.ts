@@ -10,6 +10,7 @@ import { createHealthApp, HealthServer, type ReadinessCheck } from '../../webhoo
 import { WebhookMetrics } from '../../webhook/metrics.js';
 import type { NamespaceSource } from '../../kube/namespaces.js';
 import { defaultLibraryDir, Engine, loadLibrary } from '../../policies/engine/index.js';
+import type { JsonObject } from '../../policies/engine/types.js';
 import {
   admissionReview,
   FakeReviewer,
@@ -24,12 +25,12 @@ import {
 const SECRET_MARKER = 'do-not-log-me-7f3a9c';
 
 /** A compliant Redis Pod (the shipped policies allow it) carrying a value that must never be logged. */
-const redisPod = {
+const redisPod: JsonObject = {
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name: 'cache-0', namespace: 'tenant-acme', annotations: { note: SECRET_MARKER } },
   spec: {
-    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: { runAsNonRoot: true, runAsUser: 999, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [
       {
         name: 'redis',
@@ -129,7 +130,7 @@ describe('bad input → 4xx with a clear message', () => {
     const review = admissionReview({ ...redisPod, spec: deep } as never);
     expectStatusDoc(await hook.post(review), 400, /nesting deeper/);
     // Brackets inside strings do not count.
-    const inString = admissionReview({ ...redisPod, metadata: { ...redisPod.metadata, name: '[[[['.repeat(200) } } as never);
+    const inString = admissionReview({ ...redisPod, metadata: { ...(redisPod.metadata as JsonObject), name: '[[[['.repeat(200) } } as never);
     expect((await hook.post(inString)).status).toBe(200);
   });
 

@@ -157,6 +157,8 @@ describe('cluster source (a restartable list+watch against a scripted API server
     expect(api.lists()).toBe(4);
     expect(errors).toHaveLength(3);
     expect(src.get('tenant-a')).toEqual({ name: 'tenant-a', labels: { 'redline.dev/tenant': 'a' } });
+    // Built when the namespace changed, not per lookup: the hot path gets the same object.
+    expect(src.get('tenant-a')).toBe(src.get('tenant-a'));
   });
 
   it('keeps serving the last cache while a broken watch restarts, then swaps to the new list', async () => {

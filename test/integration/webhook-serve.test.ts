@@ -155,7 +155,9 @@ describe('runServe in-process', () => {
 
     const ready = await getJson(ports.healthPort, '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks.map((c: { name: string }) => c.name)).toEqual(['policies', 'certificate', 'namespaces', 'serving']);
+    expect(ready.body.checks.map((c: { name: string }) => c.name)).toEqual(['policies', 'certificate', 'namespaces', 'storageclasses', 'poddisruptionbudgets', 'serving']);
+    // This namespaces file has neither: not known, the rules that need them skip, and that is ready.
+    expect(ready.body.checks.find((c: { name: string }) => c.name === 'storageclasses')).toEqual({ name: 'storageclasses', ok: true, detail: 'none in the namespaces file; the rules that need them skip' });
 
     const slow = slowRequest(ports.port, ca, 'in-flight');
     await new Promise((r) => setTimeout(r, 100));
@@ -205,6 +207,9 @@ current-context: x
     const r = await getJson(ports.healthPort, '/readyz');
     expect(r.status).toBe(503);
     expect(r.body.checks.find((c: { name: string }) => c.name === 'namespaces')).toEqual({ name: 'namespaces', ok: false, detail: 'cluster source not synced yet' });
+    for (const name of ['storageclasses', 'poddisruptionbudgets']) {
+      expect(r.body.checks.find((c: { name: string }) => c.name === name)).toEqual({ name, ok: false, detail: expect.stringMatching(new RegExp(`^${name}: not synced yet: .*ECONNREFUSED`)) });
+    }
     const metrics = await (await fetch(`http://127.0.0.1:${ports.healthPort}/metrics`)).text();
     expect(metrics).toContain('redline_ready 0');
     signals.emit('SIGINT', 'SIGINT');

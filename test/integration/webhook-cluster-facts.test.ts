@@ -1,0 +1,266 @@
+// `redline serve` (in-process, real HTTPS, shipped library) with the cluster it watches — a scripted
+// API server serving Namespaces, StorageClasses and policy/v1 PodDisruptionBudgets — and with a
+// --namespaces file that lists them: a node-local default StorageClass denies a KubeDB Redis
+// without storageClassName (persistence.network-storage) and stops doing so when the default
+// changes; a multi-pod StatefulSet without a PDB is warned (availability.pdb-present) until one
+// covering it appears; readiness waits for these caches.
+
+import { EventEmitter } from 'node:events';
+import type http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runServe } from '../../cli/serve.js';
+import type { JsonObject } from '../../policies/engine/types.js';
+import { admissionReview, applyAddPatch, decodePatch, httpsRequest, MemoryLog, repoRoot } from '../bench/webhook-harness.js';
+import { scriptedApi, type ScriptedApi } from '../helpers/scripted-api.js';
+import { waitFor } from '../helpers/wait.js';
+
+type Obj = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+
+const ROOT = repoRoot();
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'redline-facts-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function example(file: string): JsonObject {
+  return parseAllDocuments(readFileSync(path.join(ROOT, 'manifests', 'examples', file), 'utf8'))[0]!.toJS() as JsonObject;
+}
+
+/** The KubeDB example without storageClassName: its volume lands on the cluster's default class. */
+function kubedbOnDefaultClass(): JsonObject {
+  const redis = example('good/kubedb-standalone.yaml');
+  delete ((redis['spec'] as JsonObject)['storage'] as JsonObject)['storageClassName'];
+  return redis;
+}
+
+/** A StatefulSet with 3 pods of the standard plan, its claims on the default class. */
+function statefulSet(): JsonObject {
+  return example('good/statefulset-bitnami.yaml');
+}
+
+const NAMESPACES: Obj[] = [
+  { metadata: { name: 'tenant-free', labels: { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'free' } } },
+  { metadata: { name: 'tenant-standard', labels: { 'redline.dev/tenant': 'globex', 'redline.dev/plan': 'standard' } } },
+];
+
+function storageClass(name: string, provisioner: string, isDefault: boolean): Obj {
+  return {
+    metadata: { name, annotations: isDefault ? { 'storageclass.kubernetes.io/is-default-class': 'true' } : {}, creationTimestamp: '2025-01-01T00:00:00Z' },
+    provisioner,
+    reclaimPolicy: 'Delete',
+  };
+}
+
+const sessionsPdb: Obj = {
+  metadata: { name: 'redis', namespace: 'tenant-standard' },
+  spec: { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'sessions' } } },
+};
+
+/** A scripted API server with listable, watchable collections that change (see the unit test's twin). */
+async function fakeCluster(discovery: Record<string, string[]>) {
+  let rv = 1000;
+  const collections = new Map<string, Map<string, Obj>>();
+  const watchers = new Map<string, Set<http.ServerResponse>>();
+  const key = (o: Obj): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  const api = await scriptedApi((req, res) => {
+    const u = new URL(req.url!, 'http://x');
+    const gv = /^\/apis\/([^/]+\/[^/]+)$/.exec(u.pathname)?.[1];
+    const items = collections.get(u.pathname);
+    if ((gv && !discovery[gv]) || (!gv && !items)) {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404 }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (gv) return void res.end(JSON.stringify({ groupVersion: gv, resources: discovery[gv]!.map((name) => ({ name })) }));
+    if (u.searchParams.get('watch') !== '1') return void res.end(JSON.stringify({ metadata: { resourceVersion: String(rv) }, items: [...items!.values()] }));
+    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(rv) } } })}\n`);
+    let set = watchers.get(u.pathname);
+    if (!set) watchers.set(u.pathname, (set = new Set()));
+    set.add(res);
+    res.on('close', () => set!.delete(res));
+  });
+  apis.push(api);
+  const kubeconfig = path.join(dir, `kubeconfig-${apis.length}`);
+  writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "${api.url}", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`);
+  return {
+    kubeconfig,
+    watching: (p: string) => watchers.get(p)?.size ?? 0,
+    collection(p: string, objs: Obj[]): void {
+      collections.set(p, new Map(objs.map((o) => [key(o), { ...o, metadata: { ...o.metadata, resourceVersion: String(++rv) } }])));
+    },
+    push(p: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', o: Obj): void {
+      const obj = { ...o, metadata: { ...o.metadata, resourceVersion: String(++rv) } };
+      if (type === 'DELETED') collections.get(p)!.delete(key(obj));
+      else collections.get(p)!.set(key(obj), obj);
+      for (const w of watchers.get(p) ?? []) w.write(`${JSON.stringify({ type, object: obj })}\n`);
+    },
+  };
+}
+
+const apis: ScriptedApi[] = [];
+const running: (() => Promise<number>)[] = [];
+afterEach(async () => {
+  for (const stop of running.splice(0)) expect(await stop()).toBe(0);
+  await Promise.all(apis.splice(0).map((a) => a.close()));
+});
+
+/** runServe on free ports; resolves once it listens. */
+async function serve(args: string[]): Promise<{ port: number; healthPort: number; ca: Buffer }> {
+  const signals = new EventEmitter();
+  const certDir = path.join(dir, 'certs');
+  let resolveExit!: (c: number) => void;
+  const exit = new Promise<number>((r) => (resolveExit = r));
+  let stderr = '';
+  const log = new MemoryLog();
+  const ports = await new Promise<{ port: number; healthPort: number }>((resolve, reject) => {
+    runServe(['--dev', '--dev-cert-dir', certDir, '--port', '0', '--health-port', '0', '--address', '127.0.0.1', ...args], {
+      stderr: { write: (t: string) => Boolean((stderr += t)) }, cwd: dir, env: { HOME: dir }, signals, logDestination: log, onListening: resolve,
+    }).then((c) => {
+      resolveExit(c);
+      reject(new Error(`serve exited with ${c} before listening: ${stderr}\n${log.lines.join('\n')}`));
+    }, reject);
+  });
+  running.push(async () => {
+    signals.emit('SIGTERM', 'SIGTERM');
+    return exit;
+  });
+  return { ...ports, ca: readFileSync(path.join(certDir, 'ca.crt')) };
+}
+
+async function readiness(healthPort: number): Promise<{ status: number; checks: { name: string; ok: boolean; detail: string }[] }> {
+  const r = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+  return { status: r.status, checks: ((await r.json()) as { checks: { name: string; ok: boolean; detail: string }[] }).checks };
+}
+
+/** What the API server stores and then validates: /mutate's patch applied, then /validate's answer. */
+async function admitted(s: { port: number; ca: Buffer }, object: JsonObject): Promise<{ allowed: boolean; message: string; warnings: string[] }> {
+  const post = async (p: string, o: JsonObject) => {
+    const a = await httpsRequest({ port: s.port, ca: s.ca, path: p, body: JSON.stringify(admissionReview(o)) });
+    expect(a.status).toBe(200);
+    return a.json().response as { allowed: boolean; patch?: string; status?: { message: string }; warnings?: string[] };
+  };
+  const m = await post('/mutate', object);
+  const stored = m.patch ? applyAddPatch(object, decodePatch(m.patch)) : object;
+  const v = await post('/validate', stored);
+  return { allowed: v.allowed, message: v.status?.message ?? '', warnings: v.warnings ?? [] };
+}
+
+const NETWORK_STORAGE = 'persistence.network-storage: StorageClass local-path (the cluster default) provisions node-local volumes (rancher.io/local-path)';
+
+describe('serve with the StorageClasses and PodDisruptionBudgets of the cluster', () => {
+  it('a node-local default class denies a KubeDB Redis without storageClassName; a network default allows it', async () => {
+    const cluster = await fakeCluster({ 'policy/v1': ['poddisruptionbudgets'] });
+    cluster.collection('/api/v1/namespaces', NAMESPACES);
+    cluster.collection('/apis/storage.k8s.io/v1/storageclasses', [storageClass('local-path', 'rancher.io/local-path', true), storageClass('ebs', 'ebs.csi.aws.com', false)]);
+    cluster.collection('/apis/policy/v1/poddisruptionbudgets', []);
+    const s = await serve(['--kubeconfig', cluster.kubeconfig]);
+    const ready = await readiness(s.healthPort);
+    expect(ready.status).toBe(200);
+    expect(ready.checks.filter((c) => c.name === 'storageclasses' || c.name === 'poddisruptionbudgets')).toEqual([
+      { name: 'storageclasses', ok: true, detail: 'storageclasses: storage.k8s.io/v1 synced (2)' },
+      { name: 'poddisruptionbudgets', ok: true, detail: 'poddisruptionbudgets: policy/v1 synced (0)' },
+    ]);
+
+    const denied = await admitted(s, kubedbOnDefaultClass());
+    expect(denied.allowed).toBe(false);
+    expect(denied.message).toContain(NETWORK_STORAGE);
+    expect(denied.message).toContain('set storageClassName to a network-attached class');
+    // The one reason: the same Redis naming the network class is allowed.
+    const named = kubedbOnDefaultClass();
+    (((named['spec'] as JsonObject)['storage'] as JsonObject)['storageClassName']) = 'ebs';
+    expect(await admitted(s, named)).toMatchObject({ allowed: true });
+
+    // The platform makes ebs the default (a watch event): the Redis is allowed at once.
+    await waitFor(() => cluster.watching('/apis/storage.k8s.io/v1/storageclasses') > 0, 3000, 5);
+    cluster.push('/apis/storage.k8s.io/v1/storageclasses', 'MODIFIED', storageClass('local-path', 'rancher.io/local-path', false));
+    cluster.push('/apis/storage.k8s.io/v1/storageclasses', 'MODIFIED', storageClass('ebs', 'ebs.csi.aws.com', true));
+    let last = denied;
+    for (let i = 0; i < 50 && !last.allowed; i++) {
+      last = await admitted(s, kubedbOnDefaultClass());
+      if (!last.allowed) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(last).toMatchObject({ allowed: true });
+  });
+
+  it('a StatefulSet of 3 pods without a PDB is warned, naming the PDB to add; once one covers it, not', async () => {
+    const cluster = await fakeCluster({ 'policy/v1': ['poddisruptionbudgets'] });
+    cluster.collection('/api/v1/namespaces', NAMESPACES);
+    cluster.collection('/apis/storage.k8s.io/v1/storageclasses', [storageClass('ebs', 'ebs.csi.aws.com', true)]);
+    cluster.collection('/apis/policy/v1/poddisruptionbudgets', [{ ...sessionsPdb, metadata: { name: 'redis', namespace: 'tenant-free' } }]);
+    const s = await serve(['--kubeconfig', cluster.kubeconfig]);
+    const pdbWarning = (w: string[]): string | undefined => w.find((x) => x.startsWith('availability: no PodDisruptionBudget covers these pods'));
+
+    // A PDB with the right selector in another namespace does not count.
+    const warned = await admitted(s, statefulSet());
+    expect(warned.allowed).toBe(true);
+    expect(pdbWarning(warned.warnings)).toBeDefined();
+
+    await waitFor(() => cluster.watching('/apis/policy/v1/poddisruptionbudgets') > 0, 3000, 5);
+    cluster.push('/apis/policy/v1/poddisruptionbudgets', 'ADDED', sessionsPdb);
+    let last = warned;
+    for (let i = 0; i < 50 && pdbWarning(last.warnings); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      last = await admitted(s, statefulSet());
+    }
+    expect(last.allowed).toBe(true);
+    expect(pdbWarning(last.warnings)).toBeUndefined();
+  });
+
+  it('an API server without policy/v1 or v1beta1 PodDisruptionBudgets is ready; the PDB rule skips', async () => {
+    const cluster = await fakeCluster({});
+    cluster.collection('/api/v1/namespaces', NAMESPACES);
+    cluster.collection('/apis/storage.k8s.io/v1/storageclasses', [storageClass('ebs', 'ebs.csi.aws.com', true)]);
+    const s = await serve(['--kubeconfig', cluster.kubeconfig]);
+    const ready = await readiness(s.healthPort);
+    expect(ready.status).toBe(200);
+    expect(ready.checks.find((c) => c.name === 'poddisruptionbudgets')).toEqual({
+      name: 'poddisruptionbudgets', ok: true, detail: 'poddisruptionbudgets: not served by this API server; the rules that need them skip',
+    });
+    const answer = await admitted(s, statefulSet());
+    expect(answer.allowed).toBe(true);
+    expect(answer.warnings.some((w) => w.includes('PodDisruptionBudget'))).toBe(false);
+  });
+});
+
+describe('serve --namespaces FILE', () => {
+  it('uses the StorageClasses and PDBs the file lists', async () => {
+    const file = path.join(dir, 'cluster.yaml');
+    writeFileSync(file, `${readFileSync(path.join(ROOT, 'manifests', 'examples', 'namespaces.yaml'), 'utf8')}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-path
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: rancher.io/local-path
+`);
+    const s = await serve(['--namespaces', file]);
+    const denied = await admitted(s, kubedbOnDefaultClass());
+    expect(denied.allowed).toBe(false);
+    expect(denied.message).toContain(NETWORK_STORAGE);
+    // No PDBs in the file: not known, so no warning about a missing one.
+    expect(pdbWarningOf((await admitted(s, statefulSet())).warnings)).toBeUndefined();
+  });
+
+  it('without them the rules skip: the same Redis is allowed', async () => {
+    const s = await serve(['--namespaces', path.join(ROOT, 'manifests', 'examples', 'namespaces.yaml')]);
+    expect(await admitted(s, kubedbOnDefaultClass())).toMatchObject({ allowed: true });
+  });
+});
+
+function pdbWarningOf(w: string[]): string | undefined {
+  return w.find((x) => x.includes('PodDisruptionBudget'));
+}
