@@ -5,13 +5,18 @@
 //    whichever ServiceAccount its annotation names, so a tenant could mint a stronger account's token.
 //  - `redline.dev/tenant-secret: "true"` marks a Secret a tenant user created (the controller lets
 //    the tenant read exactly those, besides the ones its Redis objects use). The mutating webhook
-//    adds it on CREATE by a user; only admins may set or remove it afterwards.
+//    adds it on CREATE by a user; nobody else may create a Secret carrying it (a writer the tenant can
+//    steer, such as cert-manager's secretTemplate, would otherwise mark any Secret readable), and
+//    only admins may set or remove it afterwards.
+//  - `redline-tenant-ca` is where cert-manager writes the namespace's CA; a tenant who created it
+//    first (during onboarding) would hand cert-manager a key pair of its own choosing.
 
 import type { JsonObject, JsonPatchOp, UserInfo } from '../policies/engine/types.js';
 import { addLabelPatch, labelChanges, labelsOf, SERVICE_ACCOUNT_PREFIX } from './label-guard.js';
 
 export const TENANT_SECRET_LABEL = 'redline.dev/tenant-secret';
 export const SERVICE_ACCOUNT_TOKEN_TYPE = 'kubernetes.io/service-account-token';
+export const TENANT_CA_SECRET = 'redline-tenant-ca';
 /** The token controller: as its own service account, or as the controller manager itself. */
 const CONTROL_PLANE_SERVICE_ACCOUNTS = `${SERVICE_ACCOUNT_PREFIX}kube-system:`;
 const CONTROLLER_MANAGER = 'system:kube-controller-manager';
@@ -32,7 +37,7 @@ export interface AdminCheck {
 
 export type SecretVerdict =
   | { allowed: true; reason: 'secret-allowed' | 'secret-admin' }
-  | { allowed: false; reason: 'service-account-token' | 'tenant-secret-label'; message: string };
+  | { allowed: false; reason: 'service-account-token' | 'tenant-secret-label' | 'tenant-ca-secret'; message: string };
 
 function typeOf(obj: JsonObject | null): string {
   const t = obj?.type;
@@ -70,6 +75,24 @@ export function checkSecret(req: SecretRequest, admins: AdminCheck): SecretVerdi
       };
     }
     return { allowed: true, reason: 'secret-allowed' };
+  }
+  if (req.operation === 'CREATE' && isTenantUser(req.userInfo) && req.name === TENANT_CA_SECRET) {
+    return {
+      allowed: false,
+      reason: 'tenant-ca-secret',
+      message:
+        `${secret}: ${TENANT_CA_SECRET} is where cert-manager writes the namespace's CA (its key signs the tenant's ` +
+        'certificates); only Redline admins and cert-manager create it. Choose another name for your Secret',
+    };
+  }
+  if (req.operation === 'CREATE' && !isTenantUser(req.userInfo) && labelsOf(req.object)[TENANT_SECRET_LABEL] !== undefined) {
+    return {
+      allowed: false,
+      reason: 'tenant-secret-label',
+      message:
+        `${secret}: label ${TENANT_SECRET_LABEL} marks a Secret a tenant user created, and is set by Redline; ` +
+        `${who(req.userInfo)} is not a tenant user. Remove the label (e.g. from a Certificate's secretTemplate)`,
+    };
   }
   if (req.operation === 'UPDATE') {
     const changed = labelChanges(labelsOf(req.oldObject), labelsOf(req.object), (k) => k === TENANT_SECRET_LABEL);

@@ -57,6 +57,30 @@ describe('the redline.dev/tenant-secret label', () => {
   });
 });
 
+describe('Secrets a tenant could plant', () => {
+  const labelled = secret({ 'redline.dev/tenant-secret': 'true' });
+  it('nobody but a tenant user (or an admin) creates a Secret carrying the tenant-secret label', () => {
+    // e.g. cert-manager writing a Certificate's secretTemplate.labels, steered by the tenant
+    const certManager: UserInfo = { username: 'system:serviceaccount:cert-manager:cert-manager', groups: [] };
+    const v = checkSecret(req('CREATE', labelled, certManager), admins);
+    expect(v).toMatchObject({ allowed: false, reason: 'tenant-secret-label' });
+    if (!v.allowed) expect(v.message).toContain('is not a tenant user. Remove the label');
+    expect(checkSecret(req('CREATE', labelled, operator), admins).allowed).toBe(false);
+    expect(checkSecret(req('CREATE', labelled, alice), admins).allowed).toBe(true);
+    expect(checkSecret(req('CREATE', labelled, { username: 'platform-admin', groups: [] }), admins).allowed).toBe(true);
+    expect(checkSecret(req('CREATE', secret(), certManager), admins).allowed).toBe(true);
+  });
+
+  it('a tenant user cannot create the tenant CA Secret before cert-manager does', () => {
+    const ca = { operation: 'CREATE', name: 'redline-tenant-ca', namespace: 'tenant-acme', object: secret({}, 'kubernetes.io/tls'), oldObject: null };
+    const v = checkSecret({ ...ca, userInfo: alice }, admins);
+    expect(v).toMatchObject({ allowed: false, reason: 'tenant-ca-secret' });
+    if (!v.allowed) expect(v.message).toContain('Choose another name for your Secret');
+    expect(checkSecret({ ...ca, userInfo: { username: 'system:serviceaccount:cert-manager:cert-manager', groups: [] } }, admins).allowed).toBe(true);
+    expect(checkSecret({ ...ca, userInfo: { username: 'platform-admin', groups: [] } }, admins).allowed).toBe(true);
+  });
+});
+
 describe('tenantSecretPatch (mutating, Secret CREATE)', () => {
   it('labels a Secret a tenant user creates', () => {
     expect(tenantSecretPatch(req('CREATE', secret({ app: 'x' }), alice), admins)).toEqual([{ op: 'add', path: '/metadata/labels/redline.dev~1tenant-secret', value: 'true' }]);
