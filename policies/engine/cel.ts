@@ -7,9 +7,12 @@ import type { Json } from './types.js';
 import { Quantity } from './quantity.js';
 import { compileAst, guard, type NativeFunction } from './cel-compile.js';
 
-/** Variables every expression may use. `target` is the slot a mutation writes into. */
+/**
+ * Variables every expression may use. `target` is the slot a mutation writes into, `pod` its pod
+ * template's view and `container` (container targets only; null otherwise) the container's view.
+ */
 export const CEL_VARIABLES = [
-  'object', 'oldObject', 'workload', 'plan', 'tenant', 'request', 'settings', 'vars', 'target', 'pod', 'practices',
+  'object', 'oldObject', 'workload', 'plan', 'tenant', 'request', 'settings', 'vars', 'target', 'pod', 'container', 'practices',
 ] as const;
 
 export interface Compiled {
@@ -248,6 +251,7 @@ export class Scope {
   celVars: unknown = undefined;
   target: unknown = null;
   pod: unknown = null;
+  container: unknown = null;
   private celScope: CelScope | undefined;
 
   constructor(readonly shared: SharedValues) {}
@@ -260,7 +264,7 @@ export class Scope {
   get request(): unknown { return this.shared.get('request'); }
   get practices(): unknown { return this.shared.get('practices'); }
 
-  with(own: Partial<Pick<Scope, 'settings' | 'vars' | 'target' | 'pod'>> & { celVars?: unknown }): Scope {
+  with(own: Partial<Pick<Scope, 'settings' | 'vars' | 'target' | 'pod' | 'container'>> & { celVars?: unknown }): Scope {
     const s = new Scope(this.shared);
     s.settings = own.settings !== undefined ? own.settings : this.settings;
     if (own.celVars !== undefined) {
@@ -272,6 +276,7 @@ export class Scope {
     }
     s.target = own.target !== undefined ? own.target : this.target;
     s.pod = own.pod !== undefined ? own.pod : this.pod;
+    s.container = own.container !== undefined ? own.container : this.container;
     return s;
   }
 
@@ -283,7 +288,7 @@ export class Scope {
 
 /** A Scope seen through toCel (memoised per variable), the activation cel-js evaluates with. */
 export class CelScope {
-  private own: { settings?: unknown; target?: unknown; pod?: unknown; vars?: unknown } = {};
+  private own: { settings?: unknown; target?: unknown; pod?: unknown; container?: unknown; vars?: unknown } = {};
   constructor(private readonly scope: Scope) {}
 
   get object(): unknown { return this.scope.shared.cel('object'); }
@@ -300,6 +305,7 @@ export class CelScope {
   get settings(): unknown { return ('settings' in this.own) ? this.own.settings : (this.own.settings = toCel(this.scope.settings)); }
   get target(): unknown { return ('target' in this.own) ? this.own.target : (this.own.target = toCel(this.scope.target)); }
   get pod(): unknown { return ('pod' in this.own) ? this.own.pod : (this.own.pod = toCel(this.scope.pod)); }
+  get container(): unknown { return ('container' in this.own) ? this.own.container : (this.own.container = toCel(this.scope.container)); }
 }
 
 /**

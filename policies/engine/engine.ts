@@ -3,7 +3,7 @@
 // error — and an error never escapes: the policy's failure mode decides whether it denies.
 
 import { recognise } from '../workloads/index.js';
-import type { AdapterResult, PodSlots, Segments, WorkloadView } from '../workloads/index.js';
+import type { AdapterResult, PodSlots, PodView, Segments, WorkloadView } from '../workloads/index.js';
 import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
 import type { CompiledMutation, CompiledPolicy, CompiledRule, Library, Plan } from './library.js';
 import { PatchRecorder } from './mutate.js';
@@ -181,11 +181,16 @@ export class Engine {
   }
 
   /** Applies one declared mutation to every slot it targets. Returns an error result, if any. */
-  private applyMutation(recorder: PatchRecorder, policy: CompiledPolicy, mutation: CompiledMutation, slots: PodSlots[], pods: unknown[], activation: Scope): RuleResult | null {
+  private applyMutation(recorder: PatchRecorder, policy: CompiledPolicy, mutation: CompiledMutation, slots: PodSlots[], pods: readonly PodView[], activation: Scope): RuleResult | null {
     const targets = slotsFor(mutation.target, slots);
     for (const target of targets) {
       const current = atPath(recorder.doc, target.path);
-      const scoped = activation.with({ target: current ?? {}, pod: pods[target.pod] ?? null });
+      const pod = pods[target.pod];
+      // A container target sees its container's view (image and its known user, security context as the kind fills it in).
+      const container = target.container && pod
+        ? pod.containers.find((c) => c.name === target.container!.name && c.kind === target.container!.kind) ?? null
+        : null;
+      const scoped = activation.with({ target: current ?? {}, pod: pod ?? null, container });
       try {
         if (mutation.when && mutation.when.evaluate(scoped) !== true) continue;
         const value: Json = mutation.addExpression ? fromCel(mutation.addExpression.evaluate(scoped)) : mutation.add ?? {};
@@ -193,7 +198,7 @@ export class Engine {
         if (target.create && atPath(recorder.doc, [...target.create.list, target.create.index]) === undefined) {
           recorder.ensureListItem(target.create.list, target.create.index, target.create.value);
         }
-        recorder.merge(target.path, value);
+        recorder.merge(target.path, value, mutation.appendToLists);
       } catch (e) {
         return mutationError(policy, mutation, describeEvaluationError(e));
       }
@@ -227,11 +232,20 @@ function reviewScope(input: ReviewInput, plan: Plan, object: Json, workload: Wor
         storageClasses: input.storageClasses,
         pdbs: input.pdbs,
         maxmemoryHeadroomPercent: typeof plan.json['maxmemoryHeadroomPercent'] === 'number' ? plan.json['maxmemoryHeadroomPercent'] : 0,
+        containerDefaults: containerDefaults(plan),
       }) as unknown as Json,
     },
     { plan: () => plan.cel },
   );
   return new Scope(values);
+}
+
+/** The LimitRange's Container default: the plan's defaults.other (filled in from defaults when absent). */
+function containerDefaults(plan: Plan): { memory: string; cpu: string } | undefined {
+  const other = (plan.json['defaults'] as JsonObject | undefined)?.['other'] as JsonObject | undefined;
+  const memory = other?.['memory'];
+  const cpu = other?.['cpu'];
+  return typeof memory === 'string' && typeof cpu === 'string' ? { memory, cpu } : undefined;
 }
 
 function mutationError(policy: CompiledPolicy, mutation: CompiledMutation, reason: string): RuleResult {
@@ -260,6 +274,8 @@ interface SlotTarget {
   path: Segments;
   /** Index of the pod template this slot belongs to. */
   pod: number;
+  /** The container of a container target (containerSecurityContext, redisResources). */
+  container?: { name: string; kind: string };
   create?: { list: Segments; index: number; value: JsonObject };
 }
 
@@ -282,7 +298,7 @@ function slotsFor(target: CompiledMutation['target'], pods: PodSlots[]): SlotTar
     else {
       for (const c of slots.containers) {
         const path = target === 'redisResources' ? (c.redis ? c.resources : null) : c.securityContext;
-        const slot: SlotTarget | null = path ? { path, pod } : null;
+        const slot: SlotTarget | null = path ? { path, pod, container: { name: c.name, kind: c.kind } } : null;
         if (slot && c.create) slot.create = c.create;
         push(slot);
       }

@@ -35,7 +35,9 @@ export function makePlan(name: string, spec: JsonObject): Plan {
  * the bootstrapper renders it): podMax → perPod's memory and cpu, containerMin → 1Mi / 1m, no
  * priority classes, no tolerations, Service type ClusterIP only, no extra certificate domains;
  * no zone spreading, no replica required per shard, durable storage, no WipeOut, 25% maxmemory
- * headroom, any image, no node isolation.
+ * headroom, any image, no node isolation; Sentinel and other containers' defaults → defaults'
+ * memory and cpu; no Active-Active, no rack awareness, databases up to perPod.memory; no kind
+ * without TLS.
  */
 export function withPlanDefaults(spec: JsonObject): JsonObject {
   const perPod = (spec['perPod'] ?? {}) as JsonObject;
@@ -45,8 +47,15 @@ export function withPlanDefaults(spec: JsonObject): JsonObject {
   const persistence = (spec['persistence'] ?? {}) as JsonObject;
   const images = (spec['images'] ?? {}) as JsonObject;
   const nodeIsolation = (spec['nodeIsolation'] ?? {}) as JsonObject;
+  const defaults = (spec['defaults'] ?? {}) as JsonObject;
+  const redisDefaults = { memory: defaults['memory'] ?? null, cpu: defaults['cpu'] ?? null };
+  const enterprise = (spec['enterprise'] ?? {}) as JsonObject;
+  const tls = (spec['tls'] ?? {}) as JsonObject;
   return {
     ...spec,
+    defaults: { ...defaults, sentinel: defaults['sentinel'] ?? redisDefaults, other: defaults['other'] ?? redisDefaults },
+    enterprise: { allowActiveActive: false, allowRackAwareness: false, maxDatabaseMemory: perPod['memory'] ?? null, ...enterprise },
+    tls: { allowKindsWithoutTLS: [], ...tls },
     podMax: spec['podMax'] ?? { memory: perPod['memory'] ?? null, cpu: perPod['cpu'] ?? null },
     containerMin: spec['containerMin'] ?? { memory: '1Mi', cpu: '1m' },
     scheduling: { priorityClasses: [], tolerations: [], ...scheduling },
@@ -80,6 +89,8 @@ export interface CompiledMutation {
   when: Compiled | null;
   add: Json | null;
   addExpression: Compiled | null;
+  /** Lists present in the object get the value's missing items appended (else they are left as they are). */
+  appendToLists: boolean;
 }
 
 export interface CompiledPolicy {
@@ -252,6 +263,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     when: cel(['spec', 'mutations', i, 'when'], m['when'], 'bool'),
     add: (m['add'] as Json | undefined) ?? null,
     addExpression: cel(['spec', 'mutations', i, 'addExpression'], m['addExpression'], 'map'),
+    appendToLists: m['appendToLists'] === true,
   }));
   const roles = (match['roles'] as Role[] | undefined) ?? DEFAULT_ROLES;
   const warnRoles = (match['warnRoles'] as Role[] | undefined) ?? [];

@@ -6,6 +6,7 @@
 // The mutated document is copy-on-write: only the objects and lists on the path of an addition are
 // copied (shallowly), the rest is shared with the original. Neither may be modified afterwards.
 
+import { isDeepStrictEqual } from 'node:util';
 import type { Json, JsonObject, JsonPatchOp } from './types.js';
 import type { Segments } from '../workloads/view.js';
 
@@ -89,10 +90,11 @@ export class PatchRecorder {
 
   /**
    * Deep add-if-absent: every leaf of `tree` that is absent at `path` is added; present values
-   * (including lists and nulls) are left as they are. Returns false when the path runs into a
-   * non-object, where nothing can be added.
+   * (including lists and nulls) are left as they are — or, with `appendToLists`, a list present in
+   * both gets the tree's items it does not hold yet appended (still a fixed point). Returns false
+   * when the path runs into a non-object, where nothing can be added.
    */
-  merge(path: Segments, tree: Json): boolean {
+  merge(path: Segments, tree: Json, appendToLists = false): boolean {
     let parent: Json = this.doc;
     for (let i = 0; i < path.length; i++) {
       const seg = path[i]!;
@@ -118,10 +120,10 @@ export class PatchRecorder {
       }
       parent = next;
     }
-    return this.mergeInto(parent, path, tree);
+    return this.mergeInto(parent, path, tree, appendToLists);
   }
 
-  private mergeInto(current: Json, path: Segments, tree: Json): boolean {
+  private mergeInto(current: Json, path: Segments, tree: Json, appendToLists: boolean): boolean {
     if (!isObject(tree) || !isObject(current)) return isObject(current) || !isObject(tree);
     for (const [key, value] of Object.entries(tree)) {
       const existing = current[key];
@@ -129,7 +131,16 @@ export class PatchRecorder {
         (this.writable(path) as JsonObject)[key] = clone(value);
         this.record([...path, key], value);
       } else if (isObject(value) && isObject(existing)) {
-        this.mergeInto(existing, [...path, key], value);
+        this.mergeInto(existing, [...path, key], value, appendToLists);
+      } else if (appendToLists && Array.isArray(value) && Array.isArray(existing)) {
+        const missing = value.filter((item) => !existing.some((x) => isDeepStrictEqual(x, item)));
+        if (missing.length === 0) continue;
+        const held = this.writable([...path, key]) as Json[];
+        for (const item of missing) {
+          if (held.some((x) => isDeepStrictEqual(x, item))) continue;
+          this.record([...path, key, held.length], item);
+          held.push(clone(item));
+        }
       }
     }
     return true;

@@ -58,9 +58,35 @@ export const planSchema = {
         maxTotalMemory: quantity,
         storageClasses: { type: 'array', items: { type: 'string', minLength: 1 } },
         versions: { type: 'array', items: { type: 'string', pattern: '^\\d+(\\.\\d+){0,2}$' } },
+        // Requests and limits for containers that have none, per role: memory/cpu for the containers
+        // that run Redis, sentinel for Sentinels (absent: memory/cpu), other for every other container
+        // (exporters, sidecars, init containers: the LimitRange Container default; absent: memory/cpu).
         defaults: {
           type: 'object', additionalProperties: false, required: ['memory', 'cpu'],
-          properties: { memory: quantity, cpu: quantity },
+          properties: {
+            memory: quantity, cpu: quantity,
+            sentinel: { type: 'object', additionalProperties: false, required: ['memory', 'cpu'], properties: { memory: quantity, cpu: quantity } },
+            other: { type: 'object', additionalProperties: false, required: ['memory', 'cpu'], properties: { memory: quantity, cpu: quantity } },
+          },
+        },
+        // Redis Enterprise: what a tenant's databases and clusters may ask for.
+        enterprise: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            // RedisEnterpriseActiveActiveDatabase, RedisEnterpriseRemoteCluster, activeActive on a REC or REDB.
+            allowActiveActive: { type: 'boolean' },
+            // REC rackAwarenessNodeLabel: the operator then needs a ClusterRole that reads nodes.
+            allowRackAwareness: { type: 'boolean' },
+            // A database's memorySize at most this (absent: perPod.memory).
+            maxDatabaseMemory: quantity,
+          },
+        },
+        tls: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            // Kinds that have no TLS settings at all (RedisFailover) the plan accepts without TLS; [] denies them.
+            allowKindsWithoutTLS: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } },
+          },
         },
         // The whole pod (every container) at most this: the LimitRange `type: Pod` max. Absent: perPod.
         podMax: {
@@ -196,6 +222,9 @@ export const policySchema = {
               when: cel,
               add: { type: 'object', minProperties: 1 },
               addExpression: cel,
+              // A list that is already there gets the items it lacks appended (deep equality), instead of
+              // being left as it is: for terms that must sit beside the ones the object has.
+              appendToLists: { type: 'boolean' },
             },
           },
         },

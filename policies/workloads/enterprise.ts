@@ -51,7 +51,7 @@ const ATTRS = 'redisEnterpriseAdditionalPodSpecAttributes';
 const RIGGER_ATTRS = 'servicesRiggerAdditionalPodSpecAttributes';
 
 const NO_STORAGE: WorkloadView['storage'] = { size: '', storageClass: '', ephemeral: false, known: false };
-const NO_TLS = { enabled: false, detail: '' };
+const RERC_TLS = { enabled: true, detail: 'a remote cluster reference serves nothing; the operator reaches its API over HTTPS' };
 
 // ---- Secrets named by string fields --------------------------------------------------------
 
@@ -241,6 +241,7 @@ function riggerPod(name: string, spec: JsonObject, secrets: SecretRefView[]): Bu
     os: str(obj(attrs['os'])['name']) || 'linux',
     // The operator overrides the rigger's pod securityContext; what it writes is not in the CR.
     securityContext: {},
+    securityManaged: 'the operator sets the services rigger\'s pod and container security contexts when it creates the Deployment, and the REC does not show them',
     annotations: stringMap(rigger['podAnnotations'], stringMap(spec['podAnnotations'])),
     containers,
     volumes: list(attrs['volumes']).map(obj),
@@ -521,7 +522,8 @@ const rercAdapter: WorkloadAdapter = {
       endpoints,
       database: null,
     }, {
-      mode: '', shards: 0, podsPerShard: 0, tls: NO_TLS, secretRefs, namespaceRefs: refs, version: '',
+      // A pointer, not a server: the operator reaches the remote cluster's API over HTTPS.
+      mode: '', shards: 0, podsPerShard: 0, tls: RERC_TLS, secretRefs, namespaceRefs: refs, version: '',
     });
   },
 };

@@ -68,7 +68,8 @@ function podTemplate(object: JsonObject, kind: keyof typeof MAIN_CONTAINER, vers
   const labels = Object.assign(stringMap(meta['labels']), selectorLabels);
   const options: PodSpecOptions = {
     path: 'spec.podTemplate',
-    role: 'redis',
+    // Sentinels get the plan's Sentinel defaults (default-resources picks by role).
+    role: kind === 'RedisSentinel' ? 'sentinel' : 'redis',
     replicas,
     labels,
     annotations: stringMap(meta['annotations']),

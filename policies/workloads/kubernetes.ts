@@ -235,7 +235,8 @@ const pdbAdapter: WorkloadAdapter = {
     const spec = obj(object['spec']);
     const { selector, redis } = pdbSelector(spec['selector'], str(object['apiVersion']));
     // The PDB an operator writes for a Redis CR (OT: <cr>-pdb, owned by the CR) is a Redis PDB too.
-    if (!redis && !redisOwnerKind(meta['ownerReferences'])) {
+    const owner = redisOwnerKind(meta['ownerReferences']);
+    if (!redis && !owner) {
       return { redis: false, reason: 'PodDisruptionBudget does not select Redis pods' };
     }
     const view = summarise({
@@ -251,6 +252,8 @@ const pdbAdapter: WorkloadAdapter = {
         minAvailable: intOrString(spec['minAvailable']),
         maxUnavailable: intOrString(spec['maxUnavailable']),
       },
+      // Written by the operator of a Redis CR: judged through the CR, which knows the replicas it protects.
+      controlled: owner !== '',
     });
     return { redis: true, result: { view, slots: [], mutable: false } };
   },

@@ -2,6 +2,7 @@
 // mutations write into, and collects the Secrets it uses.
 
 import type { Json, JsonObject } from '../engine/types.js';
+import { imageUserOf } from './images.js';
 import { containerRunsRedis, isRedisImage } from './detect.js';
 import {
   type ContainerKind, type ContainerSlot, type ContainerView, type PodSlots, type PodView,
@@ -33,6 +34,7 @@ export function containerView(raw: Json, kind: ContainerKind, redis: boolean): C
     })),
     args: [...list(c['command']), ...list(c['args'])].map(str),
     env,
+    ...imageUserOf(str(c['image'])),
   };
 }
 

@@ -17,6 +17,11 @@ export interface PracticeInputs {
   pdbs?: readonly PdbInfo[] | undefined;
   /** Share of the memory limit maxmemory must leave free; default 0. */
   maxmemoryHeadroomPercent?: number;
+  /**
+   * The limits a container without one gets from the namespace's LimitRange (the plan's
+   * defaults.other, which the bootstrapper stamps as the Container default); absent: not known.
+   */
+  containerDefaults?: { memory: string; cpu: string } | undefined;
 }
 
 export interface MaxmemoryFact {
@@ -35,7 +40,22 @@ export interface MaxmemoryFact {
   allowed: string;
 }
 
+/** Per-pod limits of the Redis containers as the pods will get them. */
+export interface EffectiveResources {
+  /** Largest over the templates of the per-pod sum; '' when a limit is 0 or unknown (no default known). */
+  memoryLimit: string;
+  cpuLimit: string;
+  /** pods × per-pod memory, summed over the templates; '' as above. */
+  totalMemoryLimit: string;
+  /** "TEMPLATE container NAME limits.memory X (the namespace's default)" for every limit the LimitRange fills in. */
+  defaulted: string[];
+  /** Containers whose request is above the default limit they would get: the API server refuses their pods. */
+  refused: string[];
+}
+
 export interface Practices {
+  /** The Redis containers' limits with the LimitRange defaults filled in where a limit is absent. */
+  resources: EffectiveResources;
   auth: {
     /** Non-empty: nothing protects this Redis; the sentence says what to write. */
     missing: string;
@@ -94,6 +114,7 @@ export function practicesOf(view: WorkloadView, object: JsonObject, inputs: Prac
   const raw = rawTemplates(view, object);
   const sentinels = sentinelsOf(view, object);
   return {
+    resources: effectiveResources(view, inputs.containerDefaults),
     auth: authOf(view, object, raw),
     persistence: persistenceOf(view, raw),
     sentinels,
@@ -104,6 +125,65 @@ export function practicesOf(view: WorkloadView, object: JsonObject, inputs: Prac
     userNamespaceTemplates: raw.filter((t) => t.spec['hostUsers'] === false).map((t) => t.pod.path),
     storageClass: storageClassOf(view, inputs.storageClasses),
     pdb: pdbOf(view, inputs.pdbs),
+  };
+}
+
+// ---- resources as the pods get them ----------------------------------------------------------
+
+/**
+ * A container without a limit gets the LimitRange default limit when its pod is created (request
+ * unset: the default request too). A limit of 0 is no limit to the kubelet and the LimitRange
+ * minimum refuses it: no figure then. A request above the default limit makes the pod invalid.
+ */
+export function effectiveResources(view: WorkloadView, defaults: { memory: string; cpu: string } | undefined): EffectiveResources {
+  const defaulted: string[] = [];
+  const refused: string[] = [];
+  const perPod = (pod: PodView, resource: 'memory' | 'cpu'): Quantity | undefined => {
+    let total: Quantity | undefined;
+    for (const c of pod.containers) {
+      if (!c.redis) continue;
+      const written = c.resources.limits[resource];
+      let q = written === undefined ? undefined : Quantity.tryParse(written);
+      if (written !== undefined && (!q || q.nanos === 0n)) return undefined;
+      if (!q) {
+        const fallback = defaults ? Quantity.tryParse(defaults[resource]) : undefined;
+        if (!fallback) return undefined;
+        q = fallback;
+        defaulted.push(`${pod.path} container ${c.name} limits.${resource} ${fallback.text} (the namespace's default)`);
+        const request = Quantity.tryParse(c.resources.requests[resource] ?? '');
+        if (request && request.compareTo(fallback) > 0) {
+          refused.push(`${pod.path} container ${c.name}: requests.${resource} ${request.text} is above the default limit ${fallback.text}`);
+        }
+      }
+      total = total ? total.plus(q) : q;
+    }
+    return total;
+  };
+  let memory: Quantity | undefined;
+  let cpu: Quantity | undefined;
+  let total = Quantity.fromNanos(0n);
+  let memoryKnown = true;
+  let cpuKnown = true;
+  let counted = 0;
+  for (const pod of view.podTemplates) {
+    if (!pod.containers.some((c) => c.redis)) continue;
+    counted++;
+    const m = perPod(pod, 'memory');
+    const c = perPod(pod, 'cpu');
+    if (!m) memoryKnown = false;
+    else {
+      if (!memory || m.compareTo(memory) > 0) memory = m;
+      total = total.plus(m.times(BigInt(pod.replicas)));
+    }
+    if (!c) cpuKnown = false;
+    else if (!cpu || c.compareTo(cpu) > 0) cpu = c;
+  }
+  return {
+    memoryLimit: memoryKnown && memory ? memory.text : '',
+    cpuLimit: cpuKnown && cpu ? cpu.text : '',
+    totalMemoryLimit: memoryKnown && counted > 0 ? total.text : '',
+    defaulted: [...new Set(defaulted)],
+    refused: [...new Set(refused)],
   };
 }
 
@@ -304,6 +384,8 @@ function persistenceOf(view: WorkloadView, raw: RawTemplate[]): Practices['persi
   const none = { applies: false, durable: true, problem: '' };
   // A set an operator owns follows its CR, which is checked instead.
   if (view.role !== 'workload' || view.controlled || SENTINEL_KINDS.has(`${group(view)}/${view.kind}`)) return none;
+  // A remote cluster reference keeps no data: it points at a REC elsewhere.
+  if (view.enterprise?.object === 'remote-cluster') return none;
   const g = group(view);
   if (view.engine !== 'kubernetes') {
     if (!view.storage.known || !view.storage.ephemeral) return { applies: true, durable: true, problem: '' };

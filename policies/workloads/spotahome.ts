@@ -20,7 +20,7 @@ import { containerSecretRefs, containerView, pullSecretRefs, pushSecret, volumeS
 import { namespaceRefs } from './refs.js';
 import { summarise } from './summary.js';
 import {
-  type ContainerSlot, type ContainerView, type PodSlots, type PodView, type Recognition, type SecretRefView,
+  type ContainerSlot, type ContainerView, type OperatorPdbBlock, type PodSlots, type PodView, type Recognition, type SecretRefView,
   type WorkloadAdapter, type WorkloadView, int, list, obj, str, stringMap,
 } from './view.js';
 
@@ -180,6 +180,18 @@ function storageOf(spec: JsonObject): WorkloadView['storage'] {
   };
 }
 
+/**
+ * The PodDisruptionBudget the operator writes for each component (rfr-/rfs-<name>): minAvailable 2,
+ * or replicas − 1 when there are two pods or fewer (EnsureRedisPodDisruptionBudget). No CR field changes it.
+ */
+function operatorPdb(role: Role, name: string, pods: number): OperatorPdbBlock {
+  const prefix = role === 'redis' ? 'rfr' : 'rfs';
+  return {
+    path: `spec.${role}.replicas (the operator's PodDisruptionBudget ${prefix}-${name})`,
+    present: true, enabled: true, minAvailable: String(pods <= 2 ? pods - 1 : 2), maxUnavailable: '', pods, fixed: true,
+  };
+}
+
 const redisFailoverAdapter: WorkloadAdapter = {
   apiVersions: ['databases.spotahome.com/v1'],
   kind: 'RedisFailover',
@@ -199,8 +211,9 @@ const redisFailoverAdapter: WorkloadAdapter = {
       mode: 'Replicated', shards: 1, podsPerShard: replicas, pods: replicas,
       version: imageVersion(str(obj(spec['redis'])['image']) || DEFAULT_IMAGE),
       storage: storageOf(spec),
-      tls: { enabled: false, detail: 'RedisFailover has no TLS settings' },
+      tls: { enabled: false, detail: 'RedisFailover has no TLS settings', supported: false },
       podTemplates: [redis.pod, sentinel.pod],
+      pdb: { supported: true, blocks: [operatorPdb('redis', name, replicas), operatorPdb('sentinel', name, sentinel.pod.replicas)] },
       namespaceRefs: namespaceRefs(spec, 'spec'),
       secretRefs,
     });

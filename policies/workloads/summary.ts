@@ -23,10 +23,12 @@ export function summarise(base: Base): WorkloadView {
   view.containers = [];
   view.zeroResources = [];
   for (const p of pods) {
+    p.securityManaged ??= '';
     for (const c of p.containers) {
       view.containers.push({
         name: c.name, kind: c.kind, image: c.image, redis: c.redis, securityContext: c.securityContext,
         resources: c.resources, ports: c.ports, args: c.args, env: c.env,
+        imageUser: c.imageUser, imageRunsAsNonRoot: c.imageRunsAsNonRoot,
         template: p.path, os: p.os, podSecurityContext: p.securityContext,
       });
       zeroes(c, view.zeroResources);

@@ -24,6 +24,14 @@ export interface ContainerView {
   ports: { containerPort: number; hostPort: number }[];
   args: string[];
   env: Record<string, string>;
+  /**
+   * The non-root UID the image is made to run as (official redis and valkey images: 999, their
+   * entrypoint drops to it when started as root; Bitnami: 1001); 0 when the image runs as root and
+   * has no such user Redline knows; -1 when Redline does not know the image.
+   */
+  imageUser: number;
+  /** The image's own USER is a numeric non-root UID: `runAsNonRoot: true` alone starts it. */
+  imageRunsAsNonRoot: boolean;
 }
 
 /** A pod template as policies see it: always-present fields, so expressions stay simple. */
@@ -57,6 +65,12 @@ export interface PodView {
   serviceAccountName: string;
   /** As written; null when unset or the kind has no such field. */
   automountServiceAccountToken: boolean | null;
+  /**
+   * Why the security contexts of this template's pods are not in the object ('' when they are):
+   * the operator sets them when it creates the pods (the REC's services rigger). Pod Security
+   * rules skip such a template by name and judge its Pods at admission instead. Absent: ''.
+   */
+  securityManaged?: string;
 }
 
 /** Where a pod template keeps the fields that mutations may add to. */
@@ -98,6 +112,11 @@ export interface OperatorPdbBlock {
   maxUnavailable: string;
   /** Pods the operator's PDB for this block protects (the role's replicas). */
   pods: number;
+  /**
+   * The CR has no setting for this budget: the operator writes it as it sees fit (Spotahome:
+   * minAvailable 2, or replicas − 1 for two pods or fewer). Absent: false.
+   */
+  fixed?: boolean;
 }
 
 export interface OperatorPdbView {
@@ -216,7 +235,8 @@ export interface WorkloadView {
   /** "container limits.memory" for every container resource whose limit or request is the quantity 0. */
   zeroResources: string[];
   storage: { size: string; storageClass: string; ephemeral: boolean; known: boolean };
-  tls: { enabled: boolean; detail: string };
+  /** supported false: the kind has no TLS settings at all (RedisFailover); absent: true. */
+  tls: { enabled: boolean; detail: string; supported?: boolean };
   podTemplates: PodView[];
   /** Every container of every template, with its template's path, OS and pod securityContext. */
   containers: FlatContainer[];

@@ -23,7 +23,7 @@ describe('redline review', () => {
     const good = await runCli(['review', NAMESPACES, GOOD]);
     expect(good.stderr).toBe('');
     expect(good.code).toBe(0);
-    expect(good.stdout).toMatch(/9 Redis object\(s\): \d+ pass, 0 fail/);
+    expect(good.stdout).toMatch(/15 Redis object\(s\): \d+ pass, 0 fail/);
 
     const bad = await runCli(['review', '--format', 'json', NAMESPACES, BAD]);
     expect(bad.code).toBe(1);
@@ -31,7 +31,9 @@ describe('redline review', () => {
     const denied = new Set(report.results.filter((r) => r.result === 'fail').map((r) => `${r.kind}/${r.name}`));
     expect([...denied].sort()).toEqual([
       'Certificate/stolen', 'Deployment/cache-open', 'Pod/debug', 'PodDisruptionBudget/redis-frozen', 'Redis/escape', 'Redis/root-cache',
-      'Redis/too-big', 'Redis/unsafe', 'RedisReplication/plain', 'RedisSentinel/lonely', 'StatefulSet/one-zone', 'StatefulSet/redis-insecure',
+      'Redis/too-big', 'Redis/unsafe', 'RedisEnterpriseActiveActiveDatabase/carts', 'RedisEnterpriseCluster/rec',
+      'RedisEnterpriseDatabase/analytics', 'RedisEnterpriseRemoteCluster/rerc-west', 'RedisFailover/cache', 'RedisReplication/plain',
+      'RedisSentinel/lonely', 'ReplicationController/legacy', 'StatefulSet/one-zone', 'StatefulSet/redis-insecure',
     ]);
   });
 

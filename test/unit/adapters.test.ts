@@ -640,7 +640,7 @@ describe('Redis recognition of plain kinds', () => {
 describe('containerTls', () => {
   const c = (args: string[], env: Record<string, string> = {}) => ({
     name: 'redis', kind: 'container' as const, image: 'redis:7', redis: true, securityContext: {},
-    resources: { limits: {}, requests: {} }, ports: [], args, env,
+    resources: { limits: {}, requests: {} }, ports: [], args, env, imageUser: 999, imageRunsAsNonRoot: false,
   });
 
   it('TLS port with the plain port disabled', () => {

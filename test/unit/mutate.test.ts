@@ -292,8 +292,9 @@ describe('what is never mutated', () => {
         expect(out.redis).toBe(true);
         expect(out.patch).toEqual([]);
         expect(out.mutated).toBe(object);
-        // …and it is validated as written: nothing was defaulted for it
-        expect(out.results.find((r) => r.rule === 'memory-per-pod')?.result).toBe('fail');
+        // …and it is validated as written: nothing was defaulted for it (the LimitRange gives its
+        // pods limits, which plan-limits counts, but nothing sets runAsNonRoot)
+        expect(out.results.find((r) => r.rule === 'run-as-non-root')?.result).toBe('fail');
       }
     }
   });
@@ -309,7 +310,11 @@ describe('what is never mutated', () => {
       spec: { containers: [{ name: 'redis', image: 'redis:7.2.4' }] },
     };
     const created = review(object, 'standard', 'CREATE');
-    expect(created.patch.map((p) => p.path).sort()).toEqual(['/spec/affinity', '/spec/containers/0/resources', '/spec/containers/0/securityContext', '/spec/securityContext', '/spec/topologySpreadConstraints']);
+    // The official redis image runs as root: it gets its own user 999 (and fsGroup) beside runAsNonRoot.
+    expect(created.patch.map((p) => p.path).sort()).toEqual([
+      '/spec/affinity', '/spec/containers/0/resources', '/spec/containers/0/securityContext', '/spec/containers/0/securityContext/runAsGroup',
+      '/spec/containers/0/securityContext/runAsUser', '/spec/securityContext', '/spec/securityContext/fsGroup', '/spec/topologySpreadConstraints',
+    ]);
     const updated = review(object, 'standard', 'UPDATE');
     expect(updated.patch).toEqual([]);
     expect(updated.mutated).toBe(object);
@@ -396,8 +401,62 @@ describe('PatchRecorder and applyAddPatch', () => {
     expect(rec.ops).toEqual([]);
   });
 
+  it('appendToLists adds the items a present list lacks, leaves the original alone, and is a fixed point', () => {
+    const term = { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'x-leader' } } };
+    const own = { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'x-follower' } } };
+    const original: JsonObject = { spec: { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [own] } } } };
+    const snapshot = JSON.parse(JSON.stringify(original)) as JsonObject;
+    const tree = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [own, term, term] } };
+    const rec = new PatchRecorder(original);
+    expect(rec.merge(['spec', 'affinity'], tree, true)).toBe(true);
+    expect(rec.ops).toEqual([{ op: 'add', path: '/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/1', value: term }]);
+    expect(original).toEqual(snapshot);
+    expect(applyAddPatch(snapshot, rec.ops)).toEqual(rec.doc);
+    const again = new PatchRecorder(rec.doc);
+    again.merge(['spec', 'affinity'], tree, true);
+    expect(again.ops).toEqual([]);
+    // Without the flag a present list is left as it is.
+    const plain = new PatchRecorder(original);
+    plain.merge(['spec', 'affinity'], tree);
+    expect(plain.ops).toEqual([]);
+  });
+
   it('applyAddPatch rejects paths that do not exist', () => {
     expect(() => applyAddPatch({}, [{ op: 'add', path: '/a/b', value: 1 }])).toThrow(/does not exist/);
     expect(() => applyAddPatch({ a: [] }, [{ op: 'add', path: '/a/3', value: 1 }])).toThrow(/out of range/);
+  });
+});
+
+describe('mutations that need the container (issue 16)', () => {
+  it('an OT RedisCluster leader Pod gets anti-affinity to its shard\'s follower, once', () => {
+    const pod: JsonObject = {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: 'orders-leader-2', namespace: 't',
+        labels: { app: 'orders-leader', role: 'leader', redis_setup_type: 'cluster', 'statefulset.kubernetes.io/pod-name': 'orders-leader-2' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'orders-leader', uid: 'u', controller: true }],
+      },
+      spec: { containers: [{ name: 'redis', image: 'quay.io/opstree/redis:v7.0.15' }] },
+    };
+    const out = review(pod, 'premium', 'CREATE');
+    const terms = ((out.mutated['spec'] as JsonObject)['affinity'] as { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: Json[] } })
+      .podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(terms).toContainEqual({
+      labelSelector: { matchLabels: { app: 'orders-follower', role: 'follower', 'statefulset.kubernetes.io/pod-name': 'orders-follower-2' } },
+      topologyKey: 'kubernetes.io/hostname',
+    });
+    expect(review(out.mutated, 'premium', 'CREATE').patch).toEqual([]);
+  });
+
+  it('a container whose securityContext names a user keeps it; the image user is added only where none is named', () => {
+    const pod = (securityContext: JsonObject): JsonObject => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'r', namespace: 't', labels: { app: 'redis' } },
+      spec: { containers: [{ name: 'redis', image: 'redis:7.2.4', securityContext }] },
+    });
+    const named = review(pod({ runAsUser: 1234 }), 'standard', 'CREATE').patch.map((p) => p.path);
+    expect(named).not.toContain('/spec/containers/0/securityContext/runAsUser');
+    expect(named).not.toContain('/spec/securityContext/fsGroup');
+    const unnamed = review(pod({}), 'standard', 'CREATE').patch;
+    expect(unnamed).toContainEqual({ op: 'add', path: '/spec/containers/0/securityContext/runAsUser', value: 999 });
   });
 });

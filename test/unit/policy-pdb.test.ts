@@ -16,7 +16,7 @@ beforeAll(async () => {
 /** The results of the PDB rules for a PodDisruptionBudget of `pods` pods. */
 function judge(pods: number, budget: { minAvailable?: string; maxUnavailable?: string }): Record<string, boolean | 'skip'> {
   const workload = {
-    role: 'pdb', name: 'cache', pods,
+    role: 'pdb', name: 'cache', pods, controlled: false,
     disruptionBudget: { selectsRedis: true, selector: {}, minAvailable: budget.minAvailable ?? '', maxUnavailable: budget.maxUnavailable ?? '' },
   };
   const base = new Scope(new SharedValues({ workload: () => workload, object: () => ({}), oldObject: () => null, plan: () => ({}), tenant: () => ({}), request: () => ({}) }))
