@@ -57,6 +57,9 @@ export const planSchema = {
         },
         maxTotalMemory: quantity,
         storageClasses: { type: 'array', items: { type: 'string', minLength: 1 } },
+        // Resources other than cpu, memory and ephemeral-storage a container may ask for (GPUs,
+        // hugepages): none unless listed.
+        extendedResources: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } },
         versions: { type: 'array', items: { type: 'string', pattern: '^\\d+(\\.\\d+){0,2}$' } },
         // Requests and limits for containers that have none, per role: memory/cpu for the containers
         // that run Redis, sentinel for Sentinels (absent: memory/cpu), other for every other container
@@ -104,6 +107,10 @@ export const planSchema = {
           properties: {
             priorityClasses: { type: 'array', uniqueItems: true, items: { ...dnsSuffix, not: { pattern: '^system-' } } },
             tolerations: { type: 'array', items: toleration },
+            // Beyond "", "default" and the name the operators derive from the Redis object.
+            serviceAccounts: { type: 'array', uniqueItems: true, items: dnsSuffix },
+            runtimeClasses: { type: 'array', uniqueItems: true, items: dnsSuffix },
+            schedulers: { type: 'array', uniqueItems: true, items: dnsSuffix },
           },
         },
         serviceTypes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: SERVICE_TYPES } },

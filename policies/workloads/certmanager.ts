@@ -8,6 +8,9 @@ import { type Recognition, type WorkloadAdapter, list, obj, str } from './view.j
 
 const strings = (value: Json | undefined): string[] => list(value).map(str);
 
+/** A single DNS label (RFC 1123, as Kubernetes names Services): what resolves as a short name. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 const certificateAdapter: WorkloadAdapter = {
   apiVersions: ['cert-manager.io/v1'],
   kind: 'Certificate',
@@ -34,6 +37,7 @@ const certificateAdapter: WorkloadAdapter = {
         uris: strings(spec['uris']),
         emailAddresses: strings(spec['emailAddresses']),
         usages: strings(spec['usages']),
+        dnsLabels: [...strings(spec['dnsNames']), str(spec['commonName'])].filter((n) => DNS_LABEL.test(n)),
       },
     });
     return { redis: true, result: { view, slots: [], mutable: false } };

@@ -194,6 +194,8 @@ function recNodePod(name: string, spec: JsonObject, secrets: SecretRefView[]): B
     tolerations: [...list(spec['podTolerations']), ...list(attrs['tolerations'])].map(obj),
     nodeSelector: stringMap(spec['nodeSelector'], stringMap(attrs['nodeSelector'])),
     serviceAccountName: str(spec['serviceAccountName']) || name,
+    runtimeClassName: str(attrs['runtimeClassName']),
+    schedulerName: str(attrs['schedulerName']),
     automountServiceAccountToken: typeof automount === 'boolean' ? automount : null,
   };
   return {
@@ -255,6 +257,8 @@ function riggerPod(name: string, spec: JsonObject, secrets: SecretRefView[]): Bu
     tolerations: [...list(spec['podTolerations']), ...list(attrs['tolerations'])].map(obj),
     nodeSelector: stringMap(spec['nodeSelector']),
     serviceAccountName: str(spec['serviceAccountName']) || name,
+    runtimeClassName: str(attrs['runtimeClassName']),
+    schedulerName: str(attrs['schedulerName']),
     automountServiceAccountToken: typeof automount === 'boolean' ? automount : null,
   };
   // A single pod: nothing to spread, and the operator owns its security context.

@@ -182,6 +182,8 @@ function buildPod(kind: Kind, spec: JsonObject, l: Layout, crLabels: Record<stri
     tolerations: list(own('tolerations')).map(obj),
     nodeSelector: stringMap(own('nodeSelector')),
     serviceAccountName: str(get(spec, podAt, 'serviceAccountName')),
+    runtimeClassName: '',
+    schedulerName: '',
     automountServiceAccountToken: null,
   };
   return { pod, slots: { podSecurityContext: ['spec', ...podAt, 'podSecurityContext'], affinity: affinityAt, containers: slots } };

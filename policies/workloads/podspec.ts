@@ -142,6 +142,8 @@ export function podFromSpec(rawSpec: Json | undefined, o: PodSpecOptions): PodFr
     tolerations: list(spec['tolerations']).map(obj),
     nodeSelector: stringMap(spec['nodeSelector']),
     serviceAccountName: str(spec['serviceAccountName']) || str(spec['serviceAccount']),
+    runtimeClassName: str(spec['runtimeClassName']),
+    schedulerName: str(spec['schedulerName']),
     automountServiceAccountToken: typeof automount === 'boolean' ? automount : null,
   };
   const slots: PodSlots = {

@@ -163,6 +163,8 @@ function buildPod(name: string, role: Role, spec: JsonObject, auth: string, secr
     tolerations: list(s['tolerations']).map(obj),
     nodeSelector: stringMap(s['nodeSelector']),
     serviceAccountName: str(s['serviceAccountName']),
+    runtimeClassName: '',
+    schedulerName: '',
     automountServiceAccountToken: null,
   };
   return { pod, slots: { podSecurityContext: [...at, 'securityContext'], affinity: [...at, 'affinity'], containers: slots } };

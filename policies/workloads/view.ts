@@ -63,6 +63,9 @@ export interface PodView {
   nodeSelector: Record<string, string>;
   /** '' when unset (the namespace's default account). */
   serviceAccountName: string;
+  /** '' when unset: the cluster's default runtime handler and scheduler. */
+  runtimeClassName: string;
+  schedulerName: string;
   /** As written; null when unset or the kind has no such field. */
   automountServiceAccountToken: boolean | null;
   /**
@@ -151,6 +154,8 @@ export interface CertificateView {
   uris: string[];
   emailAddresses: string[];
   usages: string[];
+  /** The names (dnsNames and commonName) that are a single DNS label: a Service's short name. */
+  dnsLabels: string[];
 }
 
 /** What a Redis Enterprise database sells (REDB spec, REAADB spec.globalConfigurations). */

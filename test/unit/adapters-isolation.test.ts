@@ -536,7 +536,12 @@ describe('cert-manager.io/v1 Certificate', () => {
     expect(v.certificate).toEqual({
       secretName: 'orders-tls', isCA: true, commonName: 'orders', dnsNames: ['orders.tenant-acme.svc', 'evil.example.com'],
       ipAddresses: ['10.0.0.1'], uris: ['spiffe://x'], emailAddresses: ['a@b.c'], usages: ['server auth'],
+      // only the single DNS labels; not "system:admin", "Orders" or a 64-character label
+      dnsLabels: ['orders'],
     });
+    const labels = (names: string[], commonName = ''): string[] =>
+      (recognise({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c' }, spec: { dnsNames: names, commonName } }) as any).result.view.certificate.dnsLabels;
+    expect(labels(['cache', 'Cache', 'cache-', '-cache', 'a'.repeat(63), 'a'.repeat(64), 'ca.che', '*'], 'system:admin')).toEqual(['cache', 'a'.repeat(63)]);
     expect(v.issuerRefs).toEqual([{ path: 'spec.issuerRef', group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'platform-ca' }]);
     expect(v.secretRefs).toEqual([{ path: 'spec.secretName', name: 'orders-tls', implied: false }]);
     expect(mutable).toBe(false);

@@ -408,7 +408,7 @@ describe('plan fields for tenant isolation', () => {
     const json = lib.plans.get('tiny')!.json;
     expect(json['podMax']).toEqual({ memory: '384Mi', cpu: '500m' });
     expect(json['containerMin']).toEqual({ memory: '4Mi', cpu: '5m' });
-    expect(json['scheduling']).toEqual({ priorityClasses: ['tenant-high'], tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'redis', effect: 'NoSchedule' }] });
+    expect(json['scheduling']).toEqual({ priorityClasses: ['tenant-high'], tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'redis', effect: 'NoSchedule' }], serviceAccounts: [], runtimeClasses: [], schedulers: [] });
     expect(json['serviceTypes']).toEqual(['ClusterIP', 'LoadBalancer']);
     expect(json['certificates']).toEqual({ allowedDomains: ['redis.example.com'] });
   });
@@ -418,7 +418,8 @@ describe('plan fields for tenant isolation', () => {
     const p = lib.plans.get('tiny')!;
     expect(p.json['podMax']).toEqual({ memory: '256Mi', cpu: '250m' });
     expect(p.json['containerMin']).toEqual({ memory: '1Mi', cpu: '1m' });
-    expect(p.json['scheduling']).toEqual({ priorityClasses: [], tolerations: [] });
+    expect(p.json['scheduling']).toEqual({ priorityClasses: [], tolerations: [], serviceAccounts: [], runtimeClasses: [], schedulers: [] });
+    expect(p.json['extendedResources']).toEqual([]);
     expect(p.json['serviceTypes']).toEqual(['ClusterIP']);
     expect(p.json['certificates']).toEqual({ allowedDomains: [] });
     expect((p.json['spec'] as Record<string, unknown>)['serviceTypes']).toEqual(['ClusterIP']);
