@@ -1,0 +1,373 @@
+// bench:apiserver — what Redline's webhook pair adds to a create through a real kube-apiserver, at
+// one request at a time, against what a bare node:https webhook pair adds.
+//
+// One e2e control plane (etcd + kube-apiserver, test/e2e/controlplane), three namespaces:
+//   none    no webhook selects it
+//   bare    selected by a bare node:https mutating + validating pair (this file, --bare-server):
+//           JSON.parse, answer allowed, same certificate, same webhook settings as Redline's
+//   redline a tenant namespace (redline.dev/tenant, plan free) served by the real `redline serve`
+//           (dist/cli/main.js) with the shipped webhook configurations (manifests/base/webhooks.yaml)
+// Creates of a compliant KubeDB Redis (admitted with an empty patch) go to the three namespaces one
+// at a time, interleaved (the order rotates every round), so a change in the shared host's load
+// hits all three alike. Every create must answer 201. Prints median and p90 of each, the ratio
+// (redline − none) / (bare − none) on medians (target ≤ 1.2), the host's steal share during the
+// measurement, Redline's own per-request durations from its log (from the request's headers to its
+// answer written: time spent inside the server). The policy library is snapshotted into a temp dir.
+//
+// Options: --rounds N (default 300) --warmup N (default 30) --redline-arg ARG (repeatable, passed
+// to serve) --cpu-prof DIR (profile serve) --help.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { systemClock } from '../../certs/clock.js';
+import { ensureDevCertificates } from '../../certs/dev.js';
+import { KubeApi, resourcePath } from '../../kube/apply.js';
+import { installCrds } from '../e2e/controlplane/crds.js';
+import { freePort, startControlPlane, type ControlPlane } from '../e2e/controlplane/index.js';
+import { apiFor, ROOT } from './bootstrap-harness.js';
+
+const NAMESPACES = { none: 'bench-none', bare: 'bench-bare', redline: 'bench-redline' } as const;
+type Target = keyof typeof NAMESPACES;
+const TARGETS: Target[] = ['none', 'bare', 'redline'];
+const BARE_LABEL = 'bench.redline.dev/bare';
+const PLAN = 'free';
+
+// ---------------------------------------------------------------------------------------------
+// The bare pair (a child process of the benchmark)
+
+function bareServer(certDir: string): void {
+  const server = https.createServer(
+    { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), minVersion: 'TLSv1.2', keepAlive: true, noDelay: true },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+    },
+  );
+  server.keepAliveTimeout = 120_000;
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address() as { port: number };
+    process.stdout.write(`{"msg":"bare listening","address":"127.0.0.1:${addr.port}"}\n`);
+  });
+  process.on('SIGTERM', () => {
+    server.close();
+    server.closeAllConnections();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface Proc {
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startProcess(name: string, args: string[], logFile: string, ready: () => Promise<boolean>): Promise<Proc> {
+  const out = openSync(logFile, 'w');
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', out, 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (await ready().catch(() => false)) {
+      return {
+        proc,
+        stop: async () => {
+          proc.kill('SIGTERM');
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+          proc.kill('SIGKILL');
+        },
+      };
+    }
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`${name} did not start:\n${err}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function hostTicks(): { total: number; steal: number } | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: cpu.reduce((a, b) => a + b, 0), steal: cpu[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster set-up
+
+/** The shipped configurations (Redline's) and the bare twin: same settings, url + caBundle set. */
+function webhookConfigurations(redlineUrl: string, bareUrl: string, caPem: string): Record<string, unknown>[] {
+  const caBundle = Buffer.from(caPem).toString('base64');
+  const shipped = YAML.parseAllDocuments(readFileSync(path.join(ROOT, 'manifests', 'base', 'webhooks.yaml'), 'utf8')).map((d) => d.toJS() as {
+    kind: string; metadata: { name: string }; webhooks: Record<string, unknown>[];
+  });
+  const out: Record<string, unknown>[] = [];
+  for (const config of shipped) {
+    for (const hook of config.webhooks) {
+      const p = (hook.clientConfig as { service?: { path?: string } }).service?.path ?? '/';
+      hook.clientConfig = { url: `${redlineUrl}${p}`, caBundle };
+    }
+    out.push(config);
+    // The bare twin of the entry that selects tenants' Redis objects.
+    const main = config.webhooks.find((h) => h.name === (config.kind === 'MutatingWebhookConfiguration' ? 'mutate.redline.dev' : 'validate.redline.dev'))!;
+    const p = config.kind === 'MutatingWebhookConfiguration' ? '/mutate' : '/validate';
+    out.push({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: config.kind,
+      metadata: { name: 'bench-bare' },
+      webhooks: [{
+        ...main,
+        name: `${p.slice(1)}.bare.bench.redline.dev`,
+        clientConfig: { url: `${bareUrl}${p}`, caBundle },
+        namespaceSelector: { matchLabels: { [BARE_LABEL]: 'true' } },
+      }],
+    });
+  }
+  return out;
+}
+
+/** A KubeDB Redis the free plan admits as it is: `redline mutate` of the standalone example. */
+export function compliantRedis(name: string, namespace: string): Record<string, unknown> {
+  return {
+    apiVersion: 'kubedb.com/v1',
+    kind: 'Redis',
+    metadata: { name, namespace },
+    spec: {
+      version: '7.2.4',
+      mode: 'Standalone',
+      storageType: 'Durable',
+      storage: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      podTemplate: {
+        spec: {
+          containers: [{
+            name: 'redis',
+            resources: { limits: { memory: '256Mi', cpu: '250m' }, requests: { memory: '256Mi', cpu: '250m' } },
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          }],
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        },
+      },
+      deletionPolicy: 'Delete',
+      tls: { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: 'redline-redis-ca' } },
+    },
+  };
+}
+
+async function setUpCluster(admin: KubeApi): Promise<void> {
+  const ns = (name: string, labels: Record<string, string>) => admin.create(resourcePath('v1', 'namespaces'), {
+    apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+  });
+  await ns(NAMESPACES.none, {});
+  await ns(NAMESPACES.bare, { [BARE_LABEL]: 'true' });
+  await ns(NAMESPACES.redline, { 'redline.dev/tenant': 'bench', 'redline.dev/plan': PLAN, 'redline.dev/managed': 'true' });
+  await admin.create(resourcePath('storage.k8s.io/v1', 'storageclasses'), {
+    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' }, provisioner: 'ebs.csi.aws.com',
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The timed creates: one HTTPS client with keep-alive, the admin's token, one request at a time.
+
+class Creator {
+  private readonly agent: https.Agent;
+  private readonly url: URL;
+  private seq = 0;
+  constructor(private readonly cp: ControlPlane) {
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: cp.caPem });
+    this.url = new URL(cp.url);
+  }
+
+  /** Milliseconds from sending to the whole answer; throws unless 201. */
+  create(target: Target): Promise<number> {
+    const namespace = NAMESPACES[target];
+    const body = JSON.stringify(compliantRedis(`r${++this.seq}`, namespace));
+    return new Promise((resolve, reject) => {
+      const start = performance.now();
+      const req = https.request({
+        agent: this.agent, host: this.url.hostname, port: this.url.port, method: 'POST',
+        path: `/apis/kubedb.com/v1/namespaces/${namespace}/redises`,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: `Bearer ${this.cp.users.admin!.token}` },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const ms = performance.now() - start;
+          if (res.statusCode !== 201) reject(new Error(`create in ${namespace} answered ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 600)}`));
+          else resolve(ms);
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+class UsageError extends Error {}
+
+interface Options { rounds: number; warmup: number; redlineArgs: string[]; cpuProf: string | null }
+
+function options(argv: string[]): Options | 'help' {
+  const o: Options = { rounds: 300, warmup: 30, redlineArgs: [], cpuProf: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--help' || a === '-h') return 'help';
+    else if (a === '--rounds') o.rounds = Number(next());
+    else if (a === '--warmup') o.warmup = Number(next());
+    else if (a === '--redline-arg') o.redlineArgs.push(next());
+    else if (a === '--cpu-prof') o.cpuProf = path.resolve(next());
+    else throw new UsageError(`unknown option ${a}; see --help`);
+  }
+  if (!(o.rounds > 0) || !(o.warmup >= 0)) throw new UsageError('--rounds must be > 0 and --warmup ≥ 0');
+  return o;
+}
+
+async function main(): Promise<void> {
+  const opts = options(process.argv.slice(2));
+  if (opts === 'help') {
+    console.log('usage: npm run bench:apiserver -- [--rounds N] [--warmup N] [--redline-arg ARG]... [--cpu-prof DIR]');
+    return;
+  }
+  const self = fileURLToPath(import.meta.url);
+  const work = mkdtempSync(path.join(os.tmpdir(), 'redline-bench-apiserver-'));
+  const certDir = path.join(work, 'dev');
+  await ensureDevCertificates(certDir, systemClock);
+  const caPem = readFileSync(path.join(certDir, 'ca.crt'), 'utf8');
+  // A snapshot of the library, so an edit to policies/ during the run does not reload it mid-measurement.
+  const library = path.join(work, 'library');
+  cpSync(path.join(ROOT, 'policies', 'library'), library, { recursive: true });
+
+  const cp = await startControlPlane();
+  const procs: Proc[] = [];
+  let creator: Creator | undefined;
+  try {
+    await installCrds(cp.adminKubeconfig);
+    const admin = await apiFor(cp.adminKubeconfig);
+    await setUpCluster(admin);
+
+    const barePort = { value: 0 };
+    const bareLog = path.join(work, 'bare.log');
+    procs.push(await startProcess('bare server', [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(opts.cpuProf, 'bare')}`] : []), self, '--bare-server', certDir], bareLog, async () => {
+      const m = /"address":"127\.0\.0\.1:(\d+)"/.exec(readFileSync(bareLog, 'utf8'));
+      if (m) barePort.value = Number(m[1]);
+      return m !== null;
+    }));
+    const port = await freePort();
+    const healthPort = await freePort();
+    const redlineLog = path.join(work, 'redline.log');
+    procs.push(await startProcess('redline serve', [
+      ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
+      path.join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--dev', '--dev-cert-dir', certDir, '--kubeconfig', cp.adminKubeconfig,
+      '--policies', library, '--address', '127.0.0.1', '--port', String(port), '--health-port', String(healthPort), ...opts.redlineArgs,
+    ], redlineLog, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200));
+
+    for (const config of webhookConfigurations(`https://127.0.0.1:${port}`, `https://127.0.0.1:${barePort.value}`, caPem)) {
+      const plural = config.kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations';
+      await admin.create(resourcePath('admissionregistration.k8s.io/v1', plural), config as never);
+    }
+
+    creator = new Creator(cp);
+    // The API server picks up new webhook configurations asynchronously: wait until Redline has
+    // answered a create in the tenant namespace, then warm all three up.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await creator.create('redline');
+      const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+      if (/^redline_admission_requests_total\{(?=[^}]*endpoint="validate")(?=[^}]*kind="Redis")/m.test(metrics)) break;
+      if (Date.now() > deadline) throw new Error(`redline serve saw no Redis create in 30 s; its log:\n${readFileSync(redlineLog, 'utf8').slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (let i = 0; i < opts.warmup; i++) for (const t of TARGETS) await creator.create(t);
+    const logStart = readFileSync(redlineLog, 'utf8').length;
+
+    const times: Record<Target, number[]> = { none: [], bare: [], redline: [] };
+    const host0 = hostTicks();
+    for (let round = 0; round < opts.rounds; round++) {
+      for (let k = 0; k < TARGETS.length; k++) {
+        const t = TARGETS[(round + k) % TARGETS.length]!;
+        times[t].push(await creator.create(t));
+      }
+    }
+    const host1 = hostTicks();
+    await new Promise((r) => setTimeout(r, 1500)); // serve's buffered log lines
+
+    const stat: Record<Target, { p50: number; p90: number }> = {} as never;
+    for (const t of TARGETS) {
+      const sorted = [...times[t]].sort((a, b) => a - b);
+      stat[t] = { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) };
+    }
+    const ratio = (stat.redline.p50 - stat.none.p50) / (stat.bare.p50 - stat.none.p50);
+    const ratio90 = (stat.redline.p90 - stat.none.p90) / (stat.bare.p90 - stat.none.p90);
+
+    // Redline's own view: durationMs per endpoint, and whether any Redis create was patched.
+    const lines = readFileSync(redlineLog, 'utf8').slice(logStart).split('\n').filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['kind'] === 'Redis');
+    const inside: Record<string, number[]> = {};
+    let patched = 0;
+    for (const l of lines) {
+      (inside[String(l['endpoint'])] ??= []).push(Number(l['durationMs']));
+      if (l['patchOps']) patched++;
+    }
+
+    console.log(`# bench:apiserver — ${opts.rounds} rounds × 3 namespaces, one create at a time (order rotates each round), after ${opts.warmup} warm-up rounds`);
+    console.log(`# kube-apiserver ${cp.url}; bare: node:https JSON.parse + allow; redline: dist/cli/main.js serve ${opts.redlineArgs.join(' ')} (plan ${PLAN}, shipped webhooks)`);
+    console.log('| namespace | median ms | p90 ms | added over none (median) |');
+    console.log('|---|---|---|---|');
+    for (const t of TARGETS) {
+      console.log(`| ${t} | ${stat[t].p50.toFixed(2)} | ${stat[t].p90.toFixed(2)} | ${t === 'none' ? '—' : (stat[t].p50 - stat.none.p50).toFixed(2)} |`);
+    }
+    for (const [endpoint, d] of Object.entries(inside)) {
+      const sorted = d.sort((a, b) => a - b);
+      console.log(`# redline ${endpoint}: ${d.length} Redis requests, time inside the server median ${quantile(sorted, 0.5).toFixed(3)} ms, p90 ${quantile(sorted, 0.9).toFixed(3)} ms`);
+    }
+    if (patched) console.log(`# WARNING: ${patched} Redis creates were patched by /mutate; the object is meant to need no patch`);
+    const steal = host0 && host1 && host1.total > host0.total ? (host1.steal - host0.steal) / (host1.total - host0.total) : null;
+    console.log(`# host steal during the measurement: ${steal === null ? 'unknown' : `${(100 * steal).toFixed(1)}%`}`);
+    console.log(`ratio (redline − none) / (bare − none): median ${ratio.toFixed(2)}, p90 ${ratio90.toFixed(2)} (target ≤ 1.20) ${ratio <= 1.2 ? 'OK' : 'MISS'}`);
+  } finally {
+    creator?.close();
+    for (const p of procs.reverse()) await p.stop();
+    await cp.stop();
+  }
+}
+
+if (process.argv[2] === '--bare-server') {
+  bareServer(process.argv[3]!);
+} else {
+  main().catch((e: unknown) => {
+    console.error(e instanceof UsageError ? `bench:apiserver: ${e.message}` : e instanceof Error ? e.stack ?? e.message : e);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  });
+}
