@@ -50,6 +50,18 @@ export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
 export const CLUSTER_BUS_PORT = 16379;
 export const EXPORTER_PORT = 9121;
+/** Redis Enterprise's metrics endpoint (the web proxy's Prometheus exporter). */
+export const ENTERPRISE_METRICS_PORT = 8070;
+/** The admission webhook container of the Redis Enterprise operator pod (the API server calls it). */
+export const ENTERPRISE_ADMISSION_PORT = 8443;
+/** Every pod the Redis Enterprise operator bundle and its REC make carries this label. */
+export const ENTERPRISE_POD_LABELS: Readonly<Record<string, string>> = Object.freeze({ app: 'redis-enterprise' });
+export const ENTERPRISE_OPERATOR_POD_LABELS: Readonly<Record<string, string>> = Object.freeze({ name: 'redis-enterprise-operator' });
+/** The quota line that says whether a plan lets a namespace have a Redis Enterprise cluster. */
+export const ENTERPRISE_CLUSTER_QUOTA = 'count/redisenterpriseclusters.app.redislabs.com';
+export const ALLOW_ENTERPRISE = 'redline-allow-redis-enterprise';
+export const ALLOW_ENTERPRISE_ADMISSION = 'redline-allow-redis-enterprise-admission';
+export const ALLOW_ENTERPRISE_CLIENTS = 'redline-allow-redis-enterprise-clients';
 
 export interface OwnedKind {
   kind: 'RoleBinding' | 'Role' | 'NetworkPolicy' | 'ResourceQuota' | 'LimitRange' | 'Certificate' | 'Issuer';
@@ -67,7 +79,7 @@ export const OWNED_KINDS: readonly OwnedKind[] = Object.freeze([
     kind: 'NetworkPolicy',
     apiVersion: 'networking.k8s.io/v1',
     plural: 'networkpolicies',
-    names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring', 'redline-allow-apiserver'],
+    names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring', 'redline-allow-apiserver', ALLOW_ENTERPRISE, ALLOW_ENTERPRISE_ADMISSION, ALLOW_ENTERPRISE_CLIENTS],
   },
   { kind: 'Certificate', apiVersion: 'cert-manager.io/v1', plural: 'certificates', names: [TENANT_CA], certManager: true },
   { kind: 'Issuer', apiVersion: 'cert-manager.io/v1', plural: 'issuers', names: [TENANT_ISSUER], certManager: true },
@@ -251,6 +263,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
       }),
     );
   }
+  if (enterpriseAllowed(hard)) objects.push(...enterprisePolicies(settings, netpol));
   if (settings.certManager.enabled) {
     objects.push(
       {
@@ -299,6 +312,49 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
     metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true', [NAMESPACE_NAME_LABEL]: namespace } },
   };
   return { namespace, tenant, plan: plan.name, objects, namespaceObject, hash: desiredHash(objects, namespaceObject) };
+}
+
+/** A plan lets a namespace have a Redis Enterprise cluster unless its quota counts them to 0. */
+export function enterpriseAllowed(hard: Readonly<Record<string, string>>): boolean {
+  const n = hard[ENTERPRISE_CLUSTER_QUOTA];
+  return n === undefined || !/^0+$/.test(n.trim());
+}
+
+/**
+ * Redis Enterprise runs its operator inside the tenant namespace, and its node pods talk to each
+ * other on dozens of ports and ranges (internode 3333-3349, 1968, 8001-8006, 8070/8071, 8080,
+ * 8443/8444, 9080-9082, 9443, 10000-19999 databases, 20000-29999 shards, 36379/36380, mDNS):
+ * NetworkPolicy port ranges (endPort) need Kubernetes 1.22+, and the database ports are chosen at
+ * run time. So, inside the namespace only:
+ *  - the Redis Enterprise pods (operator, nodes, services rigger: label app=redis-enterprise) take
+ *    any port from any pod of the namespace, and every pod of the namespace may reach them (clients,
+ *    the operator → REC REST API 9443, node ↔ node);
+ *  - the monitoring namespaces may scrape their metrics (8070);
+ *  - the API server (settings network.apiServerCidrs) may call the operator's admission webhook (8443).
+ * The operator and the nodes reach the API server through redline-allow-apiserver (they need it:
+ * without network.apiServerCidrs Redis Enterprise cannot run in a tenant namespace). Nothing here
+ * crosses the namespace except those two fixed peers.
+ */
+function enterprisePolicies(settings: RenderSettings, netpol: (name: string, body: Record<string, unknown>) => KubeObject): KubeObject[] {
+  const enterprisePods = { matchLabels: { ...ENTERPRISE_POD_LABELS } };
+  const ingress: Record<string, unknown>[] = [{ from: [{ podSelector: {} }] }];
+  if (settings.network.monitoringNamespaces.length > 0) {
+    ingress.push({ from: [namespacesIn(settings.network.monitoringNamespaces)], ports: tcp(ENTERPRISE_METRICS_PORT) });
+  }
+  const allow = netpol(ALLOW_ENTERPRISE, { policyTypes: ['Ingress'], ingress });
+  (allow['spec'] as Record<string, unknown>)['podSelector'] = enterprisePods;
+  const out = [allow];
+  if (settings.network.apiServerCidrs.length > 0) {
+    // A separate rule set for the operator pod only: the webhook port of no other pod opens to the API server.
+    const admission = netpol(ALLOW_ENTERPRISE_ADMISSION, {
+      policyTypes: ['Ingress'],
+      ingress: [{ from: settings.network.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(ENTERPRISE_ADMISSION_PORT) }],
+    });
+    (admission['spec'] as Record<string, unknown>)['podSelector'] = { matchLabels: { ...ENTERPRISE_OPERATOR_POD_LABELS } };
+    out.push(admission);
+  }
+  out.push(netpol(ALLOW_ENTERPRISE_CLIENTS, { policyTypes: ['Egress'], egress: [{ to: [{ podSelector: enterprisePods }] }] }));
+  return out;
 }
 
 /**

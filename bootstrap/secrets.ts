@@ -14,7 +14,9 @@
 // tenant's or its Redis's: the tenant created it (the label above), cert-manager wrote it for a
 // Certificate (annotation cert-manager.io/certificate-name), a Redis operator wrote it
 // (app.kubernetes.io/managed-by of KubeDB or OT-Container-Kit), or a Redis object or Certificate
-// owns it. Image pull secrets are never granted: pods use them, tenants have no need to read them.
+// owns it. The Redis Enterprise operator sets no managed-by label Redline knows: what it writes (the
+// REC's admin credentials, a REDB's redb-<name>) is granted through its owner reference to the
+// REC/REDB, else the tenant creates it itself (labelled). Spotahome creates no Secret at all. Image pull secrets are never granted: pods use them, tenants have no need to read them.
 
 import type { KubeObject } from '../kube/apply.js';
 import type { JsonObject } from '../policies/engine/types.js';
@@ -40,6 +42,12 @@ export const REDIS_KINDS: readonly RedisKind[] = Object.freeze([
   { group: 'redis.redis.opstreelabs.in', versions: ['v1beta2', 'v1beta1'], plural: 'redisclusters', kind: 'RedisCluster' },
   { group: 'redis.redis.opstreelabs.in', versions: ['v1beta2', 'v1beta1'], plural: 'redisreplications', kind: 'RedisReplication' },
   { group: 'redis.redis.opstreelabs.in', versions: ['v1beta2', 'v1beta1'], plural: 'redissentinels', kind: 'RedisSentinel' },
+  // Redis Enterprise: the cluster serves v1 (storage) and v1alpha1; the others v1alpha1 only.
+  { group: 'app.redislabs.com', versions: ['v1', 'v1alpha1'], plural: 'redisenterpriseclusters', kind: 'RedisEnterpriseCluster' },
+  { group: 'app.redislabs.com', versions: ['v1alpha1'], plural: 'redisenterprisedatabases', kind: 'RedisEnterpriseDatabase' },
+  { group: 'app.redislabs.com', versions: ['v1alpha1'], plural: 'redisenterpriseactiveactivedatabases', kind: 'RedisEnterpriseActiveActiveDatabase' },
+  { group: 'app.redislabs.com', versions: ['v1alpha1'], plural: 'redisenterpriseremoteclusters', kind: 'RedisEnterpriseRemoteCluster' },
+  { group: 'databases.spotahome.com', versions: ['v1'], plural: 'redisfailovers', kind: 'RedisFailover' },
 ]);
 
 /** What the grant is computed from: the informer caches of one namespace. */

@@ -475,6 +475,8 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     expect(await admin.getOptional(resourcePath('v1', 'secrets', 'team-a', 'redline-tenant-ca'))).toBeDefined();
     expect(await admin.getOptional(resourcePath('kubedb.com/v1', 'redises', 'team-a', 'cache'))).toBeDefined();
     expect(await admin.getOptional(resourcePath('v1', 'pods', 'team-a', 'sized'))).toBeDefined();
+    // The event is written after the namespace's last patch: wait for it rather than race it.
+    await until('the Offboarded event', async () => (await events('team-a', 'Offboarded')).length > 0, 5_000);
     expect((await events('team-a', 'Offboarded')).length).toBe(1);
     // and it stays that way (no re-stamping, no second event)
     await sleep(500);

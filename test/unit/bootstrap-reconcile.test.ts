@@ -226,6 +226,10 @@ describe('TenantReconciler', () => {
     expect([...cluster.objects.values()].filter((o) => o.kind !== 'Namespace')).toEqual(before.filter((o) => o.kind !== 'Namespace'));
   });
 
+  /** How many objects the free plan stamps (with the default settings). */
+  const stampedFree = (settings: ControllerSettings = defaultControllerSettings()): number =>
+    renderTenant({ namespace: 'team-a', tenant: 'a', plan: library.plans.get('free')! }, settings).objects.length;
+
   it('offboarding (delete) removes only stamped objects and Redline marks, keeps Pod Security labels', async () => {
     const { cluster, reconciler } = setup();
     cluster.put(ns('team-a', { 'redline.dev/tenant': 'a', 'redline.dev/plan': 'free', owner: 'x' }));
@@ -241,7 +245,7 @@ describe('TenantReconciler', () => {
     expect(await reconciler.reconcile('team-a')).toBe('offboarded');
     const left = [...cluster.objects.values()].map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(left).toEqual(['Namespace/team-a', 'NetworkPolicy/mine', 'PersistentVolumeClaim/data', 'Redis/cache', 'Secret/redline-tenant-ca']);
-    expect(cluster.writes.filter((w) => w.startsWith('delete'))).toHaveLength(12);
+    expect(cluster.writes.filter((w) => w.startsWith('delete'))).toHaveLength(stampedFree());
     // Access ends first (the tenant's RoleBindings, then its Secrets Role), enforcement last.
     expect(cluster.writes.slice(0, 3)).toEqual([
       'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/redline-tenant',
@@ -249,7 +253,7 @@ describe('TenantReconciler', () => {
       'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles/redline-tenant-secrets',
     ]);
     expect(cluster.writes.at(-1)).toBe('merge-patch /api/v1/namespaces/team-a');
-    expect(cluster.writes).toHaveLength(13);
+    expect(cluster.writes).toHaveLength(stampedFree() + 1);
     expect(cluster.events.at(-1)!.reason).toBe('Offboarded');
     const after = cluster.namespace('team-a')!.metadata;
     expect(after.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
@@ -274,12 +278,12 @@ describe('TenantReconciler', () => {
       'delete /apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles/redline-tenant-secrets',
     ]);
     for (const w of cluster.writes.slice(3, -1)) expect(w).toMatch(/^merge-patch \/apis?\/.*\/namespaces\/team-a\/[a-z]+\/redline-/);
-    expect(cluster.writes.slice(3, -1)).toHaveLength(9);
+    expect(cluster.writes.slice(3, -1)).toHaveLength(stampedFree() - 3);
     expect(cluster.writes.at(-1)).toBe('merge-patch /api/v1/namespaces/team-a');
     expect(cluster.writes.filter((w) => w.startsWith('delete'))).toHaveLength(3);
     expect(cluster.ownedIn('team-a')).toEqual([]);
     const left = [...cluster.objects.values()].filter((o) => o.metadata.namespace === 'team-a').map((o) => `${o.kind}/${o.metadata.name}`);
-    expect(left).toHaveLength(9);
+    expect(left).toHaveLength(stampedFree() - 3);
     expect(left.filter((k) => k.startsWith('Role'))).toEqual([]);
     expect(cluster.namespace('team-a')!.metadata.labels!['redline.dev/managed']).toBeUndefined();
   });

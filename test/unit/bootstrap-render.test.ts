@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { covers, extraFieldPaths, matchesDesired, nullPatch } from '../../bootstrap/compare.js';
 import {
   canonicalJson,
+  enterpriseAllowed,
   LABEL_MANAGED_BY,
   OWNED_KINDS,
   parseBootstrapAnnotation,
@@ -59,6 +60,8 @@ describe('renderTenant', () => {
       'NetworkPolicy/redline-allow-same-namespace',
       'NetworkPolicy/redline-allow-operator',
       'NetworkPolicy/redline-allow-monitoring',
+      // the plan lets the namespace have a Redis Enterprise cluster unless its quota says 0
+      ...(enterpriseAllowed((a.objects[0] as any).spec.hard) ? ['NetworkPolicy/redline-allow-redis-enterprise', 'NetworkPolicy/redline-allow-redis-enterprise-clients'] : []),
       'Certificate/redline-tenant-ca',
       'Issuer/redline-redis-ca',
       'Role/redline-tenant-secrets',
@@ -186,6 +189,54 @@ describe('renderTenant', () => {
     expect(d.hash).not.toBe(render('standard').hash);
   });
 
+  it('Redis Enterprise: its operator and nodes talk inside the namespace on any port; monitoring scrapes 8070; the API server reaches the operator webhook only', () => {
+    const { settings, problems } = validateControllerSettings({ network: { apiServerCidrs: ['10.0.0.10'], monitoringNamespaces: ['prom'] } });
+    expect(problems).toEqual([]);
+    const spec = structuredClone(library.plans.get('premium')!.spec) as Record<string, any>;
+    const plan = (count: string | undefined) => {
+      const hard = { ...spec.quota.hard };
+      if (count === undefined) delete hard['count/redisenterpriseclusters.app.redislabs.com'];
+      else hard['count/redisenterpriseclusters.app.redislabs.com'] = count;
+      return { name: 'p', spec: { ...spec, quota: { hard } } };
+    };
+    const d = renderTenant({ namespace: 'team-a', tenant: 'a', plan: plan('1') }, settings!);
+    const names = d.objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name);
+    expect(names.slice(-3)).toEqual(['redline-allow-redis-enterprise', 'redline-allow-redis-enterprise-admission', 'redline-allow-redis-enterprise-clients']);
+    expect(find(d, 'NetworkPolicy', 'redline-allow-redis-enterprise').spec).toEqual({
+      podSelector: { matchLabels: { app: 'redis-enterprise' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        { from: [{ podSelector: {} }] },
+        { from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['prom'] }] } }], ports: [{ protocol: 'TCP', port: 8070 }] },
+      ],
+    });
+    expect(find(d, 'NetworkPolicy', 'redline-allow-redis-enterprise-admission').spec).toEqual({
+      podSelector: { matchLabels: { name: 'redis-enterprise-operator' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.10/32' } }], ports: [{ protocol: 'TCP', port: 8443 }] }],
+    });
+    expect(find(d, 'NetworkPolicy', 'redline-allow-redis-enterprise-clients').spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: 'redis-enterprise' } } }] }],
+    });
+    // Nothing of it crosses the namespace but the monitoring namespaces (8070) and the API server (8443).
+    for (const o of d.objects.filter((x) => x.metadata.name.startsWith('redline-allow-redis-enterprise'))) {
+      const peers = [...((o as any).spec.ingress ?? []), ...((o as any).spec.egress ?? [])].flatMap((r: any) => [...(r.from ?? []), ...(r.to ?? [])]);
+      for (const p of peers) if (p.namespaceSelector || p.ipBlock) expect(p.namespaceSelector ? 'prom' : p.ipBlock.cidr).toMatch(/^(prom|10\.0\.0\.10\/32)$/);
+    }
+    // A plan that counts RECs to 0 gets none of it; absent counts as allowed; every name is stamped (offboarding deletes it).
+    for (const zero of ['0', '00']) {
+      expect(renderTenant({ namespace: 'team-a', tenant: 'a', plan: plan(zero) }, settings!).objects.some((o) => o.metadata.name.includes('redis-enterprise'))).toBe(false);
+    }
+    expect(renderTenant({ namespace: 'team-a', tenant: 'a', plan: plan(undefined) }, settings!).objects.filter((o) => o.metadata.name.includes('redis-enterprise'))).toHaveLength(3);
+    // without API server addresses there is no webhook ingress (and no egress to it: Redis Enterprise then cannot run)
+    const bare = renderTenant({ namespace: 'team-a', tenant: 'a', plan: plan('1') }, defaultControllerSettings());
+    expect(bare.objects.filter((o) => o.metadata.name.includes('redis-enterprise')).map((o) => o.metadata.name)).toEqual(['redline-allow-redis-enterprise', 'redline-allow-redis-enterprise-clients']);
+    const owned = OWNED_KINDS.find((k) => k.kind === 'NetworkPolicy')!.names;
+    for (const n of ['redline-allow-redis-enterprise', 'redline-allow-redis-enterprise-admission', 'redline-allow-redis-enterprise-clients']) expect(owned).toContain(n);
+  });
+
   it('LimitRange: container min (defaults 1Mi/1m) refuses 0; a Pod max bounds every container together (fallback perPod)', () => {
     const spec = structuredClone(library.plans.get('standard')!.spec) as Record<string, any>;
     delete spec.podMax;
@@ -218,7 +269,8 @@ describe('renderTenant', () => {
 
   it('quota: every shipped plan counts every supported Redis kind and Certificates, passed through as is', () => {
     const kinds = [...REDIS_KINDS.map((k) => `count/${k.plural}.${k.group}`), 'count/certificates.cert-manager.io'];
-    expect(kinds).toHaveLength(7);
+    // KubeDB 2, OT 4, Redis Enterprise 4, Spotahome 1, Certificates
+    expect(kinds).toHaveLength(12);
     for (const [name, plan] of library.plans) {
       const hard = (plan.spec as any).quota?.hard ?? {};
       const missing = kinds.filter((k) => hard[k] === undefined);
@@ -287,6 +339,39 @@ describe('renderTenant', () => {
     // the Secret informer keeps metadata and type, never data
     const kept = secretMetadataOnly(secret('creds', { stringData: { p: 'x' } }, mine));
     expect(kept).toEqual({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'creds', namespace: 'n', labels: mine } });
+  });
+
+  it('grantableSecrets: the Secrets of Redis Enterprise and Spotahome objects (derived names included), by the same provenance rules', () => {
+    const secret = (name: string, owner?: string, labels: Record<string, string> = {}): KubeObject =>
+      ({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'n', labels, ...(owner ? { ownerReferences: [{ kind: owner, name: 'x' }] } : {}) } }) as KubeObject;
+    const mine = { 'redline.dev/tenant-secret': 'true' };
+    const re = 'app.redislabs.com';
+    const g = grantableSecrets({
+      redis: [
+        // REC: its admin credentials default to the REC's name
+        { apiVersion: `${re}/v1`, kind: 'RedisEnterpriseCluster', metadata: { name: 'rec', namespace: 'n' }, spec: { nodes: 3 } },
+        // REDB: redb-<name> when no databaseSecretName; a named one
+        { apiVersion: `${re}/v1alpha1`, kind: 'RedisEnterpriseDatabase', metadata: { name: 'cache', namespace: 'n' }, spec: { redisEnterpriseCluster: { name: 'rec' } } },
+        { apiVersion: `${re}/v1alpha1`, kind: 'RedisEnterpriseDatabase', metadata: { name: 'grab', namespace: 'n' }, spec: { redisEnterpriseCluster: { name: 'rec' }, databaseSecretName: 'platform-creds' } },
+        { apiVersion: `${re}/v1alpha1`, kind: 'RedisEnterpriseRemoteCluster', metadata: { name: 'rerc-a', namespace: 'n' }, spec: { recName: 'rec', recNamespace: 'n', secretName: 'rerc-creds' } },
+        { apiVersion: 'databases.spotahome.com/v1', kind: 'RedisFailover', metadata: { name: 'rf', namespace: 'n' }, spec: { auth: { secretPath: 'rf-auth' } } },
+      ],
+      certificates: [],
+      secrets: [
+        secret('rec', 'RedisEnterpriseCluster'),
+        secret('redb-cache', 'RedisEnterpriseDatabase'),
+        secret('platform-creds'),
+        secret('rerc-creds', undefined, mine),
+        secret('rf-auth', undefined, mine),
+      ],
+    });
+    expect(g.names).toEqual(['rec', 'redb-cache', 'rerc-creds', 'rf-auth']);
+    expect(g.refused).toEqual([{ name: 'platform-creds', why: 'referenced, but neither the tenant, cert-manager nor a Redis operator wrote it' }]);
+    // every new kind is watched (the informers are discovered from REDIS_KINDS)
+    expect(REDIS_KINDS.map((k) => `${k.plural}.${k.group}`)).toEqual(expect.arrayContaining([
+      'redisenterpriseclusters.app.redislabs.com', 'redisenterprisedatabases.app.redislabs.com', 'redisenterpriseactiveactivedatabases.app.redislabs.com',
+      'redisenterpriseremoteclusters.app.redislabs.com', 'redisfailovers.databases.spotahome.com',
+    ]));
   });
 
   it('bootstrap annotation round-trips; foreign values are ignored', () => {

@@ -1,7 +1,8 @@
 /**
  * The real upstream CRDs (shared/crds/) of the kinds Redline handles, reduced so a v1.20 API server
  * accepts them quickly: same group, names, scope and served versions (one storage version), but
- * every schema is `{type: object, x-kubernetes-preserve-unknown-fields: true}`.
+ * every schema is `{type: object, x-kubernetes-preserve-unknown-fields: true}`. Files are read
+ * strictly (readCrdFile): the two upstream files that are not strict YAML are repaired explicitly.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,82 @@ export const REDUCED_CRD_KINDS: Readonly<Record<string, readonly string[]>> = {
   'redis.redis.opstreelabs.in': ['Redis', 'RedisCluster', 'RedisReplication', 'RedisSentinel'],
   'apps.k8s.appscode.com': ['PetSet'],
   'cert-manager.io': ['Certificate', 'Issuer', 'ClusterIssuer', 'CertificateRequest'],
+  'app.redislabs.com': ['RedisEnterpriseCluster', 'RedisEnterpriseDatabase', 'RedisEnterpriseActiveActiveDatabase', 'RedisEnterpriseRemoteCluster'],
+  'databases.spotahome.com': ['RedisFailover'],
 };
+
+/** What readCrdFile had to change in a file that is not strict YAML (empty for a clean file). */
+export interface CrdRepair {
+  line: number;
+  what: 'helm-template-line' | 'quoted-scalar-indent';
+  text: string;
+}
+
+/** Does a single-quoted YAML scalar whose text after the opening quote is `rest` stay open past this line? */
+function singleQuoteStaysOpen(rest: string): boolean {
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] !== "'") continue;
+    if (rest[i + 1] === "'") {
+      i++; // '' is an escaped quote
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Two published CRDs are not strict YAML, and a lenient parse reads them wrong instead of failing:
+ *  - Spotahome's chart file keeps Helm lines (`{{- with .Values.crds.annotations }}`): a YAML parser
+ *    reads them as flow mappings and makes junk annotation keys. Lines that are nothing but a
+ *    template action are dropped (as `helm template` with no crds.annotations renders them).
+ *  - The REC CRD continues a single-quoted description at its key's own indentation
+ *    (`redisEnterpriseVolumeMounts.description: '... containers.` / `More info: https://...'`);
+ *    the yaml package then ends the scalar early and invents a key "More info". Such continuation
+ *    lines are indented under their key (a quoted scalar folds the line break into a space anyway).
+ * Every repair is returned, and a document that still has a parse error throws: a schema is
+ * never loaded from a guess.
+ */
+export function repairCrdText(text: string): { text: string; repairs: CrdRepair[] } {
+  const out: string[] = [];
+  const repairs: CrdRepair[] = [];
+  let openAt = -1; // indentation of the key whose single-quoted value is still open
+  text.split('\n').forEach((line, i) => {
+    if (openAt < 0 && /^\s*\{\{.*\}\}\s*$/.test(line)) {
+      repairs.push({ line: i + 1, what: 'helm-template-line', text: line.trim() });
+      return;
+    }
+    if (openAt >= 0) {
+      const indent = line.length - line.trimStart().length;
+      if (line.trim() !== '' && indent <= openAt) {
+        repairs.push({ line: i + 1, what: 'quoted-scalar-indent', text: line.trim() });
+        out.push(' '.repeat(openAt + 2) + line.trimStart());
+      } else {
+        out.push(line);
+      }
+      if (!singleQuoteStaysOpen(line)) openAt = -1;
+      return;
+    }
+    out.push(line);
+    const m = /^(\s*)(?:- )?[\w$.-]+: '(.*)$/.exec(line);
+    if (m && singleQuoteStaysOpen(m[2] ?? '')) openAt = (m[1] ?? '').length;
+  });
+  return { text: out.join('\n'), repairs };
+}
+
+/** The CustomResourceDefinitions of one file, read strictly after repairCrdText; throws on any parse error. */
+export function readCrdFile(file: string): { crds: Record<string, any>[]; repairs: CrdRepair[] } {
+  const { text, repairs } = repairCrdText(fs.readFileSync(file, 'utf8'));
+  const crds: Record<string, any>[] = [];
+  for (const doc of YAML.parseAllDocuments(text)) {
+    if (doc.errors.length > 0) {
+      throw new Error(`${file}: not valid YAML even after ${repairs.length} repair(s): ${doc.errors.map((e) => e.message).join('; ')}`);
+    }
+    const obj = doc.toJS({ maxAliasCount: -1 }) as Record<string, any> | null;
+    if (obj?.kind === 'CustomResourceDefinition') crds.push(obj);
+  }
+  return { crds, repairs };
+}
 
 interface CrdVersion {
   name: string;
@@ -106,9 +182,7 @@ export function reducedCrds(): ReducedCrd[] {
     if (!fs.existsSync(dir)) throw new Error(`shared CRDs not found at ${dir} (set REDLINE_SHARED_CRDS)`);
     const found = new Map<string, ReducedCrd>();
     for (const file of yamlFiles(dir)) {
-      for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
-        const obj = doc.toJS({ maxAliasCount: -1 }) as Record<string, any> | null;
-        if (!obj || obj.kind !== 'CustomResourceDefinition') continue;
+      for (const obj of readCrdFile(file).crds) {
         const spec = obj.spec as Record<string, any>;
         const group = String(spec.group);
         const kind = String(spec.names?.kind);
