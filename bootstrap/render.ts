@@ -172,8 +172,12 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
   const mem = str(perPod['memory'], 'perPod.memory');
   const cpu = str(perPod['cpu'], 'perPod.cpu');
   const storage = str(perPod['storage'], 'perPod.storage');
-  const defMem = str(defaults['memory'], 'defaults.memory');
-  const defCpu = str(defaults['cpu'], 'defaults.cpu');
+  // The LimitRange's defaults reach every container without resources — exporters, sidecars, init
+  // containers — so they are the plan's defaults for "other" containers; the Redis containers get
+  // theirs from admission (default-resources), where the kind has the field.
+  const other = (defaults['other'] ?? {}) as Record<string, unknown>;
+  const defMem = other['memory'] === undefined ? str(defaults['memory'], 'defaults.memory') : str(other['memory'], 'defaults.other.memory');
+  const defCpu = other['cpu'] === undefined ? str(defaults['cpu'], 'defaults.cpu') : str(other['cpu'], 'defaults.other.cpu');
   const podMaxIn = (spec['podMax'] ?? {}) as Record<string, unknown>;
   const podMem = podMaxIn['memory'] === undefined ? mem : str(podMaxIn['memory'], 'podMax.memory');
   const podCpu = podMaxIn['cpu'] === undefined ? cpu : str(podMaxIn['cpu'], 'podMax.cpu');

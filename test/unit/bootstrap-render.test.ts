@@ -83,14 +83,20 @@ describe('renderTenant', () => {
     expect(limits.spec.limits).toEqual([
       {
         type: 'Container',
-        default: { cpu: spec.defaults.cpu, memory: spec.defaults.memory },
-        defaultRequest: { cpu: spec.defaults.cpu, memory: spec.defaults.memory },
+        // every container without resources (exporters, sidecars) gets the plan's "other" defaults
+        default: { cpu: spec.defaults.other.cpu, memory: spec.defaults.other.memory },
+        defaultRequest: { cpu: spec.defaults.other.cpu, memory: spec.defaults.other.memory },
         max: { cpu: spec.perPod.cpu, memory: spec.perPod.memory },
         min: { cpu: spec.containerMin?.cpu ?? '1m', memory: spec.containerMin?.memory ?? '1Mi' },
       },
       { type: 'Pod', max: { cpu: spec.podMax?.cpu ?? spec.perPod.cpu, memory: spec.podMax?.memory ?? spec.perPod.memory } },
       { type: 'PersistentVolumeClaim', max: { storage: spec.perPod.storage } },
     ]);
+    expect(spec.defaults.other.memory).not.toBe(spec.defaults.memory); // so the check above means something
+    // a plan without defaults.other: the Redis defaults, as before
+    const older = { name: 'older', spec: { ...spec, defaults: { memory: '1Gi', cpu: '500m' } } };
+    const olderLimits = (renderTenant({ namespace: 'n', tenant: 't', plan: older }, defaultControllerSettings()).objects.find((o) => o.kind === 'LimitRange') as any).spec.limits[0];
+    expect(olderLimits.default).toEqual({ cpu: '500m', memory: '1Gi' });
     // a plan cannot re-open load balancers
     const sneaky = { name: 'sneaky', spec: { ...spec, quota: { hard: { ...spec.quota.hard, 'services.loadbalancers': '5' } } } };
     const q2 = renderTenant({ namespace: 'n', tenant: 't', plan: sneaky }, defaultControllerSettings()).objects[0] as any;
