@@ -234,6 +234,8 @@ class Generator {
     const other = this.value(literalSide === right ? left! : right!, env, fn);
     const literal = literalSide.args;
     const t = fn.temp();
+    // Against null, cel-js compares any kind (a map, a list, a string is simply not null): no bail.
+    if (literal === null) return `((${t} = ${other}) === undefined ? bail() : ${t} ${op === '==' ? '===' : '!=='} null)`;
     // What equals() does when one side is this literal: same kind compares, any other kind declines.
     const sameKind = literal === null ? `${t} === null` : typeof literal === 'bigint' ? `isInt(${t})` : `typeof ${t} === "${typeof literal}"`;
     const test = literal === null ? 'true' : `${t} === ${this.literal(literal)}`;

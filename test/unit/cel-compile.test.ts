@@ -171,6 +171,16 @@ describe('compiled CEL agrees with cel-js', () => {
     else expect(String((value as { error: Error }).error.message)).toBe(String((slow as { error: Error }).error.message));
   });
 
+  it('compares any value with null natively, as cel-js does (a map is simply not null), never handing it over', () => {
+    for (const value of [{ a: 1 }, [], 'x', 3, true, null]) {
+      for (const source of ['workload != null', 'null == workload']) {
+        const { fast, slow } = both(source, { workload: value as never });
+        expect(fast.ok, `${source} with ${JSON.stringify(value)} answers natively`).toBe(true);
+        expect(slow.ok).toBe(true);
+      }
+    }
+  });
+
   it('builds a list of literals once, frozen, so no caller can change what the next evaluation sees', () => {
     const expr = compiled('["RuntimeDefault", "Localhost"]');
     expect(expr.native).toBe(true);
