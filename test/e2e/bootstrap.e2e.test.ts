@@ -261,7 +261,10 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
         containers: [{ name: 'redis', image: 'redis:7.2', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
       },
     });
-    expect(pod.spec.containers[0]!.resources).toEqual({ limits: { cpu: '100m', memory: '128Mi' }, requests: { cpu: '100m', memory: '128Mi' } });
+    // the plan's defaults for containers that are not given any (free: defaults.other 64Mi / 50m)
+    const other = (library.plans.get('free')!.spec as { defaults: { other: { cpu: string; memory: string } } }).defaults.other;
+    expect(other).toEqual({ memory: '64Mi', cpu: '50m' });
+    expect(pod.spec.containers[0]!.resources).toEqual({ limits: other, requests: other });
     // over the plan's per-pod max: refused by the LimitRange
     const big = await status(
       admin.create(resourcePath('v1', 'pods', 'team-a'), {
