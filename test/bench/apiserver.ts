@@ -20,7 +20,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +31,7 @@ import { KubeApi, resourcePath } from '../../kube/apply.js';
 import { installCrds } from '../e2e/controlplane/crds.js';
 import { freePort, startControlPlane, type ControlPlane } from '../e2e/controlplane/index.js';
 import { apiFor, ROOT } from './bootstrap-harness.js';
+import { bareServer } from './webhook-harness.js';
 
 const NAMESPACES = { none: 'bench-none', bare: 'bench-bare', redline: 'bench-redline' } as const;
 type Target = keyof typeof NAMESPACES;
@@ -42,30 +42,6 @@ const PLAN = 'free';
 // ---------------------------------------------------------------------------------------------
 // The bare pair (a child process of the benchmark)
 
-function bareServer(certDir: string): void {
-  const server = https.createServer(
-    { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), minVersion: 'TLSv1.2', keepAlive: true, noDelay: true },
-    (req: IncomingMessage, res: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
-        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-        res.end(body);
-      });
-    },
-  );
-  server.keepAliveTimeout = 120_000;
-  server.listen(0, '127.0.0.1', () => {
-    const addr = server.address() as { port: number };
-    process.stdout.write(`{"msg":"bare listening","address":"127.0.0.1:${addr.port}"}\n`);
-  });
-  process.on('SIGTERM', () => {
-    server.close();
-    server.closeAllConnections();
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Processes

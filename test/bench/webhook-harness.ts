@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -378,3 +378,32 @@ export const TENANT_NS: NamespaceInfo = {
   labels: { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'standard', 'kubernetes.io/metadata.name': 'tenant-acme' },
 };
 export const PLAIN_NS: NamespaceInfo = { name: 'default', labels: { 'kubernetes.io/metadata.name': 'default' } };
+
+/**
+ * The bare webhook both benchmarks compare Redline with, run as a child process: node:https, the
+ * body parsed, a fixed "allowed" answer. Prints its address as one JSON line; SIGTERM stops it.
+ */
+export function bareServer(certDir: string): void {
+  const server = https.createServer(
+    { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), minVersion: 'TLSv1.2', keepAlive: true, noDelay: true },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+        const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+    },
+  );
+  server.keepAliveTimeout = 120_000;
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address() as { port: number };
+    process.stdout.write(`{"msg":"bare listening","address":"127.0.0.1:${addr.port}"}\n`);
+  });
+  process.on('SIGTERM', () => {
+    server.close();
+    server.closeAllConnections();
+  });
+}
