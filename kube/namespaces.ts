@@ -7,13 +7,12 @@
 // API server.
 
 import { readFile } from 'node:fs/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceInfo, PdbInfo, StorageClassInfo } from '../policies/engine/types.js';
 import { KubeApi, type KubeObject } from './apply.js';
 import { pdbInfo, StaticClusterFacts, storageClassInfo } from './cluster-facts-source.js';
-import { Informer, type InformerLogger } from './informer.js';
-import type { BackoffPolicy } from './queue.js';
+import { Informer } from './informer.js';
+import type { ClusterCacheOptions } from './watched-source.js';
 
 export interface NamespaceSource {
   /** "file" and "static" know every namespace there is; "cluster" may lag a just-created one. */
@@ -189,21 +188,8 @@ export class FileNamespaceSource implements NamespaceSource {
 // ---------------------------------------------------------------------------------------------
 // Cluster: the restartable informer of kube/informer.ts on /api/v1/namespaces
 
-export interface ClusterNamespaceSourceOptions {
-  kubeConfig: KubeConfig;
-  /** Full relist period; default 10 minutes. 0 disables. */
-  resyncMs?: number;
-  backoff?: BackoffPolicy;
-  random?: () => number;
-  logger?: InformerLogger;
-  /** Called on every list/watch failure (metrics). */
-  onError?: (err: unknown) => void;
-  /**
-   * start() returns after the first list succeeded or failed, or after this long (a list the API
-   * server never answers); the informer keeps retrying in the background. Default 10 s.
-   */
-  startTimeoutMs?: number;
-}
+/** The namespace cache takes the same options as the other cluster caches of serve. */
+export type ClusterNamespaceSourceOptions = ClusterCacheOptions;
 
 /**
  * Keeps a namespace cache from a list+watch that restarts with backoff when it fails (answering
