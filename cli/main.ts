@@ -14,7 +14,7 @@ commands:
   review      review manifests against the policies (what admission would do)
   mutate      print manifests as admission would store them
   test        run the policy test cases next to the policies
-  help        show this help
+  help        show this help (redline help COMMAND, or redline COMMAND --help: that command's flags)
 
 redline review [--plan NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
                [--format text|json|sarif|junit] PATH...
@@ -42,11 +42,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0 && Object.hasOwn(COMMANDS, rest[0]!)) {
+    return (await COMMANDS[rest[0]!]!())(['--help']);
+  }
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(HELP);
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!load) throw new UsageError(`unknown command ${JSON.stringify(name)}\n\n${HELP}`);
   return (await load())(rest);
 }

@@ -1,11 +1,13 @@
 // `redline review`, `redline mutate` and `redline test`: the engine offline, for CI and laptops.
 
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DocumentError, Engine, defaultLibraryDir, formatProblem, loadLibrary } from '../policies/engine/index.js';
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import { readManifests, readStdin } from '../policies/review/inputs.js';
-import { reviewDocuments } from '../policies/review/review.js';
+import { reviewDocuments, reviewInput } from '../policies/review/review.js';
 import { coverage, runPolicyTests } from '../policies/review/testing.js';
 import { UsageError } from './usage-error.js';
 
@@ -25,7 +27,61 @@ async function engineFrom(dir: string | undefined): Promise<Engine> {
   return new Engine(await loadLibrary(dir ?? defaultLibraryDir()));
 }
 
-/** Exit codes: 0 no Deny failures, 1 at least one, 2 bad usage or unreadable/invalid input. */
+export const REVIEW_HELP = `usage: redline review [--plan NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
+                      [--format text|json|sarif|junit] PATH...
+
+Reviews manifests as admission would: each Redis object is mutated, then validated against the
+policies. PATH is a YAML/JSON file, a directory (searched for *.yaml, *.yml, *.json) or - for stdin.
+An object's plan comes from its Namespace in the input (redline.dev/plan); objects in a Namespace of
+the input without redline.dev/tenant (or redline.dev/managed) are not tenant objects and are listed as
+not reviewed, as admission allows them. Objects whose Namespace is not in the input use --plan.
+Objects that look like Redis but are of a kind Redline does not know are listed as not reviewed.
+
+flags:
+  --plan NAME          plan for objects whose Namespace is not in the input (default free)
+  --only P1,P2         evaluate only these policies
+  --no-mutate          validate objects exactly as written (admission mutates first)
+  --policies DIR       policy + plan library (default: the shipped policies/library)
+  --format FORMAT      text (default), json, sarif (code scanning) or junit (CI test reports)
+  -h, --help           show this help
+
+exit codes: 0 nothing denied; 1 at least one object denied; 2 bad usage, unreadable or invalid
+input, nothing to review (no documents), or nothing reviewed while some objects were not
+`;
+
+export const MUTATE_HELP = `usage: redline mutate [--plan NAME] [--policies DIR] PATH...
+
+Prints the objects of PATH (files, directories or - for stdin) as admission would store them: Redis
+objects mutated by the policies, every other object unchanged, as multi-document YAML.
+
+flags:
+  --plan NAME          plan for objects whose Namespace is not in the input (default free)
+  --policies DIR       policy + plan library (default: the shipped policies/library)
+  -h, --help           show this help
+
+exit codes: 0 printed; 2 bad usage, unreadable or invalid input, or nothing to mutate
+`;
+
+export const TEST_HELP = `usage: redline test [DIR]
+
+Runs the policy test cases (kind PolicyTest) of a policy library against its policies and plans.
+DIR is the library (default: the shipped policies/library) or its tests directory (e.g.
+policies/library/tests: a directory whose parent holds policies/ and plans/).
+Fails when a case fails, or when a rule has no passing or no failing case.
+
+flags:
+  -h, --help           show this help
+
+exit codes: 0 every case passes; 1 a case fails or a rule lacks cases; 2 bad usage or a broken library
+`;
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h', default: false } } as const;
+
+function describePaths(paths: readonly string[]): string {
+  return paths.map((p) => (p === '-' ? '- (stdin)' : p)).join(' ');
+}
+
+/** Exit codes: 0 no Deny failures, 1 at least one, 2 bad usage, unreadable/invalid input or nothing to review. */
 export async function runReview(argv: string[], io: Io = processIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -36,8 +92,13 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
       'no-mutate': { type: 'boolean', default: false },
       policies: { type: 'string' },
       format: { type: 'string', default: 'text' },
+      ...HELP_OPTION,
     },
   });
+  if (values.help) {
+    io.out(REVIEW_HELP);
+    return 0;
+  }
   if (positionals.length === 0) throw new UsageError('review needs at least one PATH (a file, a directory, or - for stdin)');
   const format = values.format as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${values.format}`);
@@ -54,8 +115,18 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
     io.err(`${problems.map(formatProblem).join('\n')}\n`);
     return 2;
   }
-  const reviews = reviewDocuments(engine, docs, { plan: values.plan, mutate: !values['no-mutate'], ...(only ? { only } : {}) });
-  io.out(render(format, reviews, engine.library.policies));
+  if (docs.length === 0) {
+    io.err(`redline: nothing to review: ${describePaths(positionals)} (no YAML or JSON documents)\n`);
+    return 2;
+  }
+  const { reviews, notReviewed } = reviewInput(engine, docs, { plan: values.plan, mutate: !values['no-mutate'], ...(only ? { only } : {}) });
+  io.out(render(format, reviews, engine.library.policies, notReviewed));
+  // Objects of unknown kinds do not change the verdict, unless nothing at all was reviewed.
+  const unknown = notReviewed.filter((n) => n.why === 'unknown-kind');
+  if (reviews.length === 0 && unknown.length > 0) {
+    io.err(`redline: nothing reviewed: ${unknown.length} object(s) of kinds Redline does not know, and no Redis object it knows\n`);
+    return 2;
+  }
   return reviews.some((r) => r.denied) ? 1 : 0;
 }
 
@@ -64,14 +135,22 @@ export async function runMutate(argv: string[], io: Io = processIo): Promise<num
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { plan: { type: 'string', default: 'free' }, policies: { type: 'string' } },
+    options: { plan: { type: 'string', default: 'free' }, policies: { type: 'string' }, ...HELP_OPTION },
   });
+  if (values.help) {
+    io.out(MUTATE_HELP);
+    return 0;
+  }
   if (positionals.length === 0) throw new UsageError('mutate needs at least one PATH (a file, a directory, or - for stdin)');
   const engine = await engineFrom(values.policies);
   if (!engine.hasPlan(values.plan)) throw new UsageError(`--plan ${values.plan} is not defined`);
   const { docs, problems } = await readManifests(positionals, io.stdin);
   if (problems.length > 0) {
     io.err(`${problems.map(formatProblem).join('\n')}\n`);
+    return 2;
+  }
+  if (docs.length === 0) {
+    io.err(`redline: nothing to mutate: ${describePaths(positionals)} (no YAML or JSON documents)\n`);
     return 2;
   }
   const reviewed = new Map(reviewDocuments(engine, docs, { plan: values.plan, mutate: true }).map((r) => [r.doc, r.mutated]));
@@ -81,9 +160,17 @@ export async function runMutate(argv: string[], io: Io = processIo): Promise<num
 
 /** Runs the PolicyTest cases next to the policies; exit 1 on a failing case or a rule without cases. */
 export async function runTest(argv: string[], io: Io = processIo): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...HELP_OPTION } });
+  if (values.help) {
+    io.out(TEST_HELP);
+    return 0;
+  }
   if (positionals.length > 1) throw new UsageError('test takes at most one DIR');
-  const engine = await engineFrom(positionals[0]);
+  const dir = positionals[0] === undefined ? undefined : libraryDirOf(positionals[0]);
+  const engine = await engineFrom(dir);
+  if (engine.policyNames.length === 0 && engine.library.tests.length === 0) {
+    throw new UsageError(`nothing to test: ${positionals[0] ?? defaultLibraryDir()} has no policies and no PolicyTest documents`);
+  }
   const outcomes = runPolicyTests(engine, engine.library.tests);
   let failed = 0;
   for (const o of outcomes) {
@@ -95,6 +182,25 @@ export async function runTest(argv: string[], io: Io = processIo): Promise<numbe
   for (const m of missing) io.out(`MISSING ${m}\n`);
   io.out(`${outcomes.length - failed} passed, ${failed} failed (${outcomes.length} cases, ${engine.policyNames.length} policies)\n`);
   return failed > 0 || missing.length > 0 ? 1 : 0;
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The library a `test` DIR names: the DIR itself, or, for a library's tests directory (such as
+ * policies/library/tests: no policies/ or plans/ inside, both beside it), its parent.
+ */
+export function libraryDirOf(dir: string): string {
+  const isLibrary = (d: string): boolean => isDir(join(d, 'policies')) && isDir(join(d, 'plans'));
+  if (isLibrary(dir) || existsSync(join(dir, 'policies')) || existsSync(join(dir, 'plans'))) return dir;
+  const parent = dirname(dir.replace(/[\\/]+$/, '') || dir);
+  return isLibrary(parent) ? parent : dir;
 }
 
 export function describeError(e: unknown): { message: string; code: number } {

@@ -128,7 +128,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
       const ca = relativeIfInside(cwd, dev.caPath);
       const port = cfg.port === 0 ? '<port>' : String(cfg.port);
       say(
-        `redline serve --dev: CA at ${ca}${dev.reused ? '' : ' (new)'}; try: curl --cacert ${ca} -H 'Content-Type: application/json' --data @review.json https://localhost:${port}/validate`,
+        `redline serve --dev: CA at ${ca}${dev.reused ? '' : ' (new)'}; try: curl --cacert ${ca} -H 'Content-Type: application/json' --data @manifests/examples/admission-review.json https://localhost:${port}/validate`,
       );
     } catch (e) {
       say(`redline serve: cannot create development certificates in ${cfg.devCertDir}: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,25 +1,32 @@
 // Output formats of `redline review`: text for people, json for scripts, sarif for code-scanning
 // UIs, junit for CI test reports.
 
-import type { ObjectReview, Summary } from './review.js';
+import type { NotReviewed, ObjectReview, Summary } from './review.js';
 import { summarise } from './review.js';
 import type { CompiledPolicy } from '../engine/library.js';
 
 export type Format = 'text' | 'json' | 'sarif' | 'junit';
 export const FORMATS: readonly Format[] = ['text', 'json', 'sarif', 'junit'];
 
-export function render(format: Format, reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[]): string {
+/** The one rule id every not-reviewed object is reported under (SARIF note, JUnit skipped testcase). */
+export const NOT_REVIEWED_RULE = 'redline/not-reviewed';
+
+export function render(format: Format, reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[], notReviewed: readonly NotReviewed[] = []): string {
   switch (format) {
-    case 'text': return renderText(reviews);
-    case 'json': return renderJson(reviews);
-    case 'sarif': return renderSarif(reviews, policies);
-    case 'junit': return renderJunit(reviews);
+    case 'text': return renderText(reviews, notReviewed);
+    case 'json': return renderJson(reviews, notReviewed);
+    case 'sarif': return renderSarif(reviews, policies, notReviewed);
+    case 'junit': return renderJunit(reviews, notReviewed);
   }
+}
+
+function notReviewedLine(n: NotReviewed): string {
+  return `not reviewed: ${n.reason}`;
 }
 
 const MARK: Record<string, string> = { fail: 'FAIL', warn: 'WARN', error: 'ERROR', skip: 'skip', pass: 'pass' };
 
-function renderText(reviews: readonly ObjectReview[]): string {
+function renderText(reviews: readonly ObjectReview[], notReviewed: readonly NotReviewed[]): string {
   const lines: string[] = [];
   for (const r of reviews) {
     const where = `${r.doc.file}:${r.doc.line}`;
@@ -32,13 +39,17 @@ function renderText(reviews: readonly ObjectReview[]): string {
       lines.push(`  ${MARK[res.result]}${action} ${res.policy}/${res.rule}: ${res.message}`);
     }
   }
+  for (const n of notReviewed) {
+    lines.push(`${n.doc.file}:${n.doc.line} ${n.kind}/${n.name}${n.namespace ? ` (namespace ${n.namespace})` : ''}: ${notReviewedLine(n)}`);
+  }
   const s = summarise(reviews);
   lines.push(`${reviews.length} Redis object(s): ${s.pass} pass, ${s.fail} fail, ${s.warn} warn, ${s.skip} skip, ${s.error} error`
+    + (notReviewed.length > 0 ? `; ${notReviewed.length} object(s) not reviewed` : '')
     + (s.skip > 0 ? ' (--format json lists why rules were skipped)' : ''));
   return `${lines.join('\n')}\n`;
 }
 
-function renderJson(reviews: readonly ObjectReview[]): string {
+function renderJson(reviews: readonly ObjectReview[], notReviewed: readonly NotReviewed[]): string {
   const results = reviews.flatMap((r) => r.results.map((res) => ({
     file: r.doc.file,
     kind: r.kind,
@@ -52,10 +63,20 @@ function renderJson(reviews: readonly ObjectReview[]): string {
     patched: r.patched,
   })));
   const summary: Summary = summarise(reviews);
-  return `${JSON.stringify({ results, summary }, null, 2)}\n`;
+  const skipped = notReviewed.map((n) => ({
+    file: n.doc.file,
+    line: n.doc.line,
+    kind: n.kind,
+    apiVersion: n.apiVersion,
+    namespace: n.namespace,
+    name: n.name,
+    why: n.why,
+    message: notReviewedLine(n),
+  }));
+  return `${JSON.stringify({ results, notReviewed: skipped, summary }, null, 2)}\n`;
 }
 
-function renderSarif(reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[]): string {
+function renderSarif(reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[], notReviewed: readonly NotReviewed[]): string {
   const rules = policies.flatMap((p) => p.rules.map((rule) => ({
     id: `${p.name}/${rule.name}`,
     name: `${p.name}/${rule.name}`,
@@ -63,6 +84,11 @@ function renderSarif(reviews: readonly ObjectReview[], policies: readonly Compil
     defaultConfiguration: { level: rule.action === 'Deny' ? 'error' : 'warning' },
   })));
   rules.push({ id: 'redline/plan-exists', name: 'redline/plan-exists', shortDescription: { text: 'the plan exists' }, defaultConfiguration: { level: 'error' } });
+  rules.push({
+    id: NOT_REVIEWED_RULE, name: NOT_REVIEWED_RULE,
+    shortDescription: { text: 'an object that looks like Redis was not reviewed (a kind Redline does not know, or a namespace that is not a tenant\'s)' },
+    defaultConfiguration: { level: 'note' },
+  });
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const results = reviews.flatMap((r) => r.results
     .filter((res) => res.result === 'fail' || res.result === 'warn' || res.result === 'error')
@@ -82,6 +108,20 @@ function renderSarif(reviews: readonly ObjectReview[], policies: readonly Compil
         }],
       };
     }));
+  for (const n of notReviewed) {
+    results.push({
+      ruleId: NOT_REVIEWED_RULE,
+      ruleIndex: index.get(NOT_REVIEWED_RULE)!,
+      level: 'note',
+      message: { text: `${n.kind}/${n.name}: ${notReviewedLine(n)}` },
+      locations: [{
+        physicalLocation: {
+          artifactLocation: { uri: n.doc.file.replace(/\\/g, '/') },
+          region: { startLine: n.doc.line, startColumn: n.doc.column },
+        },
+      }],
+    });
+  }
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -97,7 +137,7 @@ function xml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
-function renderJunit(reviews: readonly ObjectReview[]): string {
+function renderJunit(reviews: readonly ObjectReview[], notReviewed: readonly NotReviewed[]): string {
   const s = summarise(reviews);
   const suites = reviews.map((r) => {
     const name = `${r.doc.file}:${r.doc.line} ${r.kind}/${r.name}`;
@@ -114,6 +154,12 @@ function renderJunit(reviews: readonly ObjectReview[]): string {
     const count = (k: string): number => r.results.filter((x) => x.result === k).length;
     return `  <testsuite name="${xml(name)}" tests="${r.results.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip')}">\n${cases.join('\n')}\n  </testsuite>`;
   });
-  const total = s.pass + s.fail + s.warn + s.skip + s.error;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="redline review" tests="${total}" failures="${s.fail}" errors="${s.error}" skipped="${s.skip}">\n${suites.join('\n')}\n</testsuites>\n`;
+  for (const n of notReviewed) {
+    const name = `${n.doc.file}:${n.doc.line} ${n.kind}/${n.name}`;
+    const testcase = `    <testcase classname="${xml(`${n.kind}/${n.name}`)}" name="${NOT_REVIEWED_RULE}" file="${xml(n.doc.file)}" line="${n.doc.line}"><skipped message="${xml(notReviewedLine(n))}"/></testcase>`;
+    suites.push(`  <testsuite name="${xml(name)}" tests="1" failures="0" errors="0" skipped="1">\n${testcase}\n  </testsuite>`);
+  }
+  const total = s.pass + s.fail + s.warn + s.skip + s.error + notReviewed.length;
+  const skipped = s.skip + notReviewed.length;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="redline review" tests="${total}" failures="${s.fail}" errors="${s.error}" skipped="${skipped}">\n${suites.join('\n')}\n</testsuites>\n`;
 }

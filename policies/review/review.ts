@@ -4,9 +4,11 @@
 import type { Engine } from '../engine/engine.js';
 import type { SourceDocument } from '../engine/documents.js';
 import type { JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
+import { SUPPORTED_KINDS, recognise } from '../workloads/index.js';
 
 export const PLAN_LABEL = 'redline.dev/plan';
 export const TENANT_LABEL = 'redline.dev/tenant';
+export const MANAGED_LABEL = 'redline.dev/managed';
 
 export interface ReviewOptions {
   plan: string;
@@ -25,6 +27,23 @@ export interface ObjectReview {
   patched: boolean;
   mutated: JsonObject;
   denied: boolean;
+}
+
+/** An object review looked at but did not judge, with the reason (listed in every format). */
+export interface NotReviewed {
+  doc: SourceDocument;
+  kind: string;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  /** unknown-kind: looks like Redis, but Redline has no adapter for it; not-tenant: admission allows it unreviewed. */
+  why: 'unknown-kind' | 'not-tenant';
+  reason: string;
+}
+
+export interface ReviewReport {
+  reviews: ObjectReview[];
+  notReviewed: NotReviewed[];
 }
 
 export type Summary = Record<ResultKind, number>;
@@ -65,7 +84,71 @@ export function pdbsOf(docs: readonly SourceDocument[]): PdbInfo[] {
   });
 }
 
-export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[], options: ReviewOptions): ObjectReview[] {
+/** Whether admission enforces a namespace with these labels: a tenant's, or one being offboarded (as the webhook decides). */
+export function isEnforcedNamespace(labels: Readonly<Record<string, string>>): boolean {
+  return Object.hasOwn(labels, TENANT_LABEL) || labels[MANAGED_LABEL] === 'true';
+}
+
+/** Words that make an unknown kind or apiVersion look like Redis. */
+const REDIS_WORDS = /redis|valkey|keydb|dragonfly/i;
+
+/** The API groups of Redis operators Redline supports, with their kinds and versions. */
+const REDIS_GROUPS: ReadonlyMap<string, { kinds: Set<string>; versions: Map<string, string[]> }> = (() => {
+  const groups = new Map<string, { kinds: Set<string>; versions: Map<string, string[]> }>();
+  for (const { apiVersion, kind } of SUPPORTED_KINDS) {
+    const slash = apiVersion.indexOf('/');
+    if (slash < 0) continue;
+    const group = apiVersion.slice(0, slash);
+    if (!REDIS_WORDS.test(group) && !['kubedb.com', 'databases.spotahome.com', 'app.redislabs.com'].includes(group)) continue;
+    const entry = groups.get(group) ?? { kinds: new Set<string>(), versions: new Map<string, string[]>() };
+    entry.kinds.add(kind);
+    entry.versions.set(kind, [...(entry.versions.get(kind) ?? []), apiVersion]);
+    groups.set(group, entry);
+  }
+  return groups;
+})();
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), case-insensitive. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[x.length]![y.length]!;
+}
+
+/**
+ * Why an object of a kind Redline has no adapter for looks like Redis, or null when it does not:
+ * a typo'd kind in a Redis operator's group (Rediss in kubedb.com/v1), a known kind in a version
+ * Redline does not support (kubedb.com/v1alpha1 Redis), or a kind or apiVersion that mentions
+ * redis, valkey, keydb or dragonfly (RedisCluster in redis.example.com/v1).
+ */
+export function unknownRedisKind(apiVersion: string, kind: string): string | null {
+  if (SUPPORTED_KINDS.some((k) => k.apiVersion === apiVersion && k.kind === kind)) return null;
+  const slash = apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+  const known = REDIS_GROUPS.get(group);
+  const base = `kind ${kind} in apiVersion ${apiVersion} is not a kind Redline knows`;
+  if (known) {
+    const versions = known.versions.get(kind);
+    if (versions) return `${base}; it supports ${kind} in ${versions.join(', ')}`;
+    const near = [...known.kinds].filter((k) => distance(k, kind) <= (k.length <= 5 ? 1 : 2) || k.toLowerCase() === kind.toLowerCase());
+    if (near.length > 0) return `${base}; did you mean ${near.join(' or ')}?`;
+    if (REDIS_WORDS.test(kind)) return base;
+    return null;
+  }
+  return REDIS_WORDS.test(kind) || REDIS_WORDS.test(apiVersion) ? base : null;
+}
+
+/** Reviews the Redis objects among the documents, and lists the ones it did not review (see NotReviewed). */
+export function reviewInput(engine: Engine, docs: readonly SourceDocument[], options: ReviewOptions): ReviewReport {
   const namespaces = new Map<string, Record<string, string>>();
   for (const d of docs) {
     if (d.value['kind'] === 'Namespace' && d.value['apiVersion'] === 'v1') {
@@ -76,10 +159,27 @@ export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[],
   const storageClasses = storageClassesOf(docs);
   const pdbs = pdbsOf(docs);
   const out: ObjectReview[] = [];
+  const notReviewed: NotReviewed[] = [];
   for (const doc of docs) {
     const object = doc.value;
     const namespace = String(meta(object)['namespace'] ?? '');
     const nsLabels = namespaces.get(namespace);
+    const kind = String(object['kind']);
+    const apiVersion = String(object['apiVersion']);
+    const name = String(meta(object)['name'] ?? meta(object)['generateName'] ?? '');
+    const unknown = unknownRedisKind(apiVersion, kind);
+    if (nsLabels && !isEnforcedNamespace(nsLabels)) {
+      // Admission allows every object in a namespace Redline does not enforce; list the Redis ones.
+      if (unknown !== null || recognise(object).redis) {
+        const reason = `namespace ${namespace} is not a tenant namespace (its Namespace in the input has no ${TENANT_LABEL} or ${MANAGED_LABEL} label): admission allows it unreviewed`;
+        notReviewed.push({ doc, kind, apiVersion, namespace, name, why: 'not-tenant', reason });
+      }
+      continue;
+    }
+    if (unknown !== null) {
+      notReviewed.push({ doc, kind, apiVersion, namespace, name, why: 'unknown-kind', reason: unknown });
+      continue;
+    }
     const plan = nsLabels?.[PLAN_LABEL] ?? options.plan;
     const outcome = engine.review({
       object,
@@ -94,10 +194,10 @@ export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[],
     if (!outcome.redis) continue;
     out.push({
       doc,
-      kind: String(object['kind']),
-      apiVersion: String(object['apiVersion']),
+      kind,
+      apiVersion,
       namespace,
-      name: String(meta(object)['name'] ?? meta(object)['generateName'] ?? ''),
+      name,
       plan,
       results: outcome.results,
       patched: outcome.patch.length > 0,
@@ -105,7 +205,12 @@ export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[],
       denied: outcome.denied,
     });
   }
-  return out;
+  return { reviews: out, notReviewed };
+}
+
+/** The reviews of reviewInput alone. */
+export function reviewDocuments(engine: Engine, docs: readonly SourceDocument[], options: ReviewOptions): ObjectReview[] {
+  return reviewInput(engine, docs, options).reviews;
 }
 
 export function summarise(reviews: readonly ObjectReview[]): Summary {
