@@ -5,6 +5,23 @@ import { readFile, stat } from 'node:fs/promises';
 import { parseDocuments, unwrapLists, type Problem, type SourceDocument } from '../engine/documents.js';
 import { listYamlFiles } from '../engine/library.js';
 
+/**
+ * The most a review reads from one file or from stdin. The API server takes objects of at most
+ * 3 MiB, so a manifest file is far smaller; a larger one is refused before it is parsed (a 200 MB
+ * document parsed as YAML runs the process out of memory).
+ */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+/** Thrown by readStdin when the input is over MAX_INPUT_BYTES; reading stops there. */
+export class InputTooLarge extends Error {
+  override readonly name = 'InputTooLarge';
+}
+
+function tooLarge(what: string, bytes: number | undefined): string {
+  const size = bytes === undefined ? '' : ` ${(bytes / 1024 / 1024).toFixed(1)} MiB,`;
+  return `${what} is${size} over the ${MAX_INPUT_BYTES / 1024 / 1024} MiB a review reads from one input (the API server takes objects of at most 3 MiB); split it into smaller files`;
+}
+
 export async function readManifests(paths: readonly string[], stdin: () => Promise<string>): Promise<{ docs: SourceDocument[]; problems: Problem[] }> {
   const docs: SourceDocument[] = [];
   const problems: Problem[] = [];
@@ -15,7 +32,12 @@ export async function readManifests(paths: readonly string[], stdin: () => Promi
   };
   for (const path of paths) {
     if (path === '-') {
-      addText('<stdin>', await stdin());
+      try {
+        addText('<stdin>', await stdin());
+      } catch (e) {
+        if (!(e instanceof InputTooLarge)) throw e;
+        problems.push({ file: '<stdin>', line: 1, column: 1, path: '', message: tooLarge('stdin', undefined) });
+      }
       continue;
     }
     let isDir: boolean;
@@ -28,6 +50,11 @@ export async function readManifests(paths: readonly string[], stdin: () => Promi
     const files = isDir ? await listYamlFiles(path) : [path];
     for (const file of files) {
       try {
+        const { size } = await stat(file);
+        if (size > MAX_INPUT_BYTES) {
+          problems.push({ file, line: 1, column: 1, path: '', message: tooLarge('the file', size) });
+          continue;
+        }
         addText(file, await readFile(file, 'utf8'));
       } catch (e) {
         problems.push({ file, line: 1, column: 1, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
@@ -42,11 +69,23 @@ export async function readManifests(paths: readonly string[], stdin: () => Promi
   return { docs, problems };
 }
 
-export function readStdin(): Promise<string> {
+/** All of stdin as text; rejects with InputTooLarge (and stops reading) past MAX_INPUT_BYTES. */
+export function readStdin(input: NodeJS.ReadableStream = process.stdin, limit = MAX_INPUT_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.on('error', reject);
+    let bytes = 0;
+    const onData = (c: Buffer): void => {
+      bytes += c.length;
+      if (bytes > limit) {
+        input.removeListener('data', onData);
+        input.pause();
+        reject(new InputTooLarge(`stdin is over ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    };
+    input.on('data', onData);
+    input.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    input.on('error', reject);
   });
 }
