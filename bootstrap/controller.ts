@@ -384,7 +384,9 @@ export class TenantController {
     if (this.discoveryTimer) clearInterval(this.discoveryTimer);
     this.queue?.shutDown();
     // Let in-flight reconciles finish (bounded by the API timeouts), then give up the lease.
-    await Promise.race([this.workers, new Promise((r) => setTimeout(r, 5_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.workers, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer); // a pending timer would hold the process for the rest of the 5 s
     await this.certs?.stop();
     await this.elector?.stop(true);
     this.opts.metrics.isLeader.set(0);

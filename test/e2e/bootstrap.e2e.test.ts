@@ -139,6 +139,8 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     expect(d.objects.map((o) => o.metadata.name)).toContain('redline-allow-apiserver');
     expect(annotationOf(ns)).toMatchObject({ plan: 'free', hash: d.hash });
     expect(await notConverged(d)).toEqual([]);
+    // the Event follows the annotation (and may wait for a token of the controller's rate limiter)
+    await until('the Stamped event', async () => (await events('team-a', 'Stamped')).length > 0, 5_000, 20);
     expect((await events('team-a', 'Stamped')).length).toBe(1);
     const ev = (await events('team-a', 'Stamped'))[0]!;
     expect(ev['source']).toEqual({ component: 'redline-controller' });
