@@ -62,7 +62,7 @@ export function withPlanDefaults(spec: JsonObject): JsonObject {
     extendedResources: spec['extendedResources'] ?? [],
     serviceTypes: spec['serviceTypes'] ?? ['ClusterIP'],
     certificates: { allowedDomains: [], ...certificates },
-    availability: { zones: 'none', replicaPerShard: false, ...availability },
+    availability: { zones: 'none', replicaPerShard: false, sentinelZones: 0, ...availability },
     persistence: { allowEphemeral: false, allowWipeOut: false, ...persistence },
     maxmemoryHeadroomPercent: spec['maxmemoryHeadroomPercent'] ?? 25,
     images: { allowed: [], ...images },

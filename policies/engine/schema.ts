@@ -127,6 +127,9 @@ export const planSchema = {
             zones: { enum: ['none', 'preferred', 'required'] },
             // Every shard has at least one replica besides its primary.
             replicaPerShard: { type: 'boolean' },
+            // Sentinels spread over at least this many zones (odd, so a zone's loss keeps a majority):
+            // a DoNotSchedule zone spread with minDomains ≥ this on their pod template. 0: off.
+            sentinelZones: { type: 'integer', anyOf: [{ const: 0 }, { minimum: 3, maximum: 15, not: { multipleOf: 2 } }] },
           },
         },
         persistence: {

@@ -394,6 +394,16 @@ describe('roles', () => {
 describe('plan fields for tenant isolation', () => {
   const planWith = (extra: string): string => plan().replace('  quota:', `${extra}  quota:`);
 
+  it('availability.sentinelZones: 0 or an odd number of zones from 3; anything else is a load error naming the field', () => {
+    for (const ok of [0, 3, 5]) {
+      const lib = compileLibrary('lib', [{ file: 'p.yaml', text: `${plan()}  availability: {sentinelZones: ${ok}}\n` }]);
+      expect(lib.plans.get('tiny')!.json['availability'], String(ok)).toMatchObject({ sentinelZones: ok });
+    }
+    for (const bad of [1, 2, 4, -1]) {
+      expect(() => compileLibrary('lib', [{ file: 'p.yaml', text: `${plan()}  availability: {sentinelZones: ${bad}}\n` }]), String(bad)).toThrow(/availability\.sentinelZones/);
+    }
+  });
+
   it('podMax, containerMin, scheduling, serviceTypes and certificates load', () => {
     const lib = compileLibrary('lib', [{ file: 'plan.yaml', text: planWith([
       '  podMax: {memory: 384Mi, cpu: 500m}',
