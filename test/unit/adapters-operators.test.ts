@@ -3,10 +3,10 @@
 // operators' own docs publish, then the attacker's variants; every mutation slot must be a path the
 // operator's real CRD schema has (../shared/crds), or the API server would prune what Redline adds.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+import { readCrdFile } from '../e2e/controlplane/crds.js';
 import { describe, expect, it } from 'vitest';
 import { defaultLibraryDir, Engine, loadLibrary } from '../../policies/engine/index.js';
 import type { Json, JsonObject } from '../../policies/engine/types.js';
@@ -25,44 +25,13 @@ const meta = (name: string): JsonObject => ({ name, namespace: 'tenant-acme' });
 
 // ---- the real CRDs ---------------------------------------------------------------------------
 
-/** Does a single-quoted YAML scalar that starts with `text` (after its opening quote) stay open? */
-function staysOpen(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] !== "'") continue;
-    if (text[i + 1] === "'") { i++; continue; }
-    return false;
-  }
-  return true;
-}
-
-/**
- * Loads an upstream CRD as the API server's YAML reader (go-yaml) would. Two published files are not
- * strict YAML: Spotahome's chart keeps Helm `{{ }}` lines (dropped here), and the REC CRD continues a
- * single-quoted description at its key's indentation (re-indented here).
- */
+/** An upstream CRD, read by the e2e loader's strict reader (the two files that are not plain YAML repaired explicitly). */
 function loadCrd(file: string): JsonObject {
   const full = path.join(CRDS, file);
   if (!existsSync(full)) throw new Error(`the upstream CRD ${full} is missing (shared/crds beside the repository; REDLINE_SHARED_CRDS overrides)`);
-  const out: string[] = [];
-  let open = -1;
-  for (const line of readFileSync(full, 'utf8').split('\n')) {
-    if (/^\s*\{\{.*\}\}\s*$/.test(line)) continue;
-    if (open >= 0) {
-      const indent = line.length - line.trimStart().length;
-      out.push(indent <= open && line.trim() ? ' '.repeat(open + 2) + line.trimStart() : line);
-      if (!staysOpen(line)) open = -1;
-      continue;
-    }
-    out.push(line);
-    const m = /^(\s*)[\w$-]+: '(.*)$/.exec(line);
-    if (m && staysOpen(m[2] ?? '')) open = (m[1] ?? '').length;
-  }
-  for (const doc of parseAllDocuments(out.join('\n'))) {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
-    const crd = doc.toJS() as JsonObject | null;
-    if (crd?.['kind'] === 'CustomResourceDefinition') return crd;
-  }
-  throw new Error(`${file} has no CustomResourceDefinition`);
+  const crd = readCrdFile(full).crds[0];
+  if (!crd) throw new Error(`${file} has no CustomResourceDefinition`);
+  return crd as JsonObject;
 }
 
 const crdCache = new Map<string, JsonObject>();

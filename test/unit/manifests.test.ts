@@ -14,6 +14,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
+import { readCrdFile } from '../e2e/controlplane/crds.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadControllerArgs } from '../../bootstrap/config-file.js';
 import { CONTROLLER_SETTINGS } from '../../bootstrap/settings.js';
@@ -621,36 +622,6 @@ describe('NetworkPolicy of redline-system', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Two CRD files are published as not quite YAML, and are read as their projects' tools read them:
- * Spotahome's is a Helm chart file (`{{- with .Values.crds.annotations }}` lines, dropped as Helm
- * renders them with no values), and Redis Enterprise's REC has a single-quoted description whose
- * second line is indented less than the YAML spec requires (joined back to its first line).
- */
-function publishedYaml(text: string): string {
-  const out: string[] = [];
-  let open: string | null = null;
-  for (const line of text.split('\n')) {
-    if (/^\s*\{\{.*\}\}\s*$/.test(line)) continue;
-    if (open !== null) {
-      open = `${open} ${line.trim()}`;
-      if (((line.match(/'/g) ?? []).length - (line.match(/''/g) ?? []).length * 2) % 2 === 1) {
-        out.push(open);
-        open = null;
-      }
-      continue;
-    }
-    const quoted = /^\s*[\w.-]+:\s+'(.*)$/.exec(line);
-    if (quoted && ((quoted[1]!.match(/'/g) ?? []).length - (quoted[1]!.match(/''/g) ?? []).length * 2) % 2 === 0) {
-      open = line;
-      continue;
-    }
-    out.push(line);
-  }
-  if (open !== null) out.push(open);
-  return out.join('\n');
-}
-
 describe('examples (manifests/examples)', () => {
   const crdsDir = (): string => process.env['REDLINE_SHARED_CRDS'] || path.join(ROOT, '..', 'shared', 'crds');
   const examples = (dir: string): { file: string; obj: JsonObject }[] =>
@@ -672,10 +643,9 @@ describe('examples (manifests/examples)', () => {
     const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? walk(path.join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [path.join(dir, e.name)] : []);
     for (const file of walk(crdsDir())) {
-      for (const doc of parseAllDocuments(publishedYaml(readFileSync(file, 'utf8')))) {
-        expect(doc.errors.map((e) => `${file}: ${e.message}`)).toEqual([]);
-        const crd = doc.toJS() as { kind?: string; spec?: { group: string; names: { kind: string }; versions: { name: string; schema?: { openAPIV3Schema: object } }[] } };
-        if (crd?.kind !== 'CustomResourceDefinition' || !crd.spec) continue;
+      // strict: any parse error left after the explicit repairs throws
+      for (const crd of readCrdFile(file).crds as { spec?: { group: string; names: { kind: string }; versions: { name: string; schema?: { openAPIV3Schema: object } }[] } }[]) {
+        if (!crd.spec) continue;
         for (const v of crd.spec.versions) {
           if (v.schema) schemas.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, v.schema.openAPIV3Schema);
         }
