@@ -4,9 +4,12 @@
 // for a tenant, the two Redis operators and a non-admin operator of namespaces.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { spawnController, startBootstrapCluster, tempDir, until, type BootstrapCluster, type ControllerProcess } from '../../bench/bootstrap-harness.js';
+import { spawnController, startBootstrapCluster, tempDir, type BootstrapCluster, type ControllerProcess } from '../../bench/bootstrap-harness.js';
 import { registerWebhooks, startServe, type ServeProcess } from './serve.js';
 import { ApiClient, ok, P } from './isolation-http.js';
+import { CONTROLLER_CONFIG, onboard, waitJudged, waitStamped as waitStampedBy } from './tenant-namespaces.js';
+
+export { CONTROLLER_CONFIG, fakeQuotaStatus, tenantNamespace } from './tenant-namespaces.js';
 
 export const TENANT = 'acme';
 export const TENANT_USER = 'alice';
@@ -15,19 +18,6 @@ export const OT_OPERATOR = 'system:serviceaccount:ot-operators:ot-operator';
 /** Not a Redline admin, but RBAC lets it create namespaces and update their status/finalizers. */
 export const NS_EDITOR = 'ops-intern';
 
-export const CONTROLLER_CONFIG = {
-  resyncMs: 30_000,
-  retry: { initialMs: 50, maxMs: 1_000 },
-  informerBackoff: { initialMs: 100, maxMs: 1_000 },
-  leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 },
-  network: { apiServerCidrs: ['192.0.2.10'], apiServerPorts: [6443] },
-  // cert-manager's controllers do not run here. The main controller stamps no tenant CA; the last
-  // test starts one that does (certManager enabled), against the webhook.
-  certManager: { enabled: false },
-  // `redline serve --dev` has its own CA, registered by registerWebhooks: the controller must not
-  // inject another caBundle into the webhook configurations.
-  certs: { enabled: false },
-};
 
 /** Tenant namespaces made at start: name → [tenant, plan]. */
 export const TENANT_NAMESPACES: Record<string, [string, string]> = {
@@ -90,24 +80,6 @@ function binding(name: string, role: string, users: string[]): Record<string, un
   };
 }
 
-export function tenantNamespace(name: string, tenant: string, plan: string, extraLabels: Record<string, string> = {}): Record<string, unknown> {
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, 'redline.dev/tenant': tenant, 'redline.dev/plan': plan, ...extraLabels } },
-  };
-}
-
-/**
- * No quota controller runs here: give a quota the status it would compute (all zero), else quota
- * admission refuses every object it counts ("status unknown for quota").
- */
-export async function fakeQuotaStatus(admin: ApiClient, ns: string): Promise<void> {
-  const q = ok(await admin.get(P.quotas(ns, 'redline-quota')), `read ${ns}/redline-quota`).body as { spec: { hard: Record<string, string> } };
-  const used = Object.fromEntries(Object.keys(q.spec.hard).map((k) => [k, '0']));
-  ok(await admin.put(P.quotas(ns, 'redline-quota', 'status'), { ...q, status: { hard: q.spec.hard, used } }), `status of ${ns}/redline-quota`);
-}
-
 export async function startIsolationCluster(): Promise<IsolationCluster> {
   const users = [
     { name: TENANT_USER, token: randomBytes(16).toString('hex'), groups: [`redline:tenant:${TENANT}`] },
@@ -153,35 +125,10 @@ export async function startIsolationCluster(): Promise<IsolationCluster> {
     const controller = await startController('ctrl-main', CONTROLLER_CONFIG);
     await controller.waitReady();
 
-    const waitStamped = async (ns: string, timeoutMs = 15_000, by: ControllerProcess = controller): Promise<void> => {
-      await until(`${ns} stamped by the controller`, async () => {
-        const n = await admin.get(P.namespaces(ns));
-        const rb = await admin.get(P.roleBindings(ns, 'redline-tenant'));
-        return n.body?.metadata?.annotations?.['redline.dev/bootstrap'] && rb.status === 200;
-      }, timeoutMs, 50, () => by.tail());
-    };
-
-    for (const [name, [tenant, plan]] of Object.entries(TENANT_NAMESPACES)) {
-      ok(await admin.create(P.namespaces(), tenantNamespace(name, tenant, plan)), `namespace ${name}`);
-    }
-    // Fake each quota's status as soon as it exists: the controller's own counted objects (the
-    // tenant CA Certificate) wait for it.
-    await Promise.all(Object.keys(TENANT_NAMESPACES).map(async (ns) => {
-      await until(`${ns}/redline-quota`, async () => (await admin.get(P.quotas(ns, 'redline-quota'))).status === 200, 15_000, 20, () => controller.tail());
-      await fakeQuotaStatus(admin, ns);
-      await waitStamped(ns);
-      // No service-account controller: the `default` ServiceAccount every Pod names must be made.
-      ok(await admin.create(P.serviceAccounts(ns), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }), `${ns}/default ServiceAccount`);
-    }));
-
-    // The API server picks up webhook configurations and namespaces asynchronously: wait until
-    // Redline judges every tenant namespace (an over-plan Redis, dry run).
-    for (const ns of Object.keys(TENANT_NAMESPACES)) {
-      await until(`the webhook judges ${ns}`, async () => {
-        const a = await admin.create(P.kubedbRedis(ns), { apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'probe', namespace: ns }, spec: { version: '7.2.4', mode: 'Cluster', cluster: { shards: 99, replicas: 9 } } }, true);
-        return a.status === 403 && a.message.includes('validate.redline.dev');
-      }, 30_000, 100, () => `${serve!.stderr()}\n${serve!.stdout().slice(-2000)}`);
-    }
+    const waitStamped = (ns: string, timeoutMs = 15_000, by: ControllerProcess = controller): Promise<void> =>
+      waitStampedBy(admin, ns, by, timeoutMs);
+    await onboard(admin, TENANT_NAMESPACES, controller);
+    await waitJudged(admin, Object.keys(TENANT_NAMESPACES), serve);
 
     return {
       cluster, dir, admin, serve, controller, controllers, client, startController, waitStamped, stop,

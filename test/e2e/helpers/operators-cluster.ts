@@ -5,10 +5,11 @@
 // ReplicationControllers, and the Redis Enterprise operator's service account of one namespace.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { spawnController, startBootstrapCluster, tempDir, until, type BootstrapCluster, type ControllerProcess } from '../../bench/bootstrap-harness.js';
+import { spawnController, startBootstrapCluster, tempDir, type BootstrapCluster, type ControllerProcess } from '../../bench/bootstrap-harness.js';
 import { registerWebhooks, startServe, type ServeProcess } from './serve.js';
 import { ApiClient, ok, P } from './isolation-http.js';
 import { OP } from './operators-objects.js';
+import { CONTROLLER_CONFIG, onboard, waitJudged } from './tenant-namespaces.js';
 
 export const TENANT = 'ops';
 export const TENANT_USER = 'oscar';
@@ -26,15 +27,6 @@ export const NAMESPACES: Record<string, [string, string]> = {
 /** The Redis Enterprise operator's account in NS, as the bundle creates it. */
 export const RE_OPERATOR = `system:serviceaccount:${NS}:redis-enterprise-operator`;
 
-export const CONTROLLER_CONFIG = {
-  resyncMs: 30_000,
-  retry: { initialMs: 50, maxMs: 1_000 },
-  informerBackoff: { initialMs: 100, maxMs: 1_000 },
-  leaderElection: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 },
-  network: { apiServerCidrs: ['192.0.2.10'], apiServerPorts: [6443] },
-  certManager: { enabled: false },
-  certs: { enabled: false },
-};
 
 export interface OperatorsCluster {
   cluster: BootstrapCluster;
@@ -65,21 +57,6 @@ const RE_OPERATOR_ROLE = {
     { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: ['*'] },
   ],
 };
-
-function tenantNamespace(name: string, tenant: string, plan: string): Record<string, unknown> {
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, 'redline.dev/tenant': tenant, 'redline.dev/plan': plan } },
-  };
-}
-
-/** No quota controller runs: give the quota the all-zero status it would compute, or quota admission refuses every counted object. */
-async function fakeQuotaStatus(admin: ApiClient, ns: string): Promise<void> {
-  const q = ok(await admin.get(P.quotas(ns, 'redline-quota')), `read ${ns}/redline-quota`).body as { spec: { hard: Record<string, string> } };
-  const used = Object.fromEntries(Object.keys(q.spec.hard).map((k) => [k, '0']));
-  ok(await admin.put(P.quotas(ns, 'redline-quota', 'status'), { ...q, status: { hard: q.spec.hard, used } }), `status of ${ns}/redline-quota`);
-}
 
 export async function startOperatorsCluster(): Promise<OperatorsCluster> {
   const users = [
@@ -122,21 +99,7 @@ export async function startOperatorsCluster(): Promise<OperatorsCluster> {
     await registerWebhooks(cp.adminKubeconfig, serve);
     controller = await spawnController({ kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-operators', config: CONTROLLER_CONFIG, dir });
     await controller.waitReady();
-    const ctl = controller;
-
-    for (const [name, [tenant, plan]] of Object.entries(NAMESPACES)) {
-      ok(await admin.create(P.namespaces(), tenantNamespace(name, tenant, plan)), `namespace ${name}`);
-    }
-    await Promise.all(Object.keys(NAMESPACES).map(async (ns) => {
-      await until(`${ns}/redline-quota`, async () => (await admin.get(P.quotas(ns, 'redline-quota'))).status === 200, 15_000, 20, () => ctl.tail());
-      await fakeQuotaStatus(admin, ns);
-      await until(`${ns} stamped by the controller`, async () => {
-        const n = await admin.get(P.namespaces(ns));
-        const rb = await admin.get(P.roleBindings(ns, 'redline-tenant'));
-        return n.body?.metadata?.annotations?.['redline.dev/bootstrap'] && rb.status === 200;
-      }, 15_000, 50, () => ctl.tail());
-      ok(await admin.create(P.serviceAccounts(ns), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }), `${ns}/default ServiceAccount`);
-    }));
+    await onboard(admin, NAMESPACES, controller);
 
     // The platform installs the Redis Enterprise operator bundle into NS (the tenant cannot: no RBAC,
     // no Deployments): its ServiceAccount, Role and RoleBinding here; the suite creates its Deployment.
@@ -150,14 +113,7 @@ export async function startOperatorsCluster(): Promise<OperatorsCluster> {
       subjects: [{ kind: 'ServiceAccount', name: 'redis-enterprise-operator', namespace: NS }],
     }), 'RE operator RoleBinding');
 
-    // The API server picks up webhook configurations asynchronously: wait until Redline judges
-    // every namespace (an over-plan KubeDB Redis, dry run).
-    for (const ns of Object.keys(NAMESPACES)) {
-      await until(`the webhook judges ${ns}`, async () => {
-        const a = await admin.create(P.kubedbRedis(ns), { apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'probe', namespace: ns }, spec: { version: '7.2.4', mode: 'Cluster', cluster: { shards: 99, replicas: 9 } } }, true);
-        return a.status === 403 && a.message.includes('validate.redline.dev');
-      }, 30_000, 100, () => `${serve!.stderr()}\n${serve!.stdout().slice(-2000)}`);
-    }
+    await waitJudged(admin, Object.keys(NAMESPACES), serve);
     return {
       cluster, admin, serve, controller,
       tenant: client(TENANT_USER),
