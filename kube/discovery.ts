@@ -7,10 +7,10 @@ interface ApiResourceList {
 }
 
 /** The plural resource names `groupVersion` serves; an empty set when the group/version is not served (404). */
-export async function servedResources(api: KubeApi, groupVersion: string): Promise<Set<string>> {
+export async function servedResources(api: KubeApi, groupVersion: string, signal?: AbortSignal): Promise<Set<string>> {
   const path = groupVersion.includes('/') ? `/apis/${groupVersion}` : `/api/${groupVersion}`;
   try {
-    const list = await api.request<ApiResourceList>({ method: 'GET', path });
+    const list = await api.request<ApiResourceList>({ method: 'GET', path, ...(signal ? { signal } : {}) });
     return new Set((list.resources ?? []).map((r) => r.name ?? '').filter((n) => n !== '' && !n.includes('/')));
   } catch (e) {
     if (e instanceof ApiError && e.notFound) return new Set();

@@ -5,7 +5,8 @@
 // rebuilt when one of its PDBs changes, so a request reads a ready array.
 
 import type { PdbInfo } from '../policies/engine/types.js';
-import { ApiError, type KubeApi, type KubeObject } from './apply.js';
+import type { KubeApi, KubeObject } from './apply.js';
+import { servedResources } from './discovery.js';
 import { NO_PDBS, pdbInfo, pdbsByNamespace } from './cluster-facts-source.js';
 import type { Informer } from './informer.js';
 import { WatchedSource, type ClusterCacheOptions, type ServedResource, type SourceStatus } from './watched-source.js';
@@ -15,13 +16,8 @@ export const PDB_VERSIONS = ['policy/v1', 'policy/v1beta1'] as const;
 /** The newest policy version that serves poddisruptionbudgets; null when none does. Other failures throw. */
 export async function locatePdbs(api: KubeApi, signal?: AbortSignal): Promise<ServedResource | null> {
   for (const apiVersion of PDB_VERSIONS) {
-    try {
-      const list = await api.request<{ resources?: { name?: string }[] }>({ method: 'GET', path: `/apis/${apiVersion}`, ...(signal ? { signal } : {}) });
-      if ((list.resources ?? []).some((r) => r.name === 'poddisruptionbudgets')) {
-        return { path: `/apis/${apiVersion}/poddisruptionbudgets`, apiVersion, kind: 'PodDisruptionBudget' };
-      }
-    } catch (e) {
-      if (!(e instanceof ApiError && e.notFound)) throw e;
+    if ((await servedResources(api, apiVersion, signal)).has('poddisruptionbudgets')) {
+      return { path: `/apis/${apiVersion}/poddisruptionbudgets`, apiVersion, kind: 'PodDisruptionBudget' };
     }
   }
   return null;
