@@ -28,8 +28,9 @@ import { kubeLeaseClient, LeaderElector } from '../kube/lease.js';
 import { RateLimiterClosedError, runWorkers, TokenBucket, WorkQueue } from '../kube/queue.js';
 import type { ControllerMetrics } from './metrics.js';
 import { TenantReconciler, type ClusterView } from './reconcile.js';
-import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY, OWNED_KINDS, type PlanLike } from './render.js';
-import { REDIS_KINDS, SERVICE_ACCOUNT_TOKEN, secretMetadataOnly, type RedisKind } from './secrets.js';
+import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN } from '../core/vocabulary.js';
+import { OWNED_KINDS, type PlanLike } from './render.js';
+import { REDIS_KINDS, secretMetadataOnly, type RedisKind } from './secrets.js';
 import type { ControllerSettings } from './settings.js';
 
 /** Log keys of the controller (an API, like the webhook's): nothing else is bound to a line. */
@@ -79,7 +80,7 @@ export function defaultIdentity(): string {
   return `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
-const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_REDLINE}`;
 /** The tenant's own Certificates name Secrets the tenant may read. */
 const CERTIFICATE_SOURCE: RedisKind = { group: 'cert-manager.io', versions: ['v1'], plural: 'certificates', kind: 'Certificate' };
 const DISCOVERY_EVERY_MS = 60_000;
@@ -191,7 +192,7 @@ export class TenantController {
     this.secrets = new Informer({
       ...informerOpts('secrets'),
       path: '/api/v1/secrets',
-      fieldSelector: `type!=${SERVICE_ACCOUNT_TOKEN}`,
+      fieldSelector: `type!=${SECRET_TYPE_SERVICE_ACCOUNT_TOKEN}`,
       apiVersion: 'v1',
       kind: 'Secret',
       transform: secretMetadataOnly,
@@ -215,7 +216,7 @@ export class TenantController {
       owned: (kind, ns, name) => this.owned.get(kind)?.get(name, ns),
       remember: (obj) => {
         if (obj.kind === 'Namespace') this.namespaces!.upsertIfNewer(obj);
-        else if (obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY) this.owned.get(obj.kind)?.upsertIfNewer(obj);
+        else if (obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_REDLINE) this.owned.get(obj.kind)?.upsertIfNewer(obj);
       },
       forget: (obj) => this.owned.get(obj.kind)?.forget(obj),
       secretSources: (ns) => {

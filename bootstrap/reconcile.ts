@@ -28,23 +28,18 @@ import type { EventSpec, EventTarget } from '../kube/events.js';
 import { covers, driftedFields, extraFieldPaths, matchesDesired, nullPatch } from './compare.js';
 import {
   ACCESS_OBJECTS,
-  ANNOTATION_BOOTSTRAP,
   bootstrapAnnotation,
   canonicalJson,
   grantedSecretNames,
-  LABEL_MANAGED,
-  LABEL_MANAGED_BY,
-  LABEL_PLAN,
-  LABEL_TENANT,
   OWNED_BY_KIND,
   parseBootstrapAnnotation,
   RenderError,
   renderTenant,
   selectStamped,
-  TENANT_SECRETS,
   type PlanLike,
   type RenderSettings,
 } from './render.js';
+import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, TENANT_SECRETS } from '../core/vocabulary.js';
 import { grantableSecrets, type SecretSources } from './secrets.js';
 import type { OffboardingMode } from './settings.js';
 

@@ -15,27 +15,27 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../kube/apply.js';
 import type { ControllerSettings, SubjectTemplate } from './settings.js';
+import {
+  LABEL_MANAGED,
+  LABEL_MANAGED_BY,
+  LABEL_METADATA_NAME,
+  LABEL_PLAN,
+  LABEL_TENANT,
+  MANAGED_BY_REDLINE,
+  TENANT_CA_SECRET,
+  TENANT_CLUSTER_ROLE,
+  TENANT_ISSUER,
+  TENANT_SECRETS,
+} from '../core/vocabulary.js';
 
-export const LABEL_TENANT = 'redline.dev/tenant';
-export const LABEL_PLAN = 'redline.dev/plan';
-export const LABEL_MANAGED = 'redline.dev/managed';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'redline';
-export const ANNOTATION_BOOTSTRAP = 'redline.dev/bootstrap';
-export const TENANT_CLUSTER_ROLE = 'redline-tenant';
-export const TENANT_ISSUER = 'redline-redis-ca';
-export const TENANT_CA = 'redline-tenant-ca';
-/** Role + RoleBinding granting get/watch on exactly the tenant's Secrets (by resourceNames). */
-export const TENANT_SECRETS = 'redline-tenant-secrets';
 /** The access objects, in the order offboarding deletes them (before anything else). */
 export const ACCESS_OBJECTS: readonly { kind: 'RoleBinding' | 'Role'; name: string }[] = Object.freeze([
-  { kind: 'RoleBinding', name: 'redline-tenant' },
+  { kind: 'RoleBinding', name: TENANT_CLUSTER_ROLE },
   { kind: 'RoleBinding', name: TENANT_SECRETS },
   { kind: 'Role', name: TENANT_SECRETS },
 ]);
 /** Default LimitRange Container `min`: a limit or request of 0 ("no limit" to the kubelet) is refused. */
 export const DEFAULT_CONTAINER_MIN: Readonly<{ memory: string; cpu: string }> = Object.freeze({ memory: '1Mi', cpu: '1m' });
-export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 export const POD_SECURITY_LABELS: Readonly<Record<string, string>> = Object.freeze({
   'pod-security.kubernetes.io/enforce': 'restricted',
@@ -81,10 +81,10 @@ export const OWNED_KINDS: readonly OwnedKind[] = Object.freeze([
     plural: 'networkpolicies',
     names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring', 'redline-allow-apiserver', ALLOW_ENTERPRISE, ALLOW_ENTERPRISE_ADMISSION, ALLOW_ENTERPRISE_CLIENTS],
   },
-  { kind: 'Certificate', apiVersion: 'cert-manager.io/v1', plural: 'certificates', names: [TENANT_CA], certManager: true },
+  { kind: 'Certificate', apiVersion: 'cert-manager.io/v1', plural: 'certificates', names: [TENANT_CA_SECRET], certManager: true },
   { kind: 'Issuer', apiVersion: 'cert-manager.io/v1', plural: 'issuers', names: [TENANT_ISSUER], certManager: true },
   { kind: 'Role', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'roles', names: [TENANT_SECRETS] },
-  { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', names: ['redline-tenant', TENANT_SECRETS] },
+  { kind: 'RoleBinding', apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings', names: [TENANT_CLUSTER_ROLE, TENANT_SECRETS] },
 ] satisfies OwnedKind[]);
 
 export const OWNED_BY_KIND: ReadonlyMap<string, OwnedKind> = new Map(OWNED_KINDS.map((k) => [k.kind, k]));
@@ -155,7 +155,7 @@ export function renderSubjects(templates: readonly SubjectTemplate[], input: Ten
 const tcp = (...ports: number[]): { protocol: string; port: number }[] => ports.map((port) => ({ protocol: 'TCP', port }));
 
 function namespacesIn(names: readonly string[]): Record<string, unknown> {
-  return { namespaceSelector: { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: [...names].sort() }] } };
+  return { namespaceSelector: { matchExpressions: [{ key: LABEL_METADATA_NAME, operator: 'In', values: [...names].sort() }] } };
 }
 
 /** Renders the desired state; throws RenderError when the plan lacks a field it needs. */
@@ -185,7 +185,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
   const minMem = minIn['memory'] === undefined ? DEFAULT_CONTAINER_MIN.memory : str(minIn['memory'], 'containerMin.memory');
   const minCpu = minIn['cpu'] === undefined ? DEFAULT_CONTAINER_MIN.cpu : str(minIn['cpu'], 'containerMin.cpu');
 
-  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_TENANT]: tenant, [LABEL_PLAN]: plan.name };
+  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_REDLINE, [LABEL_TENANT]: tenant, [LABEL_PLAN]: plan.name };
   const meta = (name: string): KubeObject['metadata'] => ({ name, namespace, labels: { ...labels } });
   const netpol = (name: string, body: Record<string, unknown>): KubeObject => ({
     apiVersion: 'networking.k8s.io/v1',
@@ -224,7 +224,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
         {
           to: [
             {
-              namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.network.dnsNamespace } },
+              namespaceSelector: { matchLabels: { [LABEL_METADATA_NAME]: settings.network.dnsNamespace } },
               podSelector: { matchLabels: { ...settings.network.dnsPodLabels } },
             },
           ],
@@ -273,11 +273,11 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
       {
         apiVersion: 'cert-manager.io/v1',
         kind: 'Certificate',
-        metadata: meta(TENANT_CA),
+        metadata: meta(TENANT_CA_SECRET),
         spec: {
           isCA: true,
-          commonName: `${tenant}.${TENANT_CA}`,
-          secretName: TENANT_CA,
+          commonName: `${tenant}.${TENANT_CA_SECRET}`,
+          secretName: TENANT_CA_SECRET,
           duration: '8760h',
           renewBefore: '720h',
           // Never: a renewed CA keeps its key, so leaf certificates it issued stay valid.
@@ -286,7 +286,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
           issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: settings.certManager.clusterIssuer },
         },
       },
-      { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(TENANT_ISSUER), spec: { ca: { secretName: TENANT_CA } } },
+      { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(TENANT_ISSUER), spec: { ca: { secretName: TENANT_CA_SECRET } } },
     );
   }
   const subjects = renderSubjects(settings.tenantSubjects, input);
@@ -302,7 +302,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: meta('redline-tenant'),
+      metadata: meta(TENANT_CLUSTER_ROLE),
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: TENANT_CLUSTER_ROLE },
       subjects: structuredClone(subjects),
     },
@@ -313,7 +313,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
     kind: 'Namespace',
     // kubernetes.io/metadata.name: set by the API server from 1.21; before, an ordinary label that a
     // namespace could carry with another namespace's name (and so escape the webhooks' selectors).
-    metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true', [NAMESPACE_NAME_LABEL]: namespace } },
+    metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true', [LABEL_METADATA_NAME]: namespace } },
   };
   return { namespace, tenant, plan: plan.name, objects, namespaceObject, hash: desiredHash(objects, namespaceObject) };
 }
@@ -414,7 +414,7 @@ export function selectStamped<T extends KubeObject>(namespace: string, candidate
   const out: T[] = [];
   for (const o of candidates) {
     if (o.metadata.namespace !== namespace) continue;
-    if (o.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY) continue;
+    if (o.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_REDLINE) continue;
     const k = OWNED_BY_KIND.get(o.kind);
     if (!k || !k.names.includes(o.metadata.name)) continue;
     if (o.apiVersion !== k.apiVersion) continue;

@@ -21,10 +21,8 @@
 import type { KubeObject } from '../kube/apply.js';
 import type { JsonObject } from '../policies/engine/types.js';
 import { recognise } from '../policies/workloads/index.js';
-import { LABEL_MANAGED_BY, MANAGED_BY, TENANT_CA } from './render.js';
+import { LABEL_MANAGED_BY, LABEL_TENANT_SECRET, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN, TENANT_CA_SECRET } from '../core/vocabulary.js';
 
-export const LABEL_TENANT_SECRET = 'redline.dev/tenant-secret';
-export const SERVICE_ACCOUNT_TOKEN = 'kubernetes.io/service-account-token';
 
 /** A Redis custom resource kind whose objects may reference Secrets; the first served version is watched. */
 export interface RedisKind {
@@ -122,10 +120,10 @@ export function grantableSecrets(src: SecretSources): SecretGrant {
   const refused: SecretGrant['refused'] = [];
   for (const name of [...wanted].sort()) {
     const s = byName.get(name);
-    if (name === TENANT_CA) refused.push({ name, why: 'the tenant CA key' });
+    if (name === TENANT_CA_SECRET) refused.push({ name, why: 'the tenant CA key' });
     else if (!s) refused.push({ name, why: 'does not exist (yet)' });
-    else if (s['type'] === SERVICE_ACCOUNT_TOKEN) refused.push({ name, why: 'a ServiceAccount token' });
-    else if (s.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY) refused.push({ name, why: 'managed by Redline' });
+    else if (s['type'] === SECRET_TYPE_SERVICE_ACCOUNT_TOKEN) refused.push({ name, why: 'a ServiceAccount token' });
+    else if (s.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_REDLINE) refused.push({ name, why: 'managed by Redline' });
     else if (!provenance(s)) refused.push({ name, why: 'referenced, but neither the tenant, cert-manager nor a Redis operator wrote it' });
     else names.push(name);
   }

@@ -6,6 +6,7 @@
 // the README.
 
 import { isIP } from 'node:net';
+import { CONTROLLER_NAME, REDLINE_NAMESPACE, TENANT_GROUP_PREFIX } from '../core/vocabulary.js';
 import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings, type CertSettings } from '../certs/settings.js';
 import {
   describeSettings,
@@ -90,7 +91,7 @@ export const CONTROLLER_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'informerBackoff.initialMs', kind: 'int', env: 'REDLINE_CONTROLLER_INFORMER_BACKOFF_INITIAL_MS', default: 500, min: 1, max: 600_000, doc: 'first restart delay of a failed list/watch (doubles, jittered)' },
   { path: 'informerBackoff.maxMs', kind: 'int', env: 'REDLINE_CONTROLLER_INFORMER_BACKOFF_MAX_MS', default: 30_000, min: 1, max: 3_600_000, doc: 'largest restart delay of a failed list/watch' },
   { path: 'offboarding', kind: 'enum', values: OFFBOARDING_MODES, env: 'REDLINE_CONTROLLER_OFFBOARDING', flag: '--offboarding', default: 'delete', doc: 'when the tenant label goes: delete the stamped objects, or orphan them (only Redline\'s labels/annotation removed)' },
-  { path: 'tenantSubjects', kind: 'custom', parse: parseSubjects, env: 'REDLINE_CONTROLLER_TENANT_SUBJECTS', default: [{ kind: 'Group', name: 'redline:tenant:{tenant}' }], doc: 'subjects of the redline-tenant RoleBinding; {tenant} and {namespace} are replaced (env: JSON list)' },
+  { path: 'tenantSubjects', kind: 'custom', parse: parseSubjects, env: 'REDLINE_CONTROLLER_TENANT_SUBJECTS', default: [{ kind: 'Group', name: `${TENANT_GROUP_PREFIX}{tenant}` }], doc: 'subjects of the redline-tenant RoleBinding; {tenant} and {namespace} are replaced (env: JSON list)' },
   { path: 'certManager.enabled', kind: 'bool', env: 'REDLINE_CONTROLLER_CERT_MANAGER', flag: '--cert-manager', default: true, doc: 'stamp the tenant CA Certificate and the redline-redis-ca Issuer (needs cert-manager)' },
   { path: 'certManager.clusterIssuer', kind: 'name', env: 'REDLINE_CONTROLLER_CLUSTER_ISSUER', flag: '--cluster-issuer', default: 'redline-platform-ca', doc: 'platform ClusterIssuer that signs each tenant CA' },
   { path: 'network.operatorNamespaces', kind: 'namespaces', env: 'REDLINE_CONTROLLER_OPERATOR_NAMESPACES', default: ['kubedb'], doc: 'namespaces of the Redis operators (ingress to Redis ports allowed from them; empty: no such policy)' },
@@ -100,8 +101,8 @@ export const CONTROLLER_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'network.apiServerCidrs', kind: 'custom', parse: parseCidrs, env: 'REDLINE_CONTROLLER_API_SERVER_CIDRS', default: [], doc: 'addresses of the Kubernetes API server as seen from pods (kubectl get endpoints kubernetes -n default; add the kubernetes Service IP if your CNI filters before DNAT): egress to them is allowed, and ingress from them to the admission webhook of the Redis Enterprise operator (8443) where a plan allows a REC (empty: no such policies; Redis Enterprise then cannot run in tenant namespaces)' },
   { path: 'network.apiServerPorts', kind: 'custom', parse: parsePorts, env: 'REDLINE_CONTROLLER_API_SERVER_PORTS', default: [443, 6443], doc: 'TCP ports of the API server for that egress rule' },
   { path: 'leaderElection.enabled', kind: 'bool', env: 'REDLINE_CONTROLLER_LEADER_ELECT', flag: '--leader-elect', default: true, doc: 'elect one writing replica through a Lease (off: this process always writes)' },
-  { path: 'leaderElection.namespace', kind: 'name', env: 'REDLINE_CONTROLLER_LEASE_NAMESPACE', flag: '--lease-namespace', default: 'redline-system', doc: 'namespace of the Lease (the controller\'s own)' },
-  { path: 'leaderElection.name', kind: 'name', env: 'REDLINE_CONTROLLER_LEASE_NAME', flag: '--lease-name', default: 'redline-controller', doc: 'name of the Lease' },
+  { path: 'leaderElection.namespace', kind: 'name', env: 'REDLINE_CONTROLLER_LEASE_NAMESPACE', flag: '--lease-namespace', default: REDLINE_NAMESPACE, doc: 'namespace of the Lease (the controller\'s own)' },
+  { path: 'leaderElection.name', kind: 'name', env: 'REDLINE_CONTROLLER_LEASE_NAME', flag: '--lease-name', default: CONTROLLER_NAME, doc: 'name of the Lease' },
   { path: 'leaderElection.identity', kind: 'string', env: 'REDLINE_CONTROLLER_IDENTITY', flag: '--identity', default: null, doc: 'holder identity (default: hostname_pid_random; use the pod name)' },
   { path: 'leaderElection.leaseDurationMs', kind: 'int', env: 'REDLINE_CONTROLLER_LEASE_DURATION_MS', default: 15_000, min: 1_000, max: 600_000, doc: 'a standby takes over after seeing the Lease unchanged this long' },
   { path: 'leaderElection.renewDeadlineMs', kind: 'int', env: 'REDLINE_CONTROLLER_RENEW_DEADLINE_MS', default: 10_000, min: 500, max: 600_000, doc: 'the leader stops writing when it could not renew for this long (< leaseDurationMs)' },

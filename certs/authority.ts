@@ -5,6 +5,7 @@
  * reads the clock or touches the cluster; the caller persists the state (see
  * secret.ts) and publishes `caBundle` to the webhook configuration.
  */
+import { isDnsLabel } from '../core/names.js';
 import {
   type CertAndKey,
   type CertInfo,
@@ -75,9 +76,8 @@ export function resolveAuthorityConfig(input: AuthorityConfigInput): AuthorityCo
     servingLifetimeMs: input.servingLifetimeMs ?? DEFAULT_SERVING_LIFETIME_MS,
     renewFraction: input.renewFraction ?? DEFAULT_RENEW_FRACTION,
   };
-  const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-  if (!dnsLabel.test(cfg.serviceName)) throw new Error(`invalid serviceName ${JSON.stringify(cfg.serviceName)}`);
-  if (!dnsLabel.test(cfg.namespace)) throw new Error(`invalid namespace ${JSON.stringify(cfg.namespace)}`);
+  if (!isDnsLabel(cfg.serviceName)) throw new Error(`invalid serviceName ${JSON.stringify(cfg.serviceName)}`);
+  if (!isDnsLabel(cfg.namespace)) throw new Error(`invalid namespace ${JSON.stringify(cfg.namespace)}`);
   for (const [k, v] of [
     ['caLifetimeMs', cfg.caLifetimeMs],
     ['servingLifetimeMs', cfg.servingLifetimeMs],

@@ -35,9 +35,8 @@ import { type Clock, systemClock } from './clock.js';
 import type { CaBundleInjector, InjectResult } from './inject.js';
 import { CertMetrics } from './metrics.js';
 import { SECRET_KEYS, decodeSecretData, encodeSecretData } from './secret.js';
+import { ANNOTATION_ROTATE, ANNOTATION_ROTATE_REQUESTED_AT } from '../core/vocabulary.js';
 import {
-  ANNOTATION_ROTATE,
-  ANNOTATION_ROTATE_REQUESTED_AT,
   SECRET_LABELS,
   SecretConflictError,
   type SecretSnapshot,

@@ -6,14 +6,9 @@
 // Two implementations: KubeSecretStore (the API, through the controller's KubeApi so its rate
 // limiter and leader write gate apply) and MemorySecretStore (tests, and a seam for local tools).
 
+import { CERT_SECRET_DEFAULTS, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
 import type { RequestSpec } from '../kube/apply.js';
 
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY_REDLINE = 'redline';
-/** Set by `redline certs rotate`: "serving" or "ca". The leader rotates, then removes it. */
-export const ANNOTATION_ROTATE = 'redline.dev/rotate';
-/** When the rotation was requested (ISO 8601); makes each request a distinct change. */
-export const ANNOTATION_ROTATE_REQUESTED_AT = 'redline.dev/rotate-requested-at';
 /** Field manager of the controller's writes to the Secret. */
 export const SECRET_FIELD_MANAGER = 'redline-certs';
 
@@ -187,8 +182,8 @@ export class MemorySecretStore implements SecretStore {
   onWrite: ((snapshot: SecretSnapshot) => void) | undefined;
 
   constructor(
-    readonly namespace = 'redline-system',
-    readonly name = 'redline-webhook-tls',
+    readonly namespace = CERT_SECRET_DEFAULTS.namespace,
+    readonly name = CERT_SECRET_DEFAULTS.secretName,
   ) {}
 
   get writes(): number {

@@ -5,6 +5,7 @@
 
 import type { Registry } from 'prom-client';
 import type { Setting } from '../cli/settings.js';
+import { CERT_SECRET_DEFAULTS } from '../core/vocabulary.js';
 import { DEFAULT_CA_LIFETIME_MS, DEFAULT_RENEW_FRACTION, DEFAULT_SERVING_LIFETIME_MS } from './authority.js';
 import { KubeCaBundleInjector } from './inject.js';
 import { CERT_MANAGER_DEFAULTS, CertManager, type CertLogger, type CertMode } from './manager.js';
@@ -35,9 +36,7 @@ export const DEFAULT_CERT_SETTINGS: Readonly<CertSettings> = Object.freeze({
   enabled: true,
   mode: CERT_MANAGER_DEFAULTS.mode,
   inject: CERT_MANAGER_DEFAULTS.inject,
-  namespace: 'redline-system',
-  secretName: 'redline-webhook-tls',
-  serviceName: 'redline-webhook',
+  ...CERT_SECRET_DEFAULTS,
   validatingWebhookConfiguration: 'redline',
   mutatingWebhookConfiguration: 'redline',
   caLifetimeMs: DEFAULT_CA_LIFETIME_MS,

@@ -15,22 +15,15 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RENEW_FRACTION, renewalTime } from '../certs/authority.js';
 import { SECRET_KEYS } from '../certs/secret.js';
-import {
-  ANNOTATION_ROTATE,
-  ANNOTATION_ROTATE_REQUESTED_AT,
-  KubeSecretStore,
-  LABEL_MANAGED_BY,
-  MANAGED_BY_REDLINE,
-  type SecretSnapshot,
-} from '../certs/secret-store.js';
+import { KubeSecretStore, type SecretSnapshot } from '../certs/secret-store.js';
 import { servingStatus } from '../certs/status.js';
 import { type CertInfo, isIssuedBy, splitPemBundle, tryParseCertificate } from '../certs/x509.js';
+import { ANNOTATION_ROTATE, ANNOTATION_ROTATE_REQUESTED_AT, CERT_SECRET_DEFAULTS, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
+import { isDnsLabel, isDnsSubdomain } from '../core/names.js';
 import { KubeApi } from '../kube/apply.js';
 import { loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
 import { UsageError } from './usage-error.js';
 
-export const DEFAULT_CERTS_NAMESPACE = 'redline-system';
-export const DEFAULT_CERTS_SECRET = 'redline-webhook-tls';
 
 export const CERTS_USAGE = `usage: redline certs <show|rotate> [flags]
 
@@ -38,7 +31,7 @@ redline certs show [--kubeconfig FILE] [--namespace NS] [--secret NAME] [--outpu
 redline certs show --dir DIR [--output text|json]
     What the webhook serves: subject, SANs, serial, validity, time left and renewal time of the
     serving certificate, and every CA of the trusted bundle with its expiry. From the Secret
-    (default ${DEFAULT_CERTS_NAMESPACE}/${DEFAULT_CERTS_SECRET}) or from a directory with tls.crt,
+    (default ${CERT_SECRET_DEFAULTS.namespace}/${CERT_SECRET_DEFAULTS.secretName}) or from a directory with tls.crt,
     tls.key and ca-bundle.crt or ca.crt (a mounted Secret, .redline/dev). Exit 1 when the serving
     certificate is missing, not yet valid, expired or does not match its key.
 
@@ -103,14 +96,12 @@ const CLUSTER_FLAGS = {
   secret: { type: 'string' },
 } as const;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 async function clusterStore(v: { kubeconfig?: string; namespace?: string; secret?: string }, io: CertsIo, what: string) {
-  const namespace = v.namespace ?? DEFAULT_CERTS_NAMESPACE;
-  const secret = v.secret ?? DEFAULT_CERTS_SECRET;
-  if (!DNS_LABEL.test(namespace)) throw new UsageError(`redline certs ${what}: --namespace ${JSON.stringify(namespace)} is not a namespace name`);
-  if (!DNS_SUBDOMAIN.test(secret) || secret.length > 253) throw new UsageError(`redline certs ${what}: --secret ${JSON.stringify(secret)} is not a Secret name`);
+  const namespace = v.namespace ?? CERT_SECRET_DEFAULTS.namespace;
+  const secret = v.secret ?? CERT_SECRET_DEFAULTS.secretName;
+  if (!isDnsLabel(namespace)) throw new UsageError(`redline certs ${what}: --namespace ${JSON.stringify(namespace)} is not a namespace name`);
+  if (!isDnsSubdomain(secret)) throw new UsageError(`redline certs ${what}: --secret ${JSON.stringify(secret)} is not a Secret name`);
   const access = resolveClusterAccess({ kubeconfig: v.kubeconfig ?? null, env: io.env ?? process.env });
   if (!access) throw new UsageError(`redline certs ${what}: no cluster: pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster (or use --dir DIR)`);
   const api = await KubeApi.create({ kubeConfig: loadKubeConfig(access), timeoutMs: 15_000 });

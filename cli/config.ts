@@ -3,6 +3,7 @@
 // (layering defaults → file → env → flags, every problem with its path and origin, deep freeze,
 // --help). One table (SETTINGS) drives parsing, validation, `--help` and the README's settings list.
 
+import { CONTROLLER_SERVICE_ACCOUNT, SERVICE_ACCOUNT_PREFIX } from '../core/vocabulary.js';
 import {
   CONFIG_ENV,
   CONFIG_FLAG,
@@ -65,14 +66,12 @@ export interface RedlineConfig {
 
 export type FrozenConfig = DeepReadonly<RedlineConfig>;
 
-export const DEFAULT_CONTROLLER_SA = 'system:serviceaccount:redline-system:redline-controller';
-
 function parseServiceAccount(v: unknown): Parsed {
   if (typeof v !== 'string') return { ok: false, expected: 'must be a service account' };
   const t = v.trim();
   if (t === '' || /^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/.test(t)) return { ok: true, value: t };
   const m = /^([a-z0-9-]+)[/:]([a-z0-9.-]+)$/.exec(t);
-  if (m) return { ok: true, value: `system:serviceaccount:${m[1]}:${m[2]}` };
+  if (m) return { ok: true, value: `${SERVICE_ACCOUNT_PREFIX}${m[1]}:${m[2]}` };
   return { ok: false, expected: 'must be namespace/name or system:serviceaccount:<namespace>:<name>' };
 }
 
@@ -97,7 +96,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'admins.users', kind: 'list', env: 'REDLINE_ADMIN_USERS', flag: '--admin-user', default: [], doc: 'users who may change redline.dev/* labels of namespaces and pod-security labels of tenant namespaces, and write service-account-token Secrets there (comma-separated or repeated)' },
   { path: 'admins.groups', kind: 'list', env: 'REDLINE_ADMIN_GROUPS', flag: '--admin-group', default: ['system:masters'], doc: 'groups with the same right' },
   { path: 'admins.serviceAccounts', kind: 'list', env: 'REDLINE_ADMIN_SERVICE_ACCOUNTS', flag: '--admin-service-account', default: [], doc: 'service accounts with the same right (namespace/name or system:serviceaccount:ns:name)' },
-  { path: 'controllerServiceAccount', kind: 'custom', parse: parseServiceAccount, env: 'REDLINE_CONTROLLER_SERVICE_ACCOUNT', flag: '--controller-service-account', default: DEFAULT_CONTROLLER_SA, doc: "the Redline controller's service account, always allowed to stamp labels" },
+  { path: 'controllerServiceAccount', kind: 'custom', parse: parseServiceAccount, env: 'REDLINE_CONTROLLER_SERVICE_ACCOUNT', flag: '--controller-service-account', default: CONTROLLER_SERVICE_ACCOUNT, doc: "the Redline controller's service account, always allowed to stamp labels" },
   { path: 'logLevel', kind: 'enum', values: LOG_LEVELS, env: 'REDLINE_LOG_LEVEL', flag: '--log-level', default: 'info', doc: `log level: ${LOG_LEVELS.join(', ')}` },
   { path: 'certReloadIntervalMs', kind: 'int', env: 'REDLINE_CERT_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the certificate files (besides fs.watch)' },
   { path: 'policyReloadIntervalMs', kind: 'int', env: 'REDLINE_POLICY_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the policy directory (besides fs.watch)' },

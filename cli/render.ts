@@ -9,7 +9,9 @@
 import type { Writable } from 'node:stream';
 import YAML from 'yaml';
 import { loadControllerArgs } from '../bootstrap/config-file.js';
-import { ANNOTATION_BOOTSTRAP, renderTenant, TENANT_SECRETS } from '../bootstrap/render.js';
+import { renderTenant } from '../bootstrap/render.js';
+import { isDnsLabel, isLabelValue } from '../core/names.js';
+import { ANNOTATION_BOOTSTRAP, TENANT_SECRETS } from '../core/vocabulary.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { formatProblems } from './settings.js';
 import { UsageError } from './usage-error.js';
@@ -21,8 +23,6 @@ Settings that shape them (tenantSubjects, certManager, network) come from the co
 "controller:" section, REDLINE_CONTROLLER_* variables and flags, as for redline controller.
 `;
 
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export async function runRender(argv: string[], io: { stdout?: Pick<Writable, 'write'>; stderr?: Pick<Writable, 'write'>; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
@@ -40,9 +40,9 @@ export async function runRender(argv: string[], io: { stdout?: Pick<Writable, 'w
   const tenant = args.extras.get('--tenant');
   const planName = args.extras.get('--plan');
   if (!namespace) problems.push('--namespace is required');
-  else if (!DNS_LABEL.test(namespace) || namespace.length > 63) problems.push(`--namespace ${JSON.stringify(namespace)} is not a valid namespace name`);
+  else if (!isDnsLabel(namespace)) problems.push(`--namespace ${JSON.stringify(namespace)} is not a valid namespace name`);
   if (!tenant) problems.push('--tenant is required');
-  else if (!LABEL_VALUE.test(tenant) || tenant.length > 63) problems.push(`--tenant ${JSON.stringify(tenant)} is not a valid label value`);
+  else if (!isLabelValue(tenant, { nonEmpty: true })) problems.push(`--tenant ${JSON.stringify(tenant)} is not a valid label value`);
   if (!planName) problems.push('--plan is required');
   if (problems.length) throw new UsageError(`${problems.join('\n')}\n\n${RENDER_USAGE}`);
   if (!args.settings) {

@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { isDnsLabel, isLabelKey, isLabelValue } from '../core/names.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -249,9 +250,6 @@ function hint(s: Setting, src: Source): string {
   return '';
 }
 
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(|[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
 
 const KIB = 1024;
 const BYTE_UNITS: Record<string, number> = { '': 1, k: 1000, ki: KIB, kib: KIB, m: 1000 ** 2, mi: KIB ** 2, mib: KIB ** 2, g: 1000 ** 3, gi: KIB ** 3, gib: KIB ** 3 };
@@ -319,7 +317,7 @@ function convert(s: Setting, src: Source): Parsed {
       if (typeof v !== 'string') return bad('must be a string');
       return ok(v.trim() === '' && s.default === null ? null : v.trim());
     case 'name':
-      if (typeof v !== 'string' || !(DNS_LABEL.test(v) || (s.optional && v === '')) || v.length > 63) return bad('must be a DNS label (lower-case letters, digits, "-", at most 63)');
+      if (typeof v !== 'string' || !(isDnsLabel(v) || (s.optional && v === ''))) return bad('must be a DNS label (lower-case letters, digits, "-", at most 63)');
       return ok(v);
     case 'path':
       if (typeof v !== 'string' || v.trim() === '') return bad('must be a file or directory path');
@@ -335,7 +333,7 @@ function convert(s: Setting, src: Source): Parsed {
         if (!Array.isArray(items) || items.some((x) => typeof x !== 'string' || x.trim() === '')) return bad('must be a list of non-empty strings');
         return ok(items.map((x: string) => x.trim()));
       }
-      if (!Array.isArray(items) || items.some((x) => typeof x !== 'string' || !DNS_LABEL.test(x))) return bad('must be a list of namespace names');
+      if (!Array.isArray(items) || items.some((x) => typeof x !== 'string' || !isDnsLabel(x))) return bad('must be a list of namespace names');
       return ok([...new Set(items as string[])]);
     }
     case 'labels': {
@@ -351,7 +349,7 @@ function convert(s: Setting, src: Source): Parsed {
       }
       if (!isPlainObject(m) || Object.keys(m).length === 0) return bad('must be a non-empty mapping of label keys to values');
       for (const [k, lv] of Object.entries(m)) {
-        if (!LABEL_KEY.test(k) || typeof lv !== 'string' || !LABEL_VALUE.test(lv) || lv.length > 63) return bad(`label ${k}=${describe(lv)} is not a valid label`);
+        if (!isLabelKey(k) || typeof lv !== 'string' || !isLabelValue(lv)) return bad(`label ${k}=${describe(lv)} is not a valid label`);
       }
       return ok({ ...m });
     }

@@ -10,9 +10,10 @@
 // a different event is written for that namespace.
 
 import { randomBytes } from 'node:crypto';
+import { CONTROLLER_NAME, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
 import { type KubeApi, resourcePath } from './apply.js';
 
-export const EVENT_COMPONENT = 'redline-controller';
+export const EVENT_COMPONENT = CONTROLLER_NAME;
 
 export interface EventTarget {
   name: string;
@@ -49,7 +50,7 @@ export class EventRecorder {
       metadata: {
         name: `${ns.name}.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`,
         namespace: ns.name,
-        labels: { 'app.kubernetes.io/managed-by': 'redline' },
+        labels: { [LABEL_MANAGED_BY]: MANAGED_BY_REDLINE },
       },
       involvedObject: {
         apiVersion: 'v1',

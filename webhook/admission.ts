@@ -4,11 +4,12 @@
 // written anywhere — so dryRun requests need no special path.
 
 import type { Logger } from 'pino';
+import { LABEL_PLAN } from '../core/vocabulary.js';
 import type { ClusterFacts } from '../kube/cluster-facts-source.js';
 import type { NamespaceSource } from '../kube/namespaces.js';
 import type { JsonPatchOp, ReviewInput, ReviewOutcome, RuleResult } from '../policies/engine/types.js';
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
-import { isEnforcedNamespace, LabelGuard, metadataNamePatch, PLAN_LABEL } from './label-guard.js';
+import { isEnforcedNamespace, LabelGuard, metadataNamePatch } from './label-guard.js';
 import { LogKey } from './log-keys.js';
 import type { Outcome, WebhookMetrics } from './metrics.js';
 import { checkSecret, tenantSecretPatch, type SecretRequest } from './secret-guard.js';
@@ -266,7 +267,7 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
     oldObject: req.operation === 'UPDATE' || req.operation === 'DELETE' ? req.oldObject : null,
     operation: req.operation,
     namespace: ns,
-    plan: ns.labels[PLAN_LABEL] ?? '',
+    plan: ns.labels[LABEL_PLAN] ?? '',
     userInfo: req.userInfo,
     mutate,
     // /mutate only patches; /validate judges the final object (after every mutating webhook).

@@ -16,19 +16,19 @@
 // CREATE and UPDATE are guarded. DELETE is not: deleting a namespace is RBAC's business, and the
 // namespace controller's own final DELETE must never be blocked by a webhook.
 
+import {
+  CONTROLLER_SERVICE_ACCOUNT,
+  LABEL_MANAGED,
+  LABEL_METADATA_NAME,
+  LABEL_TENANT,
+  POD_SECURITY_LABEL_PREFIX,
+  REDLINE_LABEL_PREFIX,
+  SERVICE_ACCOUNT_PREFIX,
+  SYSTEM_NAMESPACES,
+} from '../core/vocabulary.js';
 import type { JsonObject, JsonPatchOp, UserInfo } from '../policies/engine/types.js';
 
-export const TENANT_LABEL = 'redline.dev/tenant';
-export const PLAN_LABEL = 'redline.dev/plan';
-export const MANAGED_LABEL = 'redline.dev/managed';
-export const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
-export const REDLINE_LABEL_PREFIX = 'redline.dev/';
-export const POD_SECURITY_LABEL_PREFIX = 'pod-security.kubernetes.io/';
 export const GUARDED_LABEL_PREFIXES: readonly string[] = Object.freeze([REDLINE_LABEL_PREFIX, POD_SECURITY_LABEL_PREFIX]);
-/** The namespaces every Redline webhook excludes by name (manifests/base/webhooks.yaml). */
-export const SYSTEM_NAMESPACES: readonly string[] = Object.freeze(['kube-system', 'redline-system']);
-export const DEFAULT_CONTROLLER_SERVICE_ACCOUNT = 'system:serviceaccount:redline-system:redline-controller';
-export const SERVICE_ACCOUNT_PREFIX = 'system:serviceaccount:';
 
 export interface Admins {
   users: readonly string[];
@@ -74,12 +74,12 @@ export function nameOf(obj: JsonObject | null | undefined): string {
 
 /** Whether Redline enforces a namespace with these labels: a tenant's, or one being offboarded. */
 export function isEnforcedNamespace(labels: Readonly<Record<string, string>>): boolean {
-  return Object.hasOwn(labels, TENANT_LABEL) || labels[MANAGED_LABEL] === 'true';
+  return Object.hasOwn(labels, LABEL_TENANT) || labels[LABEL_MANAGED] === 'true';
 }
 
 /** Whether a namespace carries either of Redline's ownership labels (whatever their values). */
 function isRedlineOwned(labels: Readonly<Record<string, string>>): boolean {
-  return Object.hasOwn(labels, TENANT_LABEL) || Object.hasOwn(labels, MANAGED_LABEL);
+  return Object.hasOwn(labels, LABEL_TENANT) || Object.hasOwn(labels, LABEL_MANAGED);
 }
 
 /** Changed keys (added, changed, removed) among those `select` accepts, sorted by key. */
@@ -129,8 +129,8 @@ export function metadataNamePatch(object: JsonObject | null): JsonPatchOp[] {
   const name = nameOf(object);
   if (!object || !name) return [];
   const labels = metadataOf(object)?.labels;
-  if (typeof labels === 'object' && labels !== null && !Array.isArray(labels) && Object.hasOwn(labels, METADATA_NAME_LABEL)) return [];
-  return addLabelPatch(object, METADATA_NAME_LABEL, name);
+  if (typeof labels === 'object' && labels !== null && !Array.isArray(labels) && Object.hasOwn(labels, LABEL_METADATA_NAME)) return [];
+  return addLabelPatch(object, LABEL_METADATA_NAME, name);
 }
 
 export class LabelGuard {
@@ -141,7 +141,7 @@ export class LabelGuard {
   /** "users a; groups b; service accounts ns/c", for messages. */
   readonly whoMay: string;
 
-  constructor(admins: Admins, controllerServiceAccount: string = DEFAULT_CONTROLLER_SERVICE_ACCOUNT) {
+  constructor(admins: Admins, controllerServiceAccount: string = CONTROLLER_SERVICE_ACCOUNT) {
     this.users = new Set(admins.users);
     this.groups = new Set(admins.groups);
     const sas = admins.serviceAccounts.map(serviceAccountUsername);
@@ -191,15 +191,15 @@ export class LabelGuard {
     // Everyone, admins too. An UPDATE that changes no label may keep a wrong value it already had
     // (set before Redline, or while it was down), so such a namespace can still be annotated,
     // finalized and deleted; any label change — onboarding included — must correct it.
-    const claimed = newLabels[METADATA_NAME_LABEL];
+    const claimed = newLabels[LABEL_METADATA_NAME];
     if (claimed !== undefined && claimed !== name) {
       if (input.operation === 'CREATE' || labelChanges(oldLabels, newLabels).length > 0) {
         return {
           allowed: false,
           reason: 'metadata-name',
-          changes: labelChanges(oldLabels, newLabels, (k) => k === METADATA_NAME_LABEL),
+          changes: labelChanges(oldLabels, newLabels, (k) => k === LABEL_METADATA_NAME),
           message:
-            `label ${METADATA_NAME_LABEL} of namespace${ns} is "${claimed}"${via}, but it must be the namespace's own name: ` +
+            `label ${LABEL_METADATA_NAME} of namespace${ns} is "${claimed}"${via}, but it must be the namespace's own name: ` +
             `set it to "${name}" or leave it out (Redline adds it; the API server sets it itself since Kubernetes 1.21)`,
         };
       }
@@ -209,9 +209,9 @@ export class LabelGuard {
       return {
         allowed: false,
         reason: 'system-namespace',
-        changes: labelChanges(oldLabels, newLabels, (k) => k === TENANT_LABEL || k === MANAGED_LABEL),
+        changes: labelChanges(oldLabels, newLabels, (k) => k === LABEL_TENANT || k === LABEL_MANAGED),
         message:
-          `namespace "${name}" cannot become a tenant namespace (${TENANT_LABEL} or ${MANAGED_LABEL}): Redline's ` +
+          `namespace "${name}" cannot become a tenant namespace (${LABEL_TENANT} or ${LABEL_MANAGED}): Redline's ` +
           `webhooks never judge ${SYSTEM_NAMESPACES.join(' or ')}, so nothing would enforce the plan there; use another namespace`,
       };
     }

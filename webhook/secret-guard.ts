@@ -11,12 +11,10 @@
 //  - `redline-tenant-ca` is where cert-manager writes the namespace's CA; a tenant who created it
 //    first (during onboarding) would hand cert-manager a key pair of its own choosing.
 
+import { LABEL_TENANT_SECRET, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN, SERVICE_ACCOUNT_PREFIX, TENANT_CA_SECRET } from '../core/vocabulary.js';
 import type { JsonObject, JsonPatchOp, UserInfo } from '../policies/engine/types.js';
-import { addLabelPatch, labelChanges, labelsOf, SERVICE_ACCOUNT_PREFIX } from './label-guard.js';
+import { addLabelPatch, labelChanges, labelsOf } from './label-guard.js';
 
-export const TENANT_SECRET_LABEL = 'redline.dev/tenant-secret';
-export const SERVICE_ACCOUNT_TOKEN_TYPE = 'kubernetes.io/service-account-token';
-export const TENANT_CA_SECRET = 'redline-tenant-ca';
 /** The token controller: as its own service account, or as the controller manager itself. */
 const CONTROL_PLANE_SERVICE_ACCOUNTS = `${SERVICE_ACCOUNT_PREFIX}kube-system:`;
 const CONTROLLER_MANAGER = 'system:kube-controller-manager';
@@ -63,13 +61,13 @@ export function checkSecret(req: SecretRequest, admins: AdminCheck): SecretVerdi
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { allowed: true, reason: 'secret-allowed' };
   if (admins.isAdmin(req.userInfo)) return { allowed: true, reason: 'secret-admin' };
   const secret = `Secret "${req.name}" in namespace "${req.namespace}"`;
-  if (typeOf(req.object) === SERVICE_ACCOUNT_TOKEN_TYPE || typeOf(req.oldObject) === SERVICE_ACCOUNT_TOKEN_TYPE) {
+  if (typeOf(req.object) === SECRET_TYPE_SERVICE_ACCOUNT_TOKEN || typeOf(req.oldObject) === SECRET_TYPE_SERVICE_ACCOUNT_TOKEN) {
     if (!isControlPlane(req.userInfo)) {
       return {
         allowed: false,
         reason: 'service-account-token',
         message:
-          `${secret}: Secrets of type ${SERVICE_ACCOUNT_TOKEN_TYPE} may only be written by Redline admins (${admins.whoMay}) ` +
+          `${secret}: Secrets of type ${SECRET_TYPE_SERVICE_ACCOUNT_TOKEN} may only be written by Redline admins (${admins.whoMay}) ` +
           `and the control plane; ${who(req.userInfo)} is neither. For a token, use the TokenRequest API ` +
           '(kubectl create token) for an account you may use',
       };
@@ -85,23 +83,23 @@ export function checkSecret(req: SecretRequest, admins: AdminCheck): SecretVerdi
         'certificates); only Redline admins and cert-manager create it. Choose another name for your Secret',
     };
   }
-  if (req.operation === 'CREATE' && !isTenantUser(req.userInfo) && labelsOf(req.object)[TENANT_SECRET_LABEL] !== undefined) {
+  if (req.operation === 'CREATE' && !isTenantUser(req.userInfo) && labelsOf(req.object)[LABEL_TENANT_SECRET] !== undefined) {
     return {
       allowed: false,
       reason: 'tenant-secret-label',
       message:
-        `${secret}: label ${TENANT_SECRET_LABEL} marks a Secret a tenant user created, and is set by Redline; ` +
+        `${secret}: label ${LABEL_TENANT_SECRET} marks a Secret a tenant user created, and is set by Redline; ` +
         `${who(req.userInfo)} is not a tenant user. Remove the label (e.g. from a Certificate's secretTemplate)`,
     };
   }
   if (req.operation === 'UPDATE') {
-    const changed = labelChanges(labelsOf(req.oldObject), labelsOf(req.object), (k) => k === TENANT_SECRET_LABEL);
+    const changed = labelChanges(labelsOf(req.oldObject), labelsOf(req.object), (k) => k === LABEL_TENANT_SECRET);
     if (changed.length > 0) {
       return {
         allowed: false,
         reason: 'tenant-secret-label',
         message:
-          `${secret}: label ${TENANT_SECRET_LABEL} (${changed[0]!.change}) may only be changed by Redline admins ` +
+          `${secret}: label ${LABEL_TENANT_SECRET} (${changed[0]!.change}) may only be changed by Redline admins ` +
           `(${admins.whoMay}); ${who(req.userInfo)} is not one of them. Keep the label as it is`,
       };
     }
@@ -116,6 +114,6 @@ export function checkSecret(req: SecretRequest, admins: AdminCheck): SecretVerdi
 export function tenantSecretPatch(req: SecretRequest, admins: AdminCheck): JsonPatchOp[] {
   if (req.operation !== 'CREATE' || !req.object) return [];
   if (!isTenantUser(req.userInfo) || admins.isAdmin(req.userInfo)) return [];
-  if (typeOf(req.object) === SERVICE_ACCOUNT_TOKEN_TYPE) return [];
-  return addLabelPatch(req.object, TENANT_SECRET_LABEL, 'true');
+  if (typeOf(req.object) === SECRET_TYPE_SERVICE_ACCOUNT_TOKEN) return [];
+  return addLabelPatch(req.object, LABEL_TENANT_SECRET, 'true');
 }

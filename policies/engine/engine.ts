@@ -2,6 +2,7 @@
 // selected policy against the (mutated) object. Results are values — pass, fail, warn, skip or
 // error — and an error never escapes: the policy's failure mode decides whether it denies.
 
+import { LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.js';
 import { recognise } from '../workloads/index.js';
 import type { AdapterResult, PodSlots, PodView, Segments, WorkloadView } from '../workloads/index.js';
 import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
@@ -50,7 +51,7 @@ export class Engine {
     const plan = this.library.plans.get(input.plan);
     if (!plan) {
       const known = [...this.library.plans.keys()].join(', ');
-      const message = `plan ${JSON.stringify(input.plan)} is not defined (known plans: ${known || 'none'}); ask the platform team to fix the namespace's redline.dev/plan label`;
+      const message = `plan ${JSON.stringify(input.plan)} is not defined (known plans: ${known || 'none'}); ask the platform team to fix the namespace's ${LABEL_PLAN} label`;
       const result: RuleResult = { policy: 'redline', rule: 'plan-exists', result: 'error', action: 'Deny', message, denies: true };
       return { redis: true, reason: '', results: [result], patch: [], mutated: input.object, denied: true };
     }
@@ -218,7 +219,7 @@ function reviewScope(input: ReviewInput, plan: Plan, object: Json, workload: Wor
       plan: () => plan.json,
       tenant: () => ({
         namespace: input.namespace?.name ?? '',
-        id: input.namespace?.labels['redline.dev/tenant'] ?? '',
+        id: input.namespace?.labels[LABEL_TENANT] ?? '',
         plan: input.plan,
         labels: input.namespace?.labels ?? {},
       }),

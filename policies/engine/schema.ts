@@ -2,11 +2,12 @@
 // PolicyTest. Validated with ajv; each error is mapped back to a file position by the loader.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX } from '../../core/names.js';
 import { Quantity } from './quantity.js';
 
 export const API_VERSION = 'redline.dev/v1alpha1';
 
-const name = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+const name = { type: 'string', pattern: DNS_LABEL.source, maxLength: DNS_LABEL_MAX };
 const quantity = { type: 'string', format: 'quantity' };
 const cel = { type: 'string', minLength: 1 };
 const metadata = {
@@ -27,8 +28,7 @@ const toleration = {
 };
 /** A DNS name suffix such as `redis.example.com` (no wildcard, no leading dot). */
 const dnsSuffix = {
-  type: 'string', maxLength: 253,
-  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  type: 'string', maxLength: DNS_SUBDOMAIN_MAX, pattern: DNS_SUBDOMAIN.source,
 };
 export const ROLES = ['workload', 'pod', 'pdb', 'other-pod', 'other-workload', 'certificate'];
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];

@@ -1,14 +1,12 @@
 // Review: what admission would do, offline. Each object is mutated (unless --no-mutate) and the
 // result validated; the plan comes from the object's Namespace in the input, else --plan.
 
+import { LABEL_MANAGED, LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.js';
 import type { Engine } from '../engine/engine.js';
 import type { SourceDocument } from '../engine/documents.js';
 import type { JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
 import { SUPPORTED_KINDS, recognise } from '../workloads/index.js';
 
-export const PLAN_LABEL = 'redline.dev/plan';
-export const TENANT_LABEL = 'redline.dev/tenant';
-export const MANAGED_LABEL = 'redline.dev/managed';
 
 export interface ReviewOptions {
   plan: string;
@@ -86,7 +84,7 @@ export function pdbsOf(docs: readonly SourceDocument[]): PdbInfo[] {
 
 /** Whether admission enforces a namespace with these labels: a tenant's, or one being offboarded (as the webhook decides). */
 export function isEnforcedNamespace(labels: Readonly<Record<string, string>>): boolean {
-  return Object.hasOwn(labels, TENANT_LABEL) || labels[MANAGED_LABEL] === 'true';
+  return Object.hasOwn(labels, LABEL_TENANT) || labels[LABEL_MANAGED] === 'true';
 }
 
 /** Words that make an unknown kind or apiVersion look like Redis. */
@@ -171,7 +169,7 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
     if (nsLabels && !isEnforcedNamespace(nsLabels)) {
       // Admission allows every object in a namespace Redline does not enforce; list the Redis ones.
       if (unknown !== null || recognise(object).redis) {
-        const reason = `namespace ${namespace} is not a tenant namespace (its Namespace in the input has no ${TENANT_LABEL} or ${MANAGED_LABEL} label): admission allows it unreviewed`;
+        const reason = `namespace ${namespace} is not a tenant namespace (its Namespace in the input has no ${LABEL_TENANT} or ${LABEL_MANAGED} label): admission allows it unreviewed`;
         notReviewed.push({ doc, kind, apiVersion, namespace, name, why: 'not-tenant', reason });
       }
       continue;
@@ -180,11 +178,11 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
       notReviewed.push({ doc, kind, apiVersion, namespace, name, why: 'unknown-kind', reason: unknown });
       continue;
     }
-    const plan = nsLabels?.[PLAN_LABEL] ?? options.plan;
+    const plan = nsLabels?.[LABEL_PLAN] ?? options.plan;
     const outcome = engine.review({
       object,
       operation: 'CREATE',
-      namespace: { name: namespace, labels: nsLabels ?? { [TENANT_LABEL]: namespace || 'default', [PLAN_LABEL]: plan } },
+      namespace: { name: namespace, labels: nsLabels ?? { [LABEL_TENANT]: namespace || 'default', [LABEL_PLAN]: plan } },
       plan,
       mutate: options.mutate,
       ...(options.only ? { only: options.only } : {}),

@@ -22,6 +22,7 @@
 //           - {path: /spec/tls/issuerRef, value: {...}}
 
 import { isDeepStrictEqual } from 'node:util';
+import { LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.js';
 import { Engine } from '../engine/engine.js';
 import { makePlan } from '../engine/library.js';
 import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from '../engine/schema.js';
@@ -70,7 +71,7 @@ export function runPolicyTests(engine: Engine, docs: readonly SourceDocument[]):
         object: c.object,
         oldObject: c.oldObject ?? (operation === 'DELETE' ? c.object : null),
         operation,
-        namespace: { name: namespace, labels: { 'redline.dev/tenant': namespace, 'redline.dev/plan': plan } },
+        namespace: { name: namespace, labels: { [LABEL_TENANT]: namespace, [LABEL_PLAN]: plan } },
         plan,
         mutate: c.mutate ?? false,
         only: [spec.policy],

@@ -1,15 +1,13 @@
 // cert-manager.io/v1 Certificate: not a workload, but a tenant's Certificates are reviewed (issuer,
 // isCA, names), and the Secret it writes (spec.secretName) is one the tenant may read.
 
+import { isDnsLabel } from '../../core/names.js';
 import type { Json } from '../engine/types.js';
 import { issuerRef, namespaceRefs } from './refs.js';
 import { summarise } from './summary.js';
 import { type Recognition, type WorkloadAdapter, list, obj, str } from './view.js';
 
 const strings = (value: Json | undefined): string[] => list(value).map(str);
-
-/** A single DNS label (RFC 1123, as Kubernetes names Services): what resolves as a short name. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const certificateAdapter: WorkloadAdapter = {
   apiVersions: ['cert-manager.io/v1'],
@@ -37,7 +35,8 @@ const certificateAdapter: WorkloadAdapter = {
         uris: strings(spec['uris']),
         emailAddresses: strings(spec['emailAddresses']),
         usages: strings(spec['usages']),
-        dnsLabels: [...strings(spec['dnsNames']), str(spec['commonName'])].filter((n) => DNS_LABEL.test(n)),
+        // single DNS labels: what resolves as a short Service name
+        dnsLabels: [...strings(spec['dnsNames']), str(spec['commonName'])].filter(isDnsLabel),
       },
     });
     return { redis: true, result: { view, slots: [], mutable: false } };

@@ -5,6 +5,7 @@
 // owning operator would revert us and loop. A Pod or template that does not run Redis still gets
 // a view (role other-pod / other-workload): every Pod of a tenant is reviewed by pod-security.
 
+import { LABEL_MANAGED_BY } from '../../core/vocabulary.js';
 import { memoize } from '../engine/memo.js';
 import type { Json, JsonObject } from '../engine/types.js';
 import {
@@ -196,7 +197,6 @@ function intOrString(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
-const KUBEDB_MANAGED = 'app.kubernetes.io/managed-by';
 const KUBEDB_NAME = 'app.kubernetes.io/name';
 
 /**
@@ -210,7 +210,7 @@ function pdbSelector(raw: Json | undefined, apiVersion: string): { selector: Rec
   const selector = stringMap(sel['matchLabels']);
   const expressions = list(sel['matchExpressions']);
   let redis = labelsSayRedis(selector)
-    || (selector[KUBEDB_MANAGED] === 'kubedb.com' && selector[KUBEDB_NAME] === undefined)
+    || (selector[LABEL_MANAGED_BY] === 'kubedb.com' && selector[KUBEDB_NAME] === undefined)
     || (apiVersion === 'policy/v1' && raw !== undefined && raw !== null && Object.keys(selector).length === 0 && expressions.length === 0);
   for (const e of expressions) {
     const expr = obj(e);

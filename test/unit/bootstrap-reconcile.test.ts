@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TenantReconciler, type ClusterView, type ClusterWriter, type EventSink } from '../../bootstrap/reconcile.js';
-import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED_BY, OWNED_BY_KIND, renderTenant } from '../../bootstrap/render.js';
+import { OWNED_BY_KIND, renderTenant } from '../../bootstrap/render.js';
+import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED_BY } from '../../core/vocabulary.js';
 import { REDIS_KINDS, type SecretSources } from '../../bootstrap/secrets.js';
 import { defaultControllerSettings, type ControllerSettings } from '../../bootstrap/settings.js';
 import { ApiError, type KubeObject } from '../../kube/apply.js';

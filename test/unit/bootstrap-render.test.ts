@@ -9,7 +9,6 @@ import { covers, extraFieldPaths, matchesDesired, nullPatch } from '../../bootst
 import {
   canonicalJson,
   enterpriseAllowed,
-  LABEL_MANAGED_BY,
   OWNED_KINDS,
   parseBootstrapAnnotation,
   bootstrapAnnotation,
@@ -19,6 +18,7 @@ import {
   selectStamped,
   type DesiredState,
 } from '../../bootstrap/render.js';
+import { LABEL_MANAGED_BY } from '../../core/vocabulary.js';
 import { grantableSecrets, REDIS_KINDS, secretMetadataOnly } from '../../bootstrap/secrets.js';
 import { defaultControllerSettings, validateControllerSettings } from '../../bootstrap/settings.js';
 import type { KubeObject } from '../../kube/apply.js';

@@ -7,7 +7,8 @@ import { renewalTime } from '../../certs/authority.js';
 import { MemoryCaBundleInjector } from '../../certs/inject.js';
 import { CertManager, type CertManagerOptions } from '../../certs/manager.js';
 import { decodeSecretData, encodeSecretData } from '../../certs/secret.js';
-import { ANNOTATION_ROTATE, MemorySecretStore } from '../../certs/secret-store.js';
+import { ANNOTATION_ROTATE } from '../../core/vocabulary.js';
+import { MemorySecretStore } from '../../certs/secret-store.js';
 import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings, createCertManager } from '../../certs/settings.js';
 import { type KeyPairPem, generateKeyPair, isIssuedBy, parseCertificate, splitPemBundle } from '../../certs/x509.js';
 
