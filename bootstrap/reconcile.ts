@@ -23,7 +23,7 @@
 // The Secrets Role follows the cluster (bootstrap/secrets.ts): a change of only its names is an
 // access update (result `access_updated`, a log line), not a repair of the bootstrap.
 
-import { ApiError, resourcePath, type KubeObject } from '../kube/apply.js';
+import { ApiError, resourcePath, type KubeObject } from '../kube/api-client.js';
 import type { EventSpec, EventTarget } from '../kube/events.js';
 import { covers, driftedFields, extraFieldPaths, matchesDesired, nullPatch } from './compare.js';
 import {

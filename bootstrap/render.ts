@@ -13,7 +13,7 @@
 // tenant creating a Secret does not count as a change of the namespace's bootstrap.
 
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '../kube/apply.js';
+import type { KubeObject } from '../kube/api-client.js';
 import type { ControllerSettings, SubjectTemplate } from './settings.js';
 import {
   LABEL_MANAGED,

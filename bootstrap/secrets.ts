@@ -18,7 +18,7 @@
 // REC's admin credentials, a REDB's redb-<name>) is granted through its owner reference to the
 // REC/REDB, else the tenant creates it itself (labelled). Spotahome creates no Secret at all. Image pull secrets are never granted: pods use them, tenants have no need to read them.
 
-import type { KubeObject } from '../kube/apply.js';
+import type { KubeObject } from '../kube/api-client.js';
 import type { JsonObject } from '../policies/engine/types.js';
 import { recognise } from '../policies/workloads/index.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT_SECRET, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN, TENANT_CA_SECRET } from '../core/vocabulary.js';

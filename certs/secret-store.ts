@@ -7,7 +7,7 @@
 // limiter and leader write gate apply) and MemorySecretStore (tests, and a seam for local tools).
 
 import { CERT_SECRET_DEFAULTS, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
-import type { RequestSpec } from '../kube/apply.js';
+import type { RequestSpec } from '../kube/api-client.js';
 
 /** Field manager of the controller's writes to the Secret. */
 export const SECRET_FIELD_MANAGER = 'redline-certs';
@@ -59,7 +59,7 @@ export class SecretConflictError extends Error {
   }
 }
 
-/** The call KubeSecretStore needs: KubeApi.request (kube/apply.ts) satisfies it. */
+/** The call KubeSecretStore needs: KubeApi.request (kube/api-client.ts) satisfies it. */
 export interface KubeRequester {
   request<T = unknown>(spec: RequestSpec): Promise<T>;
 }

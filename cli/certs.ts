@@ -20,8 +20,8 @@ import { servingStatus } from '../certs/status.js';
 import { type CertInfo, isIssuedBy, splitPemBundle, tryParseCertificate } from '../certs/x509.js';
 import { ANNOTATION_ROTATE, ANNOTATION_ROTATE_REQUESTED_AT, CERT_SECRET_DEFAULTS, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
 import { isDnsLabel, isDnsSubdomain } from '../core/names.js';
-import { KubeApi } from '../kube/apply.js';
-import { loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
+import { KubeApi } from '../kube/api-client.js';
+import { loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { UsageError } from './usage-error.js';
 
 

@@ -11,7 +11,7 @@ import { loadControllerArgs } from '../bootstrap/config-file.js';
 import { ControllerLogKey, TenantController } from '../bootstrap/controller.js';
 import { ControllerMetrics } from '../bootstrap/metrics.js';
 import { describeControllerSettings } from '../bootstrap/settings.js';
-import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
+import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { createHealthApp, HealthServer } from '../webhook/health.js';
 import { formatProblems } from './settings.js';

@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../certs/clock.js';
 import { ensureDevCertificates } from '../certs/dev.js';
 import { registerCertificateExpiry } from '../certs/metrics.js';
-import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
+import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import type { ClusterFacts } from '../kube/cluster-facts-source.js';
 import { ClusterPdbSource } from '../kube/pdb-source.js';
 import { ClusterStorageClassSource } from '../kube/storage-class-source.js';
@@ -29,7 +29,7 @@ import { LabelGuard } from '../webhook/label-guard.js';
 import { isoTime, LogKey } from '../webhook/log-keys.js';
 import { WebhookMetrics } from '../webhook/metrics.js';
 import { WebhookServer } from '../webhook/server.js';
-import { ConfigError, loadConfig, usage, type FrozenConfig } from './config.js';
+import { ConfigError, loadConfig, usage, type FrozenConfig } from './serve-settings.js';
 
 /** Longest a buffered log line waits before it is written. */
 const LOG_FLUSH_MS = 1000;

@@ -1,6 +1,6 @@
 // API discovery: which resources a group/version serves (a CRD that is not installed is not served).
 
-import { ApiError, type KubeApi } from './apply.js';
+import { ApiError, type KubeApi } from './api-client.js';
 
 interface ApiResourceList {
   resources?: { name?: string }[];

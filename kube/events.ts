@@ -11,7 +11,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { CONTROLLER_NAME, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
-import { type KubeApi, resourcePath } from './apply.js';
+import { type KubeApi, resourcePath } from './api-client.js';
 
 export const EVENT_COMPONENT = CONTROLLER_NAME;
 

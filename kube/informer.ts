@@ -8,8 +8,8 @@
 //     with jitter, then list again. The last good cache keeps answering meanwhile.
 // Because every restart relists and diffs, a delete missed while the watch was down is still seen.
 
-import { ApiError, type KubeApi, type KubeObject, type WatchEvent } from './apply.js';
-import { backoffMs, type BackoffPolicy } from './queue.js';
+import { ApiError, type KubeApi, type KubeObject, type WatchEvent } from './api-client.js';
+import { backoffMs, type BackoffPolicy } from './backoff.js';
 
 export interface InformerHandlers<T extends KubeObject> {
   add?(obj: T): void;

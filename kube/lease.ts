@@ -17,7 +17,7 @@
 //    what to do (again when it changes, and once a minute while it lasts), reported through
 //    onError (a metric), and the elector is not ready until it can lead or stand by again.
 
-import { ApiError, type KubeApi, resourcePath } from './apply.js';
+import { ApiError, type KubeApi, resourcePath } from './api-client.js';
 
 export interface LeaseSpec {
   holderIdentity?: string;

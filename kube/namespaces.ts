@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceInfo, PdbInfo, StorageClassInfo } from '../policies/engine/types.js';
-import { KubeApi, type KubeObject } from './apply.js';
+import { KubeApi, type KubeObject } from './api-client.js';
 import { pdbInfo, StaticClusterFacts, storageClassInfo } from './cluster-facts-source.js';
 import { Informer } from './informer.js';
 import type { ClusterCacheOptions } from './watched-source.js';

@@ -5,7 +5,7 @@
 // rebuilt when one of its PDBs changes, so a request reads a ready array.
 
 import type { PdbInfo } from '../policies/engine/types.js';
-import type { KubeApi, KubeObject } from './apply.js';
+import type { KubeApi, KubeObject } from './api-client.js';
 import { servedResources } from './discovery.js';
 import { NO_PDBS, pdbInfo, pdbsByNamespace } from './cluster-facts-source.js';
 import type { Informer } from './informer.js';

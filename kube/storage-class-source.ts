@@ -3,7 +3,7 @@
 // frozen list (the default class first) each time a class changes.
 
 import type { StorageClassInfo } from '../policies/engine/types.js';
-import type { KubeObject } from './apply.js';
+import type { KubeObject } from './api-client.js';
 import { DEFAULT_CLASS_ANNOTATIONS, orderStorageClasses, storageClassInfo } from './cluster-facts-source.js';
 import type { Informer } from './informer.js';
 import { WatchedSource, type ClusterCacheOptions, type SourceStatus } from './watched-source.js';

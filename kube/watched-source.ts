@@ -4,9 +4,9 @@
 // owner recomputes what requests read, so the admission hot path only looks things up.
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeApi, type KubeObject } from './apply.js';
+import { KubeApi, type KubeObject } from './api-client.js';
 import { DEFAULT_INFORMER_BACKOFF, Informer, type InformerLogger } from './informer.js';
-import { backoffMs, type BackoffPolicy } from './queue.js';
+import { backoffMs, type BackoffPolicy } from './backoff.js';
 
 export interface ClusterCacheOptions {
   kubeConfig: KubeConfig;

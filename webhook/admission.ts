@@ -11,7 +11,7 @@ import type { JsonPatchOp, ReviewInput, ReviewOutcome, RuleResult } from '../pol
 import type { AdmissionRequest, AdmissionResponse } from './admission-review.js';
 import { isEnforcedNamespace, LabelGuard, metadataNamePatch } from './label-guard.js';
 import { LogKey } from './log-keys.js';
-import type { Outcome, WebhookMetrics } from './metrics.js';
+import type { AdmissionOutcome, WebhookMetrics } from './metrics.js';
 import { checkSecret, tenantSecretPatch, type SecretRequest } from './secret-guard.js';
 
 /** What the webhook needs from the policy engine (policies/engine's Engine satisfies it). */
@@ -42,7 +42,7 @@ export interface AdmissionContext {
 
 export interface AdmissionResult {
   response: AdmissionResponse;
-  outcome: Outcome;
+  outcome: AdmissionOutcome;
   /** Short machine-readable reason for the log line. */
   reason: string;
   patchOps: number;
@@ -152,7 +152,7 @@ export function shapeOutcome(
   endpoint: AdmissionEndpoint,
   uid: string,
   outcome: ReviewOutcome,
-): { response: AdmissionResponse; outcome: Outcome; notable: string[]; patchOps: number } {
+): { response: AdmissionResponse; outcome: AdmissionOutcome; notable: string[]; patchOps: number } {
   const response: AdmissionResponse = { uid, allowed: !outcome.denied };
   const notable: string[] = [];
   const denials: string[] = [];
@@ -201,7 +201,7 @@ export function shapeOutcome(
     response.patch = Buffer.from(JSON.stringify(outcome.patch)).toString('base64');
     patchOps = outcome.patch.length;
   }
-  const o: Outcome = outcome.denied ? 'denied' : patchOps > 0 ? 'patched' : 'allowed';
+  const o: AdmissionOutcome = outcome.denied ? 'denied' : patchOps > 0 ? 'patched' : 'allowed';
   return { response, outcome: o, notable, patchOps };
 }
 

@@ -7,14 +7,14 @@
 // written, at most one turn after the answer; `durationMs` is measured at the answer.
 
 import type { Logger } from 'pino';
-import type { Endpoint, Outcome, WebhookMetrics } from './metrics.js';
+import type { Endpoint, AdmissionOutcome, WebhookMetrics } from './metrics.js';
 import { TurnBatch } from './turn-batch.js';
 
 export interface Answered {
   endpoint: Endpoint;
   kind: string;
   operation: string;
-  outcome: Outcome;
+  outcome: AdmissionOutcome;
   seconds: number;
   log: Logger;
   level: 'info' | 'error';

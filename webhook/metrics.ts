@@ -7,8 +7,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CountingHistogram, type HistogramSeries } from './histogram.js';
 
-/** Kinds Redline reviews (DESIGN.md "Supported kinds"); anything else is labelled "other". */
-export const SUPPORTED_KINDS: readonly string[] = Object.freeze([
+/** The values of the metrics' `kind` label: the kinds Redline reviews (DESIGN.md "Supported kinds"); any other kind is labelled "other". */
+export const METRIC_KINDS: readonly string[] = Object.freeze([
   'Redis',
   'RedisSentinel',
   'RedisCluster',
@@ -32,12 +32,12 @@ export const SUPPORTED_KINDS: readonly string[] = Object.freeze([
   'Secret',
   'Namespace',
 ]);
-const KIND_SET = new Set(SUPPORTED_KINDS);
+const KIND_SET = new Set(METRIC_KINDS);
 const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
 export type Endpoint = 'validate' | 'mutate' | 'other';
 /** allowed (untouched), patched (allowed with a patch), denied, rejected (4xx: bad input), error (5xx). */
-export type Outcome = 'allowed' | 'patched' | 'denied' | 'rejected' | 'error';
+export type AdmissionOutcome = 'allowed' | 'patched' | 'denied' | 'rejected' | 'error';
 /** Fixed set of error kinds for redline_errors_total. */
 export type ErrorKind =
   | 'handler' // an exception escaped a request handler (answered 500)
@@ -79,7 +79,7 @@ export class WebhookMetrics {
   readonly errors: Counter<'kind'>;
   readonly ready: Gauge<string>;
   /** endpoint, kind, operation → the latency series and, by outcome, requests not yet counted. */
-  private readonly requestSeries = new Map<string, { latency: HistogramSeries; outcomes: Map<Outcome, PendingCount> }>();
+  private readonly requestSeries = new Map<string, { latency: HistogramSeries; outcomes: Map<AdmissionOutcome, PendingCount> }>();
   /** policy → rule → result → count not yet added to the counter. */
   private readonly resultCounts = new Map<string, Map<string, Map<string, PendingCount>>>();
   private readonly errorChildren = new Map<string, IncChild>();
@@ -148,7 +148,7 @@ export class WebhookMetrics {
     this.readinessProbe = probe;
   }
 
-  request(endpoint: Endpoint, kind: string, operation: string, outcome: Outcome, seconds: number): void {
+  request(endpoint: Endpoint, kind: string, operation: string, outcome: AdmissionOutcome, seconds: number): void {
     const k = boundedKind(kind);
     const op = boundedOperation(operation);
     const key = `${endpoint}\0${k}\0${op}`;

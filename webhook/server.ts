@@ -26,7 +26,7 @@ import { admit, requestFields, type AdmissionContext, type AdmissionEndpoint, ty
 import { AnswerLog } from './answer-log.js';
 import { listenOn } from './health.js';
 import { LogKey } from './log-keys.js';
-import type { Endpoint, Outcome, WebhookMetrics } from './metrics.js';
+import type { Endpoint, AdmissionOutcome, WebhookMetrics } from './metrics.js';
 import { TurnBatch } from './turn-batch.js';
 
 export const MIN_TLS_VERSION = 'TLSv1.2' as const;
@@ -447,7 +447,7 @@ export class WebhookServer {
     this.answers.add({ endpoint, kind, operation, outcome: 'error', seconds, log, level: 'error', line, message: 'admission failed' });
   }
 
-  private finish(endpoint: Endpoint, kind: string, operation: string, outcome: Outcome, start: number, status: number, reason: string): void {
+  private finish(endpoint: Endpoint, kind: string, operation: string, outcome: AdmissionOutcome, start: number, status: number, reason: string): void {
     const seconds = (performance.now() - start) / 1000;
     const line = {
       [LogKey.component]: 'webhook',

@@ -136,14 +136,14 @@ const ACCEPTS: Record<Expectation, (type: string) => boolean> = {
  * Test hook: when set, every evaluation of a compiled expression also runs cel-js and reports
  * both outcomes, so a suite can prove the two agree on real reviews.
  */
-export type CrossCheck = (source: string, compiled: Outcome, interpreted: Outcome) => void;
-export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+export type CrossCheck = (source: string, compiled: EvalResult, interpreted: EvalResult) => void;
+export type EvalResult = { ok: true; value: unknown } | { ok: false; error: unknown };
 let crossCheck: CrossCheck | null = null;
 export function setCrossCheck(check: CrossCheck | null): void {
   crossCheck = check;
 }
 
-function attempt(fn: (scope: Scope) => unknown, scope: Scope): Outcome {
+function attempt(fn: (scope: Scope) => unknown, scope: Scope): EvalResult {
   try {
     return { ok: true, value: fn(scope) };
   } catch (error) {

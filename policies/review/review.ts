@@ -5,7 +5,7 @@ import { LABEL_MANAGED, LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.j
 import type { Engine } from '../engine/engine.js';
 import type { SourceDocument } from '../engine/documents.js';
 import type { JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
-import { SUPPORTED_KINDS, recognise } from '../workloads/index.js';
+import { RECOGNISED_KINDS, recognise } from '../workloads/index.js';
 
 
 export interface ReviewOptions {
@@ -93,7 +93,7 @@ const REDIS_WORDS = /redis|valkey|keydb|dragonfly/i;
 /** The API groups of Redis operators Redline supports, with their kinds and versions. */
 const REDIS_GROUPS: ReadonlyMap<string, { kinds: Set<string>; versions: Map<string, string[]> }> = (() => {
   const groups = new Map<string, { kinds: Set<string>; versions: Map<string, string[]> }>();
-  for (const { apiVersion, kind } of SUPPORTED_KINDS) {
+  for (const { apiVersion, kind } of RECOGNISED_KINDS) {
     const slash = apiVersion.indexOf('/');
     if (slash < 0) continue;
     const group = apiVersion.slice(0, slash);
@@ -129,7 +129,7 @@ function distance(a: string, b: string): number {
  * redis, valkey, keydb or dragonfly (RedisCluster in redis.example.com/v1).
  */
 export function unknownRedisKind(apiVersion: string, kind: string): string | null {
-  if (SUPPORTED_KINDS.some((k) => k.apiVersion === apiVersion && k.kind === kind)) return null;
+  if (RECOGNISED_KINDS.some((k) => k.apiVersion === apiVersion && k.kind === kind)) return null;
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const known = REDIS_GROUPS.get(group);

@@ -25,8 +25,8 @@ for (const adapter of ALL) {
   for (const v of adapter.apiVersions) versions.set(v, adapter);
 }
 
-/** Every apiVersion/kind Redline understands, e.g. for webhook rules and docs. */
-export const SUPPORTED_KINDS: readonly { apiVersion: string; kind: string }[] =
+/** Every apiVersion/kind that recognise() has an adapter for, e.g. for webhook rules and docs. */
+export const RECOGNISED_KINDS: readonly { apiVersion: string; kind: string }[] =
   ALL.flatMap((a) => a.apiVersions.map((apiVersion) => ({ apiVersion, kind: a.kind })));
 
 export function adapterFor(apiVersion: string, kind: string): WorkloadAdapter | undefined {

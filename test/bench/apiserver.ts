@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { systemClock } from '../../certs/clock.js';
 import { ensureDevCertificates } from '../../certs/dev.js';
-import { KubeApi, resourcePath } from '../../kube/apply.js';
+import { KubeApi, resourcePath } from '../../kube/api-client.js';
 import { installCrds } from '../e2e/controlplane/crds.js';
 import { freePort, startControlPlane, type ControlPlane } from '../e2e/controlplane/index.js';
 import { apiFor, ROOT } from './bootstrap-harness.js';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { KubeApi, resourcePath, type KubeObject } from '../../kube/apply.js';
+import { KubeApi, resourcePath, type KubeObject } from '../../kube/api-client.js';
 import { installCrds } from '../e2e/controlplane/crds.js';
 import { freePort, startControlPlane, type ControlPlane, type ControlPlaneUser } from '../e2e/controlplane/index.js';
 

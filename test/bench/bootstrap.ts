@@ -9,7 +9,7 @@
 //        defaults 20/40), REDLINE_BENCH_WORKERS (4), REDLINE_BENCH_RESYNC_MS (15000)
 
 import fs from 'node:fs';
-import { resourcePath, type KubeObject } from '../../kube/apply.js';
+import { resourcePath, type KubeObject } from '../../kube/api-client.js';
 import { annotationOf, metricSum, sleep, spawnController, startBootstrapCluster, tempDir } from './bootstrap-harness.js';
 
 const N = Number(process.env.REDLINE_BENCH_NAMESPACES ?? 500);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesDesired } from '../../bootstrap/compare.js';
 import { OWNED_KINDS, renderTenant, type DesiredState } from '../../bootstrap/render.js';
 import { defaultControllerSettings } from '../../bootstrap/settings.js';
-import { resourcePath, type KubeApi, type KubeObject } from '../../kube/apply.js';
+import { resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import {
   annotationOf,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { covers, matchesDesired } from '../../bootstrap/compare.js';
 import { grantedSecretNames, renderTenant, type DesiredState } from '../../bootstrap/render.js';
 import { validateControllerSettings } from '../../bootstrap/settings.js';
-import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/apply.js';
+import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import {
   annotationOf,

@@ -19,7 +19,7 @@ import { decodeSecretData } from '../../certs/secret.js';
 import { KubeSecretStore } from '../../certs/secret-store.js';
 import { DEFAULT_CERT_SETTINGS, createCertManager } from '../../certs/settings.js';
 import { isIssuedBy, parseCertificate, splitPemBundle } from '../../certs/x509.js';
-import { ApiError, KubeApi } from '../../kube/apply.js';
+import { ApiError, KubeApi } from '../../kube/api-client.js';
 import { CLI, ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { freePort, startControlPlane, type ControlPlane } from './controlplane/index.js';
 import { installCrds } from './controlplane/crds.js';

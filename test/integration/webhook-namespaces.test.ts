@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveClusterAccess, loadKubeConfig, KubeConfigError } from '../../kube/client.js';
+import { resolveClusterAccess, loadKubeConfig, KubeConfigError } from '../../kube/kubeconfig.js';
 import { ClusterNamespaceSource, FileNamespaceSource, NamespaceFileError, parseNamespaceManifests } from '../../kube/namespaces.js';
 import { scriptedApi, tokenKubeConfig, type ScriptedApi } from '../helpers/scripted-api.js';
 import { waitFor as waitForCondition } from '../helpers/wait.js';

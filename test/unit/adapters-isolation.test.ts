@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../policies/engine/types.js';
 import { commandRunsRedis } from '../../policies/workloads/detect.js';
-import { SUPPORTED_KINDS, recognise, type AdapterResult, type WorkloadView } from '../../policies/workloads/index.js';
+import { RECOGNISED_KINDS, recognise, type AdapterResult, type WorkloadView } from '../../policies/workloads/index.js';
 
 function adapt(object: JsonObject): AdapterResult {
   const r = recognise(object);
@@ -602,7 +602,7 @@ describe('adapters never throw on input', () => {
     { issuerRef: 'x', dnsNames: 'x', secretName: 1 },
   ];
 
-  it.each(SUPPORTED_KINDS.map((k) => [k.apiVersion, k.kind]))('%s %s', (apiVersion, kind) => {
+  it.each(RECOGNISED_KINDS.map((k) => [k.apiVersion, k.kind]))('%s %s', (apiVersion, kind) => {
     for (const spec of garbage) {
       expect(() => recognise({ apiVersion, kind, metadata: { name: 'x', ownerReferences: 'x' as never, labels: [] as never }, spec: spec as never })).not.toThrow();
     }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultLibraryDir, Engine, loadLibrary } from '../../policies/engine/index.js';
 import type { Json, JsonObject } from '../../policies/engine/types.js';
 import { enterpriseMemory } from '../../policies/workloads/enterprise.js';
-import { SUPPORTED_KINDS, recognise, type AdapterResult, type Segments } from '../../policies/workloads/index.js';
+import { RECOGNISED_KINDS, recognise, type AdapterResult, type Segments } from '../../policies/workloads/index.js';
 
 const CRDS = process.env['REDLINE_SHARED_CRDS'] || path.join(import.meta.dirname, '..', '..', '..', 'shared', 'crds');
 
@@ -126,7 +126,7 @@ const rec = (spec: JsonObject = {}, version = 'v1'): JsonObject => ({
 
 describe('Redis Enterprise RedisEnterpriseCluster', () => {
   it('is recognised in v1 and v1alpha1', () => {
-    const kinds = SUPPORTED_KINDS.filter((k) => k.kind === 'RedisEnterpriseCluster').map((k) => k.apiVersion).sort();
+    const kinds = RECOGNISED_KINDS.filter((k) => k.kind === 'RedisEnterpriseCluster').map((k) => k.apiVersion).sort();
     expect(kinds).toEqual([`${RE}/v1`, `${RE}/v1alpha1`]);
     expect(adapt(rec({}, 'v1alpha1')).view.kind).toBe('RedisEnterpriseCluster');
   });

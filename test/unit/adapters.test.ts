@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../policies/engine/types.js';
 import { imageVersion, isRedisImage, labelsSayRedis } from '../../policies/workloads/detect.js';
-import { SUPPORTED_KINDS, adapterFor, recognise, type AdapterResult } from '../../policies/workloads/index.js';
+import { RECOGNISED_KINDS, adapterFor, recognise, type AdapterResult } from '../../policies/workloads/index.js';
 import { containerTls } from '../../policies/workloads/kubernetes.js';
 import { V1_NO_AFFINITY } from '../../policies/workloads/kubedb.js';
 
@@ -677,7 +677,7 @@ describe('unsupported kinds', () => {
   });
 
   it('lists every supported apiVersion/kind', () => {
-    expect(SUPPORTED_KINDS.map((k) => `${k.apiVersion}/${k.kind}`).sort()).toEqual([
+    expect(RECOGNISED_KINDS.map((k) => `${k.apiVersion}/${k.kind}`).sort()).toEqual([
       'apps.k8s.appscode.com/v1/PetSet', 'apps/v1/Deployment', 'apps/v1/StatefulSet',
       'apps/v1/ReplicaSet', 'apps/v1/DaemonSet', 'batch/v1/Job', 'batch/v1/CronJob', 'batch/v1beta1/CronJob', 'v1/ReplicationController',
       'cert-manager.io/v1/Certificate',

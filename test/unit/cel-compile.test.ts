@@ -6,7 +6,7 @@
 
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Scope, SharedValues, compile, setCrossCheck, type Compiled, type Outcome } from '../../policies/engine/cel.js';
+import { Scope, SharedValues, compile, setCrossCheck, type Compiled, type EvalResult } from '../../policies/engine/cel.js';
 import { Engine } from '../../policies/engine/engine.js';
 import { loadLibrary, type Library } from '../../policies/engine/library.js';
 import { Quantity } from '../../policies/engine/quantity.js';
@@ -34,7 +34,7 @@ function compiled(source: string): Compiled {
   return r.expr;
 }
 
-function attempt(fn: () => unknown): Outcome {
+function attempt(fn: () => unknown): EvalResult {
   try {
     return { ok: true, value: fn() };
   } catch (error) {
@@ -52,7 +52,7 @@ function plain(v: unknown): unknown {
 }
 
 /** The agreement the compiler promises: a compiled value implies the same cel-js value. */
-function agreement(source: string, fast: Outcome, slow: Outcome): string | null {
+function agreement(source: string, fast: EvalResult, slow: EvalResult): string | null {
   if (!fast.ok) return null; // cel-js decides; nothing compiled to compare
   if (!slow.ok) return `${source}: compiled returned ${JSON.stringify(plain(fast.value))}, cel-js failed: ${(slow.error as Error).message}`;
   const a = JSON.stringify(plain(fast.value));
@@ -60,7 +60,7 @@ function agreement(source: string, fast: Outcome, slow: Outcome): string | null 
   return a === b ? null : `${source}: compiled ${a} ≠ cel-js ${b}`;
 }
 
-function both(source: string, vars: Vars): { fast: Outcome; slow: Outcome; value: Outcome } {
+function both(source: string, vars: Vars): { fast: EvalResult; slow: EvalResult; value: EvalResult } {
   const expr = compiled(source);
   expect(expr.native, `${source} should compile`).toBe(true);
   const scope = scopeOf(vars);

@@ -18,10 +18,10 @@ import { readCrdFile } from '../e2e/controlplane/crds.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadControllerArgs } from '../../bootstrap/config-file.js';
 import { CONTROLLER_SETTINGS } from '../../bootstrap/settings.js';
-import { loadConfig } from '../../cli/config.js';
+import { loadConfig } from '../../cli/serve-settings.js';
 import { compileLibrary, defaultLibraryDir, Engine, loadLibrary, type JsonObject } from '../../policies/engine/index.js';
-import { SUPPORTED_KINDS } from '../../policies/workloads/index.js';
-import { SUPPORTED_KINDS as METRIC_KINDS } from '../../webhook/metrics.js';
+import { RECOGNISED_KINDS } from '../../policies/workloads/index.js';
+import { METRIC_KINDS } from '../../webhook/metrics.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -339,7 +339,7 @@ describe('webhook configurations', () => {
   });
 
   it('rules name exactly the supported kinds (and Namespaces and Secrets for the guards), no wildcards', () => {
-    // kind → resource of every kind the engine supports (policies/workloads SUPPORTED_KINDS).
+    // kind → resource of every kind the engine supports (policies/workloads RECOGNISED_KINDS).
     const plural: Record<string, string> = {
       'kubedb.com/Redis': 'redises', 'kubedb.com/RedisSentinel': 'redissentinels',
       'redis.redis.opstreelabs.in/Redis': 'redis', 'redis.redis.opstreelabs.in/RedisReplication': 'redisreplications',
@@ -352,14 +352,14 @@ describe('webhook configurations', () => {
       'app.redislabs.com/RedisEnterpriseRemoteCluster': 'redisenterpriseremoteclusters', 'databases.spotahome.com/RedisFailover': 'redisfailovers',
       '/Pod': 'pods', 'policy/PodDisruptionBudget': 'poddisruptionbudgets',
     };
-    const supported = new Set(SUPPORTED_KINDS.map(({ apiVersion, kind }) => {
+    const supported = new Set(RECOGNISED_KINDS.map(({ apiVersion, kind }) => {
       const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion];
       const resource = plural[`${group}/${kind}`];
       expect(resource, `${apiVersion} ${kind}: add it to this test's plural map`).toBeDefined();
       return `${group}/${version}/${resource}`;
     }));
     // The request metrics label every kind the webhooks are sent by name (not "other").
-    expect([...new Set([...SUPPORTED_KINDS.map((k) => k.kind), 'Namespace', 'Secret'])].filter((k) => !METRIC_KINDS.includes(k))).toEqual([]);
+    expect([...new Set([...RECOGNISED_KINDS.map((k) => k.kind), 'Namespace', 'Secret'])].filter((k) => !METRIC_KINDS.includes(k))).toEqual([]);
     const guarded = new Set(['/v1/namespaces', '/v1/secrets']);
     const covered = (hook: Webhook): Set<string> => new Set(hook.rules.flatMap((r) =>
       r.apiGroups.flatMap((g) => r.apiVersions.flatMap((v) => r.resources.map((res) => `${g}/${v}/${res.split('/')[0]}`)))));

@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../cli/config.js';
+import { loadConfig } from '../../cli/serve-settings.js';
 import { describeSettings, loadSettings, resolveSettings, type LoadInput, type Setting, type SettingsSpec } from '../../cli/settings.js';
 import { loadControllerArgs } from '../../bootstrap/config-file.js';
 

@@ -7,7 +7,7 @@ import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeSecretStore } from '../../../certs/secret-store.js';
-import { KubeApi } from '../../../kube/apply.js';
+import { KubeApi } from '../../../kube/api-client.js';
 
 /** Publishes `files` into `dir` atomically, kubelet style. Keys absent from `files` disappear. */
 export async function writeSecretDir(dir: string, files: Record<string, string | Buffer>): Promise<void> {

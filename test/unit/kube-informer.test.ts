@@ -3,9 +3,9 @@
 // write gate, SSA request shape.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, KubeApi, WriteGateError, type KubeObject } from '../../kube/apply.js';
+import { ApiError, KubeApi, WriteGateError, type KubeObject } from '../../kube/api-client.js';
 import { Informer } from '../../kube/informer.js';
-import { TokenBucket } from '../../kube/queue.js';
+import { TokenBucket } from '../../kube/token-bucket.js';
 import { scriptedApi, tokenKubeConfig, type ScriptedApi, type ScriptedHandler } from '../helpers/scripted-api.js';
 
 let api_: ScriptedApi | undefined;

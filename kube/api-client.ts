@@ -12,7 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { TokenBucket } from './queue.js';
+import type { TokenBucket } from './token-bucket.js';
 
 export const FIELD_MANAGER = 'redline';
 

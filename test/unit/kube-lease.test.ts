@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../kube/apply.js';
+import { ApiError } from '../../kube/api-client.js';
 import { describeLeaseError, LeaderElector, microTime, type LeaseClient, type LeaseError, type LeaseObject } from '../../kube/lease.js';
 
 /** An in-memory Lease with optimistic concurrency, shared by several electors. */

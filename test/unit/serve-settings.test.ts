@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, MIB, SETTINGS, usage, type LoadConfigInput } from '../../cli/config.js';
+import { ConfigError, loadConfig, MIB, SETTINGS, usage, type LoadConfigInput } from '../../cli/serve-settings.js';
 
 const CWD = '/work/app';
 

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { backoffMs, RateLimiterClosedError, runWorkers, TokenBucket, WorkQueue } from '../../kube/queue.js';
+import { backoffMs } from '../../kube/backoff.js';
+import { RateLimiterClosedError, TokenBucket } from '../../kube/token-bucket.js';
+import { WorkQueue } from '../../kube/work-queue.js';
+import { runWorkers } from '../../kube/workers.js';
 
 afterEach(() => {
   vi.useRealTimers();
