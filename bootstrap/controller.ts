@@ -20,12 +20,13 @@ import { createCertManager } from '../certs/settings.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, KubeApi, resourcePath, WriteGateError, type KubeObject } from '../kube/api-client.js';
+import { isRedlineError } from '../core/errors.js';
+import { ApiError, KubeApi, resourcePath, type KubeObject } from '../kube/api-client.js';
 import { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { servedResources } from '../kube/discovery.js';
 import { kubeLeaseClient, LeaderElector } from '../kube/lease.js';
-import { RateLimiterClosedError, TokenBucket } from '../kube/token-bucket.js';
+import { TokenBucket } from '../kube/token-bucket.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { runWorkers } from '../kube/workers.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -254,7 +255,7 @@ export class TenantController {
         metrics.reconciles.inc({ result });
         queue.forget(key);
       } catch (e) {
-        if (e instanceof WriteGateError || e instanceof RateLimiterClosedError) return; // lost the lease / stopping
+        if (isRedlineError(e, 'write-gate-closed', 'rate-limiter-closed')) return; // lost the lease / stopping
         metrics.reconciles.inc({ result: 'error' });
         const attempt = queue.numRequeues(key) + 1;
         const delay = queue.addRateLimited(key);

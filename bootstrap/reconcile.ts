@@ -33,12 +33,12 @@ import {
   grantedSecretNames,
   OWNED_BY_KIND,
   parseBootstrapAnnotation,
-  RenderError,
   renderTenant,
   selectStamped,
   type PlanLike,
   type RenderSettings,
 } from './render.js';
+import { isRedlineError } from '../core/errors.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, TENANT_SECRETS } from '../core/vocabulary.js';
 import { grantableSecrets, type SecretSources } from './secrets.js';
 import type { OffboardingMode } from './settings.js';
@@ -173,7 +173,7 @@ export class TenantReconciler {
     try {
       desired = renderTenant({ namespace: name, tenant, plan, secretNames }, this.opts.settings);
     } catch (e) {
-      if (!(e instanceof RenderError)) throw e;
+      if (!isRedlineError(e, 'render-failed')) throw e;
       await events.emit(target(ns), { type: 'Warning', reason: 'UnknownPlan', message: `plan "${planName}" cannot be rendered: ${e.message}; nothing was changed` }, { dedupe: true });
       return 'unknown_plan';
     }

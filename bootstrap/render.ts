@@ -13,6 +13,7 @@
 // tenant creating a Secret does not count as a change of the namespace's bootstrap.
 
 import { createHash } from 'node:crypto';
+import { RedlineError } from '../core/errors.js';
 import type { KubeObject } from '../kube/api-client.js';
 import type { ControllerSettings, SubjectTemplate } from './settings.js';
 import {
@@ -116,10 +117,6 @@ export interface DesiredState {
   hash: string;
 }
 
-export class RenderError extends Error {
-  override readonly name = 'RenderError';
-}
-
 /** JSON with object keys sorted at every level (stable across key order). */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
@@ -137,7 +134,7 @@ export function canonicalJson(v: unknown): string {
 function str(v: unknown, what: string): string {
   if (typeof v === 'string' && v !== '') return v;
   if (typeof v === 'number') return String(v);
-  throw new RenderError(`plan is missing ${what}`);
+  throw new RedlineError('render-failed', `plan is missing ${what}`);
 }
 
 function expand(template: string, input: TenantInput): string {
@@ -158,7 +155,7 @@ function namespacesIn(names: readonly string[]): Record<string, unknown> {
   return { namespaceSelector: { matchExpressions: [{ key: LABEL_METADATA_NAME, operator: 'In', values: [...names].sort() }] } };
 }
 
-/** Renders the desired state; throws RenderError when the plan lacks a field it needs. */
+/** Renders the desired state; throws a 'render-failed' RedlineError when the plan lacks a field it needs. */
 export function renderTenant(input: TenantInput, settings: RenderSettings): DesiredState {
   const { namespace, tenant, plan } = input;
   const spec = plan.spec;

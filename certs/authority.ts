@@ -5,6 +5,7 @@
  * reads the clock or touches the cluster; the caller persists the state (see
  * secret.ts) and publishes `caBundle` to the webhook configuration.
  */
+import { RedlineError } from '../core/errors.js';
 import { isDnsLabel } from '../core/names.js';
 import {
   type CertAndKey,
@@ -76,19 +77,19 @@ export function resolveAuthorityConfig(input: AuthorityConfigInput): AuthorityCo
     servingLifetimeMs: input.servingLifetimeMs ?? DEFAULT_SERVING_LIFETIME_MS,
     renewFraction: input.renewFraction ?? DEFAULT_RENEW_FRACTION,
   };
-  if (!isDnsLabel(cfg.serviceName)) throw new Error(`invalid serviceName ${JSON.stringify(cfg.serviceName)}`);
-  if (!isDnsLabel(cfg.namespace)) throw new Error(`invalid namespace ${JSON.stringify(cfg.namespace)}`);
+  if (!isDnsLabel(cfg.serviceName)) throw new RedlineError('config-invalid', `invalid serviceName ${JSON.stringify(cfg.serviceName)}`);
+  if (!isDnsLabel(cfg.namespace)) throw new RedlineError('config-invalid', `invalid namespace ${JSON.stringify(cfg.namespace)}`);
   for (const [k, v] of [
     ['caLifetimeMs', cfg.caLifetimeMs],
     ['servingLifetimeMs', cfg.servingLifetimeMs],
   ] as const) {
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} must be a positive number, got ${v}`);
+    if (!Number.isFinite(v) || v <= 0) throw new RedlineError('config-invalid', `${k} must be a positive number, got ${v}`);
   }
   if (!(cfg.renewFraction > 0 && cfg.renewFraction < 1)) {
-    throw new Error(`renewFraction must be in (0, 1), got ${cfg.renewFraction}`);
+    throw new RedlineError('config-invalid', `renewFraction must be in (0, 1), got ${cfg.renewFraction}`);
   }
   for (const ip of cfg.ipAddresses ?? []) {
-    if (canonicalIp(ip) === null) throw new Error(`invalid IP address ${JSON.stringify(ip)}`);
+    if (canonicalIp(ip) === null) throw new RedlineError('config-invalid', `invalid IP address ${JSON.stringify(ip)}`);
   }
   return cfg;
 }

@@ -35,10 +35,10 @@ import { type Clock, systemClock } from './clock.js';
 import type { CaBundleInjector, InjectResult } from './inject.js';
 import { CertMetrics } from './metrics.js';
 import { SECRET_KEYS, decodeSecretData, encodeSecretData } from './secret.js';
+import { isRedlineError, RedlineError } from '../core/errors.js';
 import { ANNOTATION_ROTATE, ANNOTATION_ROTATE_REQUESTED_AT } from '../core/vocabulary.js';
 import {
   SECRET_LABELS,
-  SecretConflictError,
   type SecretSnapshot,
   type SecretStore,
   type SecretWrite,
@@ -144,8 +144,6 @@ interface Salvage {
   cas: string[];
   serving: CertAndKey | null;
 }
-
-class NotLeader extends Error {}
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -327,7 +325,7 @@ export class CertManager {
       this.lastReconcileAt = this.clock();
       return r;
     } catch (e) {
-      if (e instanceof NotLeader || (e instanceof Error && e.name === 'WriteGateError')) {
+      if (isRedlineError(e, 'not-leader', 'write-gate-closed')) {
         this.log.info({ ...this.ref, [CertLogKey.reason]: errText(e) }, 'lost leadership during a certificate check; stopping it');
         return this.skipped();
       }
@@ -355,7 +353,7 @@ export class CertManager {
   }
 
   private gate(): void {
-    if (!this.isLeader()) throw new NotLeader('this replica is no longer the leader');
+    if (!this.isLeader()) throw new RedlineError('not-leader', 'this replica is no longer the leader');
   }
 
   // ------------------------------------------------------------------------------------------ managed
@@ -397,13 +395,13 @@ export class CertManager {
         );
         break;
       } catch (e) {
-        if (e instanceof SecretConflictError && attempt < this.maxConflictRetries) {
+        if (isRedlineError(e, 'secret-conflict') && attempt < this.maxConflictRetries) {
           this.metrics?.error('secret_conflict');
           this.log.info({ ...this.ref, [CertLogKey.reason]: e.message, [CertLogKey.attempt]: attempt }, 'secret changed meanwhile; reading it again');
           continue;
         }
-        if (e instanceof SecretConflictError) this.metrics?.error('secret_conflict');
-        else if (!(e instanceof Error && e.name === 'WriteGateError')) this.metrics?.error('secret_write');
+        if (isRedlineError(e, 'secret-conflict')) this.metrics?.error('secret_conflict');
+        else if (!isRedlineError(e, 'write-gate-closed')) this.metrics?.error('secret_write');
         throw e;
       }
     }
@@ -547,7 +545,7 @@ export class CertManager {
     try {
       r = await this.injector.inject(pem);
     } catch (e) {
-      if (e instanceof Error && e.name === 'WriteGateError') throw e;
+      if (isRedlineError(e, 'write-gate-closed')) throw e;
       this.metrics?.error('inject');
       throw new Error(`cannot inject the CA bundle: ${errText(e)}`, { cause: e });
     }

@@ -1,11 +1,12 @@
 // The one Secret that holds Redline's webhook certificate authority (certs/secret.ts has its data
 // format): read it, create it, update it with optimistic concurrency. A write that lost a race
-// (409: created meanwhile, or changed since our read) throws SecretConflictError; the caller re-reads
+// (409: created meanwhile, or changed since our read) throws a 'secret-conflict' RedlineError; the caller re-reads
 // and decides again. Nothing here judges certificates.
 //
 // Two implementations: KubeSecretStore (the API, through the controller's KubeApi so its rate
 // limiter and leader write gate apply) and MemorySecretStore (tests, and a seam for local tools).
 
+import { RedlineError } from '../core/errors.js';
 import { CERT_SECRET_DEFAULTS, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
 import type { RequestSpec } from '../kube/api-client.js';
 
@@ -43,20 +44,15 @@ export interface SecretStore {
   readonly name: string;
   /** null when the Secret does not exist. */
   read(): Promise<SecretSnapshot | null>;
-  /** Creates it (type kubernetes.io/tls); SecretConflictError('exists') if it exists by now. */
+  /** Creates it (type kubernetes.io/tls); a 'secret-conflict' RedlineError if it exists by now. */
   create(write: SecretWrite): Promise<SecretSnapshot>;
-  /** Updates it if still at `resourceVersion`; SecretConflictError('stale') otherwise. */
+  /** Updates it if still at `resourceVersion`; a 'secret-conflict' RedlineError otherwise. */
   update(resourceVersion: string, write: SecretWrite): Promise<SecretSnapshot>;
 }
 
-export class SecretConflictError extends Error {
-  override readonly name = 'SecretConflictError';
-  constructor(
-    readonly reason: 'exists' | 'stale' | 'gone',
-    message: string,
-  ) {
-    super(message);
-  }
+/** A write that lost a race: the Secret was created ('exists'), changed ('stale') or deleted ('gone') meanwhile. */
+export function secretConflict(message: string): RedlineError {
+  return new RedlineError('secret-conflict', message);
 }
 
 /** The call KubeSecretStore needs: KubeApi.request (kube/api-client.ts) satisfies it. */
@@ -133,7 +129,7 @@ export class KubeSecretStore implements SecretStore {
         await this.api.request<SecretObject>({ method: 'POST', path: this.collection, query: { fieldManager: this.fieldManager }, body }),
       );
     } catch (e) {
-      if (statusOf(e) === 409) throw new SecretConflictError('exists', `secret ${this.namespace}/${this.name} was created by someone else meanwhile`);
+      if (statusOf(e) === 409) throw secretConflict(`secret ${this.namespace}/${this.name} was created by someone else meanwhile`);
       throw e;
     }
   }
@@ -162,8 +158,8 @@ export class KubeSecretStore implements SecretStore {
       );
     } catch (e) {
       const s = statusOf(e);
-      if (s === 409) throw new SecretConflictError('stale', `secret ${this.namespace}/${this.name} changed since resourceVersion ${resourceVersion}`);
-      if (s === 404) throw new SecretConflictError('gone', `secret ${this.namespace}/${this.name} was deleted meanwhile`);
+      if (s === 409) throw secretConflict(`secret ${this.namespace}/${this.name} changed since resourceVersion ${resourceVersion}`);
+      if (s === 404) throw secretConflict(`secret ${this.namespace}/${this.name} was deleted meanwhile`);
       throw e;
     }
   }
@@ -214,7 +210,7 @@ export class MemorySecretStore implements SecretStore {
 
   /** Merge into the Secret from outside (e.g. add an annotation); bumps resourceVersion. */
   modify(fn: (s: SecretSnapshot) => void): void {
-    if (!this.current) throw new Error('no secret');
+    if (!this.current) throw new RedlineError('internal', 'no secret');
     fn(this.current);
     this.current.resourceVersion = String(++this.rv);
   }
@@ -228,7 +224,7 @@ export class MemorySecretStore implements SecretStore {
     this.beforeWrite?.(this);
     if (this.current) {
       this.stats.conflicts++;
-      throw new SecretConflictError('exists', 'secret exists');
+      throw secretConflict('secret exists');
     }
     const annotations = Object.fromEntries(Object.entries(write.annotations ?? {}).filter((kv): kv is [string, string] => kv[1] !== null));
     this.set({ data: write.data, labels: write.labels ?? {}, annotations });
@@ -242,11 +238,11 @@ export class MemorySecretStore implements SecretStore {
     this.beforeWrite?.(this);
     if (!this.current) {
       this.stats.conflicts++;
-      throw new SecretConflictError('gone', 'secret was deleted');
+      throw secretConflict('secret was deleted');
     }
     if (this.current.resourceVersion !== resourceVersion) {
       this.stats.conflicts++;
-      throw new SecretConflictError('stale', `stale resourceVersion ${resourceVersion} (now ${this.current.resourceVersion})`);
+      throw secretConflict(`stale resourceVersion ${resourceVersion} (now ${this.current.resourceVersion})`);
     }
     const c = this.current;
     Object.assign(c.data, write.data);

@@ -11,6 +11,7 @@
  *
  * Decoding never throws: it returns { ok: false, problem } naming the offending key.
  */
+import { RedlineError } from '../core/errors.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthorityState } from './authority.js';
@@ -149,7 +150,7 @@ export async function readServingFromFiles(dir: string): Promise<ReadServingResu
         return await readFile(join(dir, name), 'utf8');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new Error(`cannot read ${join(dir, name)}: ${(err as Error).message}`);
+        throw new RedlineError('certificate-unreadable', `cannot read ${join(dir, name)}: ${(err as Error).message}`, { cause: err });
       }
     };
     const [crt, keyPem, bundle, ca] = await Promise.all([

@@ -5,6 +5,7 @@
 
 import type { Registry } from 'prom-client';
 import type { Setting } from '../cli/settings.js';
+import { RedlineError } from '../core/errors.js';
 import { CERT_SECRET_DEFAULTS } from '../core/vocabulary.js';
 import { DEFAULT_CA_LIFETIME_MS, DEFAULT_RENEW_FRACTION, DEFAULT_SERVING_LIFETIME_MS } from './authority.js';
 import { KubeCaBundleInjector } from './inject.js';
@@ -96,7 +97,7 @@ export function createCertManager(opts: {
 }): CertManager {
   const s = opts.settings;
   const problems = checkCertSettings(s);
-  if (problems.length) throw new Error(`invalid certificate settings:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length) throw new RedlineError('config-invalid', `invalid certificate settings:\n  - ${problems.join('\n  - ')}`);
   return new CertManager({
     mode: s.mode,
     inject: s.inject,

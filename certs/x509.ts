@@ -9,6 +9,7 @@
  * - Parsing uses node:crypto's X509Certificate (fast, native).
  * - Nothing in here reads the wall clock: issuance times are passed in.
  */
+import { RedlineError } from '../core/errors.js';
 import {
   X509Certificate,
   constants as cryptoConstants,
@@ -135,7 +136,7 @@ export function issueCa(opts: IssueCaOptions): CertAndKey {
 export function issueLeaf(ca: CertAndKey, opts: IssueLeafOptions): CertAndKey {
   const ipAddresses = opts.ipAddresses ?? [];
   if (opts.dnsNames.length === 0 && ipAddresses.length === 0) {
-    throw new Error('issueLeaf: at least one DNS name or IP address is required');
+    throw new RedlineError('config-invalid', 'issueLeaf: at least one DNS name or IP address is required');
   }
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const publicKey = forgePublicKey(opts.key);
@@ -155,7 +156,7 @@ export function issueLeaf(ca: CertAndKey, opts: IssueLeafOptions): CertAndKey {
   for (const dns of opts.dnsNames) altNames.push({ type: 2, value: dns });
   for (const ip of ipAddresses) {
     const bytes = ipToBytes(ip);
-    if (!bytes) throw new Error(`issueLeaf: invalid IP address ${JSON.stringify(ip)}`);
+    if (!bytes) throw new RedlineError('config-invalid', `issueLeaf: invalid IP address ${JSON.stringify(ip)}`);
     // Raw bytes: forge's own IPv6 parser is unreliable, so we pass the octets.
     altNames.push({ type: 7, value: bytes.toString('binary') });
   }
@@ -181,7 +182,7 @@ export function parseCertificate(pem: string): CertInfo {
   const notBefore = new Date(x.validFrom);
   const notAfter = new Date(x.validTo);
   if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
-    throw new Error(`cannot parse certificate validity (${x.validFrom} / ${x.validTo})`);
+    throw new RedlineError('certificate-invalid', `cannot parse certificate validity (${x.validFrom} / ${x.validTo})`);
   }
   const { dnsNames, ipAddresses } = parseSubjectAltName(x.subjectAltName);
   return {
@@ -263,7 +264,7 @@ function forgePublicKey(key: KeyPairPem): forge.pki.rsa.PublicKey {
   // Guard against a mismatched pair: the certificate would carry a key nobody holds.
   const spki = (pem: string) => createPublicKey(pem).export({ type: 'spki', format: 'der' });
   if (!spki(key.privateKeyPem).equals(spki(key.publicKeyPem))) {
-    throw new Error('key pair mismatch: publicKeyPem does not belong to privateKeyPem');
+    throw new RedlineError('certificate-invalid', 'key pair mismatch: publicKeyPem does not belong to privateKeyPem');
   }
   return forge.pki.publicKeyFromPem(key.publicKeyPem) as forge.pki.rsa.PublicKey;
 }
@@ -281,7 +282,7 @@ function nativeRsaSigner(privateKeyPem: string): forge.pki.rsa.PrivateKey {
   const key = createPrivateKey(privateKeyPem);
   const signer = {
     sign(md: forge.md.MessageDigest): string {
-      if (md.algorithm !== 'sha256') throw new Error(`unsupported digest ${md.algorithm}`);
+      if (md.algorithm !== 'sha256') throw new RedlineError('certificate-invalid', `unsupported digest ${md.algorithm}`);
       const digest = Buffer.from(md.digest().getBytes(), 'binary');
       const digestInfo = Buffer.concat([SHA256_DIGEST_INFO_PREFIX, digest]);
       return privateEncrypt({ key, padding: cryptoConstants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
@@ -292,10 +293,10 @@ function nativeRsaSigner(privateKeyPem: string): forge.pki.rsa.PrivateKey {
 
 function setValidity(cert: forge.pki.Certificate, issuedAt: Date, lifetimeMs: number): void {
   if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0) {
-    throw new Error(`certificate lifetime must be a positive number of ms, got ${lifetimeMs}`);
+    throw new RedlineError('config-invalid', `certificate lifetime must be a positive number of ms, got ${lifetimeMs}`);
   }
   const t = issuedAt.getTime();
-  if (Number.isNaN(t)) throw new Error('certificate issuance time is an invalid Date');
+  if (Number.isNaN(t)) throw new RedlineError('config-invalid', 'certificate issuance time is an invalid Date');
   // X.509 times have 1-second resolution; truncate so that what we compute is what gets encoded.
   const floorSec = (ms: number) => Math.floor(ms / 1000) * 1000;
   cert.validity.notBefore = new Date(floorSec(t - CLOCK_SKEW_BACKDATE_MS));

@@ -19,10 +19,10 @@ import { KubeSecretStore, type SecretSnapshot } from '../certs/secret-store.js';
 import { servingStatus } from '../certs/status.js';
 import { type CertInfo, isIssuedBy, splitPemBundle, tryParseCertificate } from '../certs/x509.js';
 import { ANNOTATION_ROTATE, ANNOTATION_ROTATE_REQUESTED_AT, CERT_SECRET_DEFAULTS, LABEL_MANAGED_BY, MANAGED_BY_REDLINE } from '../core/vocabulary.js';
+import { isRedlineError, RedlineError } from '../core/errors.js';
 import { isDnsLabel, isDnsSubdomain } from '../core/names.js';
 import { KubeApi } from '../kube/api-client.js';
 import { loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
-import { UsageError } from './usage-error.js';
 
 
 export const CERTS_USAGE = `usage: redline certs <show|rotate> [flags]
@@ -58,11 +58,11 @@ export async function runCerts(argv: string[], io: CertsIo = {}): Promise<number
     return sub ? 0 : 2;
   }
   const run = sub === 'show' ? show : sub === 'rotate' ? rotate : undefined;
-  if (!run) throw new UsageError(`unknown certs command ${JSON.stringify(sub)}\n\n${CERTS_USAGE}`);
+  if (!run) throw new RedlineError('usage', `unknown certs command ${JSON.stringify(sub)}\n\n${CERTS_USAGE}`);
   try {
     return await run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) throw e;
+    if (isRedlineError(e, 'usage')) throw e;
     // A runtime failure (cluster unreachable, kubeconfig unreadable, RBAC): exit 1, not bad usage.
     (io.stderr ?? process.stderr).write(`redline certs ${sub}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
@@ -82,11 +82,11 @@ export async function main(argv: string[]): Promise<number> {
 function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(argv: string[], options: T, what: string) {
   try {
     const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    if (r.positionals.length) throw new UsageError(`redline certs ${what}: unexpected argument ${JSON.stringify(r.positionals[0])}\n\n${CERTS_USAGE}`);
+    if (r.positionals.length) throw new RedlineError('usage', `redline certs ${what}: unexpected argument ${JSON.stringify(r.positionals[0])}\n\n${CERTS_USAGE}`);
     return r.values as { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { help?: boolean };
   } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`redline certs ${what}: ${e instanceof Error ? e.message : String(e)}\n\n${CERTS_USAGE}`);
+    if (isRedlineError(e, 'usage')) throw e;
+    throw new RedlineError('usage', `redline certs ${what}: ${e instanceof Error ? e.message : String(e)}\n\n${CERTS_USAGE}`);
   }
 }
 
@@ -100,10 +100,10 @@ const CLUSTER_FLAGS = {
 async function clusterStore(v: { kubeconfig?: string; namespace?: string; secret?: string }, io: CertsIo, what: string) {
   const namespace = v.namespace ?? CERT_SECRET_DEFAULTS.namespace;
   const secret = v.secret ?? CERT_SECRET_DEFAULTS.secretName;
-  if (!isDnsLabel(namespace)) throw new UsageError(`redline certs ${what}: --namespace ${JSON.stringify(namespace)} is not a namespace name`);
-  if (!isDnsSubdomain(secret)) throw new UsageError(`redline certs ${what}: --secret ${JSON.stringify(secret)} is not a Secret name`);
+  if (!isDnsLabel(namespace)) throw new RedlineError('usage', `redline certs ${what}: --namespace ${JSON.stringify(namespace)} is not a namespace name`);
+  if (!isDnsSubdomain(secret)) throw new RedlineError('usage', `redline certs ${what}: --secret ${JSON.stringify(secret)} is not a Secret name`);
   const access = resolveClusterAccess({ kubeconfig: v.kubeconfig ?? null, env: io.env ?? process.env });
-  if (!access) throw new UsageError(`redline certs ${what}: no cluster: pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster (or use --dir DIR)`);
+  if (!access) throw new RedlineError('usage', `redline certs ${what}: no cluster: pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster (or use --dir DIR)`);
   const api = await KubeApi.create({ kubeConfig: loadKubeConfig(access), timeoutMs: 15_000 });
   return { api, store: new KubeSecretStore(api, namespace, secret) };
 }
@@ -280,12 +280,12 @@ async function show(argv: string[], io: CertsIo): Promise<number> {
     return 0;
   }
   const output = v.output ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new UsageError(`redline certs show: --output must be text or json, got ${JSON.stringify(output)}`);
+  if (output !== 'text' && output !== 'json') throw new RedlineError('usage', `redline certs show: --output must be text or json, got ${JSON.stringify(output)}`);
   const now = (io.now ?? (() => new Date()))();
   let report: ShowReport;
   if (v.dir !== undefined) {
     if (v.kubeconfig !== undefined || v.namespace !== undefined || v.secret !== undefined) {
-      throw new UsageError('redline certs show: --dir reads files; it cannot be combined with --kubeconfig, --namespace or --secret');
+      throw new RedlineError('usage', 'redline certs show: --dir reads files; it cannot be combined with --kubeconfig, --namespace or --secret');
     }
     const { readFile } = await import('node:fs/promises');
     const { join, resolve } = await import('node:path');
@@ -330,7 +330,7 @@ async function rotate(argv: string[], io: CertsIo): Promise<number> {
     return 0;
   }
   const timeoutText = v.timeout ?? '300';
-  if (!/^\d+$/.test(timeoutText)) throw new UsageError(`redline certs rotate: --timeout must be a number of seconds, got ${JSON.stringify(timeoutText)}`);
+  if (!/^\d+$/.test(timeoutText)) throw new RedlineError('usage', `redline certs rotate: --timeout must be a number of seconds, got ${JSON.stringify(timeoutText)}`);
   const timeoutMs = Number(timeoutText) * 1000;
   const what = v.ca ? 'ca' : 'serving';
   const now = io.now ?? (() => new Date());

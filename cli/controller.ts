@@ -3,7 +3,7 @@
 // the way out so the standby takes over at once).
 //
 // Exit codes: 0 clean shutdown; 1 runtime failure (plans, kubeconfig, port); 2 bad usage or
-// configuration (UsageError for flags; every bad setting listed with its path).
+// configuration (a 'usage' RedlineError for flags; every bad setting listed with its path).
 
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -14,8 +14,8 @@ import { describeControllerSettings } from '../bootstrap/settings.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { createHealthApp, HealthServer } from '../webhook/health.js';
+import { RedlineError } from '../core/errors.js';
 import { formatProblems } from './settings.js';
-import { UsageError } from './usage-error.js';
 
 export const CONTROLLER_USAGE = `usage: redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR] [more flags below]
 
@@ -53,7 +53,7 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
     return 0;
   }
   if (args.usage.length || args.positional.length) {
-    throw new UsageError(
+    throw new RedlineError('usage', 
       [...args.usage, ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
     );
   }

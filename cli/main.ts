@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `redline` — one CLI for every process: serve (webhook), review/mutate/test (offline engine).
 
-import { describeError, runMutate, runReview, runTest } from './review.js';
-import { UsageError } from './usage-error.js';
+import { errorKind, errorMessage, EXIT_CODES, RedlineError, type ErrorKind } from '../core/errors.js';
+import { runMutate, runReview, runTest } from './review.js';
 
 const HELP = `usage: redline <command> [flags]
 
@@ -50,15 +50,25 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!load) throw new UsageError(`unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+  if (!load) throw new RedlineError('usage', `unknown command ${JSON.stringify(name)}\n\n${HELP}`);
   return (await load())(rest);
+}
+
+/** How a thrown error ends the process: usage and input errors exit 2, failures outside Redline 1, Redline's own bugs 70 (core/errors.ts). */
+function kindOfThrown(e: unknown): ErrorKind {
+  // node:util parseArgs: an unknown flag or a missing value.
+  const code = e instanceof Error ? (e as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return 'usage';
+  // A system error (ENOENT, EACCES…) that no command turned into a message: a path the user named.
+  if (e instanceof Error && typeof (e as { syscall?: unknown }).syscall === 'string') return 'input';
+  return errorKind(e);
 }
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
-    const { message, code } = describeError(e);
-    process.stderr.write(`redline: ${message}\n`);
-    process.exitCode = code;
+    const kind = kindOfThrown(e);
+    process.stderr.write(kind === 'internal' && e instanceof Error ? `redline: internal error: ${e.stack ?? e.message}\n` : `redline: ${errorMessage(e)}\n`);
+    process.exitCode = EXIT_CODES[kind];
   },
 );

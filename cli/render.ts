@@ -10,11 +10,11 @@ import type { Writable } from 'node:stream';
 import YAML from 'yaml';
 import { loadControllerArgs } from '../bootstrap/config-file.js';
 import { renderTenant } from '../bootstrap/render.js';
+import { RedlineError } from '../core/errors.js';
 import { isDnsLabel, isLabelValue } from '../core/names.js';
 import { ANNOTATION_BOOTSTRAP, TENANT_SECRETS } from '../core/vocabulary.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { formatProblems } from './settings.js';
-import { UsageError } from './usage-error.js';
 
 export const RENDER_USAGE = `usage: redline render tenant --namespace NS --tenant ID --plan PLAN [--policies DIR] [--config FILE]
 
@@ -44,14 +44,14 @@ export async function runRender(argv: string[], io: { stdout?: Pick<Writable, 'w
   if (!tenant) problems.push('--tenant is required');
   else if (!isLabelValue(tenant, { nonEmpty: true })) problems.push(`--tenant ${JSON.stringify(tenant)} is not a valid label value`);
   if (!planName) problems.push('--plan is required');
-  if (problems.length) throw new UsageError(`${problems.join('\n')}\n\n${RENDER_USAGE}`);
+  if (problems.length) throw new RedlineError('usage', `${problems.join('\n')}\n\n${RENDER_USAGE}`);
   if (!args.settings) {
     stderr.write(`redline render: invalid configuration:\n${formatProblems(args.problems)}\n`);
     return 2;
   }
   const library = await loadLibrary(args.settings.policiesDir ?? defaultLibraryDir());
   const plan = library.plans.get(planName!);
-  if (!plan) throw new UsageError(`unknown plan ${JSON.stringify(planName)}; known: ${[...library.plans.keys()].sort().join(', ')}`);
+  if (!plan) throw new RedlineError('usage', `unknown plan ${JSON.stringify(planName)}; known: ${[...library.plans.keys()].sort().join(', ')}`);
 
   const desired = renderTenant({ namespace: namespace!, tenant: tenant!, plan }, args.settings);
   const header = [

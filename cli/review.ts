@@ -4,12 +4,12 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { DocumentError, Engine, defaultLibraryDir, formatProblem, loadLibrary } from '../policies/engine/index.js';
+import { RedlineError } from '../core/errors.js';
+import { Engine, defaultLibraryDir, formatProblem, loadLibrary } from '../policies/engine/index.js';
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import { readManifests, readStdin } from '../policies/review/inputs.js';
 import { reviewDocuments, reviewInput } from '../policies/review/review.js';
 import { coverage, runPolicyTests } from '../policies/review/testing.js';
-import { UsageError } from './usage-error.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -99,16 +99,16 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
     io.out(REVIEW_HELP);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('review needs at least one PATH (a file, a directory, or - for stdin)');
+  if (positionals.length === 0) throw new RedlineError('usage', 'review needs at least one PATH (a file, a directory, or - for stdin)');
   const format = values.format as Format;
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${values.format}`);
+  if (!FORMATS.includes(format)) throw new RedlineError('usage', `--format must be one of ${FORMATS.join(', ')}, not ${values.format}`);
   const engine = await engineFrom(values.policies);
   if (!engine.hasPlan(values.plan)) {
-    throw new UsageError(`--plan ${values.plan} is not defined; known plans: ${[...engine.library.plans.keys()].join(', ')}`);
+    throw new RedlineError('usage', `--plan ${values.plan} is not defined; known plans: ${[...engine.library.plans.keys()].join(', ')}`);
   }
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
   for (const name of only ?? []) {
-    if (!engine.policyNames.includes(name)) throw new UsageError(`--only ${name}: no such policy; known: ${engine.policyNames.join(', ')}`);
+    if (!engine.policyNames.includes(name)) throw new RedlineError('usage', `--only ${name}: no such policy; known: ${engine.policyNames.join(', ')}`);
   }
   const { docs, problems } = await readManifests(positionals, io.stdin);
   if (problems.length > 0) {
@@ -141,9 +141,9 @@ export async function runMutate(argv: string[], io: Io = processIo): Promise<num
     io.out(MUTATE_HELP);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('mutate needs at least one PATH (a file, a directory, or - for stdin)');
+  if (positionals.length === 0) throw new RedlineError('usage', 'mutate needs at least one PATH (a file, a directory, or - for stdin)');
   const engine = await engineFrom(values.policies);
-  if (!engine.hasPlan(values.plan)) throw new UsageError(`--plan ${values.plan} is not defined`);
+  if (!engine.hasPlan(values.plan)) throw new RedlineError('usage', `--plan ${values.plan} is not defined`);
   const { docs, problems } = await readManifests(positionals, io.stdin);
   if (problems.length > 0) {
     io.err(`${problems.map(formatProblem).join('\n')}\n`);
@@ -165,11 +165,11 @@ export async function runTest(argv: string[], io: Io = processIo): Promise<numbe
     io.out(TEST_HELP);
     return 0;
   }
-  if (positionals.length > 1) throw new UsageError('test takes at most one DIR');
+  if (positionals.length > 1) throw new RedlineError('usage', 'test takes at most one DIR');
   const dir = positionals[0] === undefined ? undefined : libraryDirOf(positionals[0]);
   const engine = await engineFrom(dir);
   if (engine.policyNames.length === 0 && engine.library.tests.length === 0) {
-    throw new UsageError(`nothing to test: ${positionals[0] ?? defaultLibraryDir()} has no policies and no PolicyTest documents`);
+    throw new RedlineError('usage', `nothing to test: ${positionals[0] ?? defaultLibraryDir()} has no policies and no PolicyTest documents`);
   }
   const outcomes = runPolicyTests(engine, engine.library.tests);
   let failed = 0;
@@ -203,9 +203,3 @@ export function libraryDirOf(dir: string): string {
   return isLibrary(parent) ? parent : dir;
 }
 
-export function describeError(e: unknown): { message: string; code: number } {
-  if (e instanceof UsageError) return { message: e.message, code: 2 };
-  if (e instanceof DocumentError) return { message: e.message, code: 2 };
-  if (e instanceof Error && 'code' in e && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return { message: e.message, code: 2 };
-  return { message: e instanceof Error ? e.message : String(e), code: 2 };
-}

@@ -3,6 +3,7 @@
 // (layering defaults → file → env → flags, every problem with its path and origin, deep freeze,
 // --help). One table (SETTINGS) drives parsing, validation, `--help` and the README's settings list.
 
+import { RedlineError } from '../core/errors.js';
 import { CONTROLLER_SERVICE_ACCOUNT, SERVICE_ACCOUNT_PREFIX } from '../core/vocabulary.js';
 import {
   CONFIG_ENV,
@@ -105,12 +106,9 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
 
 const SPEC: SettingsSpec = { section: 'serve', table: SETTINGS, check: crossChecks };
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
+/** Serve's settings do not validate: a 'config-invalid' RedlineError listing every problem. */
+export function configError(problems: readonly string[]): RedlineError {
+  return new RedlineError('config-invalid', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { problems });
 }
 
 export interface LoadConfigInput {
@@ -126,7 +124,7 @@ export interface LoadedConfig {
   help: boolean;
 }
 
-/** Load, validate, freeze. Throws ConfigError listing every problem. */
+/** Load, validate, freeze. Throws a 'config-invalid' RedlineError listing every problem. */
 export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const loaded = loadSettings<ServeConfig>(SPEC, input);
   if (loaded.help) {
@@ -139,7 +137,7 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     ),
   ];
   problems.push(...loaded.problems.map((p) => `${p.path}: ${p.message}`));
-  if (problems.length || !loaded.settings) throw new ConfigError(problems);
+  if (problems.length || !loaded.settings) throw configError(problems);
   // The controller's section: its own process validates it; serve keeps it as-is.
   const controller = loaded.sections['controller'];
   return { config: deepFreeze({ serve: loaded.settings, controller: isPlainObject(controller) ? controller : {}, configFile: loaded.configFile }), help: false };

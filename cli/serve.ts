@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../certs/clock.js';
+import { isRedlineError } from '../core/errors.js';
 import { ensureDevCertificates } from '../certs/dev.js';
 import { registerCertificateExpiry } from '../certs/metrics.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
@@ -29,7 +30,7 @@ import { LabelGuard } from '../webhook/label-guard.js';
 import { isoTime, LogKey } from '../webhook/log-keys.js';
 import { WebhookMetrics } from '../webhook/metrics.js';
 import { WebhookServer } from '../webhook/server.js';
-import { ConfigError, loadConfig, usage, type FrozenConfig } from './serve-settings.js';
+import { loadConfig, usage, type FrozenConfig } from './serve-settings.js';
 
 /** Longest a buffered log line waits before it is written. */
 const LOG_FLUSH_MS = 1000;
@@ -80,7 +81,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   try {
     config = loadConfig({ argv, env, cwd }).config;
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (isRedlineError(e, 'config-invalid')) {
       say(`redline serve: ${e.message}`);
       return 2;
     }

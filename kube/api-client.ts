@@ -7,11 +7,13 @@
 //  - a per-call observer for metrics (verb, HTTP code);
 //  - server-side apply (PATCH application/apply-patch+yaml, fieldManager, force only when asked),
 //    JSON merge patch, create, delete with a UID precondition, and streaming watches.
-// Errors are ApiError values with the HTTP status and the Kubernetes Status fields.
+// Errors are ApiError values with the HTTP status and the Kubernetes Status fields; a mutating call
+// refused locally because this process may not write (not the leader) is a 'write-gate-closed' RedlineError.
 
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { RedlineError } from '../core/errors.js';
 import type { TokenBucket } from './token-bucket.js';
 
 export const FIELD_MANAGER = 'redline';
@@ -41,11 +43,12 @@ export interface StatusCause {
   message?: string;
 }
 
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
+/** A failed API call: the 'kube-api' RedlineError, with the call and the Kubernetes Status fields. */
+export class ApiError extends RedlineError {
+  /** HTTP status; 0 for a network error or timeout. */
+  declare readonly status: number;
   constructor(
-    /** HTTP status; 0 for a network error or timeout. */
-    readonly status: number,
+    status: number,
     readonly verb: Verb,
     readonly path: string,
     message: string,
@@ -53,7 +56,7 @@ export class ApiError extends Error {
     readonly causes: readonly StatusCause[] = [],
     options?: { cause?: unknown },
   ) {
-    super(`${verb} ${path}: ${status ? `HTTP ${status}${reason ? ` ${reason}` : ''}: ` : ''}${message}`, options);
+    super('kube-api', `${verb} ${path}: ${status ? `HTTP ${status}${reason ? ` ${reason}` : ''}: ` : ''}${message}`, { status, cause: options?.cause });
   }
   get notFound(): boolean {
     return this.status === 404;
@@ -66,11 +69,6 @@ export class ApiError extends Error {
   get retryable(): boolean {
     return this.status === 0 || (this.status === 409 && !this.fieldConflict) || this.status === 429 || this.status >= 500;
   }
-}
-
-/** A mutating call refused locally because this process may not write (not the leader). */
-export class WriteGateError extends Error {
-  override readonly name = 'WriteGateError';
 }
 
 export interface KubeApiOptions {
@@ -159,7 +157,7 @@ export class KubeApi {
 
   static async create(opts: KubeApiOptions): Promise<KubeApi> {
     const cluster = opts.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    if (!cluster) throw new RedlineError('kubeconfig-invalid', 'kubeconfig has no current cluster');
     const probe: https.RequestOptions = {};
     await opts.kubeConfig.applyToHTTPSOptions(probe);
     const tls: https.AgentOptions = {};
@@ -210,7 +208,7 @@ export class KubeApi {
     await this.opts.limiter?.take(spec.priority === true);
     if (MUTATING.has(spec.method) && !spec.ungated && this.opts.writeGate) {
       const why = this.opts.writeGate();
-      if (why !== null) throw new WriteGateError(`${verb} ${spec.path} refused: ${why}`);
+      if (why !== null) throw new RedlineError('write-gate-closed', `${verb} ${spec.path} refused: ${why}`);
     }
   }
 

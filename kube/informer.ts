@@ -8,6 +8,7 @@
 //     with jitter, then list again. The last good cache keeps answering meanwhile.
 // Because every restart relists and diffs, a delete missed while the watch was down is still seen.
 
+import { RedlineError } from '../core/errors.js';
 import { ApiError, type KubeApi, type KubeObject, type WatchEvent } from './api-client.js';
 import { backoffMs, type BackoffPolicy } from './backoff.js';
 
@@ -157,7 +158,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   async waitForSync(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.everSynced) {
-      if (Date.now() > deadline) throw new Error(`informer ${this.opts.name} not synced after ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new RedlineError('informer-not-synced', `informer ${this.opts.name} not synced after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { errorMessage, RedlineError } from '../core/errors.js';
 
 export const SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -20,13 +21,6 @@ export interface ClusterAccessOptions {
   /** For tests: where the service-account token and home directory are looked up. */
   tokenPath?: string;
   home?: string;
-}
-
-export class KubeConfigError extends Error {
-  override readonly name = 'KubeConfigError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** Which cluster access applies, without reading any file; null when no cluster is configured. */
@@ -46,7 +40,7 @@ export function describeClusterAccess(access: ClusterAccess): string {
   return access.kind === 'in-cluster' ? 'in-cluster service account' : `kubeconfig ${access.files.join(path.delimiter)} (from ${access.from})`;
 }
 
-/** Build a KubeConfig for `access`; throws KubeConfigError with the file name on a bad config. */
+/** Build a KubeConfig for `access`; throws a 'kubeconfig-invalid' RedlineError with the file name on a bad config. */
 export function loadKubeConfig(access: ClusterAccess): KubeConfig {
   const kc = new KubeConfig();
   try {
@@ -63,10 +57,10 @@ export function loadKubeConfig(access: ClusterAccess): KubeConfig {
     }
   } catch (e) {
     const what = access.kind === 'in-cluster' ? 'in-cluster configuration' : access.files.join(path.delimiter);
-    throw new KubeConfigError(`cannot load ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new RedlineError('kubeconfig-invalid', `cannot load ${what}: ${errorMessage(e)}`, { cause: e });
   }
   if (!kc.getCurrentCluster()) {
-    throw new KubeConfigError(`${describeClusterAccess(access)} has no current cluster (set current-context)`);
+    throw new RedlineError('kubeconfig-invalid', `${describeClusterAccess(access)} has no current cluster (set current-context)`);
   }
   return kc;
 }

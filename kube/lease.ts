@@ -17,6 +17,7 @@
 //    what to do (again when it changes, and once a minute while it lasts), reported through
 //    onError (a metric), and the elector is not ready until it can lead or stand by again.
 
+import { RedlineError } from '../core/errors.js';
 import { ApiError, type KubeApi, resourcePath } from './api-client.js';
 
 export interface LeaseSpec {
@@ -177,8 +178,8 @@ export class LeaderElector {
   private readonly log: LeaderElectorLogger;
 
   constructor(private readonly opts: LeaderElectorOptions) {
-    if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) throw new RangeError('renewDeadlineMs must be < leaseDurationMs');
-    if (!(opts.retryPeriodMs < opts.renewDeadlineMs)) throw new RangeError('retryPeriodMs must be < renewDeadlineMs');
+    if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) throw new RedlineError('config-invalid', 'renewDeadlineMs must be < leaseDurationMs');
+    if (!(opts.retryPeriodMs < opts.renewDeadlineMs)) throw new RedlineError('config-invalid', 'retryPeriodMs must be < renewDeadlineMs');
     this.now = opts.now ?? (() => performance.now());
     this.wall = opts.wallClock ?? (() => new Date());
     this.log = opts.logger ?? silent;

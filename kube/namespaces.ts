@@ -8,6 +8,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
+import { errorMessage, RedlineError } from '../core/errors.js';
 import type { NamespaceInfo, PdbInfo, StorageClassInfo } from '../policies/engine/types.js';
 import { KubeApi, type KubeObject } from './api-client.js';
 import { pdbInfo, StaticClusterFacts, storageClassInfo } from './cluster-facts-source.js';
@@ -52,14 +53,9 @@ export class StaticNamespaceSource implements NamespaceSource {
 // ---------------------------------------------------------------------------------------------
 // File
 
-export class NamespaceFileError extends Error {
-  override readonly name = 'NamespaceFileError';
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`${file}: ${problems.join('; ')}`);
-  }
+/** The `--namespaces` file is unusable: a 'namespace-file-invalid' RedlineError listing every problem. */
+export function namespaceFileError(file: string, problems: string[], cause?: unknown): RedlineError {
+  return new RedlineError('namespace-file-invalid', `${file}: ${problems.join('; ')}`, { problems, cause });
 }
 
 /** What the `--namespaces` file says about the cluster. */
@@ -137,7 +133,7 @@ export function parseNamespaceFile(text: string, file = '<namespaces>'): Namespa
     };
     visit(value, `document ${i + 1}`);
   });
-  if (problems.length) throw new NamespaceFileError(file, problems);
+  if (problems.length) throw namespaceFileError(file, problems);
   return out;
 }
 
@@ -158,13 +154,13 @@ export class FileNamespaceSource implements NamespaceSource {
     return this.clusterFacts;
   }
 
-  /** Reads and parses the file; throws NamespaceFileError (or the fs error) when it is unusable. */
+  /** Reads and parses the file; throws a 'namespace-file-invalid' RedlineError (or the fs error) when it is unusable. */
   async start(): Promise<void> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (e) {
-      throw new NamespaceFileError(this.file, [e instanceof Error ? e.message : String(e)]);
+      throw namespaceFileError(this.file, [errorMessage(e)], e);
     }
     const parsed = parseNamespaceFile(text, this.file);
     const map = new Map<string, NamespaceInfo>();

@@ -1,5 +1,8 @@
 // Bounded API load for controllers: a token bucket (global QPS limit with a burst) that every API
-// call waits on.
+// call waits on. Once closed, every waiter and every later take() rejects with a
+// 'rate-limiter-closed' RedlineError.
+
+import { RedlineError } from '../core/errors.js';
 
 export interface TokenBucketOptions {
   /** Sustained rate, tokens per second (> 0). */
@@ -14,10 +17,6 @@ interface Waiter {
   resolve: () => void;
   reject: (e: Error) => void;
   priority: boolean;
-}
-
-export class RateLimiterClosedError extends Error {
-  override readonly name = 'RateLimiterClosedError';
 }
 
 /**
@@ -36,8 +35,8 @@ export class TokenBucket {
   readonly stats = { taken: 0, waitedMs: 0 };
 
   constructor(private readonly opts: TokenBucketOptions) {
-    if (!(opts.qps > 0)) throw new RangeError('qps must be > 0');
-    if (!(opts.burst >= 1)) throw new RangeError('burst must be >= 1');
+    if (!(opts.qps > 0)) throw new RedlineError('config-invalid', 'qps must be > 0');
+    if (!(opts.burst >= 1)) throw new RedlineError('config-invalid', 'burst must be >= 1');
     this.now = opts.now ?? (() => performance.now());
     this.tokens = opts.burst;
     this.last = this.now();
@@ -62,7 +61,7 @@ export class TokenBucket {
   }
 
   take(priority = false): Promise<void> {
-    if (this.closed) return Promise.reject(new RateLimiterClosedError('rate limiter closed'));
+    if (this.closed) return Promise.reject(new RedlineError('rate-limiter-closed', 'rate limiter closed'));
     if (this.tryTake()) return Promise.resolve();
     const started = this.now();
     return new Promise<void>((resolve, reject) => {
@@ -111,6 +110,6 @@ export class TokenBucket {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const w of this.waiters.splice(0)) w.reject(new RateLimiterClosedError('rate limiter closed'));
+    for (const w of this.waiters.splice(0)) w.reject(new RedlineError('rate-limiter-closed', 'rate limiter closed'));
   }
 }

@@ -4,6 +4,7 @@
 // written anywhere — so dryRun requests need no special path.
 
 import type { Logger } from 'pino';
+import { errorMessage, RedlineError } from '../core/errors.js';
 import { LABEL_PLAN } from '../core/vocabulary.js';
 import type { ClusterFacts } from '../kube/cluster-facts-source.js';
 import type { NamespaceSource } from '../kube/namespaces.js';
@@ -55,13 +56,8 @@ export const MAX_AUDIT_VALUE_LENGTH = 1024;
 const ANNOTATION_NAME_MAX = 63;
 
 /** An exception from the reviewer: answered 500 so the API server applies the failurePolicy. */
-export class ReviewerError extends Error {
-  override readonly name = 'ReviewerError';
-  readonly status = 500;
-  readonly code = 'REVIEWER_FAILED';
-  constructor(cause: unknown) {
-    super(`policy evaluation failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
+export function reviewerError(cause: unknown): RedlineError {
+  return new RedlineError('reviewer-failed', `policy evaluation failed: ${errorMessage(cause)}`, { status: 500, cause });
 }
 
 /** The fixed per-request log keys (never object bodies). */
@@ -205,7 +201,7 @@ export function shapeOutcome(
   return { response, outcome: o, notable, patchOps };
 }
 
-/** Decide one checked AdmissionRequest. Throws ReviewerError when the engine throws. */
+/** Decide one checked AdmissionRequest. Throws a 'reviewer-failed' RedlineError when the engine throws. */
 export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: AdmissionContext): AdmissionResult {
   const { uid } = req;
 
@@ -280,7 +276,7 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
     outcome = ctx.reviewer().review(input);
   } catch (e) {
     ctx.metrics?.error('reviewer');
-    throw new ReviewerError(e);
+    throw reviewerError(e);
   }
   // Not a kind the engine knows (every Pod and pod template in an enforced namespace is one).
   if (!outcome.redis && outcome.results.length === 0 && outcome.patch.length === 0) return allow(uid, 'not-redis');

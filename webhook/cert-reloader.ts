@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../certs/clock.js';
+import { errorMessage, RedlineError } from '../core/errors.js';
 import { FileWatch } from './file-watch.js';
 import { servingStatus, type ServingStatus } from '../certs/status.js';
 import { LogKey } from './log-keys.js';
@@ -39,10 +40,6 @@ export interface CertReloaderOptions {
   debounceMs?: number;
 }
 
-export class CertificateLoadError extends Error {
-  override readonly name = 'CertificateLoadError';
-}
-
 async function readPair(p: CertPaths): Promise<{ cert: string; key: string }> {
   const [cert, key] = await Promise.all([readFile(p.certFile, 'utf8'), readFile(p.keyFile, 'utf8')]);
   return { cert, key };
@@ -68,16 +65,16 @@ export class CertReloader {
     });
   }
 
-  /** Initial load; throws CertificateLoadError when the pair is unreadable or unusable. */
+  /** Initial load; throws a 'certificate-unreadable' RedlineError when the pair is unreadable or unusable. */
   async load(): Promise<LoadedCertificate> {
     let pair: { cert: string; key: string };
     try {
       pair = await readPair(this.opts.paths);
     } catch (e) {
-      throw new CertificateLoadError(`cannot read the serving certificate: ${e instanceof Error ? e.message : String(e)}`);
+      throw new RedlineError('certificate-unreadable', `cannot read the serving certificate: ${errorMessage(e)}`, { cause: e });
     }
     const status = servingStatus(pair.cert, pair.key, this.opts.clock());
-    if (!status.ready) throw new CertificateLoadError(`${status.reason} (${this.opts.paths.certFile})`);
+    if (!status.ready) throw new RedlineError('certificate-unreadable', `${status.reason} (${this.opts.paths.certFile})`);
     this.current = { ...pair, status };
     this.currentPrint = fingerprint(pair.cert, pair.key);
     return this.current;

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { Engine, compileLibrary, DocumentError } from '../policies/engine/index.js';
+import { errorMessage, RedlineError } from '../core/errors.js';
+import { Engine, compileLibrary } from '../policies/engine/index.js';
 import { displayPath, listYamlFiles } from '../policies/engine/library.js';
 import { FileWatch } from './file-watch.js';
 import { LogKey } from './log-keys.js';
@@ -38,11 +39,11 @@ export class PolicyReloader {
 
   /** The engine in service. Only valid after load(). */
   current(): Engine {
-    if (!this.engine) throw new Error('policies not loaded');
+    if (!this.engine) throw new RedlineError('internal', 'policies not loaded');
     return this.engine;
   }
 
-  /** First load: throws DocumentError with every problem when the library is broken. */
+  /** First load: throws a 'document-invalid' RedlineError with every problem when the library is broken. */
   async load(): Promise<Engine> {
     const { sources, print } = await this.read();
     this.engine = new Engine(compileLibrary(this.opts.dir, sources), { timeBudgetMs: this.opts.timeBudgetMs });
@@ -95,7 +96,7 @@ export class PolicyReloader {
       this.rejectedPrint = read.print;
       this.stats.rejected++;
       this.opts.metrics?.error('policy_reload');
-      const reason = e instanceof DocumentError ? e.message : e instanceof Error ? e.message : String(e);
+      const reason = errorMessage(e);
       log?.error({ [LogKey.reason]: reason }, 'changed policies are invalid; keeping the ones in service');
     }
   }

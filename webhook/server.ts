@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { isRedlineError } from '../core/errors.js';
 import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type AdmissionRequest, type Problem } from './admission-review.js';
 import { admit, requestFields, type AdmissionContext, type AdmissionEndpoint, type AdmissionResult } from './admission.js';
 import { AnswerLog } from './answer-log.js';
@@ -429,7 +430,7 @@ export class WebhookServer {
   }
 
   private internalError(res: ServerResponse, endpoint: Endpoint, start: number, err: unknown, log: Logger = this.log, kind = 'other', operation = 'other'): void {
-    const code = (err as { code?: unknown })?.code === 'REVIEWER_FAILED' ? 'reviewer' : 'handler';
+    const code = isRedlineError(err, 'reviewer-failed') ? 'reviewer' : 'handler';
     if (code === 'handler') this.metrics.error('handler');
     try {
       this.send(res, 500, statusDocument({ status: 500, reason: REASONS[500]!, message: code === 'reviewer' ? 'policy evaluation failed' : 'internal error' }));

@@ -2,6 +2,7 @@
 // the environment (variables and the Kubernetes helpers policies use), compile-time checks,
 // JSON ⇄ CEL value conversion, and the guard against catastrophic regular expressions.
 
+import { RedlineError } from '../../core/errors.js';
 import { Environment } from '@marcbachmann/cel-js';
 import type { Json } from './types.js';
 import { Quantity } from './quantity.js';
@@ -180,7 +181,7 @@ export function compile(source: string, expect: Expectation): CompileResult {
     : compileAst((program as unknown as { ast: unknown }).ast, { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS });
   if (!native) {
     const notCompiled = (): never => {
-      throw new Error('not compiled');
+      throw new RedlineError('internal', 'not compiled');
     };
     return { ok: true, expr: { source, native: false, evaluate: interpret, evaluateNative: notCompiled, interpret } };
   }

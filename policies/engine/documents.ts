@@ -2,6 +2,7 @@
 // file:line:column plus the field path, never as a stack trace.
 
 import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, type Document, type Node } from 'yaml';
+import { RedlineError } from '../../core/errors.js';
 import type { JsonObject } from './types.js';
 
 export interface Problem {
@@ -18,11 +19,11 @@ export function formatProblem(p: Problem): string {
   return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
 }
 
-export class DocumentError extends Error {
-  constructor(readonly problems: Problem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'DocumentError';
-  }
+/** Documents that do not parse or validate: a 'document-invalid' RedlineError with every problem's position. */
+export type DocumentError = RedlineError<Problem>;
+
+export function documentError(problems: Problem[]): DocumentError {
+  return new RedlineError('document-invalid', problems.map(formatProblem).join('\n'), { problems });
 }
 
 export interface SourceDocument {

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { compile, toCel, type Compiled, type Expectation } from './cel.js';
-import { DocumentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
+import { documentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
 import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 
@@ -143,10 +143,10 @@ export function displayPath(file: string): string {
   return rel && !rel.startsWith('..') ? rel : file;
 }
 
-/** Reads and compiles a library directory. Throws DocumentError listing every problem. */
+/** Reads and compiles a library directory. Throws a 'document-invalid' RedlineError listing every problem. */
 export async function loadLibrary(dir: string): Promise<Library> {
   const files = await listYamlFiles(dir).catch((e: NodeJS.ErrnoException) => {
-    throw new DocumentError([{ file: dir, line: 1, column: 1, path: '', message: `cannot read policy directory: ${e.code ?? e.message}` }]);
+    throw documentError([{ file: dir, line: 1, column: 1, path: '', message: `cannot read policy directory: ${e.code ?? e.message}` }]);
   });
   const sources: { file: string; text: string }[] = [];
   for (const file of files) sources.push({ file: displayPath(file), text: await readFile(file, 'utf8') });
@@ -203,7 +203,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
       } else tests.push(doc);
     }
   }
-  if (problems.length > 0) throw new DocumentError(problems);
+  if (problems.length > 0) throw documentError(problems);
   return { dir, plans, policies, tests };
 }
 

@@ -2,6 +2,7 @@
 // A quantity is stored as an integer count of nano-units (10^-9), which is exact for every
 // suffix Kubernetes accepts; finer fractions round up, as the API server does.
 
+import { RedlineError } from '../../core/errors.js';
 import { memoize } from './memo.js';
 
 const BINARY: Record<string, bigint> = {
@@ -28,7 +29,7 @@ export class Quantity {
 
   static parse(text: string): Quantity {
     const parsed = Quantity.tryParse(text);
-    if (!parsed) throw new QuantityError(`invalid quantity ${JSON.stringify(text)}`);
+    if (!parsed) throw new RedlineError('quantity-invalid', `invalid quantity ${JSON.stringify(text)}`);
     return parsed;
   }
 
@@ -85,8 +86,6 @@ export class Quantity {
     return this.text;
   }
 }
-
-export class QuantityError extends Error {}
 
 /** Renders a value for humans: binary suffixes for whole multiples of 1Ki, else milli/plain. */
 function formatNanos(nanos: bigint): string {

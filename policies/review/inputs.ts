@@ -2,6 +2,7 @@
 // or `-` for stdin. Every unreadable or invalid input is a problem with its file and position.
 
 import { readFile, stat } from 'node:fs/promises';
+import { isRedlineError, RedlineError } from '../../core/errors.js';
 import { parseDocuments, unwrapLists, type Problem, type SourceDocument } from '../engine/documents.js';
 import { listYamlFiles } from '../engine/library.js';
 
@@ -11,11 +12,6 @@ import { listYamlFiles } from '../engine/library.js';
  * document parsed as YAML runs the process out of memory).
  */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
-
-/** Thrown by readStdin when the input is over MAX_INPUT_BYTES; reading stops there. */
-export class InputTooLarge extends Error {
-  override readonly name = 'InputTooLarge';
-}
 
 function tooLarge(what: string, bytes: number | undefined): string {
   const size = bytes === undefined ? '' : ` ${(bytes / 1024 / 1024).toFixed(1)} MiB,`;
@@ -35,7 +31,7 @@ export async function readManifests(paths: readonly string[], stdin: () => Promi
       try {
         addText('<stdin>', await stdin());
       } catch (e) {
-        if (!(e instanceof InputTooLarge)) throw e;
+        if (!isRedlineError(e, 'input-too-large')) throw e;
         problems.push({ file: '<stdin>', line: 1, column: 1, path: '', message: tooLarge('stdin', undefined) });
       }
       continue;
@@ -69,7 +65,7 @@ export async function readManifests(paths: readonly string[], stdin: () => Promi
   return { docs, problems };
 }
 
-/** All of stdin as text; rejects with InputTooLarge (and stops reading) past MAX_INPUT_BYTES. */
+/** All of stdin as text; rejects with an 'input-too-large' RedlineError (and stops reading) past MAX_INPUT_BYTES. */
 export function readStdin(input: NodeJS.ReadableStream = process.stdin, limit = MAX_INPUT_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -79,7 +75,7 @@ export function readStdin(input: NodeJS.ReadableStream = process.stdin, limit = 
       if (bytes > limit) {
         input.removeListener('data', onData);
         input.pause();
-        reject(new InputTooLarge(`stdin is over ${limit} bytes`));
+        reject(new RedlineError('input-too-large', `stdin is over ${limit} bytes`));
         return;
       }
       chunks.push(c);

@@ -30,6 +30,7 @@ import { ensureDevCertificates } from '../../certs/dev.js';
 import { KubeApi, resourcePath } from '../../kube/api-client.js';
 import { installCrds } from '../e2e/controlplane/crds.js';
 import { freePort, startControlPlane, type ControlPlane } from '../e2e/controlplane/index.js';
+import { isRedlineError, RedlineError } from '../../core/errors.js';
 import { apiFor, ROOT } from './bootstrap-harness.js';
 import { bareServer } from './webhook-harness.js';
 
@@ -206,7 +207,6 @@ function quantile(sorted: number[], q: number): number {
   return sorted[i]!;
 }
 
-class UsageError extends Error {}
 
 interface Options { rounds: number; warmup: number; redlineArgs: string[]; cpuProf: string | null }
 
@@ -216,7 +216,7 @@ function options(argv: string[]): Options | 'help' {
     const a = argv[i]!;
     const next = (): string => {
       const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      if (v === undefined) throw new RedlineError('usage', `${a} needs a value`);
       return v;
     };
     if (a === '--help' || a === '-h') return 'help';
@@ -224,9 +224,9 @@ function options(argv: string[]): Options | 'help' {
     else if (a === '--warmup') o.warmup = Number(next());
     else if (a === '--redline-arg') o.redlineArgs.push(next());
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(next());
-    else throw new UsageError(`unknown option ${a}; see --help`);
+    else throw new RedlineError('usage', `unknown option ${a}; see --help`);
   }
-  if (!(o.rounds > 0) || !(o.warmup >= 0)) throw new UsageError('--rounds must be > 0 and --warmup ≥ 0');
+  if (!(o.rounds > 0) || !(o.warmup >= 0)) throw new RedlineError('usage', '--rounds must be > 0 and --warmup ≥ 0');
   return o;
 }
 
@@ -343,7 +343,7 @@ if (process.argv[2] === '--bare-server') {
   bareServer(process.argv[3]!);
 } else {
   main().catch((e: unknown) => {
-    console.error(e instanceof UsageError ? `bench:apiserver: ${e.message}` : e instanceof Error ? e.stack ?? e.message : e);
-    process.exitCode = e instanceof UsageError ? 2 : 1;
+    console.error(isRedlineError(e, 'usage') ? `bench:apiserver: ${e.message}` : e instanceof Error ? e.stack ?? e.message : e);
+    process.exitCode = isRedlineError(e, 'usage') ? 2 : 1;
   });
 }

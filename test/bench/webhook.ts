@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isRedlineError, RedlineError } from '../../core/errors.js';
 import { bareServer, fixture, frameAnswer, repoRoot } from './webhook-harness.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -366,12 +367,12 @@ function benchOptions(argv: string[]): BenchOptions | 'help' {
   if (values.help) return 'help';
   const positive = (name: string, v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name}: expected a positive integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < 1) throw new RedlineError('usage', `--${name}: expected a positive integer, got "${v}"`);
     return n;
   };
   const fixtures = values.fixtures.split(',');
-  for (const f of fixtures) if (!(f in FIXTURES)) throw new UsageError(`--fixtures: unknown fixture "${f}" (known: ${Object.keys(FIXTURES).join(', ')})`);
-  if (values.client !== 'raw' && values.client !== 'https') throw new UsageError(`--client: expected raw or https, got "${values.client}"`);
+  for (const f of fixtures) if (!(f in FIXTURES)) throw new RedlineError('usage', `--fixtures: unknown fixture "${f}" (known: ${Object.keys(FIXTURES).join(', ')})`);
+  if (values.client !== 'raw' && values.client !== 'https') throw new RedlineError('usage', `--client: expected raw or https, got "${values.client}"`);
   return {
     seconds: positive('seconds', values.seconds),
     rounds: positive('rounds', values.rounds),
@@ -382,7 +383,6 @@ function benchOptions(argv: string[]): BenchOptions | 'help' {
   };
 }
 
-class UsageError extends Error {}
 
 async function main(): Promise<void> {
   const options = benchOptions(process.argv.slice(2));
@@ -490,7 +490,7 @@ if (process.argv[2] === '--bare-server') {
   bareServer(process.argv[3]!);
 } else {
   main().catch((e: unknown) => {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (isRedlineError(e, 'usage') || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`${(e as Error).message}\n${USAGE}`);
       process.exitCode = 2;
       return;

@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../certs/clock.js';
 import { defaultLibraryDir, Engine, loadLibrary } from '../../policies/engine/index.js';
-import { CertificateLoadError, CertReloader } from '../../webhook/cert-reloader.js';
+import { CertReloader } from '../../webhook/cert-reloader.js';
 import {
   admissionReview,
   httpsRequest,
@@ -141,7 +141,7 @@ describe('serving certificate hot reload', () => {
       writeFileSync(path.join(dir, 'tls.crt'), readFileSync(a.certPath));
       writeFileSync(path.join(dir, 'tls.key'), readFileSync(b.keyPath));
       const r = new CertReloader({ paths: { certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') }, clock: systemClock, onChange: () => undefined });
-      await expect(r.load()).rejects.toThrow(CertificateLoadError);
+      await expect(r.load()).rejects.toThrow(expect.objectContaining({ kind: 'input', code: 'certificate-unreadable' }));
       await expect(r.load()).rejects.toThrow(/does not match/);
       const expired = new CertReloader({ paths: { certFile: a.certPath, keyFile: a.keyPath }, clock: () => new Date('2199-01-01T00:00:00Z'), onChange: () => undefined });
       await expect(expired.load()).rejects.toThrow(/expired/);

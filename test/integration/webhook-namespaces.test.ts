@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveClusterAccess, loadKubeConfig, KubeConfigError } from '../../kube/kubeconfig.js';
-import { ClusterNamespaceSource, FileNamespaceSource, NamespaceFileError, parseNamespaceManifests } from '../../kube/namespaces.js';
+import { RedlineError } from '../../core/errors.js';
+import { resolveClusterAccess, loadKubeConfig } from '../../kube/kubeconfig.js';
+import { ClusterNamespaceSource, FileNamespaceSource, parseNamespaceManifests } from '../../kube/namespaces.js';
 import { scriptedApi, tokenKubeConfig, type ScriptedApi } from '../helpers/scripted-api.js';
 import { waitFor as waitForCondition } from '../helpers/wait.js';
 
@@ -64,8 +65,9 @@ items:
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(NamespaceFileError);
-    const problems = (err as NamespaceFileError).problems;
+    expect(err).toBeInstanceOf(RedlineError);
+    expect((err as RedlineError).code).toBe('namespace-file-invalid');
+    const problems = (err as RedlineError).problems;
     expect(problems[0]).toMatch(/^document 1: Namespace without metadata.name/);
     expect(problems[1]).toMatch(/^document 2 \(x\): metadata.labels must be a map/);
     expect(problems[2]).toMatch(/^document 3 line \d+ column \d+/);
@@ -261,7 +263,7 @@ current-context: ctx
     expect(loadKubeConfig({ kind: 'file', files: [good], from: 'flag' }).getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
     const bad = path.join(dir, 'bad');
     writeFileSync(bad, 'apiVersion: v1\nkind: Config\ncurrent-context: nope\n');
-    expect(() => loadKubeConfig({ kind: 'file', files: [bad], from: 'env' })).toThrow(KubeConfigError);
+    expect(() => loadKubeConfig({ kind: 'file', files: [bad], from: 'env' })).toThrow(expect.objectContaining({ kind: 'input', code: 'kubeconfig-invalid' }));
     expect(() => loadKubeConfig({ kind: 'file', files: [path.join(dir, 'missing')], from: 'env' })).toThrow(/cannot load .*missing/);
   });
 });

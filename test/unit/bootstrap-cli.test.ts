@@ -7,7 +7,7 @@ import { renderTenant } from '../../bootstrap/render.js';
 import { defaultControllerSettings, validateControllerSettings } from '../../bootstrap/settings.js';
 import { runController } from '../../cli/controller.js';
 import { runRender } from '../../cli/render.js';
-import { UsageError } from '../../cli/usage-error.js';
+import { RedlineError } from '../../core/errors.js';
 import { defaultLibraryDir, loadLibrary } from '../../policies/engine/index.js';
 
 function capture(): { out: { write(s: string): boolean }; text: () => string } {
@@ -43,10 +43,11 @@ describe('redline render tenant', () => {
     }
   });
 
-  it('bad usage is a UsageError listing every problem; an unknown plan names the known ones', async () => {
-    await expect(runRender([], { env: {} })).rejects.toThrow(UsageError);
+  it('bad usage is a usage error listing every problem; an unknown plan names the known ones', async () => {
+    await expect(runRender([], { env: {} })).rejects.toThrow(expect.objectContaining({ kind: 'usage', code: 'usage' }));
     const e = (await runRender(['tenant', '--namespace', 'Bad_NS', '--bogus'], { env: {} }).catch((x: unknown) => x)) as Error;
-    expect(e).toBeInstanceOf(UsageError);
+    expect(e).toBeInstanceOf(RedlineError);
+    expect((e as RedlineError).kind).toBe('usage');
     expect(e.message).toMatch(/unknown flag --bogus/);
     expect(e.message).toMatch(/not a valid namespace name/);
     expect(e.message).toMatch(/--tenant is required/);
@@ -56,11 +57,11 @@ describe('redline render tenant', () => {
 });
 
 describe('redline controller (CLI surface)', () => {
-  it('--help, bad flags (UsageError), bad settings (exit 2, every problem), no cluster (exit 2)', async () => {
+  it('--help, bad flags (a usage error), bad settings (exit 2, every problem), no cluster (exit 2)', async () => {
     const out = capture();
     expect(await runController(['--help'], { stdout: out.out, env: {} })).toBe(0);
     expect(out.text()).toMatch(/controller.leaderElection.renewDeadlineMs/);
-    await expect(runController(['--nope'], { env: {} })).rejects.toThrow(UsageError);
+    await expect(runController(['--nope'], { env: {} })).rejects.toThrow(expect.objectContaining({ kind: 'usage', code: 'usage' }));
     const err = capture();
     expect(await runController(['--workers', '0', '--qps', 'x'], { stderr: err.out, env: {} })).toBe(2);
     expect(err.text()).toMatch(/controller.workers: .*\n.*controller.qps/);

@@ -10,7 +10,6 @@ import { ANNOTATION_ROTATE } from '../../core/vocabulary.js';
 import { SECRET_LABELS, type SecretSnapshot } from '../../certs/secret-store.js';
 import { type KeyPairPem, generateKeyPair, parseCertificate } from '../../certs/x509.js';
 import { buildReport, duration, formatReport, reportFromSecret, runCerts } from '../../cli/certs.js';
-import { UsageError } from '../../cli/usage-error.js';
 
 class Capture {
   text = '';
@@ -42,7 +41,7 @@ describe('redline certs', () => {
     expect(await runCerts([], { stdout: out })).toBe(2);
     expect(out.text).toContain('redline certs show');
     expect(await runCerts(['--help'], { stdout: out })).toBe(0);
-    await expect(runCerts(['renew'])).rejects.toThrow(UsageError);
+    await expect(runCerts(['renew'])).rejects.toThrow(expect.objectContaining({ kind: 'usage', code: 'usage' }));
     await expect(runCerts(['show', '--bogus'])).rejects.toThrow(/--bogus/);
     await expect(runCerts(['show', 'extra'])).rejects.toThrow(/unexpected argument/);
     await expect(runCerts(['show', '--dir', dir, '--namespace', 'x'])).rejects.toThrow(/cannot be combined/);

@@ -3,7 +3,7 @@
 // write gate, SSA request shape.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, KubeApi, WriteGateError, type KubeObject } from '../../kube/api-client.js';
+import { ApiError, KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { Informer } from '../../kube/informer.js';
 import { TokenBucket } from '../../kube/token-bucket.js';
 import { scriptedApi, tokenKubeConfig, type ScriptedApi, type ScriptedHandler } from '../helpers/scripted-api.js';
@@ -167,8 +167,8 @@ describe('KubeApi', () => {
     expect(new ApiError(403, 'get', '/', 'forbidden').retryable).toBe(false);
     allowed = false;
     const n = requests.length;
-    await expect(api.apply(obj, 'resourcequotas', { force: true })).rejects.toBeInstanceOf(WriteGateError);
-    await expect(api.delete('/api/v1/namespaces/x/resourcequotas/y')).rejects.toBeInstanceOf(WriteGateError);
+    await expect(api.apply(obj, 'resourcequotas', { force: true })).rejects.toThrow(expect.objectContaining({ kind: 'unavailable', code: 'write-gate-closed' }));
+    await expect(api.delete('/api/v1/namespaces/x/resourcequotas/y')).rejects.toThrow(expect.objectContaining({ kind: 'unavailable', code: 'write-gate-closed' }));
     expect(requests.length).toBe(n); // nothing left the process
     await api.get('/api/v1/namespaces/x'); // reads still go
     expect(limiter.stats.taken).toBe(requests.length + 2); // the refused writes took tokens too, before the gate check

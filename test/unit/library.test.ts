@@ -5,7 +5,8 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DocumentError, formatProblem, type Problem } from '../../policies/engine/documents.js';
+import { RedlineError } from '../../core/errors.js';
+import { formatProblem, type DocumentError, type Problem } from '../../policies/engine/documents.js';
 import { compileLibrary, loadLibrary } from '../../policies/engine/library.js';
 
 const HEADER = 'apiVersion: redline.dev/v1alpha1';
@@ -43,12 +44,13 @@ function problemsOf(sources: { file: string; text: string }[]): Problem[] {
   try {
     compileLibrary('lib', sources);
   } catch (e) {
-    expect(e).toBeInstanceOf(DocumentError);
+    expect(e).toBeInstanceOf(RedlineError);
+    expect((e as DocumentError).code).toBe('document-invalid');
     const err = e as DocumentError;
     // Never a stack trace in what users read.
     expect(err.message).not.toMatch(/\n\s+at\s/);
     for (const p of err.problems) expect(p.message).not.toMatch(/\n\s+at\s|\.ts:\d+/);
-    return err.problems;
+    return [...err.problems];
   }
   throw new Error('expected the library to be rejected');
 }
@@ -286,7 +288,8 @@ describe('all problems are reported at once', () => {
     } catch (e) {
       error = e as DocumentError;
     }
-    expect(error).toBeInstanceOf(DocumentError);
+    expect(error).toBeInstanceOf(RedlineError);
+    expect(error!.code).toBe('document-invalid');
     expect(error!.problems.map((p) => `${p.file}:${p.path}`)).toEqual([
       'plans/tiny.yaml:spec.perPod.memory',
       'policies/bad.yaml:spec.actoin',
@@ -496,7 +499,8 @@ describe('loadLibrary from a directory', () => {
     await writeFile(join(dir, 'a.yaml'), plan('tiny', '256MB'));
     await writeFile(join(dir, 'b.yaml'), policy('    - name: r\n      expression: nope\n      message: m\n'));
     const err = await loadLibrary(dir).then(() => null, (e: unknown) => e as DocumentError);
-    expect(err).toBeInstanceOf(DocumentError);
+    expect(err).toBeInstanceOf(RedlineError);
+    expect(err!.code).toBe('document-invalid');
     // The temp dir is outside the working directory, so paths are shown in full.
     const rel = (f: string): string => join(dir, f);
     expect(err!.problems.map((p) => [p.file, p.line, p.path])).toEqual([
@@ -509,7 +513,8 @@ describe('loadLibrary from a directory', () => {
 
   it('a missing directory is a problem, not a crash', async () => {
     const err = await loadLibrary(join(dir, 'nope')).then(() => null, (e: unknown) => e as DocumentError);
-    expect(err).toBeInstanceOf(DocumentError);
+    expect(err).toBeInstanceOf(RedlineError);
+    expect(err!.code).toBe('document-invalid');
     expect(err!.problems).toEqual([{ file: join(dir, 'nope'), line: 1, column: 1, path: '', message: 'cannot read policy directory: ENOENT' }]);
   });
 });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { InputTooLarge, MAX_INPUT_BYTES, readManifests, readStdin } from '../../policies/review/inputs.js';
+import { RedlineError } from '../../core/errors.js';
+import { MAX_INPUT_BYTES, readManifests, readStdin } from '../../policies/review/inputs.js';
 
 describe('bounded input', () => {
   it('a file over the limit is a problem naming its size, without reading it; one at the limit is read', async () => {
@@ -25,9 +26,9 @@ describe('bounded input', () => {
   it('stdin stops being read past the limit and is a problem', async () => {
     let pulled = 0;
     const endless = new Readable({ read() { pulled++; this.push(Buffer.alloc(1024, 'a')); } });
-    await expect(readStdin(endless, 10 * 1024)).rejects.toBeInstanceOf(InputTooLarge);
+    await expect(readStdin(endless, 10 * 1024)).rejects.toThrow(expect.objectContaining({ kind: 'input', code: 'input-too-large' }));
     expect(pulled).toBeLessThan(64); // it stopped, it did not drain an endless stream
-    const { problems } = await readManifests(['-'], () => Promise.reject(new InputTooLarge('x')));
+    const { problems } = await readManifests(['-'], () => Promise.reject(new RedlineError('input-too-large', 'x')));
     expect(problems[0]!.message).toMatch(/^stdin is over the 16 MiB a review reads from one input/);
     expect(await readStdin(Readable.from([Buffer.from('kind: A\n')]), 10)).toBe('kind: A\n');
   });

@@ -3,7 +3,8 @@
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, MIB, SETTINGS, usage, type LoadConfigInput } from '../../cli/serve-settings.js';
+import { RedlineError } from '../../core/errors.js';
+import { loadConfig, MIB, SETTINGS, usage, type LoadConfigInput } from '../../cli/serve-settings.js';
 
 const CWD = '/work/app';
 
@@ -24,10 +25,11 @@ function problems(input: Partial<LoadConfigInput> & { files?: Record<string, str
   try {
     load(input);
   } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).problems];
+    expect(e).toBeInstanceOf(RedlineError);
+    expect((e as RedlineError).code).toBe('config-invalid');
+    return [...(e as RedlineError).problems];
   }
-  throw new Error('expected a ConfigError');
+  throw new Error('expected a config-invalid RedlineError');
 }
 
 describe('defaults', () => {

@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NO_PDBS, StaticClusterFacts, storageClassInfo } from '../../kube/cluster-facts-source.js';
-import { parseNamespaceFile, StaticNamespaceSource, NamespaceFileError } from '../../kube/namespaces.js';
+import { parseNamespaceFile, StaticNamespaceSource } from '../../kube/namespaces.js';
 import { ClusterPdbSource, slimPdb } from '../../kube/pdb-source.js';
 import { ClusterStorageClassSource, slimStorageClass } from '../../kube/storage-class-source.js';
 import type { ReviewInput, ReviewOutcome } from '../../policies/engine/types.js';
@@ -321,7 +321,7 @@ items:
   });
 
   it('a PDB without a namespace is a problem that says what to write', () => {
-    expect(() => parseNamespaceFile('apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec: {}\n', 'ns.yaml')).toThrow(NamespaceFileError);
+    expect(() => parseNamespaceFile('apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec: {}\n', 'ns.yaml')).toThrow(expect.objectContaining({ kind: 'input', code: 'namespace-file-invalid' }));
     expect(() => parseNamespaceFile('apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec: {}\n', 'ns.yaml')).toThrow(
       'ns.yaml: document 1 (p): PodDisruptionBudget without metadata.namespace; write the namespace it protects',
     );
