@@ -159,6 +159,18 @@ export const planSchema = {
             toleration: { type: 'boolean' },
           },
         },
+        // Entitlements over all of a tenant's namespaces together (the ledger): Redis memory and CPU
+        // limits × pods, storage requests × pods, pods, Redis workloads (instances) and namespaces.
+        // Absent, or a dimension absent: not limited across namespaces.
+        tenantTotals: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            memory: quantity, cpu: quantity, storage: quantity,
+            pods: { type: 'integer', minimum: 0 },
+            instances: { type: 'integer', minimum: 0 },
+            namespaces: { type: 'integer', minimum: 1 },
+          },
+        },
         quota: {
           type: 'object', additionalProperties: false, required: ['hard'],
           properties: { hard: { type: 'object', minProperties: 1, additionalProperties: quantity } },
