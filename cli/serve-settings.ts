@@ -55,6 +55,8 @@ export interface ServeConfig {
   certReloadIntervalMs: number;
   policyReloadIntervalMs: number;
   namespaceResyncMs: number;
+  /** The tenant ledger: where its records live and how long a reservation waits for its object. */
+  ledger: { enabled: boolean; namespace: string; reservationTtlMs: number };
 }
 
 export interface RedlineConfig {
@@ -102,6 +104,9 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'certReloadIntervalMs', kind: 'int', env: 'REDLINE_CERT_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the certificate files (besides fs.watch)' },
   { path: 'policyReloadIntervalMs', kind: 'int', env: 'REDLINE_POLICY_RELOAD_INTERVAL_MS', default: 10_000, min: 100, max: 3_600_000, doc: 'periodic check of the policy directory (besides fs.watch)' },
   { path: 'namespaceResyncMs', kind: 'int', env: 'REDLINE_NAMESPACE_RESYNC_MS', default: 600_000, min: 0, max: 86_400_000, doc: 'full relist period of the Namespace, StorageClass and PodDisruptionBudget informers (0: never)' },
+  { path: 'ledger.enabled', kind: 'bool', env: 'REDLINE_LEDGER', flag: '--ledger', default: true, doc: "enforce plans' tenantTotals across a tenant's namespaces (with a cluster only; reservations in ledger.namespace)" },
+  { path: 'ledger.namespace', kind: 'string', env: 'REDLINE_LEDGER_NAMESPACE', flag: '--ledger-namespace', default: 'redline-ledger', doc: 'namespace of the ledger records (ConfigMaps redline-ledger-<tenant>); serve may write ConfigMaps there and nowhere else' },
+  { path: 'ledger.reservationTtlMs', kind: 'int', env: 'REDLINE_LEDGER_RESERVATION_TTL_MS', flag: '--ledger-reservation-ttl-ms', default: 60_000, min: 1_000, max: 600_000, doc: "how long a reservation counts while its object is not seen in the cluster (a request denied later in the chain, or timed out)" },
 ] satisfies Setting[]);
 
 const SPEC: SettingsSpec = { section: 'serve', table: SETTINGS, check: crossChecks };

@@ -30,6 +30,7 @@ import { LabelGuard } from '../webhook/label-guard.js';
 import { isoTime, LogKey } from '../webhook/log-keys.js';
 import { WebhookMetrics } from '../webhook/metrics.js';
 import { WebhookServer } from '../webhook/server.js';
+import { createServeLedger, type ServeLedger } from '../webhook/ledger-wiring.js';
 import { loadConfig, usage, type FrozenConfig } from './serve-settings.js';
 
 /** Longest a buffered log line waits before it is written. */
@@ -174,6 +175,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     { name: 'poddisruptionbudgets', ok: true, detail: 'no cluster: not known; the rules that need them skip' },
   ];
   const caches: { start(): Promise<void>; stop(): Promise<void> }[] = [];
+  let ledger: ServeLedger | undefined;
   if (cfg.namespacesFile) {
     const file = new FileNamespaceSource(cfg.namespacesFile);
     namespaces = file;
@@ -190,12 +192,20 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     if (access) {
       try {
         const kc = loadKubeConfig(access);
-        namespaces = new ClusterNamespaceSource({
+        const clusterNamespaces = new ClusterNamespaceSource({
           kubeConfig: kc,
           resyncMs: cfg.namespaceResyncMs,
           logger: root.child({ [LogKey.component]: 'namespaces' }),
           onError: () => metrics.error('namespace_watch'),
         });
+        namespaces = clusterNamespaces;
+        if (cfg.ledger.enabled) {
+          ledger = createServeLedger({
+            kubeConfig: kc, namespaces: clusterNamespaces, plans: () => policies.current().library.plans,
+            namespace: cfg.ledger.namespace, reservationTtlMs: cfg.ledger.reservationTtlMs, resyncMs: cfg.namespaceResyncMs,
+            root, metrics,
+          });
+        }
         const storageClasses = new ClusterStorageClassSource({
           kubeConfig: kc,
           resyncMs: cfg.namespaceResyncMs,
@@ -208,7 +218,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
           logger: root.child({ [LogKey.component]: 'poddisruptionbudgets' }),
           onError: () => metrics.error('pdb_watch'),
         });
-        caches.push(storageClasses, pdbs);
+        caches.push(storageClasses, pdbs, ...(ledger?.caches ?? []));
         facts = { storageClasses: () => storageClasses.storageClasses(), pdbs: (ns) => pdbs.pdbs(ns) };
         factsReadiness = () => [
           { name: 'storageclasses', ...storageClasses.status() },
@@ -255,6 +265,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     labelGuard: new LabelGuard(cfg.admins, cfg.controllerServiceAccount),
     metrics,
     unknownNamespace,
+    ...(ledger ? { ledger: ledger.gate } : {}),
   };
   webhook = new WebhookServer({
     context,
@@ -271,6 +282,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
       { name: 'certificate', ok: cert.ready, detail: cert.reason },
       { name: 'namespaces', ok: namespaces.synced(), detail: `${namespaces.kind} source ${namespaces.synced() ? 'synced' : 'not synced yet'}` },
       ...factsReadiness(),
+      ...(ledger ? [ledger.readiness()] : []),
       { name: 'serving', ok: !shuttingDown, detail: shuttingDown ? 'shutting down' : 'accepting requests' },
     ];
   };

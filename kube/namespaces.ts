@@ -206,6 +206,11 @@ export class ClusterNamespaceSource implements NamespaceSource {
     return this.infos.get(name);
   }
 
+  /** Every cached namespace (the ledger finds a tenant's namespaces among them). */
+  all(): IterableIterator<NamespaceInfo> {
+    return this.infos.values();
+  }
+
   synced(): boolean {
     return this.informer?.synced() ?? false;
   }

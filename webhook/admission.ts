@@ -1,7 +1,8 @@
 // From a checked AdmissionRequest to the AdmissionResponse: route (Namespace label guard, quick
 // allows), look up the namespace, guard Secrets, call the reviewer, and shape the answer (denial
 // messages, warnings, audit annotations, JSONPatch). Pure apart from metrics: no I/O, nothing
-// written anywhere — so dryRun requests need no special path.
+// written anywhere — so dryRun requests need no special path. (The tenant ledger's reservation,
+// the one write of serve, comes after it: AdmissionContext.ledger, called by the server.)
 
 import type { Logger } from 'pino';
 import { errorMessage, RedlineError } from '../core/errors.js';
@@ -39,6 +40,11 @@ export interface AdmissionContext {
    * fail closed with a retry hint).
    */
   unknownNamespace: 'allow' | 'deny';
+  /**
+   * The tenant ledger (webhook/ledger.ts), consulted by the server after admit() allowed: a request
+   * that grows a tenant's usage waits for its reservation (the one write of serve). Absent: no ledger.
+   */
+  ledger?: { hold(endpoint: AdmissionEndpoint, req: AdmissionRequest, result: AdmissionResult): Promise<AdmissionResult> | null };
 }
 
 export interface AdmissionResult {

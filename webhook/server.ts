@@ -347,8 +347,30 @@ export class WebhookServer {
     this.metrics.batch(pass.length);
     for (const a of pass) this.decode(a);
     for (const a of pass) if (a.request) this.decide(a);
-    for (const a of pass) if (a.result) this.answer(a);
+    for (const a of pass) if (a.result) this.answerOrHold(a);
     this.answers.flush();
+  }
+
+  /** A request that grows a tenant's usage is answered once the ledger has its reservation. */
+  private answerOrHold(a: Admission): void {
+    let held: Promise<AdmissionResult> | null = null;
+    try {
+      held = this.ctx.ledger?.hold(a.endpoint, a.request!, a.result!) ?? null;
+    } catch (e) {
+      return this.internalError(a.res, a.endpoint, a.start, e);
+    }
+    if (!held) return this.answer(a);
+    held.then(
+      (result) => {
+        a.result = result;
+        this.answer(a);
+        this.answers.flush();
+      },
+      (e: unknown) => {
+        this.internalError(a.res, a.endpoint, a.start, e);
+        this.answers.flush();
+      },
+    );
   }
 
   /** Body → AdmissionRequest, or a 400 answer. */

@@ -22,6 +22,7 @@ import { loadConfig } from '../../cli/serve-settings.js';
 import { compileLibrary, defaultLibraryDir, Engine, loadLibrary, type JsonObject } from '../../policies/engine/index.js';
 import { RECOGNISED_KINDS } from '../../policies/workloads/index.js';
 import { METRIC_KINDS } from '../../webhook/metrics.js';
+import { USAGE_RESOURCES } from '../../kube/usage-source.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -117,8 +118,13 @@ describe('kubectl kustomize manifests/', () => {
       'MutatingWebhookConfiguration/redline', 'ValidatingWebhookConfiguration/redline',
     ]) expect(inventory).toContain(expected);
     expect(inventory.filter((i) => i.startsWith(`ConfigMap/${NS}/redline-policies-`))).toHaveLength(1);
-    // Nothing lands in another namespace.
-    for (const o of base) if (o.metadata.namespace) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(NS);
+    expect(inventory).toContain('Namespace/redline-ledger');
+    // Nothing lands in another namespace but serve's grant on the ledger records.
+    for (const o of base) {
+      if (!o.metadata.namespace) continue;
+      const ledger = (o.kind === 'Role' || o.kind === 'RoleBinding') && o.metadata.name === 'redline-webhook-ledger';
+      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(ledger ? 'redline-ledger' : NS);
+    }
     // Every object says it is Redline's.
     for (const o of base) expect(o.metadata.labels?.['app.kubernetes.io/name'], `${o.kind}/${o.metadata.name}`).toBe('redline');
   });
@@ -229,7 +235,8 @@ describe('webhook configurations', () => {
     expect(all().length).toBe(10);
     for (const { hook } of all()) {
       expect(hook.admissionReviewVersions, hook.name).toEqual(['v1']);
-      expect(hook.sideEffects, hook.name).toBe('None');
+      // /validate may write the tenant ledger (a reservation), never for a dry run; /mutate writes nothing.
+      expect(hook.sideEffects, hook.name).toBe(hook.clientConfig.service?.path === '/validate' ? 'NoneOnDryRun' : 'None');
       expect(hook.timeoutSeconds, hook.name).toBeGreaterThanOrEqual(1);
       expect(hook.timeoutSeconds, hook.name).toBeLessThanOrEqual(5);
       expect(hook.clientConfig.url, hook.name).toBeUndefined();
@@ -555,19 +562,31 @@ describe('the policies ConfigMap', () => {
 describe('RBAC', () => {
   const rules = (kind: string, name: string): Rule[] => find(base, kind, name)['rules'] as Rule[];
 
-  it('serve: read Namespaces, StorageClasses and PodDisruptionBudgets cluster-wide, nothing else (it reads its Secret and ConfigMap as volumes)', () => {
-    expect(rules('ClusterRole', 'redline-webhook')).toEqual([
+  it('serve: read Namespaces, StorageClasses, PodDisruptionBudgets and the kinds that run Redis cluster-wide; write ConfigMaps in redline-ledger only (it reads its Secret and ConfigMap as volumes)', () => {
+    const clusterRules = rules('ClusterRole', 'redline-webhook');
+    expect(clusterRules.slice(0, 3)).toEqual([
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get', 'list', 'watch'] },
       // policy/v1, or policy/v1beta1 before 1.21: one group.
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
     ]);
+    // The ledger's usage: exactly the resources the usage caches watch, read-only.
+    const usage = clusterRules.slice(3);
+    for (const r of usage) expect(r.verbs).toEqual(['list', 'watch']);
+    const granted = usage.flatMap((r) => r.resources!.map((res) => `${r.apiGroups![0]}/${res}`)).sort();
+    expect(granted).toEqual(USAGE_RESOURCES.map((r) => `${r.group}/${r.plural}`).sort());
+    expect(find(base, 'Role', 'redline-webhook-ledger')['rules']).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
+    ]);
+    const ledgerBinding = find(base, 'RoleBinding', 'redline-webhook-ledger') as Obj & { subjects: unknown[] };
+    expect(ledgerBinding.metadata.namespace).toBe('redline-ledger');
+    expect(ledgerBinding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'redline-webhook', namespace: NS }]);
     const binding = find(base, 'ClusterRoleBinding', 'redline-webhook') as Obj & { roleRef: { name: string }; subjects: unknown[] };
     expect(binding.roleRef.name).toBe('redline-webhook');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'redline-webhook', namespace: NS }]);
     const boundToWebhook = base.filter((o) => (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')
       && (o['subjects'] as { name: string }[] | undefined)?.some((s) => s.name === 'redline-webhook'));
-    expect(boundToWebhook.map((o) => o.metadata.name)).toEqual(['redline-webhook']);
+    expect(boundToWebhook.map((o) => o.metadata.name).sort()).toEqual(['redline-webhook', 'redline-webhook-ledger']);
   });
 
   it('no wildcard verbs, resources or groups anywhere in the bundle', () => {

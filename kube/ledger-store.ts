@@ -1,0 +1,149 @@
+// The tenant ledger's record in the API server: one ConfigMap per tenant, `redline-ledger-<tenant>`
+// in the ledger namespace (default redline-ledger, which holds nothing else), labelled
+// app.kubernetes.io/component=ledger. serve watches them (so a write needs no read first) and
+// writes with the resourceVersion it last saw: etcd refuses a write based on a stale copy (409),
+// which is how any number of webhook replicas agree. After its own write the answer goes into the
+// cache at once, so the next request of this replica builds on it without waiting for the watch.
+
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiError, KubeApi, type KubeObject } from './apply.js';
+import { DEFAULT_INFORMER_BACKOFF, Informer, type InformerLogger } from './informer.js';
+
+export const LEDGER_NAMESPACE = 'redline-ledger';
+export const LEDGER_LABEL = 'app.kubernetes.io/component';
+export const LEDGER_LABEL_VALUE = 'ledger';
+
+export function ledgerName(tenant: string): string {
+  return `redline-ledger-${tenant}`;
+}
+
+export interface LedgerRecord {
+  /** null: no record yet (the first write creates it). */
+  resourceVersion: string | null;
+  data: Record<string, string>;
+}
+
+/** The write lost a race: another writer changed the record since `resourceVersion`. */
+export class LedgerConflict extends Error {
+  override readonly name = 'LedgerConflict';
+}
+
+export interface LedgerStoreOptions {
+  kubeConfig: KubeConfig;
+  namespace?: string;
+  /** Per-call timeout of a ledger write or read; default 2 s (the webhook's own timeout is 5 s). */
+  timeoutMs?: number;
+  resyncMs?: number;
+  logger?: InformerLogger;
+  onError?: (err: unknown) => void;
+}
+
+export class LedgerStore {
+  readonly namespace: string;
+  private api: KubeApi | undefined;
+  private informer: Informer | undefined;
+
+  constructor(private readonly opts: LedgerStoreOptions) {
+    this.namespace = opts.namespace ?? LEDGER_NAMESPACE;
+  }
+
+  async start(): Promise<void> {
+    if (this.api) return;
+    this.api = await KubeApi.create({ kubeConfig: this.opts.kubeConfig, timeoutMs: this.opts.timeoutMs ?? 2_000 });
+    const resyncMs = this.opts.resyncMs ?? 10 * 60_000;
+    this.informer = new Informer({
+      api: this.api,
+      path: `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps`,
+      name: 'ledger',
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      labelSelector: `${LEDGER_LABEL}=${LEDGER_LABEL_VALUE}`,
+      backoff: DEFAULT_INFORMER_BACKOFF,
+      ...(resyncMs > 0 ? { relistMs: resyncMs } : {}),
+      ...(this.opts.logger ? { logger: this.opts.logger } : {}),
+      ...(this.opts.onError ? { onRestart: this.opts.onError } : {}),
+    });
+    this.informer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.informer?.stop();
+    this.api?.close();
+  }
+
+  synced(): boolean {
+    return this.informer?.synced() ?? false;
+  }
+
+  /** The cached record; undefined before the first list (the ledger cannot be read yet). */
+  cached(tenant: string): LedgerRecord | undefined {
+    if (!this.informer?.synced()) return undefined;
+    return toRecord(this.informer.get(ledgerName(tenant), this.namespace));
+  }
+
+  /** Reads the record from the API server (after a conflict: the cache is behind). */
+  async fetch(tenant: string): Promise<LedgerRecord> {
+    const cm = await this.client().getOptional<KubeObject>(this.path(tenant));
+    if (cm) this.informer?.upsertIfNewer(cm);
+    return toRecord(cm);
+  }
+
+  /**
+   * Writes `data` if the record is still at `resourceVersion` (null: it must not exist yet).
+   * Throws LedgerConflict when it is not; any other failure as it came.
+   */
+  async write(tenant: string, resourceVersion: string | null, data: Record<string, string>): Promise<string> {
+    const name = ledgerName(tenant);
+    const body: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name,
+        namespace: this.namespace,
+        labels: { [LEDGER_LABEL]: LEDGER_LABEL_VALUE, 'app.kubernetes.io/name': 'redline', 'redline.dev/ledger-tenant': tenant },
+        ...(resourceVersion ? { resourceVersion } : {}),
+      },
+      data,
+    };
+    let stored: KubeObject;
+    try {
+      stored = resourceVersion
+        ? await this.client().request<KubeObject>({ method: 'PUT', path: this.path(tenant), query: { fieldManager: 'redline-ledger' }, body })
+        : await this.client().request<KubeObject>({ method: 'POST', path: this.collection(), query: { fieldManager: 'redline-ledger' }, body });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) throw new LedgerConflict(e.message, { cause: e });
+      throw e;
+    }
+    this.informer?.upsertIfNewer(stored);
+    return stored.metadata.resourceVersion ?? '';
+  }
+
+  /** Every cached record by tenant (metrics, status). */
+  records(): Map<string, LedgerRecord> {
+    const out = new Map<string, LedgerRecord>();
+    for (const cm of this.informer?.list() ?? []) {
+      const tenant = cm.metadata.labels?.['redline.dev/ledger-tenant'];
+      if (tenant && cm.metadata.name === ledgerName(tenant)) out.set(tenant, toRecord(cm));
+    }
+    return out;
+  }
+
+  private client(): KubeApi {
+    if (!this.api) throw new Error('ledger store not started');
+    return this.api;
+  }
+
+  private collection(): string {
+    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps`;
+  }
+
+  private path(tenant: string): string {
+    return `${this.collection()}/${encodeURIComponent(ledgerName(tenant))}`;
+  }
+}
+
+function toRecord(cm: KubeObject | undefined): LedgerRecord {
+  if (!cm) return { resourceVersion: null, data: {} };
+  const data = (cm['data'] ?? {}) as Record<string, string>;
+  return { resourceVersion: cm.metadata.resourceVersion ?? null, data };
+}
