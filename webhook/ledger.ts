@@ -28,7 +28,7 @@ import type { AdmissionRequest } from './admission-review.js';
 import type { AdmissionEndpoint, AdmissionResult } from './admission.js';
 import { PLAN_LABEL, TENANT_LABEL } from './label-guard.js';
 
-export const MAX_ATTEMPTS = 4;
+export const MAX_ATTEMPTS = 8;
 export const DEFAULT_RESERVATION_TTL_MS = 60_000;
 
 /** The cluster's usage caches (kube/usage-source.ts). */
@@ -84,6 +84,7 @@ interface Claim {
 export class LedgerGate {
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: LedgerGateOptions) {
     this.ttlMs = opts.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
@@ -97,10 +98,26 @@ export class LedgerGate {
     if (req.subResource === 'status') return null;
     const claim = req.kind.group === '' && req.kind.kind === 'Namespace' ? this.namespaceClaim(req) : this.objectClaim(req);
     if (!claim) return null;
-    return this.settle(claim, result).catch((e: unknown) => {
+    return this.inTurn(claim.tenant, () => this.settle(claim, result)).catch((e: unknown) => {
       this.opts.counters?.reservation('unavailable');
       return denied(result, 'ledger-unavailable', `tenant ${claim.tenant}: the ledger could not be written (${message(e)}); retry in a moment`);
     });
+  }
+
+  /**
+   * One judgement at a time per tenant in this replica: concurrent requests of one tenant would
+   * otherwise race each other for the same record and mostly lose (409). Between replicas the
+   * record's resourceVersion decides.
+   */
+  private inTurn<T>(tenant: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(tenant) ?? Promise.resolve();
+    const mine = previous.then(run, run);
+    const settled = mine.then(() => undefined, () => undefined);
+    this.turns.set(tenant, settled);
+    void settled.then(() => {
+      if (this.turns.get(tenant) === settled) this.turns.delete(tenant);
+    });
+    return mine;
   }
 
   private objectClaim(req: AdmissionRequest): Claim | null {
@@ -195,6 +212,8 @@ export class LedgerGate {
           return denied(result, 'ledger-busy', `tenant ${claim.tenant}: the ledger changed under ${attempt} attempts in a row; retry in a moment`);
         }
         counters?.retry();
+        // The other replica is writing too: a short random pause, so the two do not collide again.
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
         record = await this.opts.records.fetch(claim.tenant);
       }
     }

@@ -20,12 +20,14 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServe(options: { kubeconfig: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<ServeProcess> {
+/** devCertDir: replicas that share one (started one after the other) serve the same CA and certificate. */
+export async function startServe(options: { kubeconfig: string; args?: string[]; env?: NodeJS.ProcessEnv; devCertDir?: string }): Promise<ServeProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'redline-serve-'));
+  const devDir = options.devCertDir ?? join(dir, 'dev');
   const port = await freePort();
   const healthPort = await freePort();
   const child = spawn(process.execPath, [
-    CLI, 'serve', '--dev', '--dev-cert-dir', join(dir, 'dev'), '--kubeconfig', options.kubeconfig,
+    CLI, 'serve', '--dev', '--dev-cert-dir', devDir, '--kubeconfig', options.kubeconfig,
     '--port', String(port), '--health-port', String(healthPort), ...(options.args ?? []),
   ], { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -48,7 +50,7 @@ export async function startServe(options: { kubeconfig: string; args?: string[];
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const caPem = await readFile(join(dir, 'dev', 'ca.crt'), 'utf8');
+  const caPem = await readFile(join(devDir, 'ca.crt'), 'utf8');
   return {
     port, healthPort, caPem, child,
     stdout: () => out,
