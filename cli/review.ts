@@ -9,6 +9,7 @@ import { Engine, defaultLibraryDir, formatProblem, loadLibrary } from '../polici
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import { readManifests, readStdin } from '../policies/review/inputs.js';
 import { reviewDocuments, reviewInput } from '../policies/review/review.js';
+import { TENANT_TOTALS_POLICY } from '../policies/review/tenant-totals.js';
 import { coverage, runPolicyTests } from '../policies/review/testing.js';
 
 export interface Io {
@@ -27,7 +28,7 @@ async function engineFrom(dir: string | undefined): Promise<Engine> {
   return new Engine(await loadLibrary(dir ?? defaultLibraryDir()));
 }
 
-export const REVIEW_HELP = `usage: redline review [--plan NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
+export const REVIEW_HELP = `usage: redline review [--plan NAME] [--tenant NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
                       [--format text|json|sarif|junit] PATH...
 
 Reviews manifests as admission would: each Redis object is mutated, then validated against the
@@ -36,10 +37,15 @@ An object's plan comes from its Namespace in the input (redline.dev/plan); objec
 the input without redline.dev/tenant (or redline.dev/managed) are not tenant objects and are listed as
 not reviewed, as admission allows them. Objects whose Namespace is not in the input use --plan.
 Objects that look like Redis but are of a kind Redline does not know are listed as not reviewed.
+The objects are summed per tenant (its Namespace's redline.dev/tenant, else --tenant) as admission
+would store them in order: the object that takes a tenant past its plan's tenantTotals is denied by
+tenant-totals with the arithmetic.
 
 flags:
   --plan NAME          plan for objects whose Namespace is not in the input (default free)
-  --only P1,P2         evaluate only these policies
+  --tenant NAME        tenant of objects whose Namespace is not in the input (default: each such
+                       namespace is a tenant of its own)
+  --only P1,P2         evaluate only these policies (tenant-totals names the totals check)
   --no-mutate          validate objects exactly as written (admission mutates first)
   --policies DIR       policy + plan library (default: the shipped policies/library)
   --format FORMAT      text (default), json, sarif (code scanning) or junit (CI test reports)
@@ -88,6 +94,7 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
     allowPositionals: true,
     options: {
       plan: { type: 'string', default: 'free' },
+      tenant: { type: 'string' },
       only: { type: 'string' },
       'no-mutate': { type: 'boolean', default: false },
       policies: { type: 'string' },
@@ -108,7 +115,7 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
   }
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
   for (const name of only ?? []) {
-    if (!engine.policyNames.includes(name)) throw new RedlineError('usage', `--only ${name}: no such policy; known: ${engine.policyNames.join(', ')}`);
+    if (!engine.policyNames.includes(name) && name !== TENANT_TOTALS_POLICY) throw new RedlineError('usage', `--only ${name}: no such policy; known: ${engine.policyNames.join(', ')}`);
   }
   const { docs, problems } = await readManifests(positionals, io.stdin);
   if (problems.length > 0) {
@@ -119,7 +126,12 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
     io.err(`redline: nothing to review: ${describePaths(positionals)} (no YAML or JSON documents)\n`);
     return 2;
   }
-  const { reviews, notReviewed } = reviewInput(engine, docs, { plan: values.plan, mutate: !values['no-mutate'], ...(only ? { only } : {}) });
+  if (values.tenant !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(values.tenant)) {
+    throw new RedlineError('usage', `--tenant ${values.tenant}: a tenant id is a DNS label (lower-case letters, digits and -)`);
+  }
+  const { reviews, notReviewed } = reviewInput(engine, docs, {
+    plan: values.plan, mutate: !values['no-mutate'], ...(only ? { only } : {}), ...(values.tenant !== undefined ? { tenant: values.tenant } : {}),
+  });
   io.out(render(format, reviews, engine.library.policies, notReviewed));
   // Objects of unknown kinds do not change the verdict, unless nothing at all was reviewed.
   const unknown = notReviewed.filter((n) => n.why === 'unknown-kind');

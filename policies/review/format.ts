@@ -4,6 +4,8 @@
 import type { NotReviewed, ObjectReview, Summary } from './review.js';
 import { summarise } from './review.js';
 import type { CompiledPolicy } from '../engine/library.js';
+import { DIMENSIONS } from '../tenancy/usage.js';
+import { TENANT_TOTALS_POLICY } from './tenant-totals.js';
 
 export type Format = 'text' | 'json' | 'sarif' | 'junit';
 export const FORMATS: readonly Format[] = ['text', 'json', 'sarif', 'junit'];
@@ -84,6 +86,10 @@ function renderSarif(reviews: readonly ObjectReview[], policies: readonly Compil
     defaultConfiguration: { level: rule.action === 'Deny' ? 'error' : 'warning' },
   })));
   rules.push({ id: 'redline/plan-exists', name: 'redline/plan-exists', shortDescription: { text: 'the plan exists' }, defaultConfiguration: { level: 'error' } });
+  for (const d of DIMENSIONS) {
+    const id = `${TENANT_TOTALS_POLICY}/${d}`;
+    rules.push({ id, name: id, shortDescription: { text: `the tenant's ${d} across its namespaces within the plan's tenantTotals` }, defaultConfiguration: { level: 'error' } });
+  }
   rules.push({
     id: NOT_REVIEWED_RULE, name: NOT_REVIEWED_RULE,
     shortDescription: { text: 'an object that looks like Redis was not reviewed (a kind Redline does not know, or a namespace that is not a tenant\'s)' },

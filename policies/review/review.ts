@@ -6,12 +6,15 @@ import type { Engine } from '../engine/engine.js';
 import type { SourceDocument } from '../engine/documents.js';
 import type { JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
 import { RECOGNISED_KINDS, recognise } from '../workloads/index.js';
+import { judgeTenantTotals, TENANT_TOTALS_POLICY } from './tenant-totals.js';
 
 
 export interface ReviewOptions {
   plan: string;
   mutate: boolean;
   only?: readonly string[];
+  /** The tenant of objects whose Namespace is not in the input (default: each namespace is its own tenant). */
+  tenant?: string;
 }
 
 export interface ObjectReview {
@@ -182,7 +185,7 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
     const outcome = engine.review({
       object,
       operation: 'CREATE',
-      namespace: { name: namespace, labels: nsLabels ?? { [LABEL_TENANT]: namespace || 'default', [LABEL_PLAN]: plan } },
+      namespace: { name: namespace, labels: nsLabels ?? { [LABEL_TENANT]: options.tenant ?? (namespace || 'default'), [LABEL_PLAN]: plan } },
       plan,
       mutate: options.mutate,
       ...(options.only ? { only: options.only } : {}),
@@ -202,6 +205,13 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
       mutated: outcome.mutated,
       denied: outcome.denied,
     });
+  }
+  // Only the policies asked for (--only) when it is named among them.
+  if (!options.only || options.only.includes(TENANT_TOTALS_POLICY)) {
+    judgeTenantTotals(out, (ns) => {
+      const l = namespaces.get(ns);
+      return { tenant: l?.[LABEL_TENANT] ?? options.tenant ?? (ns || 'default'), plan: l?.[LABEL_PLAN] ?? options.plan };
+    }, engine.library.plans);
   }
   return { reviews: out, notReviewed };
 }
