@@ -6,12 +6,12 @@
 // (resyncMs) recomputes each object's usage from what the API server holds.
 
 import type { JsonObject } from '../policies/engine/types.js';
-import { objectKey, tenantUsage, countsItself, type NamespaceObjects, type TalliedObject } from '../policies/tenancy/tally.js';
-import { objectUsage, type Amounts, type ObjectUsage, type ResourceDefaults } from '../policies/tenancy/usage.js';
+import { objectKey, type TalliedObject } from '../policies/tenancy/tally.js';
+import { UsageIndex, type TenantSnapshot } from '../policies/tenancy/usage-index.js';
+import { objectUsage, type ObjectUsage, type ResourceDefaults } from '../policies/tenancy/usage.js';
 import { SUPPORTED_KINDS } from '../policies/workloads/index.js';
 import type { KubeObject } from './apply.js';
 import { servedResources } from './discovery.js';
-import type { Informer } from './informer.js';
 import { WatchedSource, type ClusterCacheOptions, type ServedResource } from './watched-source.js';
 
 /** The kinds that can run Redis, by group and plural (the API path); versions come from the adapters. */
@@ -63,7 +63,7 @@ export function slimToUsage(obj: KubeObject, defaults: ResourceDefaults | undefi
   };
 }
 
-function tallied(o: KubeObject): TalliedObject | undefined {
+export function tallied(o: KubeObject): TalliedObject | undefined {
   const usage = o[USAGE_FIELD] as ObjectUsage | undefined;
   if (!usage || !usage.counted) return undefined;
   return { key: objectKey(o.metadata.namespace ?? '', o.apiVersion, o.kind, o.metadata.name), uid: o.metadata.uid ?? '', usage };
@@ -74,23 +74,13 @@ export interface UsageSourceOptions extends ClusterCacheOptions {
   defaultsFor(namespace: string): ResourceDefaults | undefined;
 }
 
-export interface TenantSnapshot {
-  used: Amounts;
-  /** The usage each object counts with, by object key (reservations are netted against it). */
-  byKey: Map<string, Amounts>;
-  /** Every object uid per namespace (is an owner known?). */
-  uids: Map<string, ReadonlySet<string>>;
-}
-
 export class ClusterUsageSource {
   private readonly sources: WatchedSource[] = [];
-  /** Per kind source, per namespace: the Redis objects (what counts nothing is not kept). */
-  private readonly byKind: Map<string, TalliedObject[]>[] = [];
+  /** Per kind, per namespace: the Redis objects (what counts nothing is not kept). */
+  private readonly index = new UsageIndex(USAGE_RESOURCES.length);
 
   constructor(opts: UsageSourceOptions) {
     USAGE_RESOURCES.forEach((r, i) => {
-      const index = new Map<string, TalliedObject[]>();
-      this.byKind.push(index);
       const versions = versionsOf(r.group, r.kind);
       this.sources[i] = new WatchedSource(
         {
@@ -105,7 +95,9 @@ export class ClusterUsageSource {
             return null;
           },
           transform: (o) => slimToUsage(o, opts.defaultsFor(o.metadata.namespace ?? '')),
-          changed: (informer, namespaces) => rebuild(index, informer, namespaces),
+          changed: (informer, namespaces) => {
+            for (const ns of namespaces) this.index.set(i, ns, informer.inNamespace(ns).flatMap((o) => tallied(o) ?? []));
+          },
         },
         opts,
       );
@@ -130,33 +122,8 @@ export class ClusterUsageSource {
     await Promise.allSettled(this.sources.map((s) => s.stop()));
   }
 
-  /** The objects of one namespace, every kind together. */
-  objects(namespace: string): NamespaceObjects {
-    const objects: TalliedObject[] = [];
-    for (const index of this.byKind) {
-      const list = index.get(namespace);
-      if (list) for (const o of list) objects.push(o);
-    }
-    return { objects, uids: new Set(objects.map((o) => o.uid)) };
-  }
-
   /** A tenant's usage over these namespaces, from scratch. */
   snapshot(namespaces: readonly string[]): TenantSnapshot {
-    const all = namespaces.map((ns) => this.objects(ns));
-    const byKey = new Map<string, Amounts>();
-    const uids = new Map<string, ReadonlySet<string>>();
-    all.forEach((ns, i) => {
-      uids.set(namespaces[i]!, ns.uids);
-      for (const o of ns.objects) if (countsItself(o.usage, ns.uids)) byKey.set(o.key, o.usage.amounts);
-    });
-    return { used: tenantUsage(all), byKey, uids };
-  }
-}
-
-function rebuild(index: Map<string, TalliedObject[]>, informer: Informer, namespaces: ReadonlySet<string>): void {
-  for (const ns of namespaces) {
-    const list = informer.inNamespace(ns).flatMap((o) => tallied(o) ?? []);
-    if (list.length) index.set(ns, list);
-    else index.delete(ns);
+    return this.index.snapshot(namespaces);
   }
 }

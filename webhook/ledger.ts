@@ -23,7 +23,7 @@ import {
 } from '../policies/tenancy/usage.js';
 import type { JsonObject } from '../policies/engine/types.js';
 import type { LedgerRecord } from '../kube/ledger-store.js';
-import type { TenantSnapshot } from '../kube/usage-source.js';
+import type { TenantSnapshot } from '../policies/tenancy/usage-index.js';
 import type { AdmissionRequest } from './admission-review.js';
 import type { AdmissionEndpoint, AdmissionResult } from './admission.js';
 import { PLAN_LABEL, TENANT_LABEL } from './label-guard.js';

@@ -1,9 +1,17 @@
 // Runs the built CLI (dist/) as a real process, the way users and CI run it.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
+/** The repository root, from test/helpers or from its build in dist/test/helpers (benchmarks). */
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'manifests'))) return d;
+    if (dirname(d) === d) throw new Error(`no repository root above ${dir}`);
+  }
+}
+
+export const ROOT = findRoot(import.meta.dirname);
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }

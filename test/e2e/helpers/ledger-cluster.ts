@@ -35,8 +35,11 @@ export interface LedgerCluster {
   stop(): Promise<void>;
 }
 
-/** The shipped library with tenantTotals for the test, and plan "small": the same selling 4Gi. */
-export function testLibrary(dir: string): string {
+/**
+ * The shipped library with `totals` as standard's tenantTotals, plan "small": the same selling 4Gi
+ * of memory, and plan "unmetered": the same without tenantTotals (the ledger never writes for it).
+ */
+export function testLibrary(dir: string, totals: Record<string, string | number> = TOTALS): string {
   const lib = path.join(dir, 'library');
   fs.cpSync(path.join(ROOT, 'policies', 'library', 'policies'), path.join(lib, 'policies'), { recursive: true });
   fs.mkdirSync(path.join(lib, 'plans'), { recursive: true });
@@ -44,10 +47,12 @@ export function testLibrary(dir: string): string {
     fs.copyFileSync(path.join(ROOT, 'policies', 'library', 'plans', f), path.join(lib, 'plans', f));
   }
   const standard = YAML.parse(fs.readFileSync(path.join(lib, 'plans', 'standard.yaml'), 'utf8'));
-  standard.spec.tenantTotals = TOTALS;
+  standard.spec.tenantTotals = totals;
   fs.writeFileSync(path.join(lib, 'plans', 'standard.yaml'), YAML.stringify(standard));
-  const small = { ...standard, metadata: { name: 'small' }, spec: { ...standard.spec, tenantTotals: { ...TOTALS, memory: '4Gi' } } };
+  const small = { ...standard, metadata: { name: 'small' }, spec: { ...standard.spec, tenantTotals: { ...totals, memory: '4Gi' } } };
   fs.writeFileSync(path.join(lib, 'plans', 'small.yaml'), YAML.stringify(small));
+  const { tenantTotals: _, ...unmetered } = standard.spec;
+  fs.writeFileSync(path.join(lib, 'plans', 'unmetered.yaml'), YAML.stringify({ ...standard, metadata: { name: 'unmetered' }, spec: unmetered }));
   return lib;
 }
 
@@ -59,7 +64,17 @@ export function redis(ns: string, name: string, memory = '1Gi', labels: Record<s
   });
 }
 
-export async function startLedgerCluster(opts: { replicas?: number; ttlMs?: number } = {}): Promise<LedgerCluster> {
+/** A tenant namespace with the tenant's role bound in it, as the controller would stamp it. */
+export async function tenantNamespaceWithRole(admin: ApiClient, ns: string, tenant: string, plan: string): Promise<void> {
+  ok(await admin.create(P.namespaces(), tenantNamespace(ns, tenant, plan)), ns);
+  ok(await admin.create(P.roleBindings(ns), {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'redline-tenant' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'redline-tenant' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: `redline:tenant:${tenant}` }],
+  }), `${ns} tenant binding`);
+}
+
+export async function startLedgerCluster(opts: { replicas?: number; ttlMs?: number; totals?: Record<string, string | number> } = {}): Promise<LedgerCluster> {
   const users = [
     { name: WEBHOOK_USER, token: randomBytes(16).toString('hex'), groups: ['system:serviceaccounts', 'system:serviceaccounts:redline-system'] },
     ...TENANT_USERS.map((name) => ({ name, token: randomBytes(16).toString('hex'), groups: [`redline:tenant:${TENANT}`] })),
@@ -88,16 +103,8 @@ export async function startLedgerCluster(opts: { replicas?: number; ttlMs?: numb
     // The ledger namespace and serve's RBAC, as the bundle ships them.
     ok(await admin.create(P.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'redline-ledger' } }), 'redline-ledger');
     await applyManifests(cluster.admin, path.join(ROOT, 'manifests', 'base', 'rbac-webhook.yaml'));
-    for (const ns of NAMESPACES) {
-      ok(await admin.create(P.namespaces(), tenantNamespace(ns, TENANT, 'standard')), ns);
-      // What the controller stamps for the tenant: its role in the namespace.
-      ok(await admin.create(P.roleBindings(ns), {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'redline-tenant' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'redline-tenant' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: `redline:tenant:${TENANT}` }],
-      }), `${ns} tenant binding`);
-    }
-    const libraryDir = testLibrary(dir);
+    for (const ns of NAMESPACES) await tenantNamespaceWithRole(admin, ns, TENANT, 'standard');
+    const libraryDir = testLibrary(dir, opts.totals);
     const devCertDir = path.join(dir, 'dev');
     // One after the other: the first makes the CA and certificate in devCertDir, the others reuse them.
     for (let i = 0; i < (opts.replicas ?? 2); i++) {
