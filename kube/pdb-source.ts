@@ -9,7 +9,7 @@ import type { KubeApi, KubeObject } from './api-client.js';
 import { servedResources } from './discovery.js';
 import { NO_PDBS, pdbInfo, pdbsByNamespace } from './cluster-facts-source.js';
 import type { Informer } from './informer.js';
-import { WatchedSource, type ClusterCacheOptions, type ServedResource, type SourceStatus } from './watched-source.js';
+import { slimMetadata, WatchedSource, type ClusterCacheOptions, type ServedResource, type SourceStatus } from './watched-source.js';
 
 export const PDB_VERSIONS = ['policy/v1', 'policy/v1beta1'] as const;
 
@@ -25,16 +25,11 @@ export async function locatePdbs(api: KubeApi, signal?: AbortSignal): Promise<Se
 
 /** Name, namespace, resourceVersion and spec.selector: nothing else is kept. */
 export function slimPdb(obj: KubeObject): KubeObject {
-  const md = obj.metadata;
   const spec = obj['spec'] as { selector?: unknown } | undefined;
   return {
     apiVersion: obj.apiVersion,
     kind: obj.kind,
-    metadata: {
-      name: md.name,
-      ...(md.namespace ? { namespace: md.namespace } : {}),
-      ...(md.resourceVersion ? { resourceVersion: md.resourceVersion } : {}),
-    },
+    metadata: slimMetadata(obj.metadata),
     spec: spec && typeof spec === 'object' && spec.selector !== undefined ? { selector: spec.selector } : {},
   };
 }

@@ -12,7 +12,7 @@ import { objectUsage, type ObjectUsage, type ResourceDefaults } from '../policie
 import { SUPPORTED_KINDS } from '../policies/workloads/index.js';
 import type { KubeObject } from './apply.js';
 import { servedResources } from './discovery.js';
-import { WatchedSource, type ClusterCacheOptions, type ServedResource } from './watched-source.js';
+import { slimMetadata, WatchedSource, type ClusterCacheOptions, type ServedResource } from './watched-source.js';
 
 /** The kinds that can run Redis, by group and plural (the API path); versions come from the adapters. */
 export const USAGE_RESOURCES: readonly { group: string; kind: string; plural: string }[] = [
@@ -49,16 +49,10 @@ const USAGE_FIELD = 'usage';
 
 /** What is kept of an object: its identity and its usage. */
 export function slimToUsage(obj: KubeObject, defaults: ResourceDefaults | undefined): KubeObject {
-  const md = obj.metadata;
   return {
     apiVersion: obj.apiVersion,
     kind: obj.kind,
-    metadata: {
-      name: md.name,
-      ...(md.namespace ? { namespace: md.namespace } : {}),
-      ...(md.uid ? { uid: md.uid } : {}),
-      ...(md.resourceVersion ? { resourceVersion: md.resourceVersion } : {}),
-    },
+    metadata: slimMetadata(obj.metadata, true),
     [USAGE_FIELD]: objectUsage(obj as unknown as JsonObject, defaults),
   };
 }

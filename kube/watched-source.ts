@@ -47,6 +47,16 @@ export interface WatchedSourceSpec {
   changed(informer: Informer, namespaces: ReadonlySet<string>): void;
 }
 
+/** What a slimmed cached object keeps of its metadata: name, namespace, resourceVersion, and uid when asked. */
+export function slimMetadata(md: KubeObject['metadata'], keepUid = false): KubeObject['metadata'] {
+  return {
+    name: md.name,
+    ...(md.namespace ? { namespace: md.namespace } : {}),
+    ...(keepUid && md.uid ? { uid: md.uid } : {}),
+    ...(md.resourceVersion ? { resourceVersion: md.resourceVersion } : {}),
+  };
+}
+
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

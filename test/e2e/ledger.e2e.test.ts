@@ -176,4 +176,25 @@ describe('the tenant ledger through a real kube-apiserver with two serve replica
     const relabelled = await w.tenants[2]!.patch(P.kubedbRedis(ns!, name!), { metadata: { labels: { team: 'payments' } } });
     expect(relabelled.status, relabelled.message).toBe(200);
   });
+
+  it('fails closed: when serve may not write the ledger, growth is denied with a retry hint and what does not grow is admitted', async () => {
+    for (const ns of NAMESPACES) ok(await w.admin.patch(P.namespaces(ns), { metadata: { labels: { 'redline.dev/plan': 'standard' } } }), `upgrade ${ns}`);
+    await waitFits('256Mi');
+    const bindingPath = '/apis/rbac.authorization.k8s.io/v1/namespaces/redline-ledger/rolebindings/redline-webhook-ledger';
+    const binding = ok(await w.admin.get(bindingPath), 'the ledger RoleBinding').body;
+    ok(await w.admin.delete(bindingPath), 'revoke the ledger grant');
+    const refused = await until('the revoked grant is felt', async () => {
+      const a = await w.tenants[0]!.create(P.kubedbRedis(A), redis(A, 'no-ledger', '256Mi'));
+      return a.status !== 201 ? a : undefined;
+    }, 15_000, 200);
+    expect(refused.status).toBe(403);
+    expect(refused.message).toMatch(/tenant acme: the ledger could not be written \(.*403.*\); retry in a moment$/);
+    const [one] = await ones();
+    const [ns, name] = one!.split('/');
+    const unchanged = await w.tenants[1]!.patch(P.kubedbRedis(ns!, name!), { metadata: { labels: { team: 'search' } } });
+    expect(unchanged.status, unchanged.message).toBe(200);
+    ok(await w.admin.create('/apis/rbac.authorization.k8s.io/v1/namespaces/redline-ledger/rolebindings', { ...binding, metadata: { name: binding.metadata.name, labels: binding.metadata.labels } }), 'grant restored');
+    await until('growth is admitted again', async () => (await w.tenants[0]!.create(P.kubedbRedis(A), redis(A, 'no-ledger', '256Mi'))).status === 201, 15_000, 200);
+    expect(await sum('redline_ledger_reservations_total', { result: 'unavailable' })).toBeGreaterThan(0);
+  });
 });

@@ -55,6 +55,7 @@ describe('defaults', () => {
       certReloadIntervalMs: 10_000,
       policyReloadIntervalMs: 10_000,
       namespaceResyncMs: 600_000,
+      ledger: { enabled: true, namespace: 'redline-ledger', reservationTtlMs: 60_000 },
     });
     expect(c.controller).toEqual({});
     expect(c.configFile).toBeNull();
@@ -179,6 +180,15 @@ metrics: {}
     expect(p).toEqual([
       'serve.port: must be an integer 0-65535, got "tcp://10.96.0.12:443" (from env REDLINE_PORT; this looks like a Kubernetes service-link variable: set enableServiceLinks: false on the pod)',
     ]);
+  });
+
+  it('the ledger: a reservation lifetime out of range and a ledger that cannot be turned off by a typo are named', () => {
+    const p = problems({ argv: ['--dev', '--ledger-reservation-ttl-ms', '10'], env: { REDLINE_LEDGER: 'maybe' } });
+    expect(p).toHaveLength(2);
+    expect(p.find((x) => x.startsWith('serve.ledger.reservationTtlMs:'))).toContain('--ledger-reservation-ttl-ms');
+    expect(p.find((x) => x.startsWith('serve.ledger.enabled:'))).toContain('REDLINE_LEDGER');
+    const off = loadConfig({ argv: ['--dev', '--no-ledger', '--ledger-namespace', 'ledgers'], env: {} }).config.serve.ledger;
+    expect(off).toEqual({ enabled: false, namespace: 'ledgers', reservationTtlMs: 60_000 });
   });
 
   it('checks the TLS settings together', () => {

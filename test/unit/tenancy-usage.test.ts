@@ -152,3 +152,17 @@ describe('counted once: what an owner runs is the owner\'s', () => {
     expect(shown(g)).toEqual({ memory: '5Gi', cpu: '0', storage: '0', pods: '0', instances: '0', namespaces: '0' });
   });
 });
+
+describe('serve watches every kind that can run Redis', () => {
+  it('USAGE_RESOURCES covers the adapters\' kinds (not PDBs and Certificates, which run nothing), each at the adapters\' versions', async () => {
+    const { USAGE_RESOURCES, versionsOf } = await import('../../kube/usage-source.js');
+    const { SUPPORTED_KINDS } = await import('../../policies/workloads/index.js');
+    const group = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
+    const runs = SUPPORTED_KINDS.filter((k) => k.kind !== 'PodDisruptionBudget' && k.kind !== 'Certificate');
+    const watched = new Set(USAGE_RESOURCES.map((r) => `${r.group}/${r.kind}`));
+    expect(new Set(runs.map((k) => `${group(k.apiVersion)}/${k.kind}`))).toEqual(watched);
+    for (const r of USAGE_RESOURCES) expect(versionsOf(r.group, r.kind).length, `${r.group}/${r.kind}`).toBeGreaterThan(0);
+    expect(versionsOf('kubedb.com', 'Redis')).toEqual(['kubedb.com/v1', 'kubedb.com/v1alpha2']);
+    expect(versionsOf('', 'Pod')).toEqual(['v1']);
+  });
+});
