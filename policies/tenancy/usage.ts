@@ -10,6 +10,10 @@
 //   pods          every pod the object runs
 //   instances     1 per Redis workload (a Redis Enterprise remote cluster is a reference: 0)
 //   namespaces    never from an object: a namespace joining the tenant counts 1 (ledger)
+//
+// An object counts 0 while its controller (ownerReference) is among its namespace's objects — but
+// only the kinds controllers create (sets, Pods) are counted by an owner, never a Redis custom
+// resource: a tenant cannot hide a Redis behind another by naming it as controller.
 
 import { Quantity } from '../engine/quantity.js';
 import type { JsonObject } from '../engine/types.js';
@@ -92,7 +96,9 @@ export function objectUsage(object: JsonObject, defaults?: ResourceDefaults): Ob
   if (!r.redis) return NOTHING;
   const view = r.result.view;
   if (!view.redis || (view.role !== 'workload' && view.role !== 'pod')) return NOTHING;
-  return { amounts: viewUsage(view, defaults), owner: controllerOf(object), counted: true };
+  // Only what operators and controllers create (sets, Pods) is counted by an owner. A Redis custom
+  // resource is what a tenant writes: one that names another as its controller still counts itself.
+  return { amounts: viewUsage(view, defaults), owner: view.engine === 'kubernetes' ? controllerOf(object) : null, counted: true };
 }
 
 /** A Redis workload's or pod's usage from its view, counted as if it had no owner. */

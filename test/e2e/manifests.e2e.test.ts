@@ -186,12 +186,14 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
     if (controller) expect(codes.controller).toBe(0);
   }, 90_000);
 
-  it('serve is ready with nothing but the rendered RBAC: its namespace informer lists and watches', async () => {
+  it('serve is ready with nothing but the rendered RBAC: its namespace, usage and ledger informers list and watch', async () => {
     const r = await readyz(servePorts.health);
     expect(r.status).toBe(200);
     expect(r.body).toContain('cluster source synced');
     const metrics = await (await fetch(`http://127.0.0.1:${servePorts.health}/metrics`)).text();
     expect(metrics).not.toMatch(/redline_errors_total\{kind="namespace_watch"\} [1-9]/);
+    expect(metrics).not.toMatch(/redline_errors_total\{kind="(usage|ledger)_watch"\} [1-9]/);
+    expect(r.body).toContain('usage caches and ledger records (redline-ledger) synced');
     expect(serve.out()).not.toMatch(/forbidden/i);
   });
 
@@ -201,14 +203,25 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
       return review.status?.allowed === true;
     };
     for (const verb of ['get', 'list', 'watch']) expect(await can({ verb, resource: 'namespaces' }), verb).toBe(true);
+    // The tenant ledger: the Redis kinds read cluster-wide, its records written in redline-ledger only.
+    for (const verb of ['list', 'watch']) expect(await can({ verb, resource: 'redises', group: 'kubedb.com' }), verb).toBe(true);
+    for (const verb of ['get', 'list', 'watch', 'create', 'update']) {
+      expect(await can({ verb, resource: 'configmaps', namespace: 'redline-ledger' }), `${verb} ledger configmaps`).toBe(true);
+    }
     const denied: Record<string, string>[] = [
       { verb: 'get', resource: 'secrets', namespace: NS, name: 'redline-webhook-tls' },
       { verb: 'list', resource: 'secrets' },
       { verb: 'get', resource: 'configmaps', namespace: NS },
+      { verb: 'update', resource: 'configmaps', namespace: NS },
+      { verb: 'create', resource: 'configmaps', namespace: 'tenant-free' },
+      { verb: 'delete', resource: 'configmaps', namespace: 'redline-ledger' },
+      { verb: 'patch', resource: 'configmaps', namespace: 'redline-ledger' },
+      { verb: 'get', resource: 'secrets', namespace: 'redline-ledger' },
       { verb: 'patch', resource: 'namespaces', name: 'tenant-free' },
       { verb: 'create', resource: 'events', namespace: NS },
       { verb: 'create', resource: 'leases', group: 'coordination.k8s.io', namespace: NS },
-      { verb: 'list', resource: 'redises', group: 'kubedb.com' },
+      { verb: 'get', resource: 'redises', group: 'kubedb.com', namespace: 'tenant-free' },
+      { verb: 'create', resource: 'redises', group: 'kubedb.com', namespace: 'tenant-free' },
     ];
     for (const attributes of denied) expect(await can(attributes), JSON.stringify(attributes)).toBe(false);
   });

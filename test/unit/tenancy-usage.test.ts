@@ -138,6 +138,14 @@ describe('counted once: what an owner runs is the owner\'s', () => {
     expect(shown(tenantUsage([{ objects, uids: new Set(['uid-pod']) }]))).toMatchObject({ memory: '256Mi', pods: '1', instances: '1' });
   });
 
+  it('a Redis custom resource that names another as its controller still counts itself (a tenant cannot hide one behind another)', () => {
+    const hidden = JSON.parse(JSON.stringify(redis)) as any;
+    hidden.metadata = { name: 'hidden', namespace: 'tenant-acme', ownerReferences: [owner] };
+    const objects = [tallied(redis, 'uid-redis'), tallied(hidden as JsonObject, 'uid-hidden')];
+    expect(objectUsage(hidden as JsonObject).owner).toBeNull();
+    expect(shown(tenantUsage([{ objects, uids: new Set(['uid-redis', 'uid-hidden']) }]))).toMatchObject({ memory: '512Mi', instances: '2' });
+  });
+
   it('namespaces count whether or not they hold anything', () => {
     expect(shown(tenantUsage([{ objects: [], uids: new Set() }, { objects: [], uids: new Set() }])).namespaces).toBe('2');
   });
