@@ -129,6 +129,7 @@ export class LedgerGate {
     const plan = this.opts.plans().get(planName);
     if (!plan) return null; // the policies deny an unknown plan; no plan, no entitlement
     const entitled = entitlementOf(plan.spec);
+    if (Object.keys(entitled).length === 0) return null; // a plan without tenantTotals
     const defaults = planDefaults(plan.spec);
     const next = objectUsage(req.object, defaults);
     if (!next.counted) return null;
