@@ -266,7 +266,9 @@ async function main(): Promise<void> {
     procs.push(await startProcess('redline serve', [
       ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
       path.join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--dev', '--dev-cert-dir', certDir, '--kubeconfig', cp.adminKubeconfig,
-      '--policies', library, '--address', '127.0.0.1', '--port', String(port), '--health-port', String(healthPort), ...opts.redlineArgs,
+      // --no-ledger: hundreds of creates on plan free would exceed its tenantTotals (one instance);
+      // the ledger's own cost is bench:ledger's.
+      '--policies', library, '--address', '127.0.0.1', '--port', String(port), '--health-port', String(healthPort), '--no-ledger', ...opts.redlineArgs,
     ], redlineLog, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200));
 
     for (const config of webhookConfigurations(`https://127.0.0.1:${port}`, `https://127.0.0.1:${barePort.value}`, caPem)) {

@@ -48,7 +48,7 @@ export interface BootstrapCluster {
   controllerKubeconfig: string;
 }
 
-/** Control plane + CRDs + redline-system/kubedb/monitoring namespaces + Redline's RBAC manifests. */
+/** Control plane + CRDs + redline-system/redline-ledger/kubedb/monitoring namespaces + Redline's RBAC manifests. */
 export async function startBootstrapCluster(users: ControlPlaneUser[] = []): Promise<BootstrapCluster> {
   const cp = await startControlPlane({
     users: [{ name: CONTROLLER_USER, token: randomBytes(16).toString('hex'), groups: CONTROLLER_GROUPS }, ...users],
@@ -56,7 +56,7 @@ export async function startBootstrapCluster(users: ControlPlaneUser[] = []): Pro
   try {
     await installCrds(cp.adminKubeconfig);
     const admin = await apiFor(cp.adminKubeconfig);
-    for (const name of ['redline-system', 'kubedb', 'monitoring']) {
+    for (const name of ['redline-system', 'redline-ledger', 'kubedb', 'monitoring']) {
       await admin.create(resourcePath('v1', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
     }
     await applyManifests(admin, path.join(ROOT, 'manifests', 'base', 'rbac-tenant.yaml'));

@@ -80,6 +80,8 @@ describe('admission through a real kube-apiserver', () => {
     await installCrds(cp.adminKubeconfig);
     admin = client(cp.adminKubeconfig);
     for (const ns of await examples('namespaces.yaml')) await admin.objects.create(ns);
+    // The bundle's ledger namespace: serve reserves there (and fails closed without it).
+    await admin.objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'redline-ledger' } });
     serve = await startServe({ kubeconfig: cp.adminKubeconfig });
     await registerWebhooks(cp.adminKubeconfig, serve);
     // The API server picks up webhook configurations asynchronously: wait until it calls us.

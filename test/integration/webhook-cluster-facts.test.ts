@@ -126,7 +126,9 @@ async function serve(args: string[]): Promise<{ port: number; healthPort: number
   let stderr = '';
   const log = new MemoryLog();
   const ports = await new Promise<{ port: number; healthPort: number }>((resolve, reject) => {
-    runServe(['--dev', '--dev-cert-dir', certDir, '--port', '0', '--health-port', '0', '--address', '127.0.0.1', ...args], {
+    // --no-ledger: the scripted API server serves none of the Redis kinds or the ledger's ConfigMaps
+    // the ledger watches (its suite, ledger.e2e.test.ts, runs it on a real API server).
+    runServe(['--dev', '--dev-cert-dir', certDir, '--port', '0', '--health-port', '0', '--address', '127.0.0.1', '--no-ledger', ...args], {
       stderr: { write: (t: string) => Boolean((stderr += t)) }, cwd: dir, env: { HOME: dir }, signals, logDestination: log, onListening: resolve,
     }).then((c) => {
       resolveExit(c);

@@ -114,7 +114,10 @@ export async function startIsolationCluster(): Promise<IsolationCluster> {
     ok(await admin.create(P.clusterRoles(), NS_EDITOR_ROLE), 'namespace editor ClusterRole');
     ok(await admin.create(P.clusterRoleBindings(), binding('e2e-namespace-editor', 'e2e-namespace-editor', [NS_EDITOR])), 'namespace editor binding');
 
-    serve = await startServe({ kubeconfig: cp.adminKubeconfig });
+    // No ledger here: tenant acme spans namespaces on two plans (free and standard), which the
+    // label-only path allows and the ledger's totals (one plan per tenant) would refuse; the ledger
+    // has its own suite (ledger.e2e.test.ts).
+    serve = await startServe({ kubeconfig: cp.adminKubeconfig, args: ['--no-ledger'] });
     await registerWebhooks(cp.adminKubeconfig, serve);
 
     const startController = async (identity: string, config: Record<string, unknown>): Promise<ControllerProcess> => {

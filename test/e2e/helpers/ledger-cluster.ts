@@ -100,8 +100,7 @@ export async function startLedgerCluster(opts: { replicas?: number; ttlMs?: numb
   };
   try {
     const admin = client('admin');
-    // The ledger namespace and serve's RBAC, as the bundle ships them.
-    ok(await admin.create(P.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'redline-ledger' } }), 'redline-ledger');
+    // serve's RBAC as the bundle ships it (the bootstrap cluster made the ledger namespace).
     await applyManifests(cluster.admin, path.join(ROOT, 'manifests', 'base', 'rbac-webhook.yaml'));
     for (const ns of NAMESPACES) await tenantNamespaceWithRole(admin, ns, TENANT, 'standard');
     const libraryDir = testLibrary(dir, opts.totals);

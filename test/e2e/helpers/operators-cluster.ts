@@ -95,7 +95,8 @@ export async function startOperatorsCluster(): Promise<OperatorsCluster> {
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: RC_OPERATOR }],
     }), 'rc operator binding');
 
-    serve = await startServe({ kubeconfig: cp.adminKubeconfig });
+    // No ledger here: tenant ops spans a premium and a standard namespace (see isolation-cluster.ts).
+    serve = await startServe({ kubeconfig: cp.adminKubeconfig, args: ['--no-ledger'] });
     await registerWebhooks(cp.adminKubeconfig, serve);
     controller = await spawnController({ kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-operators', config: CONTROLLER_CONFIG, dir });
     await controller.waitReady();
