@@ -29,6 +29,9 @@ async function input(docs: Record<string, unknown>[]): Promise<string> {
 
 interface JsonReport { results: { kind: string; name: string; namespace: string; policy: string; rule: string; result: string; message: string }[] }
 
+// Each case runs the CLI two to four times (a process each): give it room on a loaded machine.
+const CLI_RUNS = 120_000;
+
 describe('redline review: tenant totals', () => {
   it('six 6Gi StatefulSets over two namespaces of one tenant: the sixth takes it past 32Gi and is denied', async () => {
     const sets = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => statefulSet(i % 2 ? 'acme-prod' : 'acme-dev', `redis-${i}`)));
@@ -47,7 +50,7 @@ describe('redline review: tenant totals', () => {
     const result = sarif.runs[0].results.find((r: { ruleId: string }) => r.ruleId === 'tenant-totals/memory');
     expect(result.level).toBe('error');
     expect(sarif.runs[0].tool.driver.rules[result.ruleIndex].id).toBe('tenant-totals/memory');
-  });
+  }, CLI_RUNS);
 
   it('two tenants are summed apart; a namespace beyond the plan\'s namespaces is refused', async () => {
     const file = await input([
@@ -60,7 +63,7 @@ describe('redline review: tenant totals', () => {
     const totals = (JSON.parse(run.stdout) as JsonReport).results.filter((r) => r.policy === 'tenant-totals');
     expect(totals.map((r) => [r.namespace, r.name, r.rule])).toEqual([['acme-3', 'e', 'namespaces']]);
     expect(totals[0]!.message).toContain('tenant acme: namespaces 3 in the objects before this one + 1 here > 3 in plan standard');
-  });
+  }, CLI_RUNS);
 
   it('objects without their Namespace: one tenant with --tenant, else each namespace is a tenant of its own', async () => {
     const sets = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => statefulSet(i % 2 ? 'x-prod' : 'x-dev', `redis-${i}`)));
@@ -73,5 +76,5 @@ describe('redline review: tenant totals', () => {
     const bad = await runCli(['review', '--plan', 'standard', '--tenant', 'Not_A_Label', file]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--tenant Not_A_Label: a tenant id is a DNS label');
-  });
+  }, CLI_RUNS);
 });
