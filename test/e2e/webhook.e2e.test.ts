@@ -154,10 +154,12 @@ describe('admission through a real kube-apiserver', () => {
   it('a dry-run request gets the same verdict and changes nothing', async () => {
     const bad = (await examples('bad/kubedb-over-plan.yaml'))[0]!;
     expect((await rejection(admin.objects.create(bad, undefined, 'All'))).message).toContain('mode Cluster is not in plan free');
-    const good: Obj = { ...(await examples('good/kubedb-standalone.yaml'))[0]!, metadata: { name: 'dry', namespace: 'tenant-free' } };
+    // In tenant-standard: tenant-free is full (plan free sells one Redis, the stored example's), and a
+    // dry run is judged by the tenant ledger like a real create.
+    const good: Obj = { ...(await examples('good/kubedb-standalone.yaml'))[0]!, metadata: { name: 'dry', namespace: 'tenant-standard' } };
     const answered = (await admin.objects.create(good, undefined, 'All')) as Obj;
     expect((answered.spec?.['tls'] as { issuerRef: { name: string } }).issuerRef.name).toBe('redline-redis-ca');
-    const missing = await rejection(admin.objects.read({ apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'dry', namespace: 'tenant-free' } }));
+    const missing = await rejection(admin.objects.read({ apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'dry', namespace: 'tenant-standard' } }));
     expect(missing.code).toBe(404);
   });
 
