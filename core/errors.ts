@@ -44,6 +44,8 @@ const KIND_OF = {
   'rate-limiter-closed': 'unavailable',
   /** A write of the certificate Secret lost a race (created, changed or deleted meanwhile). */
   'secret-conflict': 'unavailable',
+  /** A tenant ledger record changed since it was read (another webhook replica wrote first). */
+  'ledger-conflict': 'unavailable',
   /** The certificate manager lost the lease while working. */
   'not-leader': 'unavailable',
   /** The policy engine threw while reviewing an admission request (answered with `status` 500). */

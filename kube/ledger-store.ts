@@ -6,7 +6,8 @@
 // cache at once, so the next request of this replica builds on it without waiting for the watch.
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, KubeApi, type KubeObject } from './apply.js';
+import { isRedlineError, RedlineError } from '../core/errors.js';
+import { ApiError, KubeApi, type KubeObject } from './api-client.js';
 import { DEFAULT_INFORMER_BACKOFF, Informer, type InformerLogger } from './informer.js';
 
 export const LEDGER_NAMESPACE = 'redline-ledger';
@@ -23,9 +24,9 @@ export interface LedgerRecord {
   data: Record<string, string>;
 }
 
-/** The write lost a race: another writer changed the record since `resourceVersion`. */
-export class LedgerConflict extends Error {
-  override readonly name = 'LedgerConflict';
+/** The write lost a race (code ledger-conflict): another writer changed the record since `resourceVersion`. */
+export function isLedgerConflict(e: unknown): boolean {
+  return isRedlineError(e, 'ledger-conflict');
 }
 
 export interface LedgerStoreOptions {
@@ -90,7 +91,7 @@ export class LedgerStore {
 
   /**
    * Writes `data` if the record is still at `resourceVersion` (null: it must not exist yet).
-   * Throws LedgerConflict when it is not; any other failure as it came.
+   * Throws a ledger-conflict RedlineError when it is not; any other failure as it came.
    */
   async write(tenant: string, resourceVersion: string | null, data: Record<string, string>): Promise<string> {
     const name = ledgerName(tenant);
@@ -111,7 +112,7 @@ export class LedgerStore {
         ? await this.client().request<KubeObject>({ method: 'PUT', path: this.path(tenant), query: { fieldManager: 'redline-ledger' }, body })
         : await this.client().request<KubeObject>({ method: 'POST', path: this.collection(), query: { fieldManager: 'redline-ledger' }, body });
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409) throw new LedgerConflict(e.message, { cause: e });
+      if (e instanceof ApiError && e.status === 409) throw new RedlineError('ledger-conflict', e.message, { cause: e, status: 409 });
       throw e;
     }
     this.informer?.upsertIfNewer(stored);

@@ -9,8 +9,8 @@ import type { JsonObject } from '../policies/engine/types.js';
 import { objectKey, type TalliedObject } from '../policies/tenancy/tally.js';
 import { UsageIndex, type TenantSnapshot } from '../policies/tenancy/usage-index.js';
 import { objectUsage, type ObjectUsage, type ResourceDefaults } from '../policies/tenancy/usage.js';
-import { SUPPORTED_KINDS } from '../policies/workloads/index.js';
-import type { KubeObject } from './apply.js';
+import { RECOGNISED_KINDS } from '../policies/workloads/index.js';
+import type { KubeObject } from './api-client.js';
 import { servedResources } from './discovery.js';
 import { slimMetadata, WatchedSource, type ClusterCacheOptions, type ServedResource } from './watched-source.js';
 
@@ -40,7 +40,7 @@ export const USAGE_RESOURCES: readonly { group: string; kind: string; plural: st
 
 /** The adapters' apiVersions of a group's kind, in their order (newest first). */
 export function versionsOf(group: string, kind: string): string[] {
-  return SUPPORTED_KINDS
+  return RECOGNISED_KINDS
     .filter((k) => k.kind === kind && (group === '' ? !k.apiVersion.includes('/') : k.apiVersion.startsWith(`${group}/`)))
     .map((k) => k.apiVersion);
 }

@@ -12,7 +12,7 @@ import { planDefaults } from '../policies/tenancy/usage.js';
 import type { ReadinessCheck } from './health.js';
 import { LedgerGate } from './ledger.js';
 import { LedgerMetrics, type TenantFigures } from './ledger-metrics.js';
-import { PLAN_LABEL, TENANT_LABEL } from './label-guard.js';
+import { LABEL_PLAN as PLAN_LABEL, LABEL_TENANT as TENANT_LABEL } from '../core/vocabulary.js';
 import { LogKey } from './log-keys.js';
 import type { WebhookMetrics } from './metrics.js';
 

@@ -26,7 +26,8 @@ import type { LedgerRecord } from '../kube/ledger-store.js';
 import type { TenantSnapshot } from '../policies/tenancy/usage-index.js';
 import type { AdmissionRequest } from './admission-review.js';
 import type { AdmissionEndpoint, AdmissionResult } from './admission.js';
-import { PLAN_LABEL, TENANT_LABEL } from './label-guard.js';
+import { LABEL_PLAN as PLAN_LABEL, LABEL_TENANT as TENANT_LABEL } from '../core/vocabulary.js';
+import { isLedgerConflict } from '../kube/ledger-store.js';
 
 export const MAX_ATTEMPTS = 8;
 export const DEFAULT_RESERVATION_TTL_MS = 60_000;
@@ -206,7 +207,7 @@ export class LedgerGate {
         counters?.reservation('reserved');
         return result;
       } catch (e) {
-        if (!(e instanceof Error && e.name === 'LedgerConflict')) throw e;
+        if (!isLedgerConflict(e)) throw e;
         counters?.conflict();
         if (attempt >= MAX_ATTEMPTS) {
           counters?.reservation('unavailable');

@@ -18,7 +18,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { KubeObject } from '../../kube/apply.js';
+import type { KubeObject } from '../../kube/api-client.js';
 import { slimToUsage, tallied } from '../../kube/usage-source.js';
 import { UsageIndex } from '../../policies/tenancy/usage-index.js';
 import { formatAmount } from '../../policies/tenancy/usage.js';

@@ -164,9 +164,9 @@ describe('counted once: what an owner runs is the owner\'s', () => {
 describe('serve watches every kind that can run Redis', () => {
   it('USAGE_RESOURCES covers the adapters\' kinds (not PDBs and Certificates, which run nothing), each at the adapters\' versions', async () => {
     const { USAGE_RESOURCES, versionsOf } = await import('../../kube/usage-source.js');
-    const { SUPPORTED_KINDS } = await import('../../policies/workloads/index.js');
+    const { RECOGNISED_KINDS } = await import('../../policies/workloads/index.js');
     const group = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
-    const runs = SUPPORTED_KINDS.filter((k) => k.kind !== 'PodDisruptionBudget' && k.kind !== 'Certificate');
+    const runs = RECOGNISED_KINDS.filter((k) => k.kind !== 'PodDisruptionBudget' && k.kind !== 'Certificate');
     const watched = new Set(USAGE_RESOURCES.map((r) => `${r.group}/${r.kind}`));
     expect(new Set(runs.map((k) => `${group(k.apiVersion)}/${k.kind}`))).toEqual(watched);
     for (const r of USAGE_RESOURCES) expect(versionsOf(r.group, r.kind).length, `${r.group}/${r.kind}`).toBeGreaterThan(0);
