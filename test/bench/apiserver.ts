@@ -14,8 +14,14 @@
 // measurement, Redline's own per-request durations from its log (from the request's headers to its
 // answer written: time spent inside the server). The policy library is snapshotted into a temp dir.
 //
+// With --variant-arg ARG (repeatable) a second `redline serve` with those extra arguments serves a
+// fourth namespace (variant, a tenant namespace like redline's), in the same rotation: a setting
+// changed there (e.g. --variant-arg --log-level=warn: no line per request) is measured against the
+// same machine state, and the ratio (variant − none) / (redline − none) printed. The CPU time each
+// server used during the measurement (from /proc) is printed per create.
+//
 // Options: --rounds N (default 300) --warmup N (default 30) --redline-arg ARG (repeatable, passed
-// to serve) --cpu-prof DIR (profile serve) --help.
+// to serve) --variant-arg ARG (repeatable) --cpu-prof DIR (profile serve) --help.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
@@ -34,10 +40,11 @@ import { isRedlineError, RedlineError } from '../../core/errors.js';
 import { apiFor, ROOT } from './bootstrap-harness.js';
 import { bareServer } from './webhook-harness.js';
 
-const NAMESPACES = { none: 'bench-none', bare: 'bench-bare', redline: 'bench-redline' } as const;
+const NAMESPACES = { none: 'bench-none', bare: 'bench-bare', redline: 'bench-redline', variant: 'bench-variant' } as const;
 type Target = keyof typeof NAMESPACES;
-const TARGETS: Target[] = ['none', 'bare', 'redline'];
 const BARE_LABEL = 'bench.redline.dev/bare';
+/** Marks the variant's tenant namespace: Redline's own webhooks leave it to the variant's. */
+const VARIANT_LABEL = 'bench.redline.dev/variant';
 const PLAN = 'free';
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +85,22 @@ async function startProcess(name: string, args: string[], logFile: string, ready
   }
 }
 
+/**
+ * CPU time a process has used so far, in ms (user + system, from /proc): less sensitive to a busy
+ * host than latency, which also counts the time a process waits for a CPU.
+ */
+function cpuMs(proc: ChildProcess): number | null {
+  try {
+    // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+/** USER_HZ: 100 on every Linux the project runs on. */
+const CLOCK_TICKS = 100;
+
 function hostTicks(): { total: number; steal: number } | null {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
@@ -90,8 +113,12 @@ function hostTicks(): { total: number; steal: number } | null {
 // ---------------------------------------------------------------------------------------------
 // Cluster set-up
 
-/** The shipped configurations (Redline's) and the bare twin: same settings, url + caBundle set. */
-function webhookConfigurations(redlineUrl: string, bareUrl: string, caPem: string): Record<string, unknown>[] {
+/**
+ * The shipped configurations (Redline's) and the bare twin: same settings, url + caBundle set. With
+ * a variant URL, the variant's twin of Redline's main pair selects the variant namespace, which
+ * Redline's own pair then leaves out.
+ */
+function webhookConfigurations(redlineUrl: string, bareUrl: string, variantUrl: string | null, caPem: string): Record<string, unknown>[] {
   const caBundle = Buffer.from(caPem).toString('base64');
   const shipped = YAML.parseAllDocuments(readFileSync(path.join(ROOT, 'manifests', 'base', 'webhooks.yaml'), 'utf8')).map((d) => d.toJS() as {
     kind: string; metadata: { name: string }; webhooks: Record<string, unknown>[];
@@ -103,20 +130,21 @@ function webhookConfigurations(redlineUrl: string, bareUrl: string, caPem: strin
       hook.clientConfig = { url: `${redlineUrl}${p}`, caBundle };
     }
     out.push(config);
-    // The bare twin of the entry that selects tenants' Redis objects.
+    // Twins of the entry that selects tenants' Redis objects: same settings, another server.
     const main = config.webhooks.find((h) => h.name === (config.kind === 'MutatingWebhookConfiguration' ? 'mutate.redline.dev' : 'validate.redline.dev'))!;
     const p = config.kind === 'MutatingWebhookConfiguration' ? '/mutate' : '/validate';
-    out.push({
+    const twin = (name: string, url: string, namespaceSelector: Record<string, unknown>): Record<string, unknown> => ({
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: config.kind,
-      metadata: { name: 'bench-bare' },
-      webhooks: [{
-        ...main,
-        name: `${p.slice(1)}.bare.bench.redline.dev`,
-        clientConfig: { url: `${bareUrl}${p}`, caBundle },
-        namespaceSelector: { matchLabels: { [BARE_LABEL]: 'true' } },
-      }],
+      metadata: { name: `bench-${name}` },
+      webhooks: [{ ...main, name: `${p.slice(1)}.${name}.bench.redline.dev`, clientConfig: { url: `${url}${p}`, caBundle }, namespaceSelector }],
     });
+    if (variantUrl) {
+      const selector = main.namespaceSelector as { matchExpressions: Record<string, unknown>[] };
+      out.push(twin('variant', variantUrl, { matchExpressions: [...selector.matchExpressions, { key: VARIANT_LABEL, operator: 'Exists' }] }));
+      selector.matchExpressions = [...selector.matchExpressions, { key: VARIANT_LABEL, operator: 'DoesNotExist' }];
+    }
+    out.push(twin('bare', bareUrl, { matchLabels: { [BARE_LABEL]: 'true' } }));
   }
   return out;
 }
@@ -148,13 +176,14 @@ export function compliantRedis(name: string, namespace: string): Record<string, 
   };
 }
 
-async function setUpCluster(admin: KubeApi): Promise<void> {
+async function setUpCluster(admin: KubeApi, variant: boolean): Promise<void> {
   const ns = (name: string, labels: Record<string, string>) => admin.create(resourcePath('v1', 'namespaces'), {
     apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
   });
   await ns(NAMESPACES.none, {});
   await ns(NAMESPACES.bare, { [BARE_LABEL]: 'true' });
   await ns(NAMESPACES.redline, { 'redline.dev/tenant': 'bench', 'redline.dev/plan': PLAN, 'redline.dev/managed': 'true' });
+  if (variant) await ns(NAMESPACES.variant, { 'redline.dev/tenant': 'bench', 'redline.dev/plan': PLAN, 'redline.dev/managed': 'true', [VARIANT_LABEL]: 'true' });
   await admin.create(resourcePath('storage.k8s.io/v1', 'storageclasses'), {
     apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' }, provisioner: 'ebs.csi.aws.com',
   });
@@ -201,6 +230,14 @@ class Creator {
   }
 }
 
+/**
+ * Node's CPU profiler flags. Sampled every 50 µs: at one request at a time a request is about a
+ * millisecond of work, which the default 1 ms interval would catch once or not at all.
+ */
+function profileFlags(dir: string | null): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=50'] : [];
+}
+
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
@@ -208,10 +245,10 @@ function quantile(sorted: number[], q: number): number {
 }
 
 
-interface Options { rounds: number; warmup: number; redlineArgs: string[]; cpuProf: string | null }
+interface Options { rounds: number; warmup: number; redlineArgs: string[]; variantArgs: string[]; cpuProf: string | null }
 
 function options(argv: string[]): Options | 'help' {
-  const o: Options = { rounds: 300, warmup: 30, redlineArgs: [], cpuProf: null };
+  const o: Options = { rounds: 300, warmup: 30, redlineArgs: [], variantArgs: [], cpuProf: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -223,6 +260,7 @@ function options(argv: string[]): Options | 'help' {
     else if (a === '--rounds') o.rounds = Number(next());
     else if (a === '--warmup') o.warmup = Number(next());
     else if (a === '--redline-arg') o.redlineArgs.push(next());
+    else if (a === '--variant-arg') o.variantArgs.push(next());
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(next());
     else throw new RedlineError('usage', `unknown option ${a}; see --help`);
   }
@@ -233,7 +271,7 @@ function options(argv: string[]): Options | 'help' {
 async function main(): Promise<void> {
   const opts = options(process.argv.slice(2));
   if (opts === 'help') {
-    console.log('usage: npm run bench:apiserver -- [--rounds N] [--warmup N] [--redline-arg ARG]... [--cpu-prof DIR]');
+    console.log('usage: npm run bench:apiserver -- [--rounds N] [--warmup N] [--redline-arg ARG]... [--variant-arg ARG]... [--cpu-prof DIR]');
     return;
   }
   const self = fileURLToPath(import.meta.url);
@@ -251,58 +289,74 @@ async function main(): Promise<void> {
   try {
     await installCrds(cp.adminKubeconfig);
     const admin = await apiFor(cp.adminKubeconfig);
-    await setUpCluster(admin);
+    const variant = opts.variantArgs.length > 0;
+    const targets: Target[] = variant ? ['none', 'bare', 'redline', 'variant'] : ['none', 'bare', 'redline'];
+    await setUpCluster(admin, variant);
 
     const barePort = { value: 0 };
     const bareLog = path.join(work, 'bare.log');
-    procs.push(await startProcess('bare server', [...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(opts.cpuProf, 'bare')}`] : []), self, '--bare-server', certDir], bareLog, async () => {
+    procs.push(await startProcess('bare server', [...profileFlags(opts.cpuProf && path.join(opts.cpuProf, 'bare')), self, '--bare-server', certDir], bareLog, async () => {
       const m = /"address":"127\.0\.0\.1:(\d+)"/.exec(readFileSync(bareLog, 'utf8'));
       if (m) barePort.value = Number(m[1]);
       return m !== null;
     }));
-    const port = await freePort();
-    const healthPort = await freePort();
-    const redlineLog = path.join(work, 'redline.log');
-    procs.push(await startProcess('redline serve', [
-      ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
-      path.join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--dev', '--dev-cert-dir', certDir, '--kubeconfig', cp.adminKubeconfig,
-      // --no-ledger: hundreds of creates on plan free would exceed its tenantTotals (one instance);
-      // the ledger's own cost is bench:ledger's.
-      '--policies', library, '--address', '127.0.0.1', '--port', String(port), '--health-port', String(healthPort), '--no-ledger', ...opts.redlineArgs,
-    ], redlineLog, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200));
+    const serve = async (name: string, args: string[], profileDir: string | null): Promise<{ port: number; healthPort: number; log: string; proc: ChildProcess }> => {
+      const port = await freePort();
+      const healthPort = await freePort();
+      const log = path.join(work, `${name}.log`);
+      procs.push(await startProcess(`${name} serve`, [
+        ...profileFlags(profileDir),
+        path.join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--dev', '--dev-cert-dir', certDir, '--kubeconfig', cp.adminKubeconfig,
+        // --no-ledger: hundreds of creates on plan free would exceed its tenantTotals (one instance);
+        // the ledger's own cost is bench:ledger's.
+        '--policies', library, '--address', '127.0.0.1', '--port', String(port), '--health-port', String(healthPort), '--no-ledger', ...args,
+      ], log, async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200));
+      return { port, healthPort, log, proc: procs[procs.length - 1]!.proc };
+    };
+    const bareProc = procs[0]!.proc;
+    const redline = await serve('redline', opts.redlineArgs, opts.cpuProf);
+    const { port, log: redlineLog } = redline;
+    const variantServe = variant ? await serve('variant', [...opts.redlineArgs, ...opts.variantArgs], opts.cpuProf && path.join(opts.cpuProf, 'variant')) : null;
+    const served: [Target, ChildProcess][] = [['bare', bareProc], ['redline', redline.proc]];
+    if (variantServe) served.push(['variant', variantServe.proc]);
 
-    for (const config of webhookConfigurations(`https://127.0.0.1:${port}`, `https://127.0.0.1:${barePort.value}`, caPem)) {
+    for (const config of webhookConfigurations(`https://127.0.0.1:${port}`, `https://127.0.0.1:${barePort.value}`, variantServe && `https://127.0.0.1:${variantServe.port}`, caPem)) {
       const plural = config.kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations';
       await admin.create(resourcePath('admissionregistration.k8s.io/v1', plural), config as never);
     }
 
     creator = new Creator(cp);
     // The API server picks up new webhook configurations asynchronously: wait until Redline has
-    // answered a create in the tenant namespace, then warm all three up.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      await creator.create('redline');
-      const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-      if (/^redline_admission_requests_total\{(?=[^}]*endpoint="validate")(?=[^}]*kind="Redis")/m.test(metrics)) break;
-      if (Date.now() > deadline) throw new Error(`redline serve saw no Redis create in 30 s; its log:\n${readFileSync(redlineLog, 'utf8').slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 200));
+    // (and the variant) answered a create in its tenant namespace, then warm every namespace up.
+    for (const [target, server] of [['redline', redline], ['variant', variantServe]] as const) {
+      if (!server) continue;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        await creator.create(target);
+        const metrics = await (await fetch(`http://127.0.0.1:${server.healthPort}/metrics`)).text();
+        if (/^redline_admission_requests_total\{(?=[^}]*endpoint="validate")(?=[^}]*kind="Redis")/m.test(metrics)) break;
+        if (Date.now() > deadline) throw new Error(`${target} serve saw no Redis create in 30 s; its log:\n${readFileSync(server.log, 'utf8').slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
-    for (let i = 0; i < opts.warmup; i++) for (const t of TARGETS) await creator.create(t);
+    for (let i = 0; i < opts.warmup; i++) for (const t of targets) await creator.create(t);
     const logStart = readFileSync(redlineLog, 'utf8').length;
 
-    const times: Record<Target, number[]> = { none: [], bare: [], redline: [] };
+    const times: Record<Target, number[]> = { none: [], bare: [], redline: [], variant: [] };
     const host0 = hostTicks();
+    const cpu0 = served.map(([, p]) => cpuMs(p));
     for (let round = 0; round < opts.rounds; round++) {
-      for (let k = 0; k < TARGETS.length; k++) {
-        const t = TARGETS[(round + k) % TARGETS.length]!;
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[(round + k) % targets.length]!;
         times[t].push(await creator.create(t));
       }
     }
     const host1 = hostTicks();
+    const cpu1 = served.map(([, p]) => cpuMs(p));
     await new Promise((r) => setTimeout(r, 1500)); // serve's buffered log lines
 
     const stat: Record<Target, { p50: number; p90: number }> = {} as never;
-    for (const t of TARGETS) {
+    for (const t of targets) {
       const sorted = [...times[t]].sort((a, b) => a - b);
       stat[t] = { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9) };
     }
@@ -319,20 +373,30 @@ async function main(): Promise<void> {
       if (l['patchOps']) patched++;
     }
 
-    console.log(`# bench:apiserver — ${opts.rounds} rounds × 3 namespaces, one create at a time (order rotates each round), after ${opts.warmup} warm-up rounds`);
-    console.log(`# kube-apiserver ${cp.url}; bare: node:https JSON.parse + allow; redline: dist/cli/main.js serve ${opts.redlineArgs.join(' ')} (plan ${PLAN}, shipped webhooks)`);
+    console.log(`# bench:apiserver — ${opts.rounds} rounds × ${targets.length} namespaces, one create at a time (order rotates each round), after ${opts.warmup} warm-up rounds`);
+    console.log(`# kube-apiserver ${cp.url}; bare: node:https JSON.parse + allow; redline: dist/cli/main.js serve ${opts.redlineArgs.join(' ')} (plan ${PLAN}, shipped webhooks)${variant ? `; variant: the same serve with ${opts.variantArgs.join(' ')}` : ''}`);
     console.log('| namespace | median ms | p90 ms | added over none (median) |');
     console.log('|---|---|---|---|');
-    for (const t of TARGETS) {
+    for (const t of targets) {
       console.log(`| ${t} | ${stat[t].p50.toFixed(2)} | ${stat[t].p90.toFixed(2)} | ${t === 'none' ? '—' : (stat[t].p50 - stat.none.p50).toFixed(2)} |`);
     }
     for (const [endpoint, d] of Object.entries(inside)) {
       const sorted = d.sort((a, b) => a - b);
       console.log(`# redline ${endpoint}: ${d.length} Redis requests, time inside the server median ${quantile(sorted, 0.5).toFixed(3)} ms, p90 ${quantile(sorted, 0.9).toFixed(3)} ms`);
     }
+    const cpuPerCreate = served.map(([t], i) => {
+      const a = cpu0[i], b = cpu1[i];
+      return a === null || a === undefined || b === null || b === undefined ? `${t} unknown` : `${t} ${((1000 * (b - a)) / opts.rounds).toFixed(0)} µs`;
+    });
+    console.log(`# CPU per create (both webhook calls, all of the server's work, 10 ms resolution over the run): ${cpuPerCreate.join(', ')}`);
     if (patched) console.log(`# WARNING: ${patched} Redis creates were patched by /mutate; the object is meant to need no patch`);
     const steal = host0 && host1 && host1.total > host0.total ? (host1.steal - host0.steal) / (host1.total - host0.total) : null;
     console.log(`# host steal during the measurement: ${steal === null ? 'unknown' : `${(100 * steal).toFixed(1)}%`}`);
+    if (variant) {
+      const v = (stat.variant.p50 - stat.none.p50) / (stat.bare.p50 - stat.none.p50);
+      const ab = (stat.variant.p50 - stat.none.p50) / (stat.redline.p50 - stat.none.p50);
+      console.log(`variant (variant − none) / (bare − none): median ${v.toFixed(2)}; (variant − none) / (redline − none): median ${ab.toFixed(2)}`);
+    }
     console.log(`ratio (redline − none) / (bare − none): median ${ratio.toFixed(2)}, p90 ${ratio90.toFixed(2)} (target ≤ 1.20) ${ratio <= 1.2 ? 'OK' : 'MISS'}`);
   } finally {
     creator?.close();
