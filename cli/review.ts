@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { RedlineError } from '../core/errors.js';
-import { Engine, defaultLibraryDir, formatProblem, loadLibrary } from '../policies/engine/index.js';
+import { Engine, defaultLibraryDir, formatProblem, loadLibrary, type LoadOptions } from '../policies/engine/index.js';
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import { readManifests, readStdin } from '../policies/review/inputs.js';
 import { reviewDocuments, reviewInput } from '../policies/review/review.js';
@@ -23,9 +23,12 @@ export const processIo: Io = {
   stdin: readStdin,
 };
 
-async function engineFrom(dir: string | undefined): Promise<Engine> {
-  return new Engine(await loadLibrary(dir ?? defaultLibraryDir()));
+async function engineFrom(dir: string | undefined, options: LoadOptions = {}): Promise<Engine> {
+  return new Engine(await loadLibrary(dir ?? defaultLibraryDir(), options));
 }
+
+/** review and mutate never run the policy tests: they do not read them. */
+const WITHOUT_TESTS: LoadOptions = { tests: false };
 
 export const REVIEW_HELP = `usage: redline review [--plan NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
                       [--format text|json|sarif|junit] PATH...
@@ -102,7 +105,7 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
   if (positionals.length === 0) throw new RedlineError('usage', 'review needs at least one PATH (a file, a directory, or - for stdin)');
   const format = values.format as Format;
   if (!FORMATS.includes(format)) throw new RedlineError('usage', `--format must be one of ${FORMATS.join(', ')}, not ${values.format}`);
-  const engine = await engineFrom(values.policies);
+  const engine = await engineFrom(values.policies, WITHOUT_TESTS);
   if (!engine.hasPlan(values.plan)) {
     throw new RedlineError('usage', `--plan ${values.plan} is not defined; known plans: ${[...engine.library.plans.keys()].join(', ')}`);
   }
@@ -142,7 +145,7 @@ export async function runMutate(argv: string[], io: Io = processIo): Promise<num
     return 0;
   }
   if (positionals.length === 0) throw new RedlineError('usage', 'mutate needs at least one PATH (a file, a directory, or - for stdin)');
-  const engine = await engineFrom(values.policies);
+  const engine = await engineFrom(values.policies, WITHOUT_TESTS);
   if (!engine.hasPlan(values.plan)) throw new RedlineError('usage', `--plan ${values.plan} is not defined`);
   const { docs, problems } = await readManifests(positionals, io.stdin);
   if (problems.length > 0) {

@@ -143,14 +143,38 @@ export function displayPath(file: string): string {
   return rel && !rel.startsWith('..') ? rel : file;
 }
 
+export interface LoadOptions {
+  /**
+   * Read the PolicyTest documents too (default true). `review` and `mutate` never run them, and
+   * parsing them is most of the time a library takes to load: with false, files that hold only
+   * PolicyTest documents are not parsed (see onlyPolicyTests) and `tests` is empty.
+   */
+  tests?: boolean;
+}
+
 /** Reads and compiles a library directory. Throws a 'document-invalid' RedlineError listing every problem. */
-export async function loadLibrary(dir: string): Promise<Library> {
+export async function loadLibrary(dir: string, options: LoadOptions = {}): Promise<Library> {
   const files = await listYamlFiles(dir).catch((e: NodeJS.ErrnoException) => {
     throw documentError([{ file: dir, line: 1, column: 1, path: '', message: `cannot read policy directory: ${e.code ?? e.message}` }]);
   });
   const sources: { file: string; text: string }[] = [];
-  for (const file of files) sources.push({ file: displayPath(file), text: await readFile(file, 'utf8') });
+  for (const file of files) {
+    const text = await readFile(file, 'utf8');
+    if (options.tests === false && onlyPolicyTests(text)) continue;
+    sources.push({ file: displayPath(file), text });
+  }
   return compileLibrary(dir, sources);
+}
+
+/**
+ * Whether a YAML file holds PolicyTest documents and nothing else, told without parsing it: every
+ * top-level `kind:` line (column 0) says PolicyTest, and no document is written in flow style (a
+ * line starting with `{` or `[`), where kind would not be at column 0. Anything else is parsed.
+ */
+export function onlyPolicyTests(text: string): boolean {
+  if (/^[{[]/m.test(text)) return false;
+  const kinds = text.match(/^kind:.*$/gm);
+  return kinds !== null && kinds.every((line) => /^kind:\s*["']?PolicyTest["']?\s*(#.*)?$/.test(line));
 }
 
 export function compileLibrary(dir: string, sources: { file: string; text: string }[]): Library {
