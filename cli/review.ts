@@ -9,6 +9,7 @@ import { Engine, defaultLibraryDir, formatProblem, loadLibrary, type LoadOptions
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import { readManifests, readStdin } from '../policies/review/inputs.js';
 import { reviewDocuments, reviewInput } from '../policies/review/review.js';
+import { schemaProblems } from '../policies/review/schemas.js';
 import { coverage, runPolicyTests } from '../policies/review/testing.js';
 
 export interface Io {
@@ -114,6 +115,7 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
     if (!engine.policyNames.includes(name)) throw new RedlineError('usage', `--only ${name}: no such policy; known: ${engine.policyNames.join(', ')}`);
   }
   const { docs, problems } = await readManifests(positionals, io.stdin);
+  problems.push(...docs.flatMap(schemaProblems));
   if (problems.length > 0) {
     io.err(`${problems.map(formatProblem).join('\n')}\n`);
     return 2;
@@ -148,6 +150,7 @@ export async function runMutate(argv: string[], io: Io = processIo): Promise<num
   const engine = await engineFrom(values.policies, WITHOUT_TESTS);
   if (!engine.hasPlan(values.plan)) throw new RedlineError('usage', `--plan ${values.plan} is not defined`);
   const { docs, problems } = await readManifests(positionals, io.stdin);
+  problems.push(...docs.flatMap(schemaProblems));
   if (problems.length > 0) {
     io.err(`${problems.map(formatProblem).join('\n')}\n`);
     return 2;
