@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { compile, toCel, type Compiled, type Expectation } from './cel.js';
 import { documentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
+import { preparedFor, type LibrarySource } from './prepared.js';
 import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 
@@ -152,18 +153,28 @@ export interface LoadOptions {
   tests?: boolean;
 }
 
-/** Reads and compiles a library directory. Throws a 'document-invalid' RedlineError listing every problem. */
-export async function loadLibrary(dir: string, options: LoadOptions = {}): Promise<Library> {
+/** Reads a library directory's files (PolicyTest-only files left out when options.tests is false). */
+export async function readLibrarySources(dir: string, options: LoadOptions = {}): Promise<LibrarySource[]> {
   const files = await listYamlFiles(dir).catch((e: NodeJS.ErrnoException) => {
     throw documentError([{ file: dir, line: 1, column: 1, path: '', message: `cannot read policy directory: ${e.code ?? e.message}` }]);
   });
-  const sources: { file: string; text: string }[] = [];
+  const sources: LibrarySource[] = [];
   for (const file of files) {
     const text = await readFile(file, 'utf8');
     if (options.tests === false && onlyPolicyTests(text)) continue;
-    sources.push({ file: displayPath(file), text });
+    sources.push({ name: relative(dir, file).split('\\').join('/'), file: displayPath(file), text });
   }
-  return compileLibrary(dir, sources);
+  return sources;
+}
+
+/**
+ * Reads and compiles a library directory. Throws a 'document-invalid' RedlineError listing every problem. When the
+ * files are exactly those `npm run build` prepared (see prepared.ts), their parsed and validated
+ * documents are used instead of parsing them again.
+ */
+export async function loadLibrary(dir: string, options: LoadOptions = {}): Promise<Library> {
+  const sources = await readLibrarySources(dir, options);
+  return compileLibrary(dir, sources, preparedFor(sources));
 }
 
 /**
@@ -177,14 +188,19 @@ export function onlyPolicyTests(text: string): boolean {
   return kinds !== null && kinds.every((line) => /^kind:\s*["']?PolicyTest["']?\s*(#.*)?$/.test(line));
 }
 
-export function compileLibrary(dir: string, sources: { file: string; text: string }[]): Library {
+/**
+ * Compiles a library's sources. `prepared`: documents already parsed and validated (by
+ * `npm run build`) for each source name; they are not validated again.
+ */
+export function compileLibrary(dir: string, sources: { file: string; text: string; name?: string }[], prepared: ReadonlyMap<string, SourceDocument[]> | null = null): Library {
   const problems: Problem[] = [];
   const plans = new Map<string, Plan>();
   const policies: CompiledPolicy[] = [];
   const tests: SourceDocument[] = [];
   const seen = new Map<string, SourceDocument>();
-  for (const { file, text } of sources) {
-    const parsed = parseDocuments(file, text);
+  for (const { file, text, name } of sources) {
+    const ready = name === undefined ? undefined : prepared?.get(name);
+    const parsed = ready ? { docs: ready, problems: [] } : parseDocuments(file, text);
     problems.push(...parsed.problems);
     for (const doc of parsed.docs) {
       const kind = doc.value['kind'];
@@ -195,8 +211,8 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         at([], `expected apiVersion ${API_VERSION} and kind Plan, Policy or PolicyTest, got ${String(doc.value['apiVersion'])} ${String(kind)}`);
         continue;
       }
-      const validate = validatorFor(kind);
-      if (!validate(doc.value)) {
+      const validate = ready ? null : validatorFor(kind);
+      if (validate && !validate(doc.value)) {
         for (const err of relevantErrors(validate.errors ?? [])) {
           at(instanceSegments(err), describeSchemaError(err), err.keyword === 'additionalProperties');
         }

@@ -1,7 +1,8 @@
 // JSON Schemas of Redline's own documents (apiVersion redline.dev/v1alpha1): Plan, Policy and
 // PolicyTest. Validated with ajv; each error is mapped back to a file position by the loader.
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX } from '../../core/names.js';
 import { Quantity } from './quantity.js';
 
@@ -306,10 +307,13 @@ export const policyTestSchema = {
 
 let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
+// ajv is loaded on first use: a library prepared at build time (prepared.ts) is not validated again.
+const require = createRequire(import.meta.url);
 
 export function validatorFor(kind: 'Plan' | 'Policy' | 'PolicyTest'): ValidateFunction {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+    ajv = new AjvClass({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addFormat('quantity', { type: 'string', validate: (s: string) => Quantity.tryParse(s) !== undefined });
   }
   let fn = compiled.get(kind);
