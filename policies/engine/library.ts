@@ -73,6 +73,8 @@ export function withPlanDefaults(spec: JsonObject): JsonObject {
 
 export interface CompiledRule {
   name: string;
+  /** The rule's description; '' when it has none (the policy's then says what it is for). */
+  description: string;
   action: Action;
   operations: ReadonlySet<Operation> | null;
   when: Compiled | null;
@@ -98,6 +100,7 @@ export interface CompiledMutation {
 export interface CompiledPolicy {
   name: string;
   file: string;
+  description: string;
   action: Action;
   failureMode: 'Deny' | 'Allow';
   roles: ReadonlySet<Role>;
@@ -287,6 +290,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     if (!expression && !violations) return;
     rules.push({
       name: ruleName,
+      description: typeof r['description'] === 'string' ? r['description'] : '',
       action: (r['action'] as Action | undefined) ?? action,
       operations: Array.isArray(r['operations']) ? new Set(r['operations'] as Operation[]) : null,
       when,
@@ -319,6 +323,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
   return {
     name,
     file: doc.file,
+    description: typeof spec['description'] === 'string' ? spec['description'] : '',
     action,
     failureMode: (spec['failureMode'] as 'Deny' | 'Allow' | undefined) ?? (action === 'Deny' ? 'Deny' : 'Allow'),
     roles: new Set(roles),

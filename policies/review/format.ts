@@ -76,19 +76,73 @@ function renderJson(reviews: readonly ObjectReview[], notReviewed: readonly NotR
   return `${JSON.stringify({ results, notReviewed: skipped, summary }, null, 2)}\n`;
 }
 
-function renderSarif(reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[], notReviewed: readonly NotReviewed[]): string {
-  const rules = policies.flatMap((p) => p.rules.map((rule) => ({
-    id: `${p.name}/${rule.name}`,
-    name: `${p.name}/${rule.name}`,
-    shortDescription: { text: `${p.name}: ${rule.name}` },
+/** A SARIF reportingDescriptor: GitHub code scanning wants a full description and help on every rule. */
+interface SarifRule {
+  id: string;
+  name: string;
+  shortDescription: { text: string };
+  fullDescription: { text: string };
+  help: { text: string; markdown: string };
+  defaultConfiguration: { level: 'error' | 'warning' | 'note' };
+}
+
+const ACTION_MEANS: Record<string, string> = {
+  Deny: 'a failure denies the object (review exits 1)',
+  Warn: 'a failure is a warning; the object is still admitted',
+  Audit: 'a failure is recorded for audit; the object is still admitted',
+};
+
+/** The SARIF rule of one policy rule, described from the library: what it is for, what it checks, where it lives. */
+export function sarifRule(policy: CompiledPolicy, rule: CompiledPolicy['rules'][number]): SarifRule {
+  const id = `${policy.name}/${rule.name}`;
+  const purpose = rule.description || policy.description || `rule ${rule.name} of policy ${policy.name}`;
+  const check = rule.violations ? rule.violations.source : rule.expression?.source ?? '';
+  const when = rule.when ? rule.when.source : '';
+  const text = [
+    `${purpose}${/[.!?]$/.test(purpose) ? '' : '.'}`,
+    `Policy ${policy.name} (${policy.file}), action ${rule.action}: ${ACTION_MEANS[rule.action] ?? rule.action}.`,
+    when ? `Applies when: ${when}` : '',
+    check ? `${rule.violations ? 'Fails for each item of' : 'Passes when'}: ${check}` : '',
+    'The result message says what to change.',
+  ].filter(Boolean).join('\n');
+  const markdown = [
+    `**${policy.name} / ${rule.name}**: ${purpose}`,
+    '',
+    `Policy \`${policy.name}\` in \`${policy.file}\`, action **${rule.action}**: ${ACTION_MEANS[rule.action] ?? rule.action}.`,
+    ...(when ? ['', `Applies when:`, '', '```cel', when, '```'] : []),
+    ...(check ? ['', rule.violations ? 'Fails for each item of:' : 'Passes when:', '', '```cel', check, '```'] : []),
+    '',
+    'The result message says what to change.',
+  ].join('\n');
+  return {
+    id,
+    name: id,
+    shortDescription: { text: `${policy.name}: ${rule.name}` },
+    fullDescription: { text: purpose },
+    help: { text, markdown },
     defaultConfiguration: { level: rule.action === 'Deny' ? 'error' : 'warning' },
-  })));
-  rules.push({ id: 'redline/plan-exists', name: 'redline/plan-exists', shortDescription: { text: 'the plan exists' }, defaultConfiguration: { level: 'error' } });
-  rules.push({
-    id: NOT_REVIEWED_RULE, name: NOT_REVIEWED_RULE,
-    shortDescription: { text: 'an object that looks like Redis was not reviewed (a kind Redline does not know, or a namespace that is not a tenant\'s)' },
-    defaultConfiguration: { level: 'note' },
-  });
+  };
+}
+
+function fixedRule(id: string, short: string, full: string, help: string, level: SarifRule['defaultConfiguration']['level']): SarifRule {
+  return { id, name: id, shortDescription: { text: short }, fullDescription: { text: full }, help: { text: help, markdown: help }, defaultConfiguration: { level } };
+}
+
+function renderSarif(reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[], notReviewed: readonly NotReviewed[]): string {
+  const rules = policies.flatMap((p) => p.rules.map((rule) => sarifRule(p, rule)));
+  rules.push(fixedRule(
+    'redline/plan-exists', 'the plan exists',
+    'The plan named by the namespace\'s redline.dev/plan label (or --plan) must be defined in the policy library.',
+    'Define the plan in the library\'s plans/ folder, or fix the namespace\'s redline.dev/plan label (or --plan). Every object of a namespace with an unknown plan is denied.',
+    'error',
+  ));
+  rules.push(fixedRule(
+    NOT_REVIEWED_RULE,
+    'an object that looks like Redis was not reviewed (a kind Redline does not know, or a namespace that is not a tenant\'s)',
+    'An object whose kind or apiVersion looks like Redis but that Redline has no adapter for, or an object in a Namespace of the input that has no tenant labels (admission allows it unreviewed).',
+    'Check the kind and apiVersion for a typo (the message names the nearest kind Redline knows) or a version Redline does not support; for a namespace that is not a tenant\'s, nothing is to be done.',
+    'note',
+  ));
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const results = reviews.flatMap((r) => r.results
     .filter((res) => res.result === 'fail' || res.result === 'warn' || res.result === 'error')

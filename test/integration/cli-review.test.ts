@@ -62,6 +62,18 @@ describe('redline review', () => {
     expect(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     const results = sarif.runs[0]!.results;
     expect(results.length).toBeGreaterThan(10);
+    // GitHub code scanning rejects rules without a full description and help.
+    const rules = (sarif as unknown as { runs: { tool: { driver: { rules: { id: string; fullDescription: { text: string }; help: { text: string; markdown: string } }[] } } }[] }).runs[0]!.tool.driver.rules;
+    expect(rules.length).toBeGreaterThan(70);
+    for (const rule of rules) {
+      expect(rule.fullDescription.text.length, rule.id).toBeGreaterThan(10);
+      expect(rule.help.text.length, rule.id).toBeGreaterThan(20);
+      expect(rule.help.markdown.length, rule.id).toBeGreaterThan(20);
+    }
+    const memory = rules.find((r) => r.id === 'plan-limits/memory-per-pod')!;
+    expect(memory.fullDescription.text).toBe('The workload fits the tenant\'s plan (mode, shards, pods, memory, CPU, storage).');
+    expect(memory.help.text).toContain('Policy plan-limits (policies/library/policies/plan-limits.yaml), action Deny');
+    expect(memory.help.markdown).toContain('```cel\nsize(practices.resources.refused');
     const pdb = results.find((r) => r.ruleId === 'pdb/does-not-block-drains');
     expect(pdb?.level).toBe('error');
     // The PodDisruptionBudget document starts on line 2 of its file (line 1 is a comment).
