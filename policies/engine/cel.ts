@@ -157,8 +157,12 @@ function checkBoth(check: CrossCheck, source: string, native: (scope: Scope) => 
   check(source, attempt(native, scope), attempt(interpret, scope));
 }
 
-/** Parses and type-checks an expression. Never throws. */
-export function compile(source: string, expect: Expectation): CompileResult {
+/**
+ * Parses and type-checks an expression. Never throws. `lazy`: generate its JS form on first use
+ * rather than now (for one-shot processes such as `redline review`, which evaluate only some of a
+ * library's expressions; serve generates everything at load, outside any request's time budget).
+ */
+export function compile(source: string, expect: Expectation, lazy = false): CompileResult {
   const regex = checkRegexes(source);
   if (regex) return { ok: false, ...regex };
   const env = environment();
@@ -177,13 +181,15 @@ export function compile(source: string, expect: Expectation): CompileResult {
   if (!ACCEPTS[expect](type)) return { ok: false, message: `expression must return ${expect}, but returns ${type}`, offset: 0 };
   const interpret = (scope: Scope): unknown => program(scope.cel() as unknown as Record<string, unknown>);
   const ast = type.startsWith('optional') ? null : (program as unknown as { ast: unknown }).ast;
-  return { ok: true, expr: new Expression(source, ast, interpret) };
+  const expr = new Expression(source, ast, interpret);
+  if (!lazy) expr.generate();
+  return { ok: true, expr };
 }
 
 /**
- * A checked expression. Its JS form is generated on first use, not at load: a review evaluates
- * only some of a library's expressions (a message only when its rule fails, a skip message only
- * when it skips), and generating them all was a tenth of `redline review`'s start-up.
+ * A checked expression. Its JS form is generated at load, or (lazy) on first use: a review
+ * evaluates only some of a library's expressions (a message only when its rule fails, a skip
+ * message only when it skips), and generating them all was a tenth of `redline review`'s start-up.
  */
 class Expression implements Compiled {
   /** undefined: not generated yet; null: not compilable (cel-js interprets every evaluation). */
@@ -191,6 +197,10 @@ class Expression implements Compiled {
 
   constructor(readonly source: string, private ast: unknown, readonly interpret: (scope: Scope) => unknown) {
     if (ast === null) this.fn = null;
+  }
+
+  generate(): void {
+    this.compiled();
   }
 
   private compiled(): ((scope: Scope) => unknown) | null {

@@ -75,6 +75,8 @@ export interface CompiledRule {
   name: string;
   /** The rule's description; '' when it has none (the policy's then says what it is for). */
   description: string;
+  /** Where the judged value lives (dotted paths, [*] any item), for review's positions; [] when not declared. */
+  fields: readonly string[];
   action: Action;
   operations: ReadonlySet<Operation> | null;
   when: Compiled | null;
@@ -154,6 +156,8 @@ export interface LoadOptions {
    * PolicyTest documents are not parsed (see onlyPolicyTests) and `tests` is empty.
    */
   tests?: boolean;
+  /** Generate the expressions' JS on first use instead of at load (see cel.ts compile); default false. */
+  lazy?: boolean;
 }
 
 /** Reads a library directory's files (PolicyTest-only files left out when options.tests is false). */
@@ -177,7 +181,7 @@ export async function readLibrarySources(dir: string, options: LoadOptions = {})
  */
 export async function loadLibrary(dir: string, options: LoadOptions = {}): Promise<Library> {
   const sources = await readLibrarySources(dir, options);
-  return compileLibrary(dir, sources, preparedFor(sources));
+  return compileLibrary(dir, sources, preparedFor(sources), options.lazy === true);
 }
 
 /**
@@ -195,7 +199,7 @@ export function onlyPolicyTests(text: string): boolean {
  * Compiles a library's sources. `prepared`: documents already parsed and validated (by
  * `npm run build`) for each source name; they are not validated again.
  */
-export function compileLibrary(dir: string, sources: { file: string; text: string; name?: string }[], prepared: ReadonlyMap<string, SourceDocument[]> | null = null): Library {
+export function compileLibrary(dir: string, sources: { file: string; text: string; name?: string }[], prepared: ReadonlyMap<string, SourceDocument[]> | null = null, lazy = false): Library {
   const problems: Problem[] = [];
   const plans = new Map<string, Plan>();
   const policies: CompiledPolicy[] = [];
@@ -222,7 +226,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         // Report the CEL problems of the same document too, so one run lists everything.
         if (kind === 'Policy') {
           try {
-            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p));
+            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p), lazy);
           } catch {
             // The structure is too broken to find expressions; the schema errors say why.
           }
@@ -241,7 +245,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         const spec = doc.value['spec'] as JsonObject;
         plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
-        const policy = compilePolicy(doc, name, at, (p) => problems.push(p));
+        const policy = compilePolicy(doc, name, at, (p) => problems.push(p), lazy);
         if (policy) policies.push(policy);
       } else tests.push(doc);
     }
@@ -256,12 +260,12 @@ function expressionProblem(doc: SourceDocument, path: (string | number)[], offse
   return { file: doc.file, ...doc.locateInValue(path, offset), path: pathToString(path), message };
 }
 
-function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: Problem) => void): CompiledPolicy | null {
+function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: Problem) => void, lazy: boolean): CompiledPolicy | null {
   const spec = doc.value['spec'] as JsonObject;
   let ok = true;
   const cel = (path: (string | number)[], source: unknown, expect: Expectation): Compiled | null => {
     if (typeof source !== 'string') return null;
-    const result = compile(source, expect);
+    const result = compile(source, expect, lazy);
     if (result.ok) return result.expr;
     ok = false;
     report(expressionProblem(doc, path, result.offset, `CEL: ${result.message}`));
@@ -291,6 +295,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     rules.push({
       name: ruleName,
       description: typeof r['description'] === 'string' ? r['description'] : '',
+      fields: Array.isArray(r['fields']) ? r['fields'].map(String) : [],
       action: (r['action'] as Action | undefined) ?? action,
       operations: Array.isArray(r['operations']) ? new Set(r['operations'] as Operation[]) : null,
       when,

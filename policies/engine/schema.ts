@@ -8,6 +8,9 @@ import { Quantity } from './quantity.js';
 
 export const API_VERSION = 'redline.dev/v1alpha1';
 
+/** A dotted field path such as spec.cluster.shards or spec.template.spec.containers[*].resources. */
+export const FIELD_PATH = '^[A-Za-z_$][\\w$-]*(\\.[A-Za-z_$][\\w$-]*|\\[(\\d+|\\*)\\])*$';
+
 const name = { type: 'string', pattern: DNS_LABEL.source, maxLength: DNS_LABEL_MAX };
 const quantity = { type: 'string', format: 'quantity' };
 const cel = { type: 'string', minLength: 1 };
@@ -218,6 +221,9 @@ export const policySchema = {
               violations: cel,
               message: { type: 'string', minLength: 1 },
               messageExpression: cel,
+              // Where the value the rule judges lives, for review's line and column: dotted paths,
+              // [*] for any list item; the first that the object has wins (one list serves every kind).
+              fields: { type: 'array', minItems: 1, items: { type: 'string', pattern: FIELD_PATH } },
             },
           },
         },

@@ -141,7 +141,8 @@ describe('never silent', () => {
   it('lists them in JUnit as skipped testcases, counted in the totals', async () => {
     const run = await runCli(['review', '--format', 'junit', join(dir, 'unknown-kinds.yaml'), NAMESPACES, `${GOOD}/kubedb-standalone.yaml`]);
     expect(run.code).toBe(0);
-    const skipped = run.stdout.match(/<testcase [^>]*name="redline\/not-reviewed"[^>]*><skipped message="[^"]*"\/><\/testcase>/g) ?? [];
+    // The skip's text says where: file:line:column.
+    const skipped = run.stdout.match(/<testcase [^>]*name="redline\/not-reviewed"[^>]*><skipped message="[^"]*">[^<]*unknown-kinds\.yaml:\d+:1<\/skipped><\/testcase>/g) ?? [];
     expect(skipped).toHaveLength(3);
     UNKNOWN.forEach((m, i) => expect(skipped[i]).toContain(m));
     const [, tests, skippedTotal] = /<testsuites [^>]*tests="(\d+)"[^>]*skipped="(\d+)"/.exec(run.stdout) ?? [];
