@@ -16,7 +16,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would compile before the sources are here; the build is explicit below.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npm run build && rm -rf dist/test
+RUN npm run build && rm -rf dist/test dist/scripts
 
 FROM node:20-slim AS deps
 WORKDIR /app

@@ -5,11 +5,12 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { RedlineError } from '../core/errors.js';
-import { Engine, defaultLibraryDir, formatProblem, loadLibrary } from '../policies/engine/index.js';
+import { Engine, defaultLibraryDir, formatProblem, loadLibrary, type LoadOptions } from '../policies/engine/index.js';
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import { readManifests, readStdin } from '../policies/review/inputs.js';
 import { reviewDocuments, reviewInput } from '../policies/review/review.js';
 import { TENANT_TOTALS_POLICY } from '../policies/review/tenant-totals.js';
+import { schemaProblems } from '../policies/review/schemas.js';
 import { coverage, runPolicyTests } from '../policies/review/testing.js';
 
 export interface Io {
@@ -24,9 +25,21 @@ export const processIo: Io = {
   stdin: readStdin,
 };
 
-async function engineFrom(dir: string | undefined): Promise<Engine> {
-  return new Engine(await loadLibrary(dir ?? defaultLibraryDir()));
+async function engineFrom(dir: string | undefined, options: LoadOptions = {}, budgetMs?: number): Promise<Engine> {
+  return new Engine(await loadLibrary(dir ?? defaultLibraryDir(), options), budgetMs === undefined ? {} : { timeBudgetMs: budgetMs });
 }
+
+/**
+ * review and mutate never run the policy tests, so they do not read them; they are one-shot
+ * processes, so expressions are generated on first use.
+ */
+const FOR_REVIEW: LoadOptions = { tests: false, lazy: true };
+
+/**
+ * Admission bounds one review to 250 ms (a request must answer in time). Offline, a busy CI runner
+ * or a cold process must not turn rules into errors: review allows each object this long.
+ */
+export const REVIEW_BUDGET_MS = 10_000;
 
 export const REVIEW_HELP = `usage: redline review [--plan NAME] [--tenant NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
                       [--format text|json|sarif|junit] PATH...
@@ -109,7 +122,7 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
   if (positionals.length === 0) throw new RedlineError('usage', 'review needs at least one PATH (a file, a directory, or - for stdin)');
   const format = values.format as Format;
   if (!FORMATS.includes(format)) throw new RedlineError('usage', `--format must be one of ${FORMATS.join(', ')}, not ${values.format}`);
-  const engine = await engineFrom(values.policies);
+  const engine = await engineFrom(values.policies, FOR_REVIEW, REVIEW_BUDGET_MS);
   if (!engine.hasPlan(values.plan)) {
     throw new RedlineError('usage', `--plan ${values.plan} is not defined; known plans: ${[...engine.library.plans.keys()].join(', ')}`);
   }
@@ -118,6 +131,7 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
     if (!engine.policyNames.includes(name) && name !== TENANT_TOTALS_POLICY) throw new RedlineError('usage', `--only ${name}: no such policy; known: ${engine.policyNames.join(', ')}`);
   }
   const { docs, problems } = await readManifests(positionals, io.stdin);
+  problems.push(...docs.flatMap(schemaProblems));
   if (problems.length > 0) {
     io.err(`${problems.map(formatProblem).join('\n')}\n`);
     return 2;
@@ -154,9 +168,10 @@ export async function runMutate(argv: string[], io: Io = processIo): Promise<num
     return 0;
   }
   if (positionals.length === 0) throw new RedlineError('usage', 'mutate needs at least one PATH (a file, a directory, or - for stdin)');
-  const engine = await engineFrom(values.policies);
+  const engine = await engineFrom(values.policies, FOR_REVIEW, REVIEW_BUDGET_MS);
   if (!engine.hasPlan(values.plan)) throw new RedlineError('usage', `--plan ${values.plan} is not defined`);
   const { docs, problems } = await readManifests(positionals, io.stdin);
+  problems.push(...docs.flatMap(schemaProblems));
   if (problems.length > 0) {
     io.err(`${problems.map(formatProblem).join('\n')}\n`);
     return 2;

@@ -157,8 +157,12 @@ function checkBoth(check: CrossCheck, source: string, native: (scope: Scope) => 
   check(source, attempt(native, scope), attempt(interpret, scope));
 }
 
-/** Parses and type-checks an expression. Never throws. */
-export function compile(source: string, expect: Expectation): CompileResult {
+/**
+ * Parses and type-checks an expression. Never throws. `lazy`: generate its JS form on first use
+ * rather than now (for one-shot processes such as `redline review`, which evaluate only some of a
+ * library's expressions; serve generates everything at load, outside any request's time budget).
+ */
+export function compile(source: string, expect: Expectation, lazy = false): CompileResult {
   const regex = checkRegexes(source);
   if (regex) return { ok: false, ...regex };
   const env = environment();
@@ -176,33 +180,58 @@ export function compile(source: string, expect: Expectation): CompileResult {
   const type = String(check.type ?? 'dyn');
   if (!ACCEPTS[expect](type)) return { ok: false, message: `expression must return ${expect}, but returns ${type}`, offset: 0 };
   const interpret = (scope: Scope): unknown => program(scope.cel() as unknown as Record<string, unknown>);
-  const native = type.startsWith('optional')
-    ? null
-    : compileAst((program as unknown as { ast: unknown }).ast, { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS });
-  if (!native) {
-    const notCompiled = (): never => {
-      throw new RedlineError('internal', 'not compiled');
-    };
-    return { ok: true, expr: { source, native: false, evaluate: interpret, evaluateNative: notCompiled, interpret } };
+  const ast = type.startsWith('optional') ? null : (program as unknown as { ast: unknown }).ast;
+  const expr = new Expression(source, ast, interpret);
+  if (!lazy) expr.generate();
+  return { ok: true, expr };
+}
+
+/**
+ * A checked expression. Its JS form is generated at load, or (lazy) on first use: a review
+ * evaluates only some of a library's expressions (a message only when its rule fails, a skip
+ * message only when it skips), and generating them all was a tenth of `redline review`'s start-up.
+ */
+class Expression implements Compiled {
+  /** undefined: not generated yet; null: not compilable (cel-js interprets every evaluation). */
+  private fn: ((scope: Scope) => unknown) | null | undefined;
+
+  constructor(readonly source: string, private ast: unknown, readonly interpret: (scope: Scope) => unknown) {
+    if (ast === null) this.fn = null;
   }
-  return {
-    ok: true,
-    expr: {
-      source,
-      native: true,
-      evaluateNative: native,
-      interpret,
-      evaluate(scope) {
-        if (crossCheck) checkBoth(crossCheck, source, native, interpret, scope);
-        try {
-          return native(scope);
-        } catch {
-          // Outside the compiled happy path (a type error, a missing key, …): cel-js decides.
-          return interpret(scope);
-        }
-      },
-    },
-  };
+
+  generate(): void {
+    this.compiled();
+  }
+
+  private compiled(): ((scope: Scope) => unknown) | null {
+    if (this.fn === undefined) {
+      this.fn = compileAst(this.ast, { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS }) as ((scope: Scope) => unknown) | null;
+      this.ast = null;
+    }
+    return this.fn;
+  }
+
+  get native(): boolean {
+    return this.compiled() !== null;
+  }
+
+  evaluateNative(scope: Scope): unknown {
+    const native = this.compiled();
+    if (!native) throw new RedlineError('internal', 'not compiled');
+    return native(scope);
+  }
+
+  evaluate(scope: Scope): unknown {
+    const native = this.fn === undefined ? this.compiled() : this.fn;
+    if (!native) return this.interpret(scope);
+    if (crossCheck) checkBoth(crossCheck, this.source, native, this.interpret, scope);
+    try {
+      return native(scope);
+    } catch {
+      // Outside the compiled happy path (a type error, a missing key, …): cel-js decides.
+      return this.interpret(scope);
+    }
+  }
 }
 
 type Shared = 'object' | 'oldObject' | 'workload' | 'plan' | 'tenant' | 'request' | 'practices';

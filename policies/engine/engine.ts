@@ -130,7 +130,9 @@ export class Engine {
         const offenders = rule.violations.evaluate(scope);
         if (!Array.isArray(offenders)) return ruleResult(policy, rule, 'error', 'violations must return a list');
         if (offenders.length === 0) return ruleResult(policy, rule, 'pass', '');
-        return ruleResult(policy, rule, failed, `${this.message(rule.message, rule.messageExpression, scope)}: ${offenders.map(String).join(', ')}`);
+        const result = ruleResult(policy, rule, failed, `${this.message(rule.message, rule.messageExpression, scope)}: ${offenders.map(String).join(', ')}`);
+        const paths = leadingPaths(offenders);
+        return paths.length > 0 ? { ...result, paths } : result;
       }
       const passed = rule.expression?.evaluate(scope);
       if (passed === true) return ruleResult(policy, rule, 'pass', '');
@@ -265,6 +267,18 @@ function asWarningFor(policy: CompiledPolicy, role: WorkloadView['role'], result
   if (result.result === 'fail' && result.action === 'Deny') return { ...result, result: 'warn', action: 'Warn' };
   if (result.result === 'error' && result.denies) return { ...result, denies: false };
   return result;
+}
+
+/** An offender that starts with a field path (a dot or an index in it): that path. */
+const LEADING_PATH = /^[A-Za-z_$][\w$-]*(?:\.[A-Za-z_$][\w$-]*|\[\d+\])+/;
+
+function leadingPaths(offenders: readonly unknown[]): string[] {
+  const out: string[] = [];
+  for (const o of offenders) {
+    const m = typeof o === 'string' ? LEADING_PATH.exec(o) : null;
+    if (m) out.push(m[0]);
+  }
+  return out;
 }
 
 function ruleResult(policy: CompiledPolicy, rule: CompiledRule, result: RuleResult['result'], message: string): RuleResult {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export { Engine, type EngineOptions } from './engine.js';
-export { loadLibrary, compileLibrary, type Library, type Plan, type CompiledPolicy } from './library.js';
+export { loadLibrary, compileLibrary, type LoadOptions, type Library, type Plan, type CompiledPolicy } from './library.js';
 export { documentError, formatProblem, parseDocuments, unwrapLists, type DocumentError, type Problem, type SourceDocument } from './documents.js';
 export { applyAddPatch } from './mutate.js';
 export { Quantity } from './quantity.js';

@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { compile, toCel, type Compiled, type Expectation } from './cel.js';
 import { documentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
+import { preparedFor, type LibrarySource } from './prepared.js';
 import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 
@@ -72,6 +73,10 @@ export function withPlanDefaults(spec: JsonObject): JsonObject {
 
 export interface CompiledRule {
   name: string;
+  /** The rule's description; '' when it has none (the policy's then says what it is for). */
+  description: string;
+  /** Where the judged value lives (dotted paths, [*] any item), for review's positions; [] when not declared. */
+  fields: readonly string[];
   action: Action;
   operations: ReadonlySet<Operation> | null;
   when: Compiled | null;
@@ -97,6 +102,7 @@ export interface CompiledMutation {
 export interface CompiledPolicy {
   name: string;
   file: string;
+  description: string;
   action: Action;
   failureMode: 'Deny' | 'Allow';
   roles: ReadonlySet<Role>;
@@ -143,24 +149,65 @@ export function displayPath(file: string): string {
   return rel && !rel.startsWith('..') ? rel : file;
 }
 
-/** Reads and compiles a library directory. Throws a 'document-invalid' RedlineError listing every problem. */
-export async function loadLibrary(dir: string): Promise<Library> {
+export interface LoadOptions {
+  /**
+   * Read the PolicyTest documents too (default true). `review` and `mutate` never run them, and
+   * parsing them is most of the time a library takes to load: with false, files that hold only
+   * PolicyTest documents are not parsed (see onlyPolicyTests) and `tests` is empty.
+   */
+  tests?: boolean;
+  /** Generate the expressions' JS on first use instead of at load (see cel.ts compile); default false. */
+  lazy?: boolean;
+}
+
+/** Reads a library directory's files (PolicyTest-only files left out when options.tests is false). */
+export async function readLibrarySources(dir: string, options: LoadOptions = {}): Promise<LibrarySource[]> {
   const files = await listYamlFiles(dir).catch((e: NodeJS.ErrnoException) => {
     throw documentError([{ file: dir, line: 1, column: 1, path: '', message: `cannot read policy directory: ${e.code ?? e.message}` }]);
   });
-  const sources: { file: string; text: string }[] = [];
-  for (const file of files) sources.push({ file: displayPath(file), text: await readFile(file, 'utf8') });
-  return compileLibrary(dir, sources);
+  const sources: LibrarySource[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8');
+    if (options.tests === false && onlyPolicyTests(text)) continue;
+    sources.push({ name: relative(dir, file).split('\\').join('/'), file: displayPath(file), text });
+  }
+  return sources;
 }
 
-export function compileLibrary(dir: string, sources: { file: string; text: string }[]): Library {
+/**
+ * Reads and compiles a library directory. Throws a 'document-invalid' RedlineError listing every problem. When the
+ * files are exactly those `npm run build` prepared (see prepared.ts), their parsed and validated
+ * documents are used instead of parsing them again.
+ */
+export async function loadLibrary(dir: string, options: LoadOptions = {}): Promise<Library> {
+  const sources = await readLibrarySources(dir, options);
+  return compileLibrary(dir, sources, preparedFor(sources), options.lazy === true);
+}
+
+/**
+ * Whether a YAML file holds PolicyTest documents and nothing else, told without parsing it: every
+ * top-level `kind:` line (column 0) says PolicyTest, and no document is written in flow style (a
+ * line starting with `{` or `[`), where kind would not be at column 0. Anything else is parsed.
+ */
+export function onlyPolicyTests(text: string): boolean {
+  if (/^[{[]/m.test(text)) return false;
+  const kinds = text.match(/^kind:.*$/gm);
+  return kinds !== null && kinds.every((line) => /^kind:\s*["']?PolicyTest["']?\s*(#.*)?$/.test(line));
+}
+
+/**
+ * Compiles a library's sources. `prepared`: documents already parsed and validated (by
+ * `npm run build`) for each source name; they are not validated again.
+ */
+export function compileLibrary(dir: string, sources: { file: string; text: string; name?: string }[], prepared: ReadonlyMap<string, SourceDocument[]> | null = null, lazy = false): Library {
   const problems: Problem[] = [];
   const plans = new Map<string, Plan>();
   const policies: CompiledPolicy[] = [];
   const tests: SourceDocument[] = [];
   const seen = new Map<string, SourceDocument>();
-  for (const { file, text } of sources) {
-    const parsed = parseDocuments(file, text);
+  for (const { file, text, name } of sources) {
+    const ready = name === undefined ? undefined : prepared?.get(name);
+    const parsed = ready ? { docs: ready, problems: [] } : parseDocuments(file, text);
     problems.push(...parsed.problems);
     for (const doc of parsed.docs) {
       const kind = doc.value['kind'];
@@ -171,15 +218,15 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         at([], `expected apiVersion ${API_VERSION} and kind Plan, Policy or PolicyTest, got ${String(doc.value['apiVersion'])} ${String(kind)}`);
         continue;
       }
-      const validate = validatorFor(kind);
-      if (!validate(doc.value)) {
+      const validate = ready ? null : validatorFor(kind);
+      if (validate && !validate(doc.value)) {
         for (const err of relevantErrors(validate.errors ?? [])) {
           at(instanceSegments(err), describeSchemaError(err), err.keyword === 'additionalProperties');
         }
         // Report the CEL problems of the same document too, so one run lists everything.
         if (kind === 'Policy') {
           try {
-            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p));
+            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p), lazy);
           } catch {
             // The structure is too broken to find expressions; the schema errors say why.
           }
@@ -198,7 +245,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         const spec = doc.value['spec'] as JsonObject;
         plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
-        const policy = compilePolicy(doc, name, at, (p) => problems.push(p));
+        const policy = compilePolicy(doc, name, at, (p) => problems.push(p), lazy);
         if (policy) policies.push(policy);
       } else tests.push(doc);
     }
@@ -213,12 +260,12 @@ function expressionProblem(doc: SourceDocument, path: (string | number)[], offse
   return { file: doc.file, ...doc.locateInValue(path, offset), path: pathToString(path), message };
 }
 
-function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: Problem) => void): CompiledPolicy | null {
+function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: Problem) => void, lazy: boolean): CompiledPolicy | null {
   const spec = doc.value['spec'] as JsonObject;
   let ok = true;
   const cel = (path: (string | number)[], source: unknown, expect: Expectation): Compiled | null => {
     if (typeof source !== 'string') return null;
-    const result = compile(source, expect);
+    const result = compile(source, expect, lazy);
     if (result.ok) return result.expr;
     ok = false;
     report(expressionProblem(doc, path, result.offset, `CEL: ${result.message}`));
@@ -247,6 +294,8 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     if (!expression && !violations) return;
     rules.push({
       name: ruleName,
+      description: typeof r['description'] === 'string' ? r['description'] : '',
+      fields: Array.isArray(r['fields']) ? r['fields'].map(String) : [],
       action: (r['action'] as Action | undefined) ?? action,
       operations: Array.isArray(r['operations']) ? new Set(r['operations'] as Operation[]) : null,
       when,
@@ -279,6 +328,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
   return {
     name,
     file: doc.file,
+    description: typeof spec['description'] === 'string' ? spec['description'] : '',
     action,
     failureMode: (spec['failureMode'] as 'Deny' | 'Allow' | undefined) ?? (action === 'Deny' ? 'Deny' : 'Allow'),
     roles: new Set(roles),

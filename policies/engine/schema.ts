@@ -1,11 +1,15 @@
 // JSON Schemas of Redline's own documents (apiVersion redline.dev/v1alpha1): Plan, Policy and
 // PolicyTest. Validated with ajv; each error is mapped back to a file position by the loader.
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX } from '../../core/names.js';
 import { Quantity } from './quantity.js';
 
 export const API_VERSION = 'redline.dev/v1alpha1';
+
+/** A dotted field path such as spec.cluster.shards or spec.template.spec.containers[*].resources. */
+export const FIELD_PATH = '^[A-Za-z_$][\\w$-]*(\\.[A-Za-z_$][\\w$-]*|\\[(\\d+|\\*)\\])*$';
 
 const name = { type: 'string', pattern: DNS_LABEL.source, maxLength: DNS_LABEL_MAX };
 const quantity = { type: 'string', format: 'quantity' };
@@ -229,6 +233,9 @@ export const policySchema = {
               violations: cel,
               message: { type: 'string', minLength: 1 },
               messageExpression: cel,
+              // Where the value the rule judges lives, for review's line and column: dotted paths,
+              // [*] for any list item; the first that the object has wins (one list serves every kind).
+              fields: { type: 'array', minItems: 1, items: { type: 'string', pattern: FIELD_PATH } },
             },
           },
         },
@@ -318,10 +325,13 @@ export const policyTestSchema = {
 
 let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
+// ajv is loaded on first use: a library prepared at build time (prepared.ts) is not validated again.
+const require = createRequire(import.meta.url);
 
 export function validatorFor(kind: 'Plan' | 'Policy' | 'PolicyTest'): ValidateFunction {
   if (!ajv) {
-    ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+    ajv = new AjvClass({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addFormat('quantity', { type: 'string', validate: (s: string) => Quantity.tryParse(s) !== undefined });
   }
   let fn = compiled.get(kind);

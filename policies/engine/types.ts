@@ -34,6 +34,11 @@ export interface RuleResult {
   message: string;
   /** For `error`: whether the policy's failure mode turned it into a denial. */
   denies: boolean;
+  /**
+   * A failing `violations` rule: the field paths its offenders start with (`spec.template.nodeName
+   * node-1` → spec.template.nodeName), where review points. Absent otherwise.
+   */
+  paths?: readonly string[];
 }
 
 /** A StorageClass of the cluster: `default` from the storageclass.kubernetes.io/is-default-class annotation. */

@@ -26,6 +26,12 @@ function notReviewedLine(n: NotReviewed): string {
   return `not reviewed: ${n.reason}`;
 }
 
+/** file:line:column of result i of a review, with the field path when it points at a field. */
+function at(r: ObjectReview, i: number): string {
+  const w = r.where[i]!;
+  return `${r.doc.file}:${w.line}:${w.column}${w.path ? ` ${w.path}` : ''}`;
+}
+
 const MARK: Record<string, string> = { fail: 'FAIL', warn: 'WARN', error: 'ERROR', skip: 'skip', pass: 'pass' };
 
 function renderText(reviews: readonly ObjectReview[], notReviewed: readonly NotReviewed[]): string {
@@ -34,12 +40,12 @@ function renderText(reviews: readonly ObjectReview[], notReviewed: readonly NotR
     const where = `${r.doc.file}:${r.doc.line}`;
     const verdict = r.denied ? 'DENIED' : 'allowed';
     lines.push(`${where} ${r.kind}/${r.name}${r.namespace ? ` (namespace ${r.namespace}, plan ${r.plan})` : ` (plan ${r.plan})`}: ${verdict}${r.patched ? ', mutated' : ''}`);
-    for (const res of r.results) {
+    r.results.forEach((res, i) => {
       // Skips are "not applicable here" for most rules; json/sarif/junit carry their reasons.
-      if (res.result === 'pass' || res.result === 'skip') continue;
+      if (res.result === 'pass' || res.result === 'skip') return;
       const action = res.result === 'fail' && res.action !== 'Deny' ? ` [${res.action}]` : '';
-      lines.push(`  ${MARK[res.result]}${action} ${res.policy}/${res.rule}: ${res.message}`);
-    }
+      lines.push(`  ${MARK[res.result]}${action} ${res.policy}/${res.rule}: ${res.message}\n    at ${at(r, i)}`);
+    });
   }
   for (const n of notReviewed) {
     lines.push(`${n.doc.file}:${n.doc.line} ${n.kind}/${n.name}${n.namespace ? ` (namespace ${n.namespace})` : ''}: ${notReviewedLine(n)}`);
@@ -52,8 +58,11 @@ function renderText(reviews: readonly ObjectReview[], notReviewed: readonly NotR
 }
 
 function renderJson(reviews: readonly ObjectReview[], notReviewed: readonly NotReviewed[]): string {
-  const results = reviews.flatMap((r) => r.results.map((res) => ({
+  const results = reviews.flatMap((r) => r.results.map((res, i) => ({
     file: r.doc.file,
+    line: r.where[i]!.line,
+    column: r.where[i]!.column,
+    path: r.where[i]!.path,
     kind: r.kind,
     apiVersion: r.apiVersion,
     namespace: r.namespace,
@@ -78,38 +87,98 @@ function renderJson(reviews: readonly ObjectReview[], notReviewed: readonly NotR
   return `${JSON.stringify({ results, notReviewed: skipped, summary }, null, 2)}\n`;
 }
 
-function renderSarif(reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[], notReviewed: readonly NotReviewed[]): string {
-  const rules = policies.flatMap((p) => p.rules.map((rule) => ({
-    id: `${p.name}/${rule.name}`,
-    name: `${p.name}/${rule.name}`,
-    shortDescription: { text: `${p.name}: ${rule.name}` },
+/** A SARIF reportingDescriptor: GitHub code scanning wants a full description and help on every rule. */
+interface SarifRule {
+  id: string;
+  name: string;
+  shortDescription: { text: string };
+  fullDescription: { text: string };
+  help: { text: string; markdown: string };
+  defaultConfiguration: { level: 'error' | 'warning' | 'note' };
+}
+
+const ACTION_MEANS: Record<string, string> = {
+  Deny: 'a failure denies the object (review exits 1)',
+  Warn: 'a failure is a warning; the object is still admitted',
+  Audit: 'a failure is recorded for audit; the object is still admitted',
+};
+
+/** The SARIF rule of one policy rule, described from the library: what it is for, what it checks, where it lives. */
+export function sarifRule(policy: CompiledPolicy, rule: CompiledPolicy['rules'][number]): SarifRule {
+  const id = `${policy.name}/${rule.name}`;
+  const purpose = rule.description || policy.description || `rule ${rule.name} of policy ${policy.name}`;
+  const check = rule.violations ? rule.violations.source : rule.expression?.source ?? '';
+  const when = rule.when ? rule.when.source : '';
+  const text = [
+    `${purpose}${/[.!?]$/.test(purpose) ? '' : '.'}`,
+    `Policy ${policy.name} (${policy.file}), action ${rule.action}: ${ACTION_MEANS[rule.action] ?? rule.action}.`,
+    when ? `Applies when: ${when}` : '',
+    check ? `${rule.violations ? 'Fails for each item of' : 'Passes when'}: ${check}` : '',
+    'The result message says what to change.',
+  ].filter(Boolean).join('\n');
+  const markdown = [
+    `**${policy.name} / ${rule.name}**: ${purpose}`,
+    '',
+    `Policy \`${policy.name}\` in \`${policy.file}\`, action **${rule.action}**: ${ACTION_MEANS[rule.action] ?? rule.action}.`,
+    ...(when ? ['', `Applies when:`, '', '```cel', when, '```'] : []),
+    ...(check ? ['', rule.violations ? 'Fails for each item of:' : 'Passes when:', '', '```cel', check, '```'] : []),
+    '',
+    'The result message says what to change.',
+  ].join('\n');
+  return {
+    id,
+    name: id,
+    shortDescription: { text: `${policy.name}: ${rule.name}` },
+    fullDescription: { text: purpose },
+    help: { text, markdown },
     defaultConfiguration: { level: rule.action === 'Deny' ? 'error' : 'warning' },
-  })));
-  rules.push({ id: 'redline/plan-exists', name: 'redline/plan-exists', shortDescription: { text: 'the plan exists' }, defaultConfiguration: { level: 'error' } });
+  };
+}
+
+function fixedRule(id: string, short: string, full: string, help: string, level: SarifRule['defaultConfiguration']['level']): SarifRule {
+  return { id, name: id, shortDescription: { text: short }, fullDescription: { text: full }, help: { text: help, markdown: help }, defaultConfiguration: { level } };
+}
+
+function renderSarif(reviews: readonly ObjectReview[], policies: readonly CompiledPolicy[], notReviewed: readonly NotReviewed[]): string {
+  const rules = policies.flatMap((p) => p.rules.map((rule) => sarifRule(p, rule)));
+  rules.push(fixedRule(
+    'redline/plan-exists', 'the plan exists',
+    'The plan named by the namespace\'s redline.dev/plan label (or --plan) must be defined in the policy library.',
+    'Define the plan in the library\'s plans/ folder, or fix the namespace\'s redline.dev/plan label (or --plan). Every object of a namespace with an unknown plan is denied.',
+    'error',
+  ));
   for (const d of DIMENSIONS) {
-    const id = `${TENANT_TOTALS_POLICY}/${d}`;
-    rules.push({ id, name: id, shortDescription: { text: `the tenant's ${d} across its namespaces within the plan's tenantTotals` }, defaultConfiguration: { level: 'error' } });
+    rules.push(fixedRule(
+      `${TENANT_TOTALS_POLICY}/${d}`,
+      `the tenant's ${d} across its namespaces within the plan's tenantTotals`,
+      `The objects of the input, summed per tenant in document order, must keep the tenant's ${d} within the plan's spec.tenantTotals.${d}, across all of the tenant's namespaces.`,
+      `Lower the ${d} of the object the result names or of earlier objects of the same tenant, or move the tenant to a plan whose tenantTotals allow it.`,
+      'error',
+    ));
   }
-  rules.push({
-    id: NOT_REVIEWED_RULE, name: NOT_REVIEWED_RULE,
-    shortDescription: { text: 'an object that looks like Redis was not reviewed (a kind Redline does not know, or a namespace that is not a tenant\'s)' },
-    defaultConfiguration: { level: 'note' },
-  });
+  rules.push(fixedRule(
+    NOT_REVIEWED_RULE,
+    'an object that looks like Redis was not reviewed (a kind Redline does not know, or a namespace that is not a tenant\'s)',
+    'An object whose kind or apiVersion looks like Redis but that Redline has no adapter for, or an object in a Namespace of the input that has no tenant labels (admission allows it unreviewed).',
+    'Check the kind and apiVersion for a typo (the message names the nearest kind Redline knows) or a version Redline does not support; for a namespace that is not a tenant\'s, nothing is to be done.',
+    'note',
+  ));
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const results = reviews.flatMap((r) => r.results
-    .filter((res) => res.result === 'fail' || res.result === 'warn' || res.result === 'error')
-    .map((res) => {
+    .map((res, i) => ({ res, where: r.where[i]! }))
+    .filter(({ res }) => res.result === 'fail' || res.result === 'warn' || res.result === 'error')
+    .map(({ res, where }) => {
       const id = `${res.policy}/${res.rule}`;
       const level = res.result === 'warn' || res.action !== 'Deny' ? (res.action === 'Audit' ? 'note' : 'warning') : 'error';
       return {
         ruleId: id,
         ...(index.has(id) ? { ruleIndex: index.get(id) } : {}),
         level: res.result === 'error' ? (res.denies ? 'error' : 'warning') : level,
-        message: { text: `${r.kind}/${r.name}: ${res.message}` },
+        message: { text: `${r.kind}/${r.name}: ${res.message}${where.path ? ` (${where.path})` : ''}` },
         locations: [{
           physicalLocation: {
             artifactLocation: { uri: r.doc.file.replace(/\\/g, '/') },
-            region: { startLine: r.doc.line, startColumn: r.doc.column },
+            region: { startLine: where.line, startColumn: where.column },
           },
         }],
       };
@@ -139,33 +208,46 @@ function renderSarif(reviews: readonly ObjectReview[], policies: readonly Compil
   return `${JSON.stringify(log, null, 2)}\n`;
 }
 
+/**
+ * Text as XML character data or attribute value. Characters XML 1.0 cannot carry even escaped
+ * (control characters, lone surrogates: an object's name or value may hold them) become U+FFFD.
+ */
 function xml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+  return text
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
+/**
+ * JUnit XML that passes the strict xunit schema (Jenkins' junit-10 structure, every count and time
+ * attribute present, nothing else on a test case; test/fixtures/junit-strict.xsd): one suite per
+ * object, one case per rule. A failure, error or skip says where in its text: file:line:column and
+ * the field path.
+ */
 function renderJunit(reviews: readonly ObjectReview[], notReviewed: readonly NotReviewed[]): string {
   const s = summarise(reviews);
   const suites = reviews.map((r) => {
     const name = `${r.doc.file}:${r.doc.line} ${r.kind}/${r.name}`;
-    const cases = r.results.map((res) => {
-      const open = `    <testcase classname="${xml(`${r.kind}/${r.name}`)}" name="${xml(`${res.policy}/${res.rule}`)}" file="${xml(r.doc.file)}" line="${r.doc.line}">`;
+    const cases = r.results.map((res, i) => {
+      const open = `    <testcase classname="${xml(`${r.kind}/${r.name}`)}" name="${xml(`${res.policy}/${res.rule}`)}" time="0">`;
+      const where = xml(at(r, i));
       switch (res.result) {
-        case 'fail': return `${open}<failure type="${res.action}" message="${xml(res.message)}"/></testcase>`;
-        case 'warn': return `${open}<system-out>${xml(`warning: ${res.message}`)}</system-out></testcase>`;
-        case 'error': return `${open}<error message="${xml(res.message)}"/></testcase>`;
+        case 'fail': return `${open}<failure type="${res.action}" message="${xml(res.message)}">${where}</failure></testcase>`;
+        case 'warn': return `${open}<system-out>${xml(`warning at ${at(r, i)}: ${res.message}`)}</system-out></testcase>`;
+        case 'error': return `${open}<error type="${res.denies ? 'Deny' : 'Allow'}" message="${xml(res.message)}">${where}</error></testcase>`;
         case 'skip': return `${open}<skipped message="${xml(res.message)}"/></testcase>`;
         default: return `${open}</testcase>`;
       }
     });
     const count = (k: string): number => r.results.filter((x) => x.result === k).length;
-    return `  <testsuite name="${xml(name)}" tests="${r.results.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip')}">\n${cases.join('\n')}\n  </testsuite>`;
+    return `  <testsuite name="${xml(name)}" tests="${r.results.length}" failures="${count('fail')}" errors="${count('error')}" skipped="${count('skip')}" time="0">\n${cases.join('\n')}\n  </testsuite>`;
   });
   for (const n of notReviewed) {
     const name = `${n.doc.file}:${n.doc.line} ${n.kind}/${n.name}`;
-    const testcase = `    <testcase classname="${xml(`${n.kind}/${n.name}`)}" name="${NOT_REVIEWED_RULE}" file="${xml(n.doc.file)}" line="${n.doc.line}"><skipped message="${xml(notReviewedLine(n))}"/></testcase>`;
-    suites.push(`  <testsuite name="${xml(name)}" tests="1" failures="0" errors="0" skipped="1">\n${testcase}\n  </testsuite>`);
+    const testcase = `    <testcase classname="${xml(`${n.kind}/${n.name}`)}" name="${NOT_REVIEWED_RULE}" time="0"><skipped message="${xml(notReviewedLine(n))}">${xml(`${n.doc.file}:${n.doc.line}:${n.doc.column}`)}</skipped></testcase>`;
+    suites.push(`  <testsuite name="${xml(name)}" tests="1" failures="0" errors="0" skipped="1" time="0">\n${testcase}\n  </testsuite>`);
   }
   const total = s.pass + s.fail + s.warn + s.skip + s.error + notReviewed.length;
   const skipped = s.skip + notReviewed.length;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="redline review" tests="${total}" failures="${s.fail}" errors="${s.error}" skipped="${skipped}">\n${suites.join('\n')}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="redline review" tests="${total}" failures="${s.fail}" errors="${s.error}" skipped="${skipped}" time="0">\n${suites.join('\n')}\n</testsuites>\n`;
 }

@@ -7,6 +7,8 @@ import type { SourceDocument } from '../engine/documents.js';
 import type { JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
 import { RECOGNISED_KINDS, recognise } from '../workloads/index.js';
 import { judgeTenantTotals, TENANT_TOTALS_POLICY } from './tenant-totals.js';
+import type { CompiledRule } from '../engine/library.js';
+import { locate, type Location } from './locations.js';
 
 
 export interface ReviewOptions {
@@ -25,6 +27,8 @@ export interface ObjectReview {
   name: string;
   plan: string;
   results: RuleResult[];
+  /** Where each result points (same order as results): the offending field, else the object. */
+  where: Location[];
   patched: boolean;
   mutated: JsonObject;
   denied: boolean;
@@ -161,6 +165,8 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
   const pdbs = pdbsOf(docs);
   const out: ObjectReview[] = [];
   const notReviewed: NotReviewed[] = [];
+  const rules = new Map<string, CompiledRule>();
+  for (const p of engine.library.policies) for (const r of p.rules) rules.set(`${p.name}/${r.name}`, r);
   for (const doc of docs) {
     const object = doc.value;
     const namespace = String(meta(object)['namespace'] ?? '');
@@ -201,6 +207,10 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
       name,
       plan,
       results: outcome.results,
+      // Passes and skips are about the object as a whole; findings point at their field.
+      where: outcome.results.map((r) => (r.result === 'pass' || r.result === 'skip'
+        ? { line: doc.line, column: doc.column, path: '' }
+        : locate(doc, r, rules.get(`${r.policy}/${r.rule}`)))),
       patched: outcome.patch.length > 0,
       mutated: outcome.mutated,
       denied: outcome.denied,

@@ -41,6 +41,8 @@ export function judgeTenantTotals(reviews: ObjectReview[], tenantOf: TenantOf, p
     const over = DIMENSIONS.find((d) => requested[d] > 0n && entitled[d] !== undefined && sum[d] + requested[d] > entitled[d]!);
     if (over) {
       r.results.push(overResult(tenant, planName, over, sum[over], requested[over], entitled[over]!));
+      // About the object as a whole: it points at the object's first line.
+      r.where.push({ line: r.doc.line, column: r.doc.column, path: '' });
       r.denied = true;
       continue;
     }

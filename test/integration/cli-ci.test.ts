@@ -141,7 +141,8 @@ describe('never silent', () => {
   it('lists them in JUnit as skipped testcases, counted in the totals', async () => {
     const run = await runCli(['review', '--format', 'junit', join(dir, 'unknown-kinds.yaml'), NAMESPACES, `${GOOD}/kubedb-standalone.yaml`]);
     expect(run.code).toBe(0);
-    const skipped = run.stdout.match(/<testcase [^>]*name="redline\/not-reviewed"[^>]*><skipped message="[^"]*"\/><\/testcase>/g) ?? [];
+    // The skip's text says where: file:line:column.
+    const skipped = run.stdout.match(/<testcase [^>]*name="redline\/not-reviewed"[^>]*><skipped message="[^"]*">[^<]*unknown-kinds\.yaml:\d+:1<\/skipped><\/testcase>/g) ?? [];
     expect(skipped).toHaveLength(3);
     UNKNOWN.forEach((m, i) => expect(skipped[i]).toContain(m));
     const [, tests, skippedTotal] = /<testsuites [^>]*tests="(\d+)"[^>]*skipped="(\d+)"/.exec(run.stdout) ?? [];
@@ -190,6 +191,45 @@ describe('review does what admission does', () => {
     const byPlan = await runCli(['review', '--plan', 'free', '-'], { stdin: withoutNamespace });
     expect(byPlan.code).toBe(1);
     expect(byPlan.stdout).toContain('mode Cluster is not in plan free');
+  });
+});
+
+describe('malformed but parseable fields are input errors', () => {
+  const redis = (fields: string[]): string => [
+    'apiVersion: kubedb.com/v1', 'kind: Redis', 'metadata: {name: cache, namespace: tenant-free}', 'spec:',
+    '  version: 7.2.4', '  storage: {resources: {requests: {storage: 1Gi}}}', ...fields, '',
+  ].join('\n');
+
+  it('exits 2 with file, line, column and field path, and judges nothing', async () => {
+    const file = join(dir, 'malformed.yaml');
+    await writeFile(file, redis(['  mode: Standalon', '  replicas: "3"', '  podTemplate:', '    spec:', '      containers:',
+      '        - name: redis', '          resources: {limits: {memory: lots}}']));
+    for (const format of ['text', 'json', 'sarif', 'junit']) {
+      const run = await runCli(['review', '--format', format, NAMESPACES, file]);
+      expect(run.code, format).toBe(2);
+      expect(run.stdout, format).toBe('');
+      expect(run.stderr.trim().split('\n')).toEqual([
+        `${file}:7:9: spec.mode: must be one of "Standalone", "Cluster", "Sentinel", not "Standalon" (the Redis kubedb.com/v1 schema)`,
+        `${file}:8:13: spec.replicas: must be an integer, not the string "3" (the Redis kubedb.com/v1 schema)`,
+        `${file}:13:40: spec.podTemplate.spec.containers[0].resources.limits.memory: must be a Kubernetes quantity such as 512Mi, 2Gi or 500m, not the string "lots" (the Redis kubedb.com/v1 schema)`,
+      ]);
+    }
+    const mutate = await runCli(['mutate', file]);
+    expect(mutate.code).toBe(2);
+    expect(mutate.stderr).toContain('spec.replicas: must be an integer');
+  });
+
+  it('a tenant cannot slip more replicas past the plan as a string (the adapter would read the default of 1)', async () => {
+    const asString = join(dir, 'replicas-string.yaml');
+    await writeFile(asString, redis(['  replicas: "30"']));
+    const run = await runCli(['review', NAMESPACES, asString]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${asString}:7:13: spec.replicas: must be an integer, not the string "30"`);
+    const asNumber = join(dir, 'replicas-number.yaml');
+    await writeFile(asNumber, redis(['  replicas: 30']));
+    const judged = await runCli(['review', NAMESPACES, asNumber]);
+    expect(judged.code).toBe(1);
+    expect(judged.stdout).toContain('plan-limits/pods-per-shard');
   });
 });
 

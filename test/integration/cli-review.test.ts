@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile, mkdir, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ const GOOD = 'manifests/examples/good';
 const BAD = 'manifests/examples/bad';
 
 interface JsonReport {
-  results: { file: string; kind: string; apiVersion: string; namespace: string; name: string; policy: string; rule: string; result: string; message: string; patched: boolean }[];
+  results: { file: string; line: number; column: number; path: string; kind: string; apiVersion: string; namespace: string; name: string; policy: string; rule: string; result: string; message: string; patched: boolean }[];
   summary: Record<'pass' | 'fail' | 'warn' | 'skip' | 'error', number>;
 }
 
@@ -41,7 +42,7 @@ describe('redline review', () => {
     const run = await runCli(['review', '--format', 'json', NAMESPACES, `${BAD}/kubedb-over-plan.yaml`]);
     const report = JSON.parse(run.stdout) as JsonReport;
     for (const r of report.results) {
-      expect(Object.keys(r).sort()).toEqual(['apiVersion', 'file', 'kind', 'message', 'name', 'namespace', 'patched', 'policy', 'result', 'rule']);
+      expect(Object.keys(r).sort()).toEqual(['apiVersion', 'column', 'file', 'kind', 'line', 'message', 'name', 'namespace', 'patched', 'path', 'policy', 'result', 'rule']);
       expect(['pass', 'fail', 'warn', 'skip', 'error']).toContain(r.result);
     }
     for (const kind of ['pass', 'fail', 'warn', 'skip', 'error'] as const) {
@@ -50,6 +51,14 @@ describe('redline review', () => {
     const memory = report.results.find((r) => r.rule === 'memory-per-pod');
     expect(memory).toMatchObject({ result: 'fail', namespace: 'tenant-free', patched: true, file: `${BAD}/kubedb-over-plan.yaml` });
     expect(memory?.message).toContain('set resources.limits.memory to at most 256Mi');
+    // Each finding points at the offending field: `memory: 1Gi` is on line 23, its value at column 23.
+    expect(memory).toMatchObject({ line: 23, column: 23, path: 'spec.podTemplate.spec.containers[0].resources.limits.memory' });
+    const found = (rule: string): unknown => report.results.find((r) => r.rule === rule);
+    expect(found('mode-allowed')).toMatchObject({ line: 9, column: 9, path: 'spec.mode' });
+    expect(found('shards')).toMatchObject({ line: 11, column: 13, path: 'spec.cluster.shards' });
+    expect(found('storage-per-pod')).toMatchObject({ line: 16, column: 18, path: 'spec.storage.resources.requests.storage' });
+    // A pass is about the object: its first line.
+    expect(report.results.find((r) => r.result === 'pass')).toMatchObject({ line: 2, column: 1, path: '' });
   });
 
   it('emits SARIF 2.1.0 that validates against the official schema, with file, line and column', async () => {
@@ -62,13 +71,28 @@ describe('redline review', () => {
     expect(validate(sarif), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     const results = sarif.runs[0]!.results;
     expect(results.length).toBeGreaterThan(10);
+    // GitHub code scanning rejects rules without a full description and help.
+    const rules = (sarif as unknown as { runs: { tool: { driver: { rules: { id: string; fullDescription: { text: string }; help: { text: string; markdown: string } }[] } } }[] }).runs[0]!.tool.driver.rules;
+    expect(rules.length).toBeGreaterThan(70);
+    for (const rule of rules) {
+      expect(rule.fullDescription.text.length, rule.id).toBeGreaterThan(10);
+      expect(rule.help.text.length, rule.id).toBeGreaterThan(20);
+      expect(rule.help.markdown.length, rule.id).toBeGreaterThan(20);
+    }
+    const memory = rules.find((r) => r.id === 'plan-limits/memory-per-pod')!;
+    expect(memory.fullDescription.text).toBe('The workload fits the tenant\'s plan (mode, shards, pods, memory, CPU, storage).');
+    expect(memory.help.text).toContain('Policy plan-limits (policies/library/policies/plan-limits.yaml), action Deny');
+    expect(memory.help.markdown).toContain('```cel\nsize(practices.resources.refused');
     const pdb = results.find((r) => r.ruleId === 'pdb/does-not-block-drains');
     expect(pdb?.level).toBe('error');
-    // The PodDisruptionBudget document starts on line 2 of its file (line 1 is a comment).
+    // The finding points at the offending field: `maxUnavailable: 0` on line 8, the value at column 19.
     expect(pdb?.locations[0]?.physicalLocation).toEqual({
       artifactLocation: { uri: `${BAD}/pdb-blocks-drains.yaml` },
-      region: { startLine: 2, startColumn: 1 },
+      region: { startLine: 8, startColumn: 19 },
     });
+    // An offender named by path (a namespace reference) is located at that field.
+    const ref = results.find((r) => r.ruleId === 'isolation/namespace-refs' && r.locations[0]!.physicalLocation.artifactLocation.uri.endsWith('enterprise-active-active.yaml'));
+    expect(ref?.locations[0]?.physicalLocation.region).toEqual({ startLine: 10, startColumn: 17 });
   });
 
   it('emits JUnit XML with one testcase per rule result and failure counts', async () => {
@@ -77,7 +101,7 @@ describe('redline review', () => {
     expect(run.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites')).toBe(true);
     expect(run.stdout).toContain('failures="1"');
     expect((run.stdout.match(/<testcase /g) ?? []).length).toBe(4);
-    expect(run.stdout).toMatch(/<failure type="Deny" message="PodDisruptionBudget redis-frozen allows no disruption/);
+    expect(run.stdout).toMatch(/<failure type="Deny" message="PodDisruptionBudget redis-frozen allows no disruption[^"]*">manifests\/examples\/bad\/pdb-blocks-drains\.yaml:8:19 spec\.maxUnavailable<\/failure>/);
     expect((run.stdout.match(/<testsuite /g) ?? []).length).toBe((run.stdout.match(/<\/testsuite>/g) ?? []).length);
   });
 
@@ -140,6 +164,48 @@ describe('redline review', () => {
     expect(run.stderr).toMatch(/typo\.yaml:11:7: spec\.rules\[1\]: needs expression or violations/);
   });
 });
+
+describe('JUnit output against the strict xunit schema', () => {
+  it('validates with xmllint against test/fixtures/junit-strict.xsd, for every example and for not-reviewed objects', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'redline-junit-'));
+    await writeFile(join(dir, 'unknown.yaml'), 'apiVersion: kubedb.com/v1\nkind: Rediss\nmetadata: {name: "t&<>\'\\"x", namespace: tenant-free}\n');
+    for (const [args, code] of [[[NAMESPACES, GOOD, BAD], 1], [[NAMESPACES, GOOD, join(dir, 'unknown.yaml')], 0]] as const) {
+      const run = await runCli(['review', '--format', 'junit', ...args]);
+      expect(run.code).toBe(code);
+      const report = join(dir, `report-${code}.xml`);
+      await writeFile(report, run.stdout);
+      const lint = await xmllint(['--noout', '--schema', join(ROOT, 'test/fixtures/junit-strict.xsd'), report]);
+      expect(lint.stderr.trim(), lint.stderr.slice(0, 2000)).toBe(`${report} validates`);
+      expect(lint.code).toBe(0);
+    }
+  });
+
+  it('the schema check is real: a report without the required counts or with a foreign attribute fails it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'redline-junit-'));
+    const cases = [
+      '<testsuites name="x" tests="1" failures="0" errors="0" skipped="0" time="0"><testsuite name="s" tests="1" failures="0" errors="0" time="0"><testcase name="c" classname="k" time="0"/></testsuite></testsuites>',
+      '<testsuites name="x" tests="1" failures="0" errors="0" skipped="0" time="0"><testsuite name="s" tests="1" failures="0" errors="0" skipped="0" time="0"><testcase name="c" classname="k" time="0" file="a.yaml"/></testsuite></testsuites>',
+      '<testsuites name="x" tests="one" failures="0" errors="0" skipped="0" time="0"/>',
+    ];
+    for (const [i, xml] of cases.entries()) {
+      const file = join(dir, `bad-${i}.xml`);
+      await writeFile(file, xml);
+      const lint = await xmllint(['--noout', '--schema', join(ROOT, 'test/fixtures/junit-strict.xsd'), file]);
+      expect(lint.code, xml).not.toBe(0);
+      expect(lint.stderr).toMatch(/fails to validate/);
+    }
+  });
+});
+
+function xmllint(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('xmllint', args);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('error', (e) => reject(new Error(`xmllint is needed (Debian libxml2-utils; test/e2e/controlplane/provision.sh installs it): ${e.message}`)));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
 
 describe('redline mutate', () => {
   it('prints Redis objects as admission would store them and leaves other objects alone', async () => {

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedlineError } from '../../core/errors.js';
 import { formatProblem, type DocumentError, type Problem } from '../../policies/engine/documents.js';
-import { compileLibrary, loadLibrary } from '../../policies/engine/library.js';
+import { compileLibrary, loadLibrary, onlyPolicyTests, readLibrarySources } from '../../policies/engine/library.js';
+import { parseDocuments } from '../../policies/engine/documents.js';
+import { prepare, preparedFor } from '../../policies/engine/prepared.js';
 
 const HEADER = 'apiVersion: redline.dev/v1alpha1';
 
@@ -516,5 +518,60 @@ describe('loadLibrary from a directory', () => {
     expect(err).toBeInstanceOf(RedlineError);
     expect(err!.code).toBe('document-invalid');
     expect(err!.problems).toEqual([{ file: join(dir, 'nope'), line: 1, column: 1, path: '', message: 'cannot read policy directory: ENOENT' }]);
+  });
+});
+
+describe('loading for review: no tests, and the library prepared at build time', () => {
+  it('tells PolicyTest-only files apart without parsing them, and leaves anything else to the parser', () => {
+    expect(onlyPolicyTests(`# cases\n${HEADER}\nkind: PolicyTest\nspec:\n  cases:\n    - object: {kind: Pod}\n      x:\n        kind: Redis\n---\nkind: "PolicyTest"\n`)).toBe(true);
+    expect(onlyPolicyTests(`${HEADER}\nkind: PolicyTest\n---\n${HEADER}\nkind: Policy\n`)).toBe(false);
+    expect(onlyPolicyTests(`${HEADER}\nkind: Policy\n`)).toBe(false);
+    expect(onlyPolicyTests('{"apiVersion": "redline.dev/v1alpha1", "kind": "PolicyTest"}\nkind: PolicyTest\n')).toBe(false); // a flow document
+    expect(onlyPolicyTests('# nothing\n')).toBe(false);
+  });
+
+  it('skips PolicyTest files with tests: false and still loads the policies next to them', async () => {
+    const withTests = await loadLibrary('policies/library');
+    const without = await loadLibrary('policies/library', { tests: false });
+    expect(withTests.tests.length).toBeGreaterThan(0);
+    expect(without.tests).toEqual([]);
+    expect(without.policies.map((p) => p.name)).toEqual(withTests.policies.map((p) => p.name));
+    expect([...without.plans.keys()]).toEqual([...withTests.plans.keys()]);
+  });
+
+  it('uses prepared documents only for the exact files they were made from', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'redline-prepared-'));
+    await mkdir(join(dir, 'plans'));
+    await mkdir(join(dir, 'policies'));
+    await writeFile(join(dir, 'plans', 'tiny.yaml'), plan());
+    await writeFile(join(dir, 'policies', 'custom.yaml'), policy(okRule));
+    const sources = await readLibrarySources(dir);
+    const artifact = join(dir, 'prepared.json');
+    const parsed = new Map(sources.map((s) => [s.name, parseDocuments(s.file, s.text).docs]));
+    await writeFile(artifact, JSON.stringify(prepare(sources, parsed)));
+
+    const prepared = preparedFor(sources, artifact);
+    expect([...prepared!.keys()].sort()).toEqual(['plans/tiny.yaml', 'policies/custom.yaml']);
+    const lib = compileLibrary(dir, sources, prepared);
+    expect(lib.policies.map((p) => p.name)).toEqual(['custom']);
+    expect(lib.plans.get('tiny')?.spec).toEqual(compileLibrary(dir, sources).plans.get('tiny')?.spec);
+    // Positions inside a prepared document come from its file, parsed when asked.
+    expect(prepared!.get('policies/custom.yaml')![0]!.locate(['spec', 'rules', 0, 'name'])).toEqual({ line: 8, column: 13 });
+
+    // One changed character, a file more or a file less: nothing prepared is used.
+    const edited = sources.map((s) => (s.name === 'plans/tiny.yaml' ? { ...s, text: s.text.replace('256Mi', '512Mi') } : s));
+    expect(preparedFor(edited, artifact)).toBeNull();
+    expect(preparedFor(sources.slice(1), artifact)).toBeNull();
+    expect(preparedFor([...sources, { name: 'policies/x.yaml', file: 'x.yaml', text: '' }], artifact)).toBeNull();
+    expect(preparedFor(sources, join(dir, 'missing.json'))).toBeNull();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('an edited library is validated as always, even where a prepared one would have been used', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'redline-prepared-'));
+    await mkdir(join(dir, 'plans'));
+    await writeFile(join(dir, 'plans', 'tiny.yaml'), plan('tiny', 'lots'));
+    await expect(loadLibrary(dir, { tests: false })).rejects.toThrow(/perPod\.memory: must be a Kubernetes quantity/);
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -2,6 +2,8 @@
 # Provision the local Kubernetes control plane used by the e2e suite:
 #   - etcd            (Debian package etcd-server, /usr/bin/etcd)
 #   - kube-apiserver  v1.20.2, built from Debian's `kubernetes` source package
+#   - xmllint         (Debian package libxml2-utils: the JUnit output of `redline review` is
+#                     validated against a strict XSD in test/integration)
 #
 # Result: $CACHE/kube-1.20.2/kube-apiserver, where
 #   CACHE=${REDLINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/redline}
@@ -16,7 +18,7 @@ KDIR="$CACHE/kube-1.20.2"
 BIN="$KDIR/kube-apiserver"
 LOG="$KDIR/build.log"
 LOCK="$KDIR/.provision.lock"
-PACKAGES=(golang-go rsync dpkg-dev etcd-server golang-github-modern-go-reflect2-dev)
+PACKAGES=(golang-go rsync dpkg-dev etcd-server golang-github-modern-go-reflect2-dev libxml2-utils)
 REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
 
 say() { printf '[redline-provision] %s\n' "$*"; }
@@ -30,9 +32,10 @@ binary_ok() {
 }
 
 have_etcd() { command -v etcd >/dev/null 2>&1 || [[ -x /usr/bin/etcd ]]; }
+have_xmllint() { command -v xmllint >/dev/null 2>&1; }
 
 # ---- fast path: nothing to do -------------------------------------------
-if binary_ok && have_etcd; then
+if binary_ok && have_etcd && have_xmllint; then
   say "ok: kube-apiserver $KUBE_VERSION at $BIN, etcd at $(command -v etcd || echo /usr/bin/etcd)"
   exit 0
 fi
@@ -44,7 +47,7 @@ if ! flock -n 9; then
   flock 9
 fi
 # Re-check: a concurrent run may have finished the job while we waited.
-if binary_ok && have_etcd; then
+if binary_ok && have_etcd && have_xmllint; then
   say "ok: kube-apiserver $KUBE_VERSION at $BIN (provisioned by a concurrent run)"
   exit 0
 fi
@@ -137,6 +140,7 @@ and re-run $0"
   fi
 fi
 have_etcd || die "etcd not found after installing etcd-server"
+have_xmllint || die "xmllint not found after installing libxml2-utils"
 [[ -d "$REFLECT2_SRC" ]] || die "$REFLECT2_SRC missing (package golang-github-modern-go-reflect2-dev)"
 
 if binary_ok; then

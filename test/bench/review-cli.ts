@@ -1,0 +1,139 @@
+// npm run bench:review — what `redline review` costs as a CI step, as two ratios measured in the
+// same run against baselines run alternately with it (so the machine's changing load hits both):
+//
+//  (a) start-up: `redline review` of one file (a KubeDB Redis, --plan free) against a bare
+//      `node -e 0`; target at most 4×.
+//  (b) a repository of 1,000 manifest files (the shipped examples, copied under new names into
+//      tenant namespaces, with their Namespaces): `redline review DIR` against a node process that
+//      reads the same files and parses them with the yaml package; target at most 1.5×.
+//
+// Each figure is the median of --runs runs (default 9). Wall time is what a CI step waits for; CPU
+// time (user + system of the child, from bash's `times`) is printed next to it because it is what
+// stays put when other processes share the machine.
+//
+//   npm run bench:review -- [--runs N] [--files N] [--keep]
+
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const EXAMPLES = join(ROOT, 'manifests', 'examples');
+
+interface Sample { wall: number; cpu: number }
+
+/** Runs a command through bash so `times` reports the child's CPU; throws unless it exits with one of `codes`. */
+function run(argv: string[], codes: readonly number[]): Sample {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const started = performance.now();
+  const r = spawnSync('bash', ['-c', `${quoted} >/dev/null 2>/tmp/redline-bench-review.err; echo "rc=$?" >&2; times >&2`], { encoding: 'utf8', cwd: ROOT });
+  const wall = performance.now() - started;
+  const rc = Number(/rc=(\d+)/.exec(r.stderr)?.[1]);
+  if (!codes.includes(rc)) throw new Error(`${argv.join(' ')} exited ${rc}: ${readFileSync('/tmp/redline-bench-review.err', 'utf8').slice(0, 2000)}`);
+  // `times` prints the shell's own user/system times, then its children's: "0m0.612s 0m0.048s".
+  const lines = r.stderr.trim().split('\n');
+  const children = lines[lines.length - 1]!.match(/(\d+)m([\d.]+)s/g)!;
+  const cpu = children.reduce((sum, t) => {
+    const [, m, s] = /(\d+)m([\d.]+)s/.exec(t)!;
+    return sum + (Number(m) * 60 + Number(s)) * 1000;
+  }, 0);
+  return { wall, cpu };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs the two commands alternately `runs` times (after one warm-up each); medians of both. */
+function compare(runs: number, subject: () => Sample, baseline: () => Sample): { subject: Sample; baseline: Sample } {
+  subject();
+  baseline();
+  const s: Sample[] = [];
+  const b: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      s.push(subject());
+      b.push(baseline());
+    } else {
+      b.push(baseline());
+      s.push(subject());
+    }
+  }
+  return {
+    subject: { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)) },
+    baseline: { wall: median(b.map((x) => x.wall)), cpu: median(b.map((x) => x.cpu)) },
+  };
+}
+
+/** A repository of `count` manifest files: the examples, renamed per copy, in tenant namespaces. */
+function makeRepository(count: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'redline-bench-review-'));
+  cpSync(join(EXAMPLES, 'namespaces.yaml'), join(dir, 'namespaces.yaml'));
+  const sources = ['good', 'bad'].flatMap((d) => readdirSync(join(EXAMPLES, d)).sort().map((f) => join(EXAMPLES, d, f)));
+  for (let i = 0; i < count - 1; i++) {
+    const source = sources[i % sources.length]!;
+    const text = readFileSync(source, 'utf8').replace(/^(\s*name: )([a-z0-9-]+)\s*$/m, `$1$2-${i}`);
+    const sub = join(dir, `team-${i % 20}`);
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `${i}-${source.split('/').at(-1)}`), text);
+  }
+  return dir;
+}
+
+const PARSE_ONLY = `
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+const walk = (d) => readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))
+  .flatMap((e) => e.isDirectory() ? walk(join(d, e.name)) : /\\.(ya?ml|json)$/.test(e.name) ? [join(d, e.name)] : []);
+let n = 0;
+for (const f of walk(process.argv[1])) for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) if (doc.toJS()) n++;
+if (n === 0) process.exit(3);
+`;
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '9' },
+      files: { type: 'string', default: '1000' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('usage: npm run bench:review -- [--runs N (9)] [--files N (1000)] [--keep (the generated repository)]');
+    return;
+  }
+  const runs = Number(values.runs);
+  const files = Number(values.files);
+  const one = join(EXAMPLES, 'good', 'kubedb-standalone.yaml');
+  const node = process.execPath;
+
+  const startup = compare(runs, () => run([node, CLI, 'review', '--plan', 'free', one], [0]), () => run([node, '-e', '0'], [0]));
+  const repo = makeRepository(files);
+  // The bad examples are denied: review exits 1 there.
+  const scan = compare(runs, () => run([node, CLI, 'review', repo], [1]), () => run([node, '--input-type=module', '-e', PARSE_ONLY, repo], [0]));
+  if (values.keep) console.log(`repository kept at ${repo}`);
+  else rmSync(repo, { recursive: true, force: true });
+
+  const ms = (x: number): string => `${x.toFixed(0)} ms`;
+  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+  console.log(`redline review, median of ${runs} runs each, alternating with the baseline`);
+  console.log('');
+  console.log(`(a) start-up, one file (${one.slice(ROOT.length + 1)})                target ≤ 4×`);
+  console.log(`    review      wall ${ms(startup.subject.wall).padStart(8)}   cpu ${ms(startup.subject.cpu).padStart(8)}`);
+  console.log(`    node -e 0   wall ${ms(startup.baseline.wall).padStart(8)}   cpu ${ms(startup.baseline.cpu).padStart(8)}`);
+  console.log(`    ratio       wall ${ratio(startup.subject.wall, startup.baseline.wall).padStart(8)}   cpu ${ratio(startup.subject.cpu, startup.baseline.cpu).padStart(8)}`);
+  console.log('');
+  console.log(`(b) a repository of ${files} files                                        target ≤ 1.5×`);
+  console.log(`    review      wall ${ms(scan.subject.wall).padStart(8)}   cpu ${ms(scan.subject.cpu).padStart(8)}`);
+  console.log(`    yaml parse  wall ${ms(scan.baseline.wall).padStart(8)}   cpu ${ms(scan.baseline.cpu).padStart(8)}`);
+  console.log(`    ratio       wall ${ratio(scan.subject.wall, scan.baseline.wall).padStart(8)}   cpu ${ratio(scan.subject.cpu, scan.baseline.cpu).padStart(8)}`);
+}
+
+main();
