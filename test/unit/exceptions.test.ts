@@ -334,3 +334,53 @@ function readdirAll(dir: string): string[] {
     .map((e) => `${e.parentPath}/${e.name}`)
     .filter((f) => !f.includes('/tests/'));
 }
+
+describe('PolicyTest cases with exceptions', () => {
+  const testDoc = (cases: string, exceptions = ''): string => `${HEADER}
+kind: PolicyTest
+metadata: {name: guard-exceptions}
+spec:
+  policy: guard
+${exceptions}  cases:
+${cases}`;
+  const caseWith = (extra: string, result = 'skip'): string => `    - name: c
+      object: {apiVersion: kubedb.com/v1, kind: Redis, metadata: {name: sessions, namespace: tenant-acme}, spec: {version: 7.2.4}}
+      tenant: acme
+${extra}      expect:
+        - {rule: strict, result: ${result}}
+`;
+
+  it('a case that names exceptions needs a clock', () => {
+    expect(problems(testDoc(caseWith('      exceptions: [x]\n')))).toEqual(['exceptions/e0.yaml:10:19: spec.cases[0].exceptions: needs now as well']);
+  });
+
+  it('a test-only exception is validated as a PolicyException; a case naming a broken or unknown one fails saying why', async () => {
+    const { runPolicyTests } = await import('../../policies/review/testing.js');
+    const declared = `  exceptions:
+    - metadata: {name: wide}
+      spec: {owner: o, reason: r, approved: 2027-01-01, expires: 2027-06-01, policies: [{policy: guard}], match: {tenant: acme, names: ["*"]}}
+    - metadata: {name: fine}
+      spec: {owner: o, reason: r, approved: 2027-01-01, expires: 2027-02-01, policies: [{policy: guard, rules: [strict]}], match: {tenant: acme, names: [sessions]}}
+`;
+    const lib = library(testDoc(
+      caseWith('      exceptions: [wide]\n      now: 2027-01-10\n')
+      + caseWith('      exceptions: [nowhere]\n      now: 2027-01-10\n')
+      + caseWith('      exceptions: [fine]\n      now: 2027-01-10\n')
+      + caseWith('      exceptions: [fine]\n      now: 2027-03-01\n', 'fail')
+      + caseWith('', 'fail'),
+      declared,
+    ));
+    const outcomes = runPolicyTests(new Engine(lib), lib.tests);
+    expect(outcomes.map((o) => o.failures)).toEqual([
+      [
+        // Checked as a document: the schema first (a glob), as a library load would report it.
+        'exception wide: exceptions/e0.yaml:8:137: spec.exceptions[0].spec.match.names[0]: exact names only: globs are not allowed (a tenant names its own objects, so a pattern would waive the rule for any object it names to fit)',
+        'rule strict: expected skip, got fail (strict says no)',
+      ],
+      ['exception nowhere is neither in this file\'s exceptions nor in the library', 'rule strict: expected skip, got fail (strict says no)'],
+      [],
+      [],
+      [],
+    ]);
+  });
+});
