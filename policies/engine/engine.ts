@@ -9,7 +9,7 @@ import { recognise } from '../workloads/index.js';
 import type { AdapterResult, PodSlots, PodView, Segments, WorkloadView } from '../workloads/index.js';
 import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
 import type { CompiledMutation, CompiledPolicy, CompiledRule, Library, Plan } from './library.js';
-import { applyExceptions, exceptionStatuses, type ExceptionStatus } from './exceptions.js';
+import { applyExceptions, exceptionCandidates, exceptionStatuses, indexExceptions, type ExceptionIndex, type ExceptionStatus } from './exceptions.js';
 import { PatchRecorder } from './mutate.js';
 import { practicesOf } from '../workloads/practices.js';
 import type { Json, JsonObject, ReviewInput, ReviewOutcome, RuleResult } from './types.js';
@@ -34,11 +34,13 @@ export class Engine {
   private readonly budgetMs: number;
   private readonly now: () => number;
   readonly clock: () => Date;
+  private readonly exceptions: ExceptionIndex;
 
   constructor(readonly library: Library, options: EngineOptions = {}) {
     this.budgetMs = options.timeBudgetMs ?? DEFAULT_BUDGET_MS;
     this.now = options.now ?? (() => performance.now());
     this.clock = options.clock ?? (() => new Date());
+    this.exceptions = indexExceptions(library.exceptions);
   }
 
   get policyNames(): string[] {
@@ -114,9 +116,10 @@ export class Engine {
         for (let i = from; i < results.length; i++) results[i] = asWarningFor(policy, view.role, results[i]!);
       }
     }
-    if (this.library.exceptions.length === 0) return { redis: true, reason: '', results, patch, mutated, denied: isDenied(results) };
-    const excepted = applyExceptions(this.library.exceptions, this.library.settings, results, subjectOf(subject), input.namespace,
-      (input.now ?? this.clock()).getTime());
+    const target = subjectOf(subject);
+    const candidates = exceptionCandidates(this.exceptions, target, input.namespace);
+    if (candidates.length === 0) return { redis: true, reason: '', results, patch, mutated, denied: isDenied(results) };
+    const excepted = applyExceptions(candidates, this.library.settings, results, target, input.namespace, (input.now ?? this.clock()).getTime());
     const outcome: ReviewOutcome = { redis: true, reason: '', results: excepted.results, patch, mutated, denied: isDenied(excepted.results) };
     if (excepted.notices.length > 0) outcome.exceptions = excepted.notices;
     return outcome;

@@ -163,6 +163,30 @@ export function matchesObject(e: CompiledException, subject: Subject, namespace:
   return subject.name !== '' && e.names.has(subject.name);
 }
 
+/** Exceptions by tenant and object name: a review looks up only the ones that can match it. */
+export type ExceptionIndex = ReadonlyMap<string, readonly CompiledException[]>;
+
+const indexKey = (tenant: string, name: string): string => `${tenant}\u0000${name}`;
+
+export function indexExceptions(exceptions: readonly CompiledException[]): ExceptionIndex {
+  const index = new Map<string, CompiledException[]>();
+  for (const e of exceptions) {
+    for (const name of e.names) {
+      const key = indexKey(e.tenant, name);
+      const list = index.get(key);
+      if (list) list.push(e);
+      else index.set(key, [e]);
+    }
+  }
+  return index;
+}
+
+/** The exceptions that may match the object (same tenant, same name); matchesObject decides. */
+export function exceptionCandidates(index: ExceptionIndex, subject: Subject, namespace: NamespaceInfo | null): readonly CompiledException[] {
+  if (index.size === 0 || !namespace || subject.name === '' || !Object.hasOwn(namespace.labels, LABEL_TENANT)) return [];
+  return index.get(indexKey(namespace.labels[LABEL_TENANT]!, subject.name)) ?? [];
+}
+
 function covers(e: CompiledException, policy: string, rule: string): boolean {
   if (!e.rules.has(policy)) return false;
   const rules = e.rules.get(policy);
