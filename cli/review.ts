@@ -53,6 +53,8 @@ Objects that look like Redis but are of a kind Redline does not know are listed 
 The objects are summed per tenant (its Namespace's redline.dev/tenant, else --tenant) as admission
 would store them in order: the object that takes a tenant past its plan's tenantTotals is denied by
 tenant-totals with the arithmetic.
+The library's PolicyExceptions apply as in admission, by today's date: a waived rule is a skip naming
+the exception and its owner; an expired exception is ignored and warned about.
 
 flags:
   --plan NAME          plan for objects whose Namespace is not in the input (default free)
@@ -146,7 +148,7 @@ export async function runReview(argv: string[], io: Io = processIo): Promise<num
   const { reviews, notReviewed } = reviewInput(engine, docs, {
     plan: values.plan, mutate: !values['no-mutate'], ...(only ? { only } : {}), ...(values.tenant !== undefined ? { tenant: values.tenant } : {}),
   });
-  io.out(render(format, reviews, engine.library.policies, notReviewed));
+  io.out(render(format, reviews, engine.library.policies, notReviewed, engine.exceptionStatuses()));
   // Objects of unknown kinds do not change the verdict, unless nothing at all was reviewed.
   const unknown = notReviewed.filter((n) => n.why === 'unknown-kind');
   if (reviews.length === 0 && unknown.length > 0) {

@@ -113,6 +113,8 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     logger: root.child({ [LogKey.component]: 'policies' }),
     metrics,
     intervalMs: cfg.policyReloadIntervalMs,
+    // PolicyExceptions start and expire by the same clock as the certificates.
+    clock,
   });
   try {
     await policies.load();
@@ -120,6 +122,9 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     say(`redline serve: cannot load policies from ${policiesDir}:\n${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+
+  // redline_exception_expiry_timestamp_seconds{exception}, redline_exceptions{state}: the library in service.
+  metrics.setExceptionSource(() => policies.current().exceptionStatuses());
 
   // Serving certificate.
   let certPaths: CertPaths;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Keeps manifests/base/library/ — the input of the redline-policies ConfigMap — identical to the
-// shipped library policies/library/{plans,policies}/ (the single source).
+// shipped library policies/library/{plans,policies,settings,exceptions}/ (the single source).
 //
 // Why a copy: kustomize's default load restrictor refuses files outside the kustomization's
 // directory, and `kubectl kustomize manifests/` (no flags) must render. So the plans and policies
@@ -19,8 +19,11 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(ROOT, 'policies', 'library');
 const TARGET = join(ROOT, 'manifests', 'base', 'library');
-/** Source subdirectory → ConfigMap key prefix. Keys are flat (a ConfigMap key has no "/"). */
-const SECTIONS = { plans: 'plan', policies: 'policy' };
+/**
+ * Source subdirectory → ConfigMap key prefix. Keys are flat (a ConfigMap key has no "/"). A section
+ * may be absent (a library without PolicyExceptions has no exceptions/).
+ */
+const SECTIONS = { plans: 'plan', policies: 'policy', settings: 'settings', exceptions: 'exception' };
 export const CONFIGMAP_NAME = 'redline-policies';
 
 /** The files the copy must contain: relative path → content. */
@@ -28,6 +31,7 @@ export function desiredFiles() {
   const files = new Map();
   const generator = [];
   for (const [dir, prefix] of Object.entries(SECTIONS)) {
+    if (!existsSync(join(SOURCE, dir))) continue;
     const names = readdirSync(join(SOURCE, dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
     for (const name of names) {
       files.set(`${dir}/${name}`, readFileSync(join(SOURCE, dir, name), 'utf8'));

@@ -53,7 +53,7 @@ export interface AdmissionResult {
   /** Short machine-readable reason for the log line. */
   reason: string;
   patchOps: number;
-  /** "policy.rule=result" for results other than pass/skip (log line). */
+  /** "policy.rule=result" for results other than pass/skip, "policy.rule=excepted:NAME" for waived ones (log line). */
   notable: string[];
 }
 
@@ -162,6 +162,7 @@ export function shapeOutcome(
   const seenWarnings = new Set<string>();
   let audit: Record<string, string> | undefined;
   for (const r of outcome.results) {
+    if (r.exception) notable.push(`${r.policy}.${r.rule}=excepted:${r.exception.name}`);
     if (r.result === 'pass' || r.result === 'skip') continue;
     notable.push(`${r.policy}.${r.rule}=${r.result}`);
     if (isDenying(r)) {
@@ -182,6 +183,14 @@ export function shapeOutcome(
       audit ??= {};
       const v = r.message.length > MAX_AUDIT_VALUE_LENGTH ? `${r.message.slice(0, MAX_AUDIT_VALUE_LENGTH - 1)}…` : r.message;
       audit[auditAnnotationKey(r.policy, r.rule)] = v;
+    }
+  }
+  // Every exception that waived a rule here (or, expired or not yet in effect, did not), naming its owner.
+  for (const notice of outcome.exceptions ?? []) {
+    const w = formatWarning('', notice.message);
+    if (!seenWarnings.has(w)) {
+      seenWarnings.add(w);
+      warnings.push(w);
     }
   }
   if (outcome.denied) {

@@ -27,7 +27,7 @@ export const LogKey = {
   reason: 'reason',
   /** Number of patch operations in a /mutate answer. */
   patchOps: 'patchOps',
-  /** Policy results that were not `pass`/`skip`, as "policy.rule=result" strings. */
+  /** Policy results that were not `pass`/`skip`, as "policy.rule=result" strings ("policy.rule=excepted:NAME" when waived). */
   results: 'results',
   /** An Error (serialised by pino's err serializer: type, message, stack). */
   err: 'err',
@@ -37,6 +37,10 @@ export const LogKey = {
   address: 'address',
   /** Retry delay of a restarting watch, in ms. */
   backoffMs: 'backoffMs',
+  /** A PolicyException's name, its owner and its expiry as written. */
+  exception: 'exception',
+  owner: 'owner',
+  expires: 'expires',
 } as const;
 
 export type LogKeyName = (typeof LogKey)[keyof typeof LogKey];

@@ -1,11 +1,12 @@
 // Prometheus metrics of the webhook. One dedicated Registry per server so tests can run several
 // servers in one process. Label values are bounded: `kind` comes from a fixed list, `operation` and
-// `endpoint` from fixed sets, `policy`/`rule` from the compiled library. The per-request updates
+// `endpoint` from fixed sets, `policy`/`rule`/`exception` from the compiled library. The per-request updates
 // never hash a label set: request and policy-result counts are counted in plain numbers and added
 // to their counters at scrape time, and latency goes to a CountingHistogram series looked up once.
 
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CountingHistogram, type HistogramSeries } from './histogram.js';
+import type { ExceptionStatus } from '../policies/engine/index.js';
 
 /** The values of the metrics' `kind` label: the kinds Redline reviews (DESIGN.md "Supported kinds"); any other kind is labelled "other". */
 export const METRIC_KINDS: readonly string[] = Object.freeze([
@@ -80,6 +81,9 @@ export class WebhookMetrics {
   readonly policyResults: Counter<'policy' | 'rule' | 'result'>;
   readonly errors: Counter<'kind'>;
   readonly ready: Gauge<string>;
+  readonly exceptionExpiry: Gauge<'exception'>;
+  readonly exceptionStates: Gauge<'state'>;
+  private exceptionSource: () => readonly ExceptionStatus[] = () => [];
   /** endpoint, kind, operation → the latency series and, by outcome, requests not yet counted. */
   private readonly requestSeries = new Map<string, { latency: HistogramSeries; outcomes: Map<AdmissionOutcome, PendingCount> }>();
   /** policy → rule → result → count not yet added to the counter. */
@@ -142,7 +146,34 @@ export class WebhookMetrics {
         this.set(self.readinessProbe() ? 1 : 0);
       },
     });
+    // The library in service at scrape time (a reload changes the set), its states by the serve clock.
+    this.exceptionExpiry = new Gauge({
+      name: 'redline_exception_expiry_timestamp_seconds',
+      help: 'When each PolicyException of the library in service expires (Unix seconds); alert on it minus time().',
+      labelNames: ['exception'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of self.exceptionSource()) this.labels(e.name).set(e.expiresMs / 1000);
+      },
+    });
+    this.exceptionStates = new Gauge({
+      name: 'redline_exceptions',
+      help: 'PolicyExceptions of the library in service by state: active, expiring (within the warning window), expired (ignored), pending (before approved).',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const counts = { active: 0, expiring: 0, expired: 0, pending: 0 };
+        for (const e of self.exceptionSource()) counts[e.state]++;
+        for (const [state, n] of Object.entries(counts)) this.labels(state).set(n);
+      },
+    });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The exceptions (and their states now) the exception gauges report at scrape time. */
+  setExceptionSource(source: () => readonly ExceptionStatus[]): void {
+    this.exceptionSource = source;
   }
 
   /** The redline_ready gauge is computed from this at scrape time. */

@@ -1,12 +1,15 @@
 // The engine: recognise the workload, apply the declared mutations, evaluate every rule of every
 // selected policy against the (mutated) object. Results are values — pass, fail, warn, skip or
-// error — and an error never escapes: the policy's failure mode decides whether it denies.
+// error — and an error never escapes: the policy's failure mode decides whether it denies. Then
+// the library's PolicyExceptions turn the results they waive into skips naming them: every caller
+// (admission, review, audit) gets them from here, by the engine's wall clock.
 
 import { LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.js';
 import { recognise } from '../workloads/index.js';
 import type { AdapterResult, PodSlots, PodView, Segments, WorkloadView } from '../workloads/index.js';
 import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
 import type { CompiledMutation, CompiledPolicy, CompiledRule, Library, Plan } from './library.js';
+import { applyExceptions, exceptionCandidates, exceptionStatuses, indexExceptions, type ExceptionIndex, type ExceptionStatus } from './exceptions.js';
 import { PatchRecorder } from './mutate.js';
 import { practicesOf } from '../workloads/practices.js';
 import type { Json, JsonObject, ReviewInput, ReviewOutcome, RuleResult } from './types.js';
@@ -16,6 +19,8 @@ export interface EngineOptions {
   timeBudgetMs?: number;
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
+  /** The wall clock exceptions start and expire by (a ReviewInput's `now` overrides it). Default: the system's. */
+  clock?: () => Date;
 }
 
 const DEFAULT_BUDGET_MS = 250;
@@ -28,10 +33,14 @@ const RULES_PER_CLOCK_READING = 4;
 export class Engine {
   private readonly budgetMs: number;
   private readonly now: () => number;
+  readonly clock: () => Date;
+  private readonly exceptions: ExceptionIndex;
 
   constructor(readonly library: Library, options: EngineOptions = {}) {
     this.budgetMs = options.timeBudgetMs ?? DEFAULT_BUDGET_MS;
     this.now = options.now ?? (() => performance.now());
+    this.clock = options.clock ?? (() => new Date());
+    this.exceptions = indexExceptions(library.exceptions);
   }
 
   get policyNames(): string[] {
@@ -40,6 +49,11 @@ export class Engine {
 
   hasPlan(name: string): boolean {
     return this.library.plans.has(name);
+  }
+
+  /** Each PolicyException of the library and its state at `at` (default: the engine's clock). */
+  exceptionStatuses(at: Date = this.clock()): ExceptionStatus[] {
+    return exceptionStatuses(this.library.exceptions, this.library.settings, at.getTime());
   }
 
   review(input: ReviewInput): ReviewOutcome {
@@ -102,8 +116,13 @@ export class Engine {
         for (let i = from; i < results.length; i++) results[i] = asWarningFor(policy, view.role, results[i]!);
       }
     }
-    const denied = results.some((r) => (r.result === 'fail' && r.action === 'Deny') || (r.result === 'error' && r.denies));
-    return { redis: true, reason: '', results, patch, mutated, denied };
+    const target = subjectOf(subject);
+    const candidates = exceptionCandidates(this.exceptions, target, input.namespace);
+    if (candidates.length === 0) return { redis: true, reason: '', results, patch, mutated, denied: isDenied(results) };
+    const excepted = applyExceptions(candidates, this.library.settings, results, target, input.namespace, (input.now ?? this.clock()).getTime());
+    const outcome: ReviewOutcome = { redis: true, reason: '', results: excepted.results, patch, mutated, denied: isDenied(excepted.results) };
+    if (excepted.notices.length > 0) outcome.exceptions = excepted.notices;
+    return outcome;
   }
 
   /** Appends the policy's results; returns whether the budget is exhausted (it stays so). */
@@ -208,6 +227,17 @@ export class Engine {
     }
     return null;
   }
+}
+
+function isDenied(results: readonly RuleResult[]): boolean {
+  return results.some((r) => (r.result === 'fail' && r.action === 'Deny') || (r.result === 'error' && r.denies));
+}
+
+/** Kind and name of the object judged, as exceptions match them. */
+function subjectOf(object: JsonObject): { kind: string; name: string } {
+  const meta = object['metadata'];
+  const name = meta && typeof meta === 'object' && !Array.isArray(meta) ? meta['name'] : undefined;
+  return { kind: typeof object['kind'] === 'string' ? object['kind'] : '', name: typeof name === 'string' ? name : '' };
 }
 
 /** The variables of one pass over the policies: the object (as mutated so far) and its view. */

@@ -1,4 +1,5 @@
-// Loads the policy library: every Plan and Policy document under a directory, each validated
+// Loads the policy library: every Plan, Policy, PolicyException and LibrarySettings document (and
+// the PolicyTest cases) under a directory, each validated
 // against its JSON Schema and every CEL expression compiled and type-checked. Any problem in any
 // document fails the whole load (nothing is half-applied) with file:line:column and field path.
 
@@ -6,8 +7,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { compile, toCel, type Compiled, type Expectation } from './cel.js';
 import { documentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
+import { compileException, DEFAULT_LIBRARY_SETTINGS, librarySettingsOf, type CompiledException, type LibrarySettings } from './exceptions.js';
 import { preparedFor, type LibrarySource } from './prepared.js';
-import { API_VERSION, describeSchemaError, instanceSegments, relevantErrors, validatorFor } from './schema.js';
+import { API_VERSION, DOCUMENT_KINDS, describeSchemaError, instanceSegments, relevantErrors, validatorFor, type DocumentKind } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 
 /**
@@ -119,6 +121,9 @@ export interface Library {
   dir: string;
   plans: ReadonlyMap<string, Plan>;
   policies: readonly CompiledPolicy[];
+  /** Waivers of named rules for named objects of one tenant, each with an expiry (see exceptions.ts). */
+  exceptions: readonly CompiledException[];
+  settings: LibrarySettings;
   /** Test documents found next to the policies (run by `redline test`). */
   tests: readonly SourceDocument[];
 }
@@ -204,18 +209,23 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
   const plans = new Map<string, Plan>();
   const policies: CompiledPolicy[] = [];
   const tests: SourceDocument[] = [];
+  // Exceptions are checked against every policy, so after all documents are read.
+  const exceptionDocs: SourceDocument[] = [];
+  const policyRules = new Map<string, string[]>();
+  let settingsDoc: SourceDocument | undefined;
   const seen = new Map<string, SourceDocument>();
+  const reporter = (doc: SourceDocument) => (path: (string | number)[], message: string, key = false): void => {
+    problems.push({ file: doc.file, ...(key ? doc.locateKey(path) : doc.locate(path)), path: pathToString(path), message });
+  };
   for (const { file, text, name } of sources) {
     const ready = name === undefined ? undefined : prepared?.get(name);
     const parsed = ready ? { docs: ready, problems: [] } : parseDocuments(file, text);
     problems.push(...parsed.problems);
     for (const doc of parsed.docs) {
-      const kind = doc.value['kind'];
-      const at = (path: (string | number)[], message: string, key = false): void => {
-        problems.push({ file: doc.file, ...(key ? doc.locateKey(path) : doc.locate(path)), path: pathToString(path), message });
-      };
-      if (doc.value['apiVersion'] !== API_VERSION || (kind !== 'Plan' && kind !== 'Policy' && kind !== 'PolicyTest')) {
-        at([], `expected apiVersion ${API_VERSION} and kind Plan, Policy or PolicyTest, got ${String(doc.value['apiVersion'])} ${String(kind)}`);
+      const kind = doc.value['kind'] as DocumentKind;
+      const at = reporter(doc);
+      if (doc.value['apiVersion'] !== API_VERSION || !DOCUMENT_KINDS.includes(kind)) {
+        at([], `expected apiVersion ${API_VERSION} and kind ${DOCUMENT_KINDS.slice(0, -1).join(', ')} or ${DOCUMENT_KINDS.at(-1)}, got ${String(doc.value['apiVersion'])} ${String(kind)}`);
         continue;
       }
       const validate = ready ? null : validatorFor(kind);
@@ -245,13 +255,26 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         const spec = doc.value['spec'] as JsonObject;
         plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
+        policyRules.set(name, ((doc.value['spec'] as JsonObject)['rules'] as JsonObject[]).map((r) => String(r['name'])));
         const policy = compilePolicy(doc, name, at, (p) => problems.push(p), lazy);
         if (policy) policies.push(policy);
+      } else if (kind === 'PolicyException') exceptionDocs.push(doc);
+      else if (kind === 'LibrarySettings') {
+        if (settingsDoc) at([], `a library has one LibrarySettings document (the first is in ${settingsDoc.file}:${settingsDoc.line})`);
+        else settingsDoc = doc;
       } else tests.push(doc);
     }
   }
+  const settings = settingsDoc
+    ? librarySettingsOf(settingsDoc.value['spec'] as JsonObject | undefined, reporter(settingsDoc))
+    : DEFAULT_LIBRARY_SETTINGS;
+  const exceptions: CompiledException[] = [];
+  for (const doc of exceptionDocs) {
+    const exception = compileException(doc, policyRules, settings, reporter(doc));
+    if (exception) exceptions.push(exception);
+  }
   if (problems.length > 0) throw documentError(problems);
-  return { dir, plans, policies, tests };
+  return { dir, plans, policies, exceptions, settings, tests };
 }
 
 type Report = (path: (string | number)[], message: string) => void;

@@ -1,5 +1,5 @@
-// JSON Schemas of Redline's own documents (apiVersion redline.dev/v1alpha1): Plan, Policy and
-// PolicyTest. Validated with ajv; each error is mapped back to a file position by the loader.
+// JSON Schemas of Redline's own documents (apiVersion redline.dev/v1alpha1): Plan, Policy,
+// PolicyException, LibrarySettings and PolicyTest. Validated with ajv; each error is mapped back to a file position by the loader.
 
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
@@ -34,6 +34,15 @@ const toleration = {
 const dnsSuffix = {
   type: 'string', maxLength: DNS_SUBDOMAIN_MAX, pattern: DNS_SUBDOMAIN.source,
 };
+/**
+ * A Kubernetes object name as written, exactly: no glob. A tenant picks the names of its own objects,
+ * so a pattern would waive a rule for every object it chooses to name to fit.
+ */
+const objectName = { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' };
+/** A label value (what `redline.dev/tenant` holds). */
+const labelValue = { type: 'string', maxLength: 63, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' };
+/** A date (2027-01-15, meaning 00:00 UTC) or an RFC 3339 time (2027-01-15T12:00:00Z). */
+const timestamp = { type: 'string', format: 'timestamp' };
 export const ROLES = ['workload', 'pod', 'pdb', 'other-pod', 'other-workload', 'certificate'];
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
 
@@ -262,6 +271,64 @@ export const policySchema = {
   },
 } as const;
 
+export const exceptionSpecSchema = {
+  type: 'object', additionalProperties: false, required: ['owner', 'reason', 'approved', 'expires', 'policies', 'match'],
+  properties: {
+    // Who answers for the waiver (a person or team, an address to ask).
+    owner: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' },
+    reason: { type: 'string', minLength: 1, pattern: '\\S' },
+    ticket: { type: 'string', minLength: 1, maxLength: 200 },
+    // In effect from `approved` until `expires`; the two at most the library's maxDays apart.
+    approved: timestamp,
+    expires: timestamp,
+    policies: {
+      type: 'array', minItems: 1,
+      items: {
+        type: 'object', additionalProperties: false, required: ['policy'],
+        // rules absent: every rule of the policy.
+        properties: { policy: name, rules: { type: 'array', minItems: 1, uniqueItems: true, items: name } },
+      },
+    },
+    match: {
+      type: 'object', additionalProperties: false, required: ['tenant', 'names'],
+      properties: {
+        // The namespace's redline.dev/tenant label (which only admins set): never another tenant's objects.
+        tenant: labelValue,
+        namespaces: { type: 'array', minItems: 1, uniqueItems: true, items: { ...objectName, maxLength: 63 } },
+        kinds: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Z][A-Za-z0-9]*$', maxLength: 63 } },
+        names: { type: 'array', minItems: 1, uniqueItems: true, items: objectName },
+      },
+    },
+  },
+} as const;
+
+export const policyExceptionSchema = {
+  type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false,
+  properties: { ...header('PolicyException'), spec: exceptionSpecSchema },
+} as const;
+
+/** Library-wide settings: at most one document per library. */
+export const librarySettingsSchema = {
+  type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false,
+  properties: {
+    ...header('LibrarySettings'),
+    spec: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        exceptions: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            // The longest an exception may run, from approved to expires (default 90).
+            maxDays: { type: 'integer', minimum: 1, maximum: 365 },
+            // An exception this close to its expiry is warned about wherever it applies (default 14).
+            expiryWarningDays: { type: 'integer', minimum: 0, maximum: 365 },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 export const policyTestSchema = {
   type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false,
   properties: {
@@ -270,13 +337,28 @@ export const policyTestSchema = {
       type: 'object', additionalProperties: false, required: ['policy', 'cases'],
       properties: {
         policy: name,
+        // Test-only exceptions (validated like PolicyException documents), in effect in the cases that name them.
+        exceptions: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object', additionalProperties: false, required: ['metadata', 'spec'],
+            properties: { metadata, spec: { type: 'object' } },
+          },
+        },
         cases: {
           type: 'array', minItems: 1,
           items: {
             type: 'object', additionalProperties: false, required: ['name', 'object', 'expect'],
+            dependencies: { exceptions: ['now'] },
             properties: {
               name: { type: 'string', minLength: 1 },
               plan: name,
+              // The namespace's redline.dev/tenant label (default: the object's namespace).
+              tenant: labelValue,
+              // Exceptions in effect for this case, by name: the file's, else the library's. Needs `now`.
+              exceptions: { type: 'array', uniqueItems: true, items: name },
+              // The wall clock of this case (exceptions start and expire by it).
+              now: timestamp,
               // A test-only plan (validated like a Plan's spec), for plan features the shipped plans do not use.
               planSpec: { type: 'object' },
               operation: { enum: ['CREATE', 'UPDATE', 'DELETE'] },
@@ -308,6 +390,8 @@ export const policyTestSchema = {
                     rule: name,
                     result: { enum: ['pass', 'fail', 'warn', 'skip', 'error'] },
                     messageContains: { type: 'string' },
+                    // The PolicyException that waived the rule (with result: skip).
+                    exception: name,
                   },
                 },
               },
@@ -328,15 +412,39 @@ const compiled = new Map<string, ValidateFunction>();
 // ajv is loaded on first use: a library prepared at build time (prepared.ts) is not validated again.
 const require = createRequire(import.meta.url);
 
-export function validatorFor(kind: 'Plan' | 'Policy' | 'PolicyTest'): ValidateFunction {
+export type DocumentKind = 'Plan' | 'Policy' | 'PolicyException' | 'LibrarySettings' | 'PolicyTest';
+export const DOCUMENT_KINDS: readonly DocumentKind[] = ['Plan', 'Policy', 'PolicyException', 'LibrarySettings', 'PolicyTest'];
+const SCHEMAS: Record<DocumentKind, object> = {
+  Plan: planSchema,
+  Policy: policySchema,
+  PolicyException: policyExceptionSchema,
+  LibrarySettings: librarySettingsSchema,
+  PolicyTest: policyTestSchema,
+};
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** Milliseconds since the epoch of a date (00:00 UTC) or RFC 3339 time; undefined when it is not one (2026-02-30 is not). */
+export function parseTimestamp(text: string): number | undefined {
+  const m = TIMESTAMP.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d] = m;
+  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) return undefined;
+  const ms = m[4] ? Date.parse(text) : day.getTime();
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+export function validatorFor(kind: DocumentKind): ValidateFunction {
   if (!ajv) {
     const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
     ajv = new AjvClass({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addFormat('quantity', { type: 'string', validate: (s: string) => Quantity.tryParse(s) !== undefined });
+    ajv.addFormat('timestamp', { type: 'string', validate: (s: string) => parseTimestamp(s) !== undefined });
   }
   let fn = compiled.get(kind);
   if (!fn) {
-    const schema = kind === 'Plan' ? planSchema : kind === 'Policy' ? policySchema : policyTestSchema;
+    const schema = SCHEMAS[kind];
     fn = ajv.compile(schema as object);
     compiled.set(kind, fn);
   }
@@ -360,6 +468,7 @@ export function instanceSegments(err: ErrorObject): (string | number)[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   if (err.keyword === 'additionalProperties') segs.push(String(err.params['additionalProperty']));
   if (err.keyword === 'required') segs.push(String(err.params['missingProperty']));
+  if (err.keyword === 'dependencies') segs.push(String(err.params['property']));
   return segs;
 }
 
@@ -373,7 +482,17 @@ export function describeSchemaError(err: ErrorObject): string {
       const pattern = (err.schema as { pattern?: string }).pattern;
       return pattern === '^system-' ? 'system-* priority classes belong to the cluster\'s own components; name another class' : 'invalid';
     }
-    case 'format': return err.params['format'] === 'quantity' ? 'must be a Kubernetes quantity such as 256Mi or 500m' : `must be a ${String(err.params['format'])}`;
+    case 'format':
+      if (err.params['format'] === 'quantity') return 'must be a Kubernetes quantity such as 256Mi or 500m';
+      if (err.params['format'] === 'timestamp') return 'must be a date such as 2027-01-15 (00:00 UTC) or an RFC 3339 time such as 2027-01-15T12:00:00Z';
+      return `must be a ${String(err.params['format'])}`;
+    case 'pattern':
+      if (typeof err.data === 'string' && /[*?[\]]/.test(err.data)) {
+        return 'exact names only: globs are not allowed (a tenant names its own objects, so a pattern would waive the rule for any object it names to fit)';
+      }
+      if (err.schema === '\\S') return 'must not be blank';
+      return err.message ?? 'invalid';
+    case 'dependencies': return `needs ${String(err.params['missingProperty'])} as well`;
     case 'oneOf': {
       const names = (err.schema as { required: string[] }[]).flatMap((s) => s.required).join(' or ');
       return err.params['passingSchemas'] ? `set only one of ${names}` : `needs ${names}`;

@@ -39,6 +39,35 @@ export interface RuleResult {
    * node-1` → spec.template.nodeName), where review points. Absent otherwise.
    */
   paths?: readonly string[];
+  /** Set on a `skip` that a PolicyException made: the exception, and the result it waived. */
+  exception?: ExceptionRef;
+  excepted?: 'fail' | 'warn' | 'error';
+}
+
+/** A PolicyException as results and notices name it. */
+export interface ExceptionRef {
+  name: string;
+  owner: string;
+  reason: string;
+  /** As written in the document (a date or an RFC 3339 time). */
+  expires: string;
+  ticket?: string;
+}
+
+/**
+ * active: in effect; expiring: in effect, expiring within the library's expiryWarningDays;
+ * expired: past `expires`, ignored; pending: before `approved`, not in effect yet.
+ */
+export type ExceptionState = 'active' | 'expiring' | 'expired' | 'pending';
+
+/** An exception that matched the object and waived rules, or would have (expired, pending). */
+export interface ExceptionNotice {
+  exception: ExceptionRef;
+  state: ExceptionState;
+  /** "policy.rule" of each rule it waived (or, expired or pending, did not). */
+  rules: string[];
+  /** One line for people, naming the exception and its owner first (admission warnings). */
+  message: string;
 }
 
 /** A StorageClass of the cluster: `default` from the storageclass.kubernetes.io/is-default-class annotation. */
@@ -76,6 +105,8 @@ export interface ReviewInput {
   storageClasses?: readonly StorageClassInfo[];
   /** The PodDisruptionBudgets of the object's namespace, likewise (absent: not known). */
   pdbs?: readonly PdbInfo[];
+  /** The wall clock PolicyExceptions are judged by (absent: the engine's clock). */
+  now?: Date;
 }
 
 export interface ReviewOutcome {
@@ -90,6 +121,8 @@ export interface ReviewOutcome {
   /** add-if-absent operations that turn `object` into `mutated`; empty when nothing changes. */
   patch: JsonPatchOp[];
   mutated: JsonObject;
-  /** True when any Deny failure, or an error whose failure mode denies. */
+  /** True when any Deny failure, or an error whose failure mode denies (after exceptions). */
   denied: boolean;
+  /** The PolicyExceptions that matched the object and waived rules or would have; absent: none. */
+  exceptions?: ExceptionNotice[];
 }

@@ -4,7 +4,7 @@
 import { LABEL_MANAGED, LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.js';
 import type { Engine } from '../engine/engine.js';
 import type { SourceDocument } from '../engine/documents.js';
-import type { JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
+import type { ExceptionNotice, JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
 import { RECOGNISED_KINDS, recognise } from '../workloads/index.js';
 import { judgeTenantTotals, TENANT_TOTALS_POLICY } from './tenant-totals.js';
 import type { CompiledRule } from '../engine/library.js';
@@ -32,6 +32,8 @@ export interface ObjectReview {
   patched: boolean;
   mutated: JsonObject;
   denied: boolean;
+  /** The PolicyExceptions that matched it (see ReviewOutcome.exceptions); absent: none. */
+  exceptions?: ExceptionNotice[];
 }
 
 /** An object review looked at but did not judge, with the reason (listed in every format). */
@@ -214,6 +216,7 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
       patched: outcome.patch.length > 0,
       mutated: outcome.mutated,
       denied: outcome.denied,
+      ...(outcome.exceptions ? { exceptions: outcome.exceptions } : {}),
     });
   }
   // Only the policies asked for (--only) when it is named among them.

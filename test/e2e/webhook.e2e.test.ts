@@ -1,7 +1,8 @@
 // The API server really calls Redline: `redline serve` runs as a process, is registered through the
 // shipped webhook configurations (url + caBundle), and the examples are applied through the API.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { cp as copy, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import https from 'node:https';
 import { join } from 'node:path';
 import {
@@ -59,6 +60,24 @@ async function call(cp: ControlPlane, method: string, path: string, body?: unkno
 }
 
 /** Repeats `attempt` until `done` holds (serve's caches follow the API server by a watch event). */
+const DAY = 86_400_000;
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** A waiver of tls.tls-enabled for globex's RedisReplication `legacy` in tenant-standard. */
+function legacyException(approved: number, expires: number): string {
+  return `apiVersion: redline.dev/v1alpha1
+kind: PolicyException
+metadata: {name: globex-legacy-no-tls}
+spec:
+  owner: platform-oncall@example.com
+  reason: legacy clients without TLS
+  approved: ${day(approved)}
+  expires: ${day(expires)}
+  policies: [{policy: tls, rules: [tls-enabled]}]
+  match: {tenant: globex, namespaces: [tenant-standard], kinds: [RedisReplication], names: [legacy]}
+`;
+}
+
 async function eventually<T>(what: string, attempt: () => Promise<T>, done: (t: T) => boolean): Promise<T> {
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -73,6 +92,8 @@ describe('admission through a real kube-apiserver', () => {
   let cp: ControlPlane;
   let serve: ServeProcess;
   let admin: ReturnType<typeof client>;
+  let libraryDir: string;
+  const today = Date.parse(day(Date.now()));
   const tenantToken = randomBytes(16).toString('hex');
 
   beforeAll(async () => {
@@ -82,7 +103,13 @@ describe('admission through a real kube-apiserver', () => {
     for (const ns of await examples('namespaces.yaml')) await admin.objects.create(ns);
     // The bundle's ledger namespace: serve reserves there (and fails closed without it).
     await admin.objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'redline-ledger' } });
-    serve = await startServe({ kubeconfig: cp.adminKubeconfig });
+    // The shipped library plus one PolicyException, in a directory serve watches.
+    libraryDir = await mkdtemp(join(tmpdir(), 'redline-e2e-library-'));
+    await copy(join(ROOT, 'policies', 'library'), libraryDir, { recursive: true });
+    await rm(join(libraryDir, 'tests'), { recursive: true });
+    await mkdir(join(libraryDir, 'exceptions'));
+    await writeFile(join(libraryDir, 'exceptions', 'globex.yaml'), legacyException(today - DAY, today + 30 * DAY));
+    serve = await startServe({ kubeconfig: cp.adminKubeconfig, args: ['--policies', libraryDir], env: { REDLINE_POLICY_RELOAD_INTERVAL_MS: '200' } });
     await registerWebhooks(cp.adminKubeconfig, serve);
     // The API server picks up webhook configurations asynchronously: wait until it calls us.
     const probe = (await examples('bad/pdb-blocks-drains.yaml'))[0]!;
@@ -105,6 +132,7 @@ describe('admission through a real kube-apiserver', () => {
     const code = await serve?.stop();
     expect(code).toBe(0);
     await cp?.stop();
+    if (libraryDir) await rm(libraryDir, { recursive: true, force: true });
   }, 60_000);
 
   it('stores the good examples, mutated as documented', async () => {
@@ -316,6 +344,35 @@ describe('admission through a real kube-apiserver', () => {
       await call(cp, 'DELETE', `${classes}/e2e-network`);
       await call(cp, 'DELETE', `${pdbPath}/orders`);
     }
+  });
+
+  it('a PolicyException admits the object it names with a warning naming its owner; another tenant\'s stays denied; once expired it denies again', async () => {
+    // The good OT RedisReplication without TLS: after Redline's mutation only tls.tls-enabled fails it.
+    const legacy = (namespace: string): Obj => {
+      const obj = structuredClone(good);
+      obj.metadata = { name: 'legacy', namespace };
+      delete obj.spec!['TLS'];
+      return obj;
+    };
+    const good = (await examples('good/ot-replication.yaml'))[0]!;
+    const path = (ns: string): string => `/apis/redis.redis.opstreelabs.in/v1beta2/namespaces/${ns}/redisreplications?dryRun=All`;
+
+    const waived = await call(cp, 'POST', path('tenant-standard'), legacy('tenant-standard'));
+    expect(waived.status, waived.message).toBe(201);
+    expect(waived.warnings).toContain(`exception globex-legacy-no-tls, owner platform-oncall@example.com, until ${day(today + 30 * DAY)}: waives tls.tls-enabled`);
+
+    const other = await call(cp, 'POST', path('tenant-premium'), legacy('tenant-premium'));
+    expect(other.status).toBe(403);
+    expect(other.message).toContain('tls.tls-enabled: TLS is off');
+
+    // The platform's library changes (the ConfigMap swaps its files): the exception now ended yesterday.
+    const staged = join(libraryDir, '..', `${randomBytes(4).toString('hex')}.yaml`);
+    await writeFile(staged, legacyException(today - 40 * DAY, today - DAY));
+    await rename(staged, join(libraryDir, 'exceptions', 'globex.yaml'));
+    const expired = await eventually('the expired exception ignored', () => call(cp, 'POST', path('tenant-standard'), legacy('tenant-standard')), (a) => a.status === 403);
+    expect(expired.message).toContain('tls.tls-enabled: TLS is off');
+    expect(expired.warnings).toContain(`exception globex-legacy-no-tls, owner platform-oncall@example.com, expired ${day(today - DAY)}: tls.tls-enabled applies again`);
+    await until('the expired exception is logged', () => logLines(serve.stdout()).some((l) => l['exception'] === 'globex-legacy-no-tls' && l['level'] === 40), 5_000, 50);
   });
 
   it('the webhook log has the API server\'s calls', async () => {

@@ -101,7 +101,7 @@ describe('schema problems carry file, line, column and field path', () => {
   it('wrong apiVersion, or an unknown kind', () => {
     expect(one('p.yaml', 'apiVersion: redline.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec: {}\n')).toEqual([{
       file: 'p.yaml', line: 1, column: 1, path: '',
-      message: 'expected apiVersion redline.dev/v1alpha1 and kind Plan, Policy or PolicyTest, got redline.dev/v1 Policy',
+      message: 'expected apiVersion redline.dev/v1alpha1 and kind Plan, Policy, PolicyException, LibrarySettings or PolicyTest, got redline.dev/v1 Policy',
     }]);
     expect(one('p.yaml', `${HEADER}\nkind: Rule\n`)[0]!.message).toContain('got redline.dev/v1alpha1 Rule');
   });

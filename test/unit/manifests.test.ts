@@ -521,7 +521,9 @@ describe('Deployments', () => {
 describe('the policies ConfigMap', () => {
   const libraryFiles = (): Map<string, string> => {
     const files = new Map<string, string>();
-    for (const [dir, prefix] of [['plans', 'plan'], ['policies', 'policy']] as const) {
+    for (const [dir, prefix] of [['plans', 'plan'], ['policies', 'policy'], ['settings', 'settings'], ['exceptions', 'exception']] as const) {
+      // A library without PolicyExceptions has no exceptions/.
+      if (!existsSync(path.join(ROOT, 'policies', 'library', dir))) continue;
       for (const name of readdirSync(path.join(ROOT, 'policies', 'library', dir)).filter((n) => /\.ya?ml$/.test(n))) {
         files.set(`${prefix}-${name}`, readFileSync(path.join(ROOT, 'policies', 'library', dir, name), 'utf8'));
       }
@@ -529,7 +531,7 @@ describe('the policies ConfigMap', () => {
     return files;
   };
 
-  it('is exactly policies/library/{plans,policies} (run `node scripts/sync-manifests-library.mjs` when this fails)', () => {
+  it('is exactly policies/library/{plans,policies,settings,exceptions} (run `node scripts/sync-manifests-library.mjs` when this fails)', () => {
     const configMap = base.find((o) => o.kind === 'ConfigMap') as Obj & { data: Record<string, string> };
     const want = libraryFiles();
     const problems: string[] = [];
@@ -554,6 +556,8 @@ describe('the policies ConfigMap', () => {
     const shipped = await loadLibrary(defaultLibraryDir());
     expect([...mounted.plans.keys()].sort()).toEqual([...shipped.plans.keys()].sort());
     expect(mounted.policies.map((p) => p.name).sort()).toEqual(shipped.policies.map((p) => p.name).sort());
+    expect(mounted.settings).toEqual(shipped.settings);
+    expect(mounted.exceptions.map((e) => e.name)).toEqual(shipped.exceptions.map((e) => e.name));
   });
 });
 
