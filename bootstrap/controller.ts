@@ -34,6 +34,7 @@ import { TenantReconciler, type ClusterView } from './reconcile.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN } from '../core/vocabulary.js';
 import { OWNED_KINDS, type PlanLike } from './render.js';
 import { REDIS_KINDS, secretMetadataOnly, type RedisKind } from './secrets.js';
+import { membersOf, tenantIdOfKey, tenantKey, TENANT_API_VERSION, TENANT_GROUP, TENANT_KIND, TENANT_PLURAL } from './tenants.js';
 import type { ControllerSettings } from './settings.js';
 
 /** Log keys of the controller (an API, like the webhook's): nothing else is bound to a line. */
@@ -97,6 +98,8 @@ export class TenantController {
   /** Secret sources: `${group}/${plural}` → informer (Redis kinds and Certificates). */
   private readonly sources = new Map<string, Informer>();
   private secrets: Informer | undefined;
+  /** Tenants (redline.dev/v1alpha1), once discovery finds them served; none: every tenant is label-only. */
+  private tenants: Informer | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private queue: WorkQueue | undefined;
@@ -115,7 +118,10 @@ export class TenantController {
   }
 
   private informers(): Informer[] {
-    return [...(this.namespaces ? [this.namespaces] : []), ...this.owned.values(), ...(this.secrets ? [this.secrets] : []), ...this.sources.values()];
+    return [
+      ...(this.namespaces ? [this.namespaces] : []), ...this.owned.values(), ...(this.secrets ? [this.secrets] : []),
+      ...this.sources.values(), ...(this.tenants ? [this.tenants] : []),
+    ];
   }
 
   synced(): boolean {
@@ -169,12 +175,21 @@ export class TenantController {
       onList: () => metrics.informerSynced.set({ resource: name }, 1),
     });
     this.namespaces = new Informer({ ...informerOpts('namespaces'), path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace' });
+    // A namespace's change may change its Tenant's status (joined, left, stamped): queue both.
+    const withTenant = (o: KubeObject): void => {
+      this.enqueue(o.metadata.name);
+      const id = o.metadata.labels?.[LABEL_TENANT];
+      if (id) this.enqueueTenantKey(id);
+    };
     this.namespaces.on({
-      add: (o) => this.enqueue(o.metadata.name),
+      add: withTenant,
       update: (a, b) => {
-        if (a.metadata.resourceVersion !== b.metadata.resourceVersion) this.enqueue(b.metadata.name);
+        if (a.metadata.resourceVersion === b.metadata.resourceVersion) return;
+        withTenant(b);
+        const before = a.metadata.labels?.[LABEL_TENANT];
+        if (before && before !== b.metadata.labels?.[LABEL_TENANT]) this.enqueueTenantKey(before);
       },
-      delete: (o) => this.enqueue(o.metadata.name),
+      delete: withTenant,
     });
     for (const k of OWNED_KINDS) {
       if (k.certManager && !settings.certManager.enabled) continue;
@@ -218,7 +233,13 @@ export class TenantController {
       ownedIn: (ns) => [...this.owned.values()].flatMap((i) => i.inNamespace(ns)),
       owned: (kind, ns, name) => this.owned.get(kind)?.get(name, ns),
       remember: (obj) => {
-        if (obj.kind === 'Namespace') this.namespaces!.upsertIfNewer(obj);
+        if (obj.kind === 'Namespace') {
+          // The watch event of our own write finds the cache already up to date and emits nothing:
+          // the Tenant's status (stamped, offboarded) is queued here instead.
+          const before = this.namespaces!.get(obj.metadata.name)?.metadata.labels?.[LABEL_TENANT];
+          this.namespaces!.upsertIfNewer(obj);
+          for (const id of new Set([before, obj.metadata.labels?.[LABEL_TENANT]])) if (id) this.enqueueTenantKey(id);
+        } else if (obj.kind === TENANT_KIND) this.tenants?.upsertIfNewer(obj);
         else if (obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_REDLINE) this.owned.get(obj.kind)?.upsertIfNewer(obj);
       },
       forget: (obj) => this.owned.get(obj.kind)?.forget(obj),
@@ -232,6 +253,8 @@ export class TenantController {
           complete: this.secrets!.synced() && [...this.sources.values()].every((i) => i.synced()),
         };
       },
+      tenant: (id) => this.tenants?.get(id),
+      namespaces: () => this.namespaces!.list(),
     };
     const reconciler = new TenantReconciler({
       view,
@@ -239,6 +262,7 @@ export class TenantController {
         apply: (obj, plural, o) => api.apply(obj, plural, o),
         mergePatch: (path, patch) => api.mergePatch(path, patch),
         delete: (path, o) => api.delete(path, o),
+        replaceStatus: (obj, plural) => api.replaceStatus(obj, plural),
       },
       events,
       plans: () => this.opts.plans,
@@ -251,7 +275,8 @@ export class TenantController {
       if (!this.isLeader() || this.stopping) return;
       const end = metrics.reconcileDuration.startTimer();
       try {
-        const result = await reconciler.reconcile(key);
+        const tenantId = tenantIdOfKey(key);
+        const result = tenantId === undefined ? await reconciler.reconcile(key) : await reconciler.reconcileTenant(tenantId);
         metrics.reconciles.inc({ result });
         queue.forget(key);
       } catch (e) {
@@ -337,6 +362,7 @@ export class TenantController {
 
   /** Starts an informer for every Redis kind / Certificates whose CRD is served and not yet watched. */
   private async discoverSources(): Promise<void> {
+    await this.discoverTenants();
     const api = this.api!;
     const { settings, metrics } = this.opts;
     const served = new Map<string, Set<string>>();
@@ -378,6 +404,49 @@ export class TenantController {
   enqueueAll(): void {
     if (!this.allSyncedOnce || this.stopping || !this.isLeader()) return;
     for (const ns of this.namespaces?.list() ?? []) this.queue?.add(ns.metadata.name);
+    for (const t of this.tenants?.list() ?? []) this.queue?.add(tenantKey(t.metadata.name));
+  }
+
+  /** A Tenant's status may have changed with one of its namespaces (label-only tenants have none to write). */
+  private enqueueTenantKey(id: string): void {
+    if (this.tenants?.get(id)) this.enqueue(tenantKey(id));
+  }
+
+  /** A Tenant changed: its status, and every namespace of it (plan, subjects, offboarding). */
+  private enqueueTenant(tenant: KubeObject): void {
+    const id = tenant.metadata.name;
+    this.enqueue(tenantKey(id));
+    for (const ns of membersOf(id, this.namespaces?.list() ?? [])) this.enqueue(ns.metadata.name);
+  }
+
+  /** Starts the Tenant informer once Tenants are served (the CRD may be installed after the controller). */
+  private async discoverTenants(): Promise<void> {
+    if (this.tenants || this.stopping) return;
+    const gv = `${TENANT_GROUP}/v1alpha1`;
+    if (!(await servedResources(this.api!, gv)).has(TENANT_PLURAL)) return;
+    const { settings, metrics } = this.opts;
+    const inf = new Informer({
+      api: this.api!,
+      name: TENANT_PLURAL,
+      path: resourcePath(TENANT_API_VERSION, TENANT_PLURAL),
+      apiVersion: TENANT_API_VERSION,
+      kind: TENANT_KIND,
+      backoff: settings.informerBackoff,
+      relistMs: settings.resyncMs,
+      logger: this.log.child({ [ControllerLogKey.component]: 'informer' }),
+      onRestart: () => metrics.informerRestarts.inc({ resource: TENANT_PLURAL }),
+      onList: () => metrics.informerSynced.set({ resource: TENANT_PLURAL }, 1),
+    });
+    inf.on({
+      add: (o) => this.enqueueTenant(o),
+      update: (a, b) => {
+        if (a.metadata.resourceVersion !== b.metadata.resourceVersion) this.enqueueTenant(b);
+      },
+      delete: (o) => this.enqueueTenant(o),
+    });
+    this.tenants = inf;
+    if (this.started) inf.start();
+    this.log.info({ [ControllerLogKey.component]: 'discovery', [ControllerLogKey.resource]: `${TENANT_PLURAL}.${TENANT_GROUP}` }, 'watching Tenants: a tenant with a Tenant object gets its plan from it');
   }
 
   async stop(): Promise<void> {

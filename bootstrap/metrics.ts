@@ -23,7 +23,7 @@ export class ControllerMetrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
-    this.reconciles = new Counter({ name: 'redline_controller_reconciles_total', help: 'Namespace reconciles by result', labelNames: ['result'], registers });
+    this.reconciles = new Counter({ name: 'redline_controller_reconciles_total', help: 'Namespace and Tenant reconciles by result', labelNames: ['result'], registers });
     this.reconcileDuration = new Histogram({
       name: 'redline_controller_reconcile_duration_seconds',
       help: 'Duration of one namespace reconcile',

@@ -41,7 +41,9 @@ import {
 import { isRedlineError } from '../core/errors.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, TENANT_SECRETS } from '../core/vocabulary.js';
 import { grantableSecrets, type SecretSources } from './secrets.js';
-import type { OffboardingMode } from './settings.js';
+import type { OffboardingMode, SubjectTemplate } from './settings.js';
+import { membersOf, nextTenantStatus, statusChanged, tenantSpec, TENANT_API_VERSION, TENANT_FINALIZER, TENANT_PLURAL } from './tenants.js';
+import { namespaceNameRefusal, tenancyOf } from '../policies/tenancy/namespaces.js';
 
 export type ReconcileResult =
   | 'stamped'
@@ -54,7 +56,11 @@ export type ReconcileResult =
   | 'offboarded'
   | 'not_tenant'
   | 'terminating'
-  | 'gone';
+  | 'gone'
+  | 'name_refused'
+  | 'tenant_status'
+  | 'tenant_unchanged'
+  | 'tenant_offboarding';
 
 /** What the reconciler reads: the informer caches. */
 export interface ClusterView {
@@ -68,6 +74,10 @@ export interface ClusterView {
   forget(obj: KubeObject): void;
   /** The Redis objects, Certificates and Secrets (metadata and type only) of a namespace. */
   secretSources(namespace: string): SecretSources;
+  /** The Tenant named `id` (undefined: none, or Tenants are not served: the label-only path). */
+  tenant(id: string): KubeObject | undefined;
+  /** Every cached Namespace (a Tenant's status lists its own). */
+  namespaces(): KubeObject[];
 }
 
 /** What the reconciler writes with (KubeApi in production, a fake in tests). */
@@ -75,6 +85,8 @@ export interface ClusterWriter {
   apply(obj: KubeObject, plural: string, opts: { force: boolean }): Promise<KubeObject>;
   mergePatch(path: string, patch: unknown): Promise<KubeObject>;
   delete(path: string, opts: { uid?: string }): Promise<boolean>;
+  /** PUT of the status subresource (optimistic: the object's resourceVersion must still be current). */
+  replaceStatus(obj: KubeObject, plural: string): Promise<KubeObject>;
 }
 
 export interface EventSink {
@@ -102,6 +114,15 @@ const silent: ReconcilerLogger = { info() {}, warn() {}, debug() {} };
 
 /** Namespace fields that are pure Redline bookkeeping: nobody else has a reason to own them. */
 const BOOKKEEPING_FIELDS = [`.metadata.annotations.${ANNOTATION_BOOTSTRAP}`, `.metadata.labels.${LABEL_MANAGED}`];
+const PLAN_LABEL_FIELD = `.metadata.labels.${LABEL_PLAN}`;
+
+/** Where a tenant namespace's plan comes from: its Tenant (stamped as the label) or its own label. */
+interface PlanSource {
+  planName: string;
+  subjects?: SubjectTemplate[];
+  /** The controller stamps redline.dev/plan (a Tenant names the plan). */
+  stampPlanLabel: boolean;
+}
 
 function target(ns: KubeObject): EventTarget {
   return { name: ns.metadata.name, ...(ns.metadata.uid ? { uid: ns.metadata.uid } : {}) };
@@ -149,17 +170,24 @@ export class TenantReconciler {
 
     if (!tenant) {
       if (labels[LABEL_MANAGED] === undefined && stamped.length === 0 && annotations[ANNOTATION_BOOTSTRAP] === undefined) return 'not_tenant';
-      return this.offboard(ns, stamped);
+      return this.offboard(ns, stamped, false);
     }
-
-    const planName = labels[LABEL_PLAN] ?? '';
+    // A Tenant names the plan (and the subjects); without one, the namespace's own label does.
+    const tenantObj = view.tenant(tenant);
+    if (tenantObj?.metadata.deletionTimestamp) return this.offboard(ns, stamped, true);
     const plans = this.opts.plans();
+    const source = await this.planSource(ns, tenant, tenantObj, plans);
+    if (source === 'refused') return 'name_refused';
+    if (source === 'invalid') return 'unknown_plan';
+    const { planName, subjects, stampPlanLabel } = source;
     const plan = plans.get(planName);
     if (!plan) {
       const known = [...plans.keys()].sort().join(', ');
-      const message = planName
-        ? `plan "${planName}" is not in the plan library (known: ${known}); nothing was changed`
-        : `namespace has ${LABEL_TENANT}=${tenant} but no ${LABEL_PLAN} label (known plans: ${known}); nothing was changed`;
+      const message = stampPlanLabel
+        ? `Tenant ${tenant} names plan "${planName}", which is not in the plan library (known: ${known}); nothing was changed`
+        : planName
+          ? `plan "${planName}" is not in the plan library (known: ${known}); nothing was changed`
+          : `namespace has ${LABEL_TENANT}=${tenant} but no ${LABEL_PLAN} label and no Tenant ${tenant} (known plans: ${known}); nothing was changed`;
       await events.emit(target(ns), { type: 'Warning', reason: 'UnknownPlan', message }, { dedupe: true });
       return 'unknown_plan';
     }
@@ -171,7 +199,7 @@ export class TenantReconciler {
     const secretNames = (liveRole && grantedSecretNames(liveRole)) ?? grant.names;
     let desired;
     try {
-      desired = renderTenant({ namespace: name, tenant, plan, secretNames }, this.opts.settings);
+      desired = renderTenant({ namespace: name, tenant, plan, secretNames, ...(subjects ? { subjects } : {}), stampPlanLabel }, this.opts.settings);
     } catch (e) {
       if (!isRedlineError(e, 'render-failed')) throw e;
       await events.emit(target(ns), { type: 'Warning', reason: 'UnknownPlan', message: `plan "${planName}" cannot be rendered: ${e.message}; nothing was changed` }, { dedupe: true });
@@ -246,7 +274,9 @@ export class TenantReconciler {
       // `enforce: privileged` say) or its bookkeeping: a tenant namespace's labels are Redline's.
       view.remember(await this.opts.writer.apply(nsBody, 'namespaces', { force: true }));
       const fields = e.causes.map((c) => c.field ?? '');
-      if (!(fields.length > 0 && fields.every((f) => BOOKKEEPING_FIELDS.includes(f)))) {
+      // The plan label is the Tenant's to set once a Tenant exists (an admin's kubectl label set it before).
+      const ours = stampPlanLabel ? [...BOOKKEEPING_FIELDS, PLAN_LABEL_FIELD] : BOOKKEEPING_FIELDS;
+      if (!(fields.length > 0 && fields.every((f) => ours.includes(f)))) {
         const message = `took ownership of namespace labels another field manager had set differently; they are now Redline's values: ${conflictSummary(e)}`;
         await events.emit(target(ns), { type: 'Warning', reason: 'LabelConflict', message });
         this.log.warn({ namespace: name, tenant, reason: 'LabelConflict' }, message);
@@ -266,10 +296,71 @@ export class TenantReconciler {
     return reason === 'Stamped' ? 'stamped' : reason === 'PlanChanged' ? 'plan_changed' : 'repaired';
   }
 
-  private async offboard(ns: KubeObject, stamped: KubeObject[]): Promise<ReconcileResult> {
+  /**
+   * The plan of a tenant namespace. With a Tenant: its spec.plan, unless the namespace's name is
+   * refused by that plan's namespacePattern — then the namespace stays on the plan its label has
+   * (still repaired, never moved) and a Warning says why; 'refused' when it has no plan to stay on,
+   * 'invalid' when the Tenant's spec cannot be used.
+   */
+  private async planSource(ns: KubeObject, tenant: string, tenantObj: KubeObject | undefined, plans: ReadonlyMap<string, PlanLike>): Promise<PlanSource | 'refused' | 'invalid'> {
+    const own = ns.metadata.labels?.[LABEL_PLAN] ?? '';
+    if (!tenantObj) return { planName: own, stampPlanLabel: false };
+    const parsed = tenantSpec(tenantObj);
+    if ('error' in parsed) {
+      await this.opts.events.emit(target(ns), { type: 'Warning', reason: 'InvalidTenant', message: `Tenant ${tenant}: ${parsed.error}; nothing was changed` }, { dedupe: true });
+      return 'invalid';
+    }
+    const { plan, subjects } = parsed.spec;
+    const planned = plans.get(plan);
+    const refusal = planned ? namespaceNameRefusal(ns.metadata.name, tenant, plan, tenancyOf(planned.spec)) : '';
+    if (!refusal) return { planName: plan, stampPlanLabel: true, ...(subjects ? { subjects } : {}) };
+    const stays = own && plans.has(own) ? `; it stays on plan ${own}` : '; nothing was changed';
+    await this.opts.events.emit(target(ns), { type: 'Warning', reason: 'NamespaceNameRefused', message: `${refusal}${stays}` }, { dedupe: true });
+    if (!own || !plans.has(own)) return 'refused';
+    // The label it has stays the controller's (no churn of the desired state while it waits).
+    return { planName: own, stampPlanLabel: true, ...(subjects ? { subjects } : {}) };
+  }
+
+  /**
+   * One Tenant: hold the finalizer while it lives; when it is deleted, wait for its namespaces to be
+   * offboarded (their own reconciles do it) and then let it go; write its status when it changed.
+   */
+  async reconcileTenant(id: string): Promise<ReconcileResult> {
+    const { view, writer } = this.opts;
+    const tenant = view.tenant(id);
+    if (!tenant) return 'gone';
+    const path = resourcePath(TENANT_API_VERSION, TENANT_PLURAL, undefined, id);
+    const members = membersOf(id, view.namespaces());
+    const finalizers = (tenant.metadata['finalizers'] ?? []) as string[];
+    const patchFinalizers = async (list: string[]): Promise<KubeObject> => {
+      // The resourceVersion makes the patch conditional: a list changed meanwhile is not overwritten.
+      const after = await writer.mergePatch(path, { metadata: { finalizers: list, resourceVersion: tenant.metadata.resourceVersion } });
+      view.remember(after);
+      return after;
+    };
+    let current = tenant;
+    if (tenant.metadata.deletionTimestamp) {
+      if (members.length === 0) {
+        if (finalizers.includes(TENANT_FINALIZER)) await patchFinalizers(finalizers.filter((f) => f !== TENANT_FINALIZER));
+        this.log.info({ tenant: id, reason: 'Offboarded' }, `Tenant ${id} deleted: its namespaces are offboarded`);
+        return 'offboarded';
+      }
+    } else if (!finalizers.includes(TENANT_FINALIZER)) {
+      current = await patchFinalizers([...finalizers, TENANT_FINALIZER]);
+    }
+    const next = nextTenantStatus({ tenant: current, namespaces: members, plans: this.opts.plans(), now: this.now() });
+    if (!statusChanged(current, next)) return tenant.metadata.deletionTimestamp ? 'tenant_offboarding' : 'tenant_unchanged';
+    view.remember(await writer.replaceStatus({ ...current, status: next }, TENANT_PLURAL));
+    const ready = next.conditions?.find((c) => c.type === 'Ready');
+    this.log.info({ tenant: id, plan: next.plan ?? '', reason: ready?.reason ?? '' }, `Tenant ${id} status: Ready=${ready?.status ?? 'Unknown'} (${ready?.message ?? ''})`);
+    return tenant.metadata.deletionTimestamp ? 'tenant_offboarding' : 'tenant_status';
+  }
+
+  private async offboard(ns: KubeObject, stamped: KubeObject[], tenantDeleted: boolean): Promise<ReconcileResult> {
     const { view } = this.opts;
     const name = ns.metadata.name;
     const mode = this.opts.settings.offboarding;
+    const why = tenantDeleted ? `Tenant ${ns.metadata.labels?.[LABEL_TENANT] ?? ''} deleted` : 'tenant label removed';
     const done: string[] = [];
     // 1. Access ends first, in both modes: the tenant's RoleBindings and its Secrets Role.
     const accessKeys = ACCESS_OBJECTS.map((a) => `${a.kind}/${a.name}`);
@@ -294,17 +385,18 @@ export class TenantReconciler {
       }
     }
     // 3. Last, enforcement ends: `managed` and the plan label go in one write, with the bootstrap
-    // annotation. Pod Security labels stay (an offboarded namespace is never loosened).
+    // annotation (and, when its Tenant was deleted, the tenant label). Pod Security labels stay (an
+    // offboarded namespace is never loosened).
     const labels = ns.metadata.labels ?? {};
-    if (labels[LABEL_MANAGED] !== undefined || labels[LABEL_PLAN] !== undefined || ns.metadata.annotations?.[ANNOTATION_BOOTSTRAP] !== undefined) {
+    if (tenantDeleted || labels[LABEL_MANAGED] !== undefined || labels[LABEL_PLAN] !== undefined || ns.metadata.annotations?.[ANNOTATION_BOOTSTRAP] !== undefined) {
       const after = await this.opts.writer.mergePatch(resourcePath('v1', 'namespaces', undefined, name), {
-        metadata: { labels: { [LABEL_MANAGED]: null, [LABEL_PLAN]: null }, annotations: { [ANNOTATION_BOOTSTRAP]: null } },
+        metadata: { labels: { [LABEL_MANAGED]: null, [LABEL_PLAN]: null, ...(tenantDeleted ? { [LABEL_TENANT]: null } : {}) }, annotations: { [ANNOTATION_BOOTSTRAP]: null } },
       });
       view.remember(after);
     }
     const message =
-      `tenant label removed: tenant access ended, then ${done.length ? done.join(', ') : 'no objects to remove'}; ` +
-      `${LABEL_MANAGED} and ${LABEL_PLAN} removed last; the namespace and its data (PVCs, Secrets, Redis objects) are kept` +
+      `${why}: tenant access ended, then ${done.length ? done.join(', ') : 'no objects to remove'}; ` +
+      `${LABEL_MANAGED} and ${LABEL_PLAN}${tenantDeleted ? ` and ${LABEL_TENANT}` : ''} removed last; the namespace and its data (PVCs, Secrets, Redis objects) are kept` +
       (mode === 'orphan' ? ' (orphan: the fences stay, without Redline\'s labels)' : '');
     this.opts.events.reset(name);
     await this.opts.events.emit(target(ns), { type: 'Normal', reason: 'Offboarded', message });

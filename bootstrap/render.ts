@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { RedlineError } from '../core/errors.js';
 import type { KubeObject } from '../kube/api-client.js';
+import { tenancyOf } from '../policies/tenancy/namespaces.js';
 import type { ControllerSettings, SubjectTemplate } from './settings.js';
 import {
   LABEL_MANAGED,
@@ -63,6 +64,8 @@ export const ENTERPRISE_CLUSTER_QUOTA = 'count/redisenterpriseclusters.app.redis
 export const ALLOW_ENTERPRISE = 'redline-allow-redis-enterprise';
 export const ALLOW_ENTERPRISE_ADMISSION = 'redline-allow-redis-enterprise-admission';
 export const ALLOW_ENTERPRISE_CLIENTS = 'redline-allow-redis-enterprise-clients';
+/** Where the plan allows it (tenancy.allowTrafficBetweenNamespaces): Redis traffic with the tenant's other namespaces. */
+export const ALLOW_TENANT_NAMESPACES = 'redline-allow-tenant-namespaces';
 
 export interface OwnedKind {
   kind: 'RoleBinding' | 'Role' | 'NetworkPolicy' | 'ResourceQuota' | 'LimitRange' | 'Certificate' | 'Issuer';
@@ -80,7 +83,7 @@ export const OWNED_KINDS: readonly OwnedKind[] = Object.freeze([
     kind: 'NetworkPolicy',
     apiVersion: 'networking.k8s.io/v1',
     plural: 'networkpolicies',
-    names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring', 'redline-allow-apiserver', ALLOW_ENTERPRISE, ALLOW_ENTERPRISE_ADMISSION, ALLOW_ENTERPRISE_CLIENTS],
+    names: ['redline-default-deny', 'redline-allow-dns', 'redline-allow-same-namespace', 'redline-allow-operator', 'redline-allow-monitoring', 'redline-allow-apiserver', ALLOW_ENTERPRISE, ALLOW_ENTERPRISE_ADMISSION, ALLOW_ENTERPRISE_CLIENTS, ALLOW_TENANT_NAMESPACES],
   },
   { kind: 'Certificate', apiVersion: 'cert-manager.io/v1', plural: 'certificates', names: [TENANT_CA_SECRET], certManager: true },
   { kind: 'Issuer', apiVersion: 'cert-manager.io/v1', plural: 'issuers', names: [TENANT_ISSUER], certManager: true },
@@ -103,6 +106,10 @@ export interface TenantInput {
   plan: PlanLike;
   /** Secrets the tenant may get/watch (default none); not part of the hash. */
   secretNames?: readonly string[];
+  /** The tenant's RBAC subjects (its Tenant's spec.subjects); default: the settings' tenantSubjects. */
+  subjects?: readonly SubjectTemplate[];
+  /** The namespace's redline.dev/plan label is the controller's to set (its Tenant names the plan). */
+  stampPlanLabel?: boolean;
 }
 
 export interface DesiredState {
@@ -265,6 +272,19 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
     );
   }
   if (enterpriseAllowed(hard)) objects.push(...enterprisePolicies(settings, netpol));
+  if (tenancyOf(spec).allowTrafficBetweenNamespaces) {
+    // Both directions: the default deny covers egress too. Only admins set redline.dev/* labels on
+    // a namespace (the webhook's guard), so this selector admits the tenant's namespaces only.
+    const tenantNamespaces = { namespaceSelector: { matchLabels: { [LABEL_TENANT]: tenant } } };
+    const ports = tcp(REDIS_PORT, SENTINEL_PORT, CLUSTER_BUS_PORT);
+    objects.push(
+      netpol(ALLOW_TENANT_NAMESPACES, {
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{ from: [tenantNamespaces], ports }],
+        egress: [{ to: [structuredClone(tenantNamespaces)], ports: structuredClone(ports) }],
+      }),
+    );
+  }
   if (settings.certManager.enabled) {
     objects.push(
       {
@@ -286,7 +306,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
       { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(TENANT_ISSUER), spec: { ca: { secretName: TENANT_CA_SECRET } } },
     );
   }
-  const subjects = renderSubjects(settings.tenantSubjects, input);
+  const subjects = renderSubjects(input.subjects ?? settings.tenantSubjects, input);
   objects.push(
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(TENANT_SECRETS), rules: secretRules(input.secretNames ?? []) },
     {
@@ -310,7 +330,7 @@ export function renderTenant(input: TenantInput, settings: RenderSettings): Desi
     kind: 'Namespace',
     // kubernetes.io/metadata.name: set by the API server from 1.21; before, an ordinary label that a
     // namespace could carry with another namespace's name (and so escape the webhooks' selectors).
-    metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true', [LABEL_METADATA_NAME]: namespace } },
+    metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [LABEL_MANAGED]: 'true', [LABEL_METADATA_NAME]: namespace, ...(input.stampPlanLabel ? { [LABEL_PLAN]: plan.name } : {}) } },
   };
   return { namespace, tenant, plan: plan.name, objects, namespaceObject, hash: desiredHash(objects, namespaceObject) };
 }

@@ -15,6 +15,7 @@ import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../
 import type { ClusterFacts } from '../kube/cluster-facts-source.js';
 import { ClusterPdbSource } from '../kube/pdb-source.js';
 import { ClusterStorageClassSource } from '../kube/storage-class-source.js';
+import { ClusterTenantSource } from '../kube/tenant-source.js';
 import {
   ClusterNamespaceSource,
   FileNamespaceSource,
@@ -181,6 +182,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   ];
   const caches: { start(): Promise<void>; stop(): Promise<void> }[] = [];
   let ledger: ServeLedger | undefined;
+  let tenantSource: ClusterTenantSource | undefined;
   if (cfg.namespacesFile) {
     const file = new FileNamespaceSource(cfg.namespacesFile);
     namespaces = file;
@@ -223,7 +225,13 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
           logger: root.child({ [LogKey.component]: 'poddisruptionbudgets' }),
           onError: () => metrics.error('pdb_watch'),
         });
-        caches.push(storageClasses, pdbs, ...(ledger?.caches ?? []));
+        tenantSource = new ClusterTenantSource({
+          kubeConfig: kc,
+          resyncMs: cfg.namespaceResyncMs,
+          logger: root.child({ [LogKey.component]: 'tenants' }),
+          onError: () => metrics.error('tenant_watch'),
+        });
+        caches.push(storageClasses, pdbs, tenantSource, ...(ledger?.caches ?? []));
         facts = { storageClasses: () => storageClasses.storageClasses(), pdbs: (ns) => pdbs.pdbs(ns) };
         factsReadiness = () => [
           { name: 'storageclasses', ...storageClasses.status() },
@@ -268,6 +276,8 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     namespaces,
     ...(facts ? { cluster: facts } : {}),
     labelGuard: new LabelGuard(cfg.admins, cfg.controllerServiceAccount),
+    plans: () => policies.current().library.plans,
+    ...(tenantSource ? { tenants: tenantSource } : {}),
     metrics,
     unknownNamespace,
     ...(ledger ? { ledger: ledger.gate } : {}),
@@ -288,6 +298,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
       { name: 'namespaces', ok: namespaces.synced(), detail: `${namespaces.kind} source ${namespaces.synced() ? 'synced' : 'not synced yet'}` },
       ...factsReadiness(),
       ...(ledger ? [ledger.readiness()] : []),
+      ...(tenantSource ? [{ name: 'tenants', ...tenantSource.status() }] : []),
       { name: 'serving', ok: !shuttingDown, detail: shuttingDown ? 'shutting down' : 'accepting requests' },
     ];
   };

@@ -384,6 +384,12 @@ export class KubeApi {
     return this.request<T>({ method: 'PATCH', path, query: { fieldManager }, body: patch, contentType: 'application/merge-patch+json' });
   }
 
+  /** PUT of `obj`'s status subresource; its metadata.resourceVersion makes the write conditional (409 when stale). */
+  replaceStatus<T = KubeObject>(obj: KubeObject, plural: string): Promise<T> {
+    const path = `${resourcePath(obj.apiVersion, plural, obj.metadata.namespace, obj.metadata.name)}/status`;
+    return this.request<T>({ method: 'PUT', path, query: { fieldManager: FIELD_MANAGER }, body: obj });
+  }
+
   create<T = KubeObject>(path: string, body: unknown, opts: { ungated?: boolean; priority?: boolean } = {}): Promise<T> {
     return this.request<T>({ method: 'POST', path, query: { fieldManager: FIELD_MANAGER }, body, ...opts });
   }

@@ -14,6 +14,8 @@ import type { AdmissionRequest, AdmissionResponse } from './admission-review.js'
 import { isEnforcedNamespace, LabelGuard, metadataNamePatch } from './label-guard.js';
 import { LogKey } from './log-keys.js';
 import type { AdmissionOutcome, WebhookMetrics } from './metrics.js';
+import { checkNamespaceName, type PlanSpecs } from './namespace-pattern.js';
+import type { TenantPlans } from '../kube/tenant-source.js';
 import { checkSecret, tenantSecretPatch, type SecretRequest } from './secret-guard.js';
 
 /** What the webhook needs from the policy engine (policies/engine's Engine satisfies it). */
@@ -33,6 +35,10 @@ export interface AdmissionContext {
    */
   cluster?: ClusterFacts;
   labelGuard: LabelGuard;
+  /** The plans of the library, for the namespace-name check (absent: no plan requires a pattern). */
+  plans?: () => PlanSpecs;
+  /** Which plan each Tenant names (absent or unknown: the namespace's own plan label). */
+  tenants?: TenantPlans;
   metrics?: WebhookMetrics;
   /**
    * A namespace the source does not know: "allow" (a file/static source knows every namespace, so
@@ -234,7 +240,12 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
       oldObject: req.oldObject,
       userInfo: req.userInfo,
     });
-    return v.allowed ? allow(uid, v.reason) : deny(uid, v.reason, v.message);
+    if (!v.allowed) return deny(uid, v.reason, v.message);
+    if (ctx.plans) {
+      const n = checkNamespaceName({ operation: req.operation, name: req.name, object: req.object, oldObject: req.oldObject }, ctx.plans(), ctx.tenants);
+      if (!n.allowed) return deny(uid, 'namespace-pattern', n.message);
+    }
+    return allow(uid, v.reason);
   }
 
   const isPdb = req.kind.group === 'policy' && req.kind.kind === 'PodDisruptionBudget';

@@ -52,7 +52,8 @@ export type ErrorKind =
   | 'storageclass_watch' // the StorageClass informer failed and is restarting
   | 'pdb_watch' // PodDisruptionBudget discovery or informer failed and is restarting
   | 'usage_watch' // a usage cache (a Redis kind's informer, for the ledger) failed and is restarting
-  | 'ledger_watch'; // the ledger records' informer failed and is restarting
+  | 'ledger_watch' // the ledger records' informer failed and is restarting
+  | 'tenant_watch'; // Tenant discovery or informer failed and is restarting
 
 export function boundedKind(kind: unknown): string {
   return typeof kind === 'string' && KIND_SET.has(kind) ? kind : 'other';
@@ -133,7 +134,7 @@ export class WebhookMetrics {
     });
     this.errors = new Counter({
       name: 'redline_errors_total',
-      help: 'Errors by kind: handler, reviewer, client, tls, timeout, cert_reload, policy_reload, namespace_watch, storageclass_watch, pdb_watch, usage_watch, ledger_watch.',
+      help: 'Errors by kind: handler, reviewer, client, tls, timeout, cert_reload, policy_reload, namespace_watch, storageclass_watch, pdb_watch, usage_watch, ledger_watch, tenant_watch.',
       labelNames: ['kind'] as const,
       registers,
     });

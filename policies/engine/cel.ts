@@ -98,15 +98,22 @@ const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)\s*[*+{?]/;
 const ALTERNATION_REPEAT = /\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)\s*[*+{]/;
 const BACKREFERENCE = /\\[1-9]/;
 
+/** Why `pattern` may backtrack catastrophically in JS RegExp ('' when it looks safe). */
+export function catastrophicRegexReason(pattern: string): string {
+  if (NESTED_QUANTIFIER.test(pattern) || ALTERNATION_REPEAT.test(pattern) || BACKREFERENCE.test(pattern)) {
+    return `pattern ${JSON.stringify(pattern)} can backtrack catastrophically (nested or alternated repetition, or a backreference); rewrite it`;
+  }
+  return '';
+}
+
 function checkRegexes(source: string): { message: string; offset: number } | undefined {
   for (const m of source.matchAll(MATCHES_CALL)) {
     const offset = (m.index ?? 0) + m[0].length;
     const lit = LITERAL_ARG.exec(source.slice(offset));
     if (!lit) return { message: 'matches() takes a string literal pattern, so it can be checked when the policy loads', offset };
     const pattern = lit[1] ?? lit[2] ?? '';
-    if (NESTED_QUANTIFIER.test(pattern) || ALTERNATION_REPEAT.test(pattern) || BACKREFERENCE.test(pattern)) {
-      return { message: `pattern ${JSON.stringify(pattern)} can backtrack catastrophically (nested or alternated repetition, or a backreference); rewrite it`, offset };
-    }
+    const unsafe = catastrophicRegexReason(pattern);
+    if (unsafe) return { message: unsafe, offset };
     try {
       new RegExp(pattern);
     } catch (e) {

@@ -11,6 +11,7 @@ import { compileException, DEFAULT_LIBRARY_SETTINGS, librarySettingsOf, type Com
 import { preparedFor, type LibrarySource } from './prepared.js';
 import { API_VERSION, DOCUMENT_KINDS, describeSchemaError, instanceSegments, relevantErrors, validatorFor, type DocumentKind } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
+import { namespacePatternProblem, tenancyOf } from '../tenancy/namespaces.js';
 
 /**
  * What an object is to the policies (the view's role): a Redis workload, a Redis pod, a PDB, a Pod
@@ -40,7 +41,7 @@ export function makePlan(name: string, spec: JsonObject): Plan {
  * no zone spreading, no replica required per shard, durable storage, no WipeOut, 25% maxmemory
  * headroom, any image, no node isolation; Sentinel and other containers' defaults → defaults'
  * memory and cpu; no Active-Active, no rack awareness, databases up to perPod.memory; no kind
- * without TLS.
+ * without TLS; no traffic between a tenant's namespaces, any namespace name.
  */
 export function withPlanDefaults(spec: JsonObject): JsonObject {
   const perPod = (spec['perPod'] ?? {}) as JsonObject;
@@ -54,6 +55,7 @@ export function withPlanDefaults(spec: JsonObject): JsonObject {
   const redisDefaults = { memory: defaults['memory'] ?? null, cpu: defaults['cpu'] ?? null };
   const enterprise = (spec['enterprise'] ?? {}) as JsonObject;
   const tls = (spec['tls'] ?? {}) as JsonObject;
+  const tenancy = (spec['tenancy'] ?? {}) as JsonObject;
   return {
     ...spec,
     defaults: { ...defaults, sentinel: defaults['sentinel'] ?? redisDefaults, other: defaults['other'] ?? redisDefaults },
@@ -70,6 +72,7 @@ export function withPlanDefaults(spec: JsonObject): JsonObject {
     maxmemoryHeadroomPercent: spec['maxmemoryHeadroomPercent'] ?? 25,
     images: { allowed: [], ...images },
     nodeIsolation: { key: '', value: '', nodeSelector: false, toleration: false, ...nodeIsolation },
+    tenancy: { allowTrafficBetweenNamespaces: false, namespacePattern: '', ...tenancy },
   };
 }
 
@@ -253,6 +256,12 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
       seen.set(key, doc);
       if (kind === 'Plan') {
         const spec = doc.value['spec'] as JsonObject;
+        const pattern = tenancyOf(spec).namespacePattern;
+        const problem = pattern ? namespacePatternProblem(pattern) : '';
+        if (problem) {
+          at(['spec', 'tenancy', 'namespacePattern'], `namespacePattern ${problem}`);
+          continue;
+        }
         plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
         policyRules.set(name, ((doc.value['spec'] as JsonObject)['rules'] as JsonObject[]).map((r) => String(r['name'])));

@@ -184,6 +184,18 @@ export const planSchema = {
             namespaces: { type: 'integer', minimum: 1 },
           },
         },
+        // Tenants with several namespaces (dev, staging, prod): whether their Redis may talk across
+        // them, and the names their namespaces must have. Not the ledger's tenantTotals.
+        tenancy: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            // A stamped NetworkPolicy admits the tenant's other namespaces (Redis ports); off: each namespace alone.
+            allowTrafficBetweenNamespaces: { type: 'boolean' },
+            // A regular expression the whole namespace name must match, `{tenant}` standing for the
+            // tenant id (e.g. "{tenant}-(dev|staging|prod)"); checked when a namespace joins a tenant.
+            namespacePattern: { type: 'string', minLength: 1, maxLength: 253 },
+          },
+        },
         quota: {
           type: 'object', additionalProperties: false, required: ['hard'],
           properties: { hard: { type: 'object', minProperties: 1, additionalProperties: quantity } },

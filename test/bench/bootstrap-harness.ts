@@ -61,6 +61,7 @@ export async function startBootstrapCluster(users: ControlPlaneUser[] = []): Pro
     }
     await applyManifests(admin, path.join(ROOT, 'manifests', 'base', 'rbac-tenant.yaml'));
     await applyManifests(admin, path.join(ROOT, 'manifests', 'base', 'rbac-controller.yaml'));
+    await installTenantCrd(admin);
     return { cp, admin, controllerKubeconfig: cp.kubeconfigFor(CONTROLLER_USER) };
   } catch (e) {
     await cp.stop();
@@ -75,7 +76,20 @@ const PLURALS: Record<string, string> = {
   Role: 'roles',
   RoleBinding: 'rolebindings',
   Namespace: 'namespaces',
+  CustomResourceDefinition: 'customresourcedefinitions',
 };
+
+/** The bundle's Tenant CRD (manifests/base/tenant-crd.yaml, or as rendered), applied and waited for until Tenants are served. */
+export async function installTenantCrd(api: KubeApi, timeoutMs = 30_000, rendered?: object): Promise<void> {
+  if (rendered) await api.apply(rendered as KubeObject, 'customresourcedefinitions', { force: true, fieldManager: 'redline-e2e-admin' });
+  else await applyManifests(api, path.join(ROOT, 'manifests', 'base', 'tenant-crd.yaml'));
+  await until('tenants.redline.dev Established and served', async () => {
+    const crd = await api.get<{ status?: { conditions?: { type: string; status: string }[] } }>(resourcePath('apiextensions.k8s.io/v1', 'customresourcedefinitions', undefined, 'tenants.redline.dev'));
+    if (crd.status?.conditions?.find((c) => c.type === 'Established')?.status !== 'True') return false;
+    await api.get(resourcePath('redline.dev/v1alpha1', 'tenants'));
+    return true;
+  }, timeoutMs, 50);
+}
 
 export async function applyManifests(api: KubeApi, file: string): Promise<void> {
   for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {

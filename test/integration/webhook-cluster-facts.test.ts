@@ -7,16 +7,16 @@
 
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parseDocument } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runServe } from '../../cli/serve.js';
 import type { JsonObject } from '../../policies/engine/types.js';
 import { admissionReview, applyAddPatch, decodePatch, httpsRequest, MemoryLog, repoRoot } from '../bench/webhook-harness.js';
 import { scriptedApi, type ScriptedApi } from '../helpers/scripted-api.js';
-import { waitFor } from '../helpers/wait.js';
+import { until, waitFor } from '../helpers/wait.js';
 
 type Obj = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
 
@@ -234,6 +234,58 @@ describe('serve with the StorageClasses and PodDisruptionBudgets of the cluster'
     const answer = await admitted(s, statefulSet());
     expect(answer.allowed).toBe(true);
     expect(answer.warnings.some((w) => w.includes('PodDisruptionBudget'))).toBe(false);
+  });
+});
+
+describe('serve with the Tenants of the cluster', () => {
+  /** The shipped library plus a plan "teams" that requires {tenant}-(dev|staging|prod). */
+  function teamsLibrary(): string {
+    const lib = path.join(dir, `library-${apis.length}`);
+    cpSync(path.join(repoRoot(), 'policies', 'library'), lib, { recursive: true });
+    const doc = parseDocument(readFileSync(path.join(lib, 'plans', 'standard.yaml'), 'utf8'));
+    doc.setIn(['metadata', 'name'], 'teams');
+    doc.setIn(['spec', 'tenancy'], { namespacePattern: '{tenant}-(dev|staging|prod)' });
+    writeFileSync(path.join(lib, 'plans', 'teams.yaml'), doc.toString());
+    return lib;
+  }
+  const tenant = (name: string, plan: string): Obj => ({ apiVersion: 'redline.dev/v1alpha1', kind: 'Tenant', metadata: { name }, spec: { plan } });
+  const joining = (name: string): JsonObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'standard' } } });
+  async function validate(s: { port: number; ca: Buffer }, object: JsonObject): Promise<{ allowed: boolean; status?: { message: string } }> {
+    const a = await httpsRequest({ port: s.port, ca: s.ca, path: '/validate', body: JSON.stringify(admissionReview(object, { username: 'admin', groups: ['system:masters'] })) });
+    return a.json().response as { allowed: boolean; status?: { message: string } };
+  }
+
+  it('a joining namespace is held to its Tenant\'s plan, followed through the watch; without a Tenant, to its own label', async () => {
+    const cluster = await fakeCluster({ 'redline.dev/v1alpha1': ['tenants'] });
+    cluster.collection('/api/v1/namespaces', NAMESPACES);
+    cluster.collection('/apis/storage.k8s.io/v1/storageclasses', []);
+    cluster.collection('/apis/redline.dev/v1alpha1/tenants', [tenant('acme', 'teams')]);
+    const s = await serve(['--kubeconfig', cluster.kubeconfig, '--policies', teamsLibrary()]);
+    const ready = await readiness(s.healthPort);
+    expect(ready.checks.find((c) => c.name === 'tenants')).toEqual({ name: 'tenants', ok: true, detail: 'tenants: redline.dev/v1alpha1 synced (1)' });
+    // the Tenant's plan (teams) decides, not the label the request carries
+    const refused = await validate(s, joining('scratch'));
+    expect(refused.allowed).toBe(false);
+    expect(refused.status?.message).toContain('namespace "scratch" cannot be a namespace of tenant acme');
+    expect((await validate(s, joining('acme-dev'))).allowed).toBe(true);
+    // the Tenant moves to standard (no pattern): the same namespace may join
+    await waitFor(() => cluster.watching('/apis/redline.dev/v1alpha1/tenants') > 0);
+    cluster.push('/apis/redline.dev/v1alpha1/tenants', 'MODIFIED', tenant('acme', 'standard'));
+    await until('scratch allowed under standard', async () => (await validate(s, joining('scratch'))).allowed, 5_000);
+    // deleted: the label-only path, the namespace's own label (teams) decides
+    cluster.push('/apis/redline.dev/v1alpha1/tenants', 'DELETED', tenant('acme', 'standard'));
+    const ownLabel = { ...joining('scratch'), metadata: { name: 'scratch', labels: { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'teams' } } };
+    await until('scratch refused by its own label', async () => !(await validate(s, ownLabel)).allowed, 5_000);
+  });
+
+  it('an API server without the Tenant CRD is ready: every tenant is on the label-only path', async () => {
+    const cluster = await fakeCluster({});
+    cluster.collection('/api/v1/namespaces', NAMESPACES);
+    cluster.collection('/apis/storage.k8s.io/v1/storageclasses', []);
+    const s = await serve(['--kubeconfig', cluster.kubeconfig]);
+    const ready = await readiness(s.healthPort);
+    expect(ready.status).toBe(200);
+    expect(ready.checks.find((c) => c.name === 'tenants')).toMatchObject({ ok: true, detail: expect.stringContaining('tenants: not served by this API server') });
   });
 });
 

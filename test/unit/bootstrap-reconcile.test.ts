@@ -1,12 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TenantReconciler, type ClusterView, type ClusterWriter, type EventSink } from '../../bootstrap/reconcile.js';
-import { OWNED_BY_KIND, renderTenant } from '../../bootstrap/render.js';
+import { OWNED_BY_KIND, renderTenant, type PlanLike } from '../../bootstrap/render.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED_BY } from '../../core/vocabulary.js';
+import { TENANT_FINALIZER, type TenantStatus } from '../../bootstrap/tenants.js';
 import { REDIS_KINDS, type SecretSources } from '../../bootstrap/secrets.js';
 import { defaultControllerSettings, type ControllerSettings } from '../../bootstrap/settings.js';
 import { ApiError, type KubeObject } from '../../kube/api-client.js';
 import type { EventSpec } from '../../kube/events.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
+import { makePlan } from '../../policies/engine/library.js';
 
 let library: Library;
 beforeAll(async () => {
@@ -47,6 +49,18 @@ class FakeCluster implements ClusterView, ClusterWriter, EventSink {
   }
   remember(): void {}
   forget(): void {}
+  tenant(id: string): KubeObject | undefined {
+    return this.objects.get(this.key('Tenant', undefined, id));
+  }
+  namespaces(): KubeObject[] {
+    return [...this.objects.values()].filter((o) => o.kind === 'Namespace');
+  }
+  async replaceStatus(obj: KubeObject): Promise<KubeObject> {
+    this.writes.push(`status ${obj.kind}/${obj.metadata.name}`);
+    const cur = this.objects.get(this.key(obj.kind, undefined, obj.metadata.name))!;
+    if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) throw new ApiError(409, 'update', obj.metadata.name, 'the object has been modified', 'Conflict');
+    return this.put({ ...cur, status: structuredClone(obj['status']) });
+  }
   /** Set to false to play a source cache that has not listed yet. */
   sourcesComplete = true;
   secretSources(namespace: string): SecretSources {
@@ -84,7 +98,10 @@ class FakeCluster implements ClusterView, ClusterWriter, EventSink {
   }
   async mergePatch(path: string, patch: any): Promise<KubeObject> {
     this.writes.push(`merge-patch ${path}`);
-    const o = [...this.objects.values()].find((x) => path.endsWith(`/${x.metadata.name}`) && (x.kind === 'Namespace' || path.includes(`/namespaces/${x.metadata.namespace}/`)))!;
+    const clusterScoped = (x: KubeObject): boolean => (x.kind === 'Namespace' && path.startsWith('/api/v1/namespaces/')) || (x.kind === 'Tenant' && path.includes('/tenants/'));
+    const o = [...this.objects.values()].find((x) => path.endsWith(`/${x.metadata.name}`) && (clusterScoped(x) || path.includes(`/namespaces/${x.metadata.namespace}/`)))!;
+    const rv = patch?.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== o.metadata.resourceVersion) throw new ApiError(409, 'patch', path, 'the object has been modified', 'Conflict');
     const apply = (target: any, p: any): void => {
       for (const [k, v] of Object.entries(p)) {
         if (v === null) delete target?.[k];
@@ -117,14 +134,14 @@ class FakeCluster implements ClusterView, ClusterWriter, EventSink {
   }
 }
 
-function setup(settings: ControllerSettings = defaultControllerSettings()) {
+function setup(settings: ControllerSettings = defaultControllerSettings(), plans: () => ReadonlyMap<string, PlanLike> = () => library.plans) {
   const cluster = new FakeCluster();
   let t = 0;
   const reconciler = new TenantReconciler({
     view: cluster,
     writer: cluster,
     events: cluster,
-    plans: () => library.plans,
+    plans,
     settings,
     now: () => new Date(1_700_000_000_000 + ++t * 1000),
   });
@@ -400,5 +417,189 @@ describe('TenantReconciler', () => {
     expect(cluster.writes.some((w) => w.includes('ResourceQuota'))).toBe(false);
     expect(cluster.events.at(-1)).toMatchObject({ reason: 'ApplyFailed', message: expect.stringContaining('ResourceQuota redline-quota exists and is managed by someone else') });
     expect(cluster.namespace('team-a')!.metadata.annotations).toBeUndefined(); // not "finished"
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tenant objects
+
+const tenantObj = (id: string, spec: Record<string, unknown>, generation = 1): KubeObject => ({ apiVersion: 'redline.dev/v1alpha1', kind: 'Tenant', metadata: { name: id, generation }, spec });
+
+/** The shipped plans plus "teams": standard with the multi-namespace settings. */
+function teamsPlans(): ReadonlyMap<string, PlanLike> {
+  const standard = library.plans.get('standard')!;
+  const teams = makePlan('teams', { ...standard.spec, tenancy: { allowTrafficBetweenNamespaces: true, namespacePattern: '{tenant}-(dev|staging|prod)' } });
+  return new Map([...library.plans, ['teams', teams]]);
+}
+
+describe('TenantReconciler with Tenant objects', () => {
+  it('stamps the Tenant\'s plan as the namespace label; a plan change on the Tenant moves it and its quota', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'free' }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme' }));
+    expect(await reconciler.reconcile('acme-dev')).toBe('stamped');
+    expect(cluster.namespace('acme-dev')!.metadata.labels!['redline.dev/plan']).toBe('free');
+    const freeQuota = structuredClone((cluster.owned('ResourceQuota', 'acme-dev', 'redline-quota') as any).spec.hard);
+    expect(await reconciler.reconcile('acme-dev')).toBe('unchanged');
+
+    (cluster.tenant('acme') as any).spec.plan = 'standard';
+    expect(await reconciler.reconcile('acme-dev')).toBe('plan_changed');
+    expect(cluster.namespace('acme-dev')!.metadata.labels!['redline.dev/plan']).toBe('standard');
+    const hard = (cluster.owned('ResourceQuota', 'acme-dev', 'redline-quota') as any).spec.hard;
+    expect(hard).toEqual(renderTenant({ namespace: 'acme-dev', tenant: 'acme', plan: library.plans.get('standard')! }, defaultControllerSettings()).objects[0]!['spec']!['hard' as never]);
+    expect(hard).not.toEqual(freeQuota);
+  });
+
+  it('an admin relabelling a Tenant\'s namespace to another plan is repaired back to the Tenant\'s', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'free' }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme' }));
+    await reconciler.reconcile('acme-dev');
+    cluster.namespace('acme-dev')!.metadata.labels!['redline.dev/plan'] = 'premium';
+    expect(await reconciler.reconcile('acme-dev')).toBe('repaired');
+    expect(cluster.namespace('acme-dev')!.metadata.labels!['redline.dev/plan']).toBe('free');
+  });
+
+  it('a Tenant naming an unknown plan changes nothing; a namespace without Tenant keeps its own label', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'gold' }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'free' }));
+    expect(await reconciler.reconcile('acme-dev')).toBe('unknown_plan');
+    expect(cluster.writes).toEqual([]);
+    expect(cluster.events.at(-1)).toMatchObject({ reason: 'UnknownPlan', message: expect.stringContaining('Tenant acme names plan "gold"') });
+    cluster.put(ns('globex-dev', { 'redline.dev/tenant': 'globex', 'redline.dev/plan': 'premium' }));
+    expect(await reconciler.reconcile('globex-dev')).toBe('stamped');
+    expect(cluster.namespace('globex-dev')!.metadata.labels!['redline.dev/plan']).toBe('premium');
+  });
+
+  it('a Tenant whose spec the controller cannot use (an API server without its schema) changes nothing, with a Warning', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'free', subjects: [{ kind: 'ServiceAccount', name: 'deployer' }] }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'free' }));
+    expect(await reconciler.reconcile('acme-dev')).toBe('unknown_plan');
+    expect(cluster.writes).toEqual([]);
+    expect(cluster.events.at(-1)).toMatchObject({ type: 'Warning', reason: 'InvalidTenant', message: 'Tenant acme: spec.subjects[0].namespace is required for a ServiceAccount; nothing was changed' });
+  });
+
+  it('spec.subjects are the RoleBindings\' subjects; without them the settings\' default group', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'free', subjects: [{ kind: 'User', name: 'alice@acme.example' }, { kind: 'ServiceAccount', name: 'deployer', namespace: 'acme-ci' }] }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme' }));
+    await reconciler.reconcile('acme-dev');
+    const expected = [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice@acme.example' }, { kind: 'ServiceAccount', name: 'deployer', namespace: 'acme-ci' }];
+    expect((cluster.owned('RoleBinding', 'acme-dev', 'redline-tenant') as any).subjects).toEqual(expected);
+    expect((cluster.owned('RoleBinding', 'acme-dev', 'redline-tenant-secrets') as any).subjects).toEqual(expected);
+    delete (cluster.tenant('acme') as any).spec.subjects;
+    expect(await reconciler.reconcile('acme-dev')).toBe('repaired');
+    expect((cluster.owned('RoleBinding', 'acme-dev', 'redline-tenant') as any).subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'redline:tenant:acme' }]);
+  });
+
+  it('multi-namespace plan: the NetworkPolicy admits the tenant\'s namespaces by label, both ways', async () => {
+    const { cluster, reconciler } = setup(defaultControllerSettings(), teamsPlans);
+    cluster.put(tenantObj('acme', { plan: 'teams' }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme' }));
+    expect(await reconciler.reconcile('acme-dev')).toBe('stamped');
+    const np = cluster.owned('NetworkPolicy', 'acme-dev', 'redline-allow-tenant-namespaces') as any;
+    const peer = { namespaceSelector: { matchLabels: { 'redline.dev/tenant': 'acme' } } };
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toEqual([{ from: [peer], ports: [6379, 26379, 16379].map((port) => ({ protocol: 'TCP', port })) }]);
+    expect(np.spec.egress[0].to).toEqual([peer]);
+    // back to a plan without it: the policy goes
+    (cluster.tenant('acme') as any).spec.plan = 'standard';
+    await reconciler.reconcile('acme-dev');
+    expect(cluster.owned('NetworkPolicy', 'acme-dev', 'redline-allow-tenant-namespaces')).toBeUndefined();
+  });
+
+  it('namespace pattern: a namespace the Tenant\'s plan refuses is not moved to it, and stays repaired on its own plan', async () => {
+    const { cluster, reconciler } = setup(defaultControllerSettings(), teamsPlans);
+    cluster.put(tenantObj('acme', { plan: 'standard' }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme' }));
+    cluster.put(ns('legacy-cache', { 'redline.dev/tenant': 'acme' }));
+    await reconciler.reconcile('acme-dev');
+    await reconciler.reconcile('legacy-cache');
+    (cluster.tenant('acme') as any).spec.plan = 'teams';
+    expect(await reconciler.reconcile('acme-dev')).toBe('plan_changed');
+    expect(await reconciler.reconcile('legacy-cache')).toBe('unchanged');
+    expect(cluster.namespace('legacy-cache')!.metadata.labels!['redline.dev/plan']).toBe('standard');
+    expect(cluster.events.at(-1)).toMatchObject({ reason: 'NamespaceNameRefused', message: expect.stringContaining('"legacy-cache" does not match plan teams') });
+    // a newcomer with a refused name and no plan of its own is not stamped at all
+    cluster.put(ns('random', { 'redline.dev/tenant': 'acme' }));
+    cluster.writes = [];
+    expect(await reconciler.reconcile('random')).toBe('name_refused');
+    expect(cluster.writes).toEqual([]);
+  });
+
+  it('status: namespaces, plan, Ready with observedGeneration; written only when it changes', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'free' }, 3));
+    cluster.put(ns('acme-prod', { 'redline.dev/tenant': 'acme' }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme' }));
+    cluster.put(ns('other', { 'redline.dev/tenant': 'globex', 'redline.dev/plan': 'free' }));
+    expect(await reconciler.reconcileTenant('acme')).toBe('tenant_status');
+    let t = cluster.tenant('acme')!;
+    expect(t.metadata['finalizers']).toEqual([TENANT_FINALIZER]);
+    let st = t['status'] as TenantStatus;
+    expect(st).toMatchObject({ observedGeneration: 3, namespaces: ['acme-dev', 'acme-prod'], namespaceCount: 2 });
+    expect(st.plan).toBeUndefined();
+    expect(st.conditions).toEqual([{ type: 'Ready', status: 'False', reason: 'Stamping', observedGeneration: 3, lastTransitionTime: expect.any(String), message: 'waiting for acme-dev, acme-prod to be stamped with plan free' }]);
+    const since = st.conditions![0]!.lastTransitionTime;
+    await reconciler.reconcile('acme-dev');
+    await reconciler.reconcile('acme-prod');
+    expect(await reconciler.reconcileTenant('acme')).toBe('tenant_status');
+    st = cluster.tenant('acme')!['status'] as TenantStatus;
+    expect(st.plan).toBe('free');
+    expect(st.conditions![0]).toMatchObject({ status: 'True', reason: 'Stamped', message: '2 namespaces stamped with plan free' });
+    expect(st.conditions![0]!.lastTransitionTime).not.toBe(since);
+    cluster.writes = [];
+    expect(await reconciler.reconcileTenant('acme')).toBe('tenant_unchanged');
+    expect(cluster.writes).toEqual([]);
+    // a field the ledger (serve) writes is kept
+    (cluster.tenant('acme') as any).status.reservations = [{ id: 'r1', namespace: 'acme-dev', kind: 'Redis', name: 'cache', expiresAt: '2030-01-01T00:00:00Z' }];
+    (cluster.tenant('acme') as any).spec.plan = 'gold';
+    (cluster.tenant('acme') as any).metadata.generation = 4;
+    expect(await reconciler.reconcileTenant('acme')).toBe('tenant_status');
+    t = cluster.tenant('acme')!;
+    st = t['status'] as TenantStatus;
+    expect(st.reservations).toHaveLength(1);
+    expect(st.plan).toBe('free'); // still what the namespaces carry
+    expect(st.observedGeneration).toBe(4);
+    expect(st.conditions![0]).toMatchObject({ status: 'False', reason: 'UnknownPlan', observedGeneration: 4, message: expect.stringContaining('plan "gold" is not in the plan library') });
+  });
+
+  it('status: a stale resourceVersion is a conflict (retried), never a blind overwrite', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'free' }));
+    await reconciler.reconcileTenant('acme');
+    const stale = structuredClone(cluster.tenant('acme')!);
+    const view = Object.assign(Object.create(cluster) as FakeCluster, { tenant: () => stale });
+    cluster.put({ ...cluster.tenant('acme')!, spec: { plan: 'standard' } });
+    const r2 = new TenantReconciler({ view, writer: cluster, events: cluster, plans: () => library.plans, settings: defaultControllerSettings() });
+    (stale as any).spec.plan = 'gold';
+    await expect(r2.reconcileTenant('acme')).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('deleting a Tenant offboards its namespaces (access first, the tenant label last) and then releases the finalizer', async () => {
+    const { cluster, reconciler } = setup();
+    cluster.put(tenantObj('acme', { plan: 'free' }));
+    cluster.put(ns('acme-dev', { 'redline.dev/tenant': 'acme' }));
+    await reconciler.reconcileTenant('acme');
+    await reconciler.reconcile('acme-dev');
+    (cluster.tenant('acme') as any).metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    expect(await reconciler.reconcileTenant('acme')).toBe('tenant_offboarding');
+    expect((cluster.tenant('acme')!['status'] as TenantStatus).conditions![0]).toMatchObject({ reason: 'Offboarding' });
+    expect(cluster.tenant('acme')!.metadata['finalizers']).toEqual([TENANT_FINALIZER]);
+    cluster.writes = [];
+    expect(await reconciler.reconcile('acme-dev')).toBe('offboarded');
+    const order = cluster.writes.map((w) => w.split('/').slice(-2).join('/'));
+    expect(order.slice(0, 3)).toEqual(['rolebindings/redline-tenant', 'rolebindings/redline-tenant-secrets', 'roles/redline-tenant-secrets']);
+    expect(order.at(-1)).toBe('namespaces/acme-dev');
+    const labels = cluster.namespace('acme-dev')!.metadata.labels!;
+    expect(labels['redline.dev/tenant']).toBeUndefined();
+    expect(labels['redline.dev/managed']).toBeUndefined();
+    expect(labels['redline.dev/plan']).toBeUndefined();
+    expect(labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(cluster.events.at(-1)).toMatchObject({ reason: 'Offboarded', message: expect.stringContaining('Tenant acme deleted') });
+    expect(await reconciler.reconcileTenant('acme')).toBe('offboarded');
+    expect(cluster.tenant('acme')!.metadata['finalizers']).toEqual([]);
   });
 });

@@ -24,9 +24,10 @@ import { defaultControllerSettings, validateControllerSettings } from '../../boo
 import type { KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import { Quantity } from '../../policies/engine/quantity.js';
+import { sharedCrdsDir } from '../e2e/controlplane/crds.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const CRDS = join(import.meta.dirname, '..', '..', '..', 'shared', 'crds', 'cert-manager');
+const CRDS = join(sharedCrdsDir(), 'cert-manager');
 
 let library: Library;
 beforeAll(async () => {

@@ -116,6 +116,7 @@ describe('kubectl kustomize manifests/', () => {
       'PodDisruptionBudget/redline-system/redline-webhook', 'PodDisruptionBudget/redline-system/redline-controller',
       'NetworkPolicy/redline-system/redline-default-deny',
       'MutatingWebhookConfiguration/redline', 'ValidatingWebhookConfiguration/redline',
+      'CustomResourceDefinition/tenants.redline.dev',
     ]) expect(inventory).toContain(expected);
     expect(inventory.filter((i) => i.startsWith(`ConfigMap/${NS}/redline-policies-`))).toHaveLength(1);
     expect(inventory).toContain('Namespace/redline-ledger');
@@ -566,16 +567,17 @@ describe('the policies ConfigMap', () => {
 describe('RBAC', () => {
   const rules = (kind: string, name: string): Rule[] => find(base, kind, name)['rules'] as Rule[];
 
-  it('serve: read Namespaces, StorageClasses, PodDisruptionBudgets and the kinds that run Redis cluster-wide; write ConfigMaps in redline-ledger only (it reads its Secret and ConfigMap as volumes)', () => {
+  it('serve: read Namespaces, StorageClasses, PodDisruptionBudgets, Tenants and the kinds that run Redis cluster-wide; write ConfigMaps in redline-ledger only (it reads its Secret and ConfigMap as volumes)', () => {
     const clusterRules = rules('ClusterRole', 'redline-webhook');
-    expect(clusterRules.slice(0, 3)).toEqual([
+    expect(clusterRules.slice(0, 4)).toEqual([
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get', 'list', 'watch'] },
       // policy/v1, or policy/v1beta1 before 1.21: one group.
       { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['redline.dev'], resources: ['tenants'], verbs: ['get', 'list', 'watch'] },
     ]);
     // The ledger's usage: exactly the resources the usage caches watch, read-only.
-    const usage = clusterRules.slice(3);
+    const usage = clusterRules.slice(4);
     for (const r of usage) expect(r.verbs).toEqual(['list', 'watch']);
     const granted = usage.flatMap((r) => r.resources!.map((res) => `${r.apiGroups![0]}/${res}`)).sort();
     expect(granted).toEqual(USAGE_RESOURCES.map((r) => `${r.group}/${r.plural}`).sort());
@@ -591,6 +593,15 @@ describe('RBAC', () => {
     const boundToWebhook = base.filter((o) => (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')
       && (o['subjects'] as { name: string }[] | undefined)?.some((s) => s.name === 'redline-webhook'));
     expect(boundToWebhook.map((o) => o.metadata.name).sort()).toEqual(['redline-webhook', 'redline-webhook-ledger']);
+  });
+
+  it('controller: Tenants read and patched (its finalizer), their status updated; tenants get nothing of them', () => {
+    const ctl = rules('ClusterRole', 'redline-controller').filter((r) => r.apiGroups?.includes('redline.dev'));
+    expect(ctl).toEqual([
+      { apiGroups: ['redline.dev'], resources: ['tenants'], verbs: ['get', 'list', 'watch', 'patch'] },
+      { apiGroups: ['redline.dev'], resources: ['tenants/status'], verbs: ['update'] },
+    ]);
+    expect(rules('ClusterRole', 'redline-tenant').filter((r) => r.apiGroups?.includes('redline.dev'))).toEqual([]);
   });
 
   it('no wildcard verbs, resources or groups anywhere in the bundle', () => {
@@ -705,5 +716,34 @@ describe('examples (manifests/examples)', () => {
     const bad = verdict('bad/kubedb-privileged.yaml', 'free', 'tenant-free');
     expect(bad.denied).toBe(true);
     expect(bad.failed.sort()).toEqual(['pod-security/host-namespaces', 'pod-security/privilege-escalation', 'pod-security/privileged']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Tenant CRD', () => {
+  interface Crd extends Obj { spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: { name: string; served: boolean; storage: boolean; subresources?: { status?: object }; additionalPrinterColumns: { name: string; jsonPath: string }[]; schema: { openAPIV3Schema: any } }[] } }
+  const crd = (): Crd => find(base, 'CustomResourceDefinition', 'tenants.redline.dev') as Crd;
+
+  it('cluster-scoped redline.dev/v1alpha1 Tenant with a status subresource and the printer columns', () => {
+    const c = crd();
+    expect([c.spec.group, c.spec.scope, c.spec.names.kind, c.spec.names.plural]).toEqual(['redline.dev', 'Cluster', 'Tenant', 'tenants']);
+    expect(c.spec.versions).toHaveLength(1);
+    const v = c.spec.versions[0]!;
+    expect([v.name, v.served, v.storage, v.subresources]).toEqual(['v1alpha1', true, true, { status: {} }]);
+    expect(v.additionalPrinterColumns.map((p) => `${p.name}=${p.jsonPath}`)).toEqual([
+      'Plan=.spec.plan', 'Namespaces=.status.namespaceCount', 'Memory Used=.status.usage.memory',
+      'Memory Entitled=.status.entitlement.memory', 'Ready=.status.conditions[?(@.type=="Ready")].status', 'Age=.metadata.creationTimestamp',
+    ]);
+  });
+
+  it('status has the fields the controller and the ledger write, each dimension in usage, entitlement and reservations', () => {
+    const status = crd().spec.versions[0]!.schema.openAPIV3Schema.properties.status.properties;
+    expect(Object.keys(status).sort()).toEqual(['conditions', 'entitlement', 'namespaceCount', 'namespaces', 'observedGeneration', 'plan', 'reservations', 'usage']);
+    const dims = ['cpu', 'instances', 'memory', 'namespaces', 'pods', 'storage'];
+    expect(Object.keys(status.usage.properties).sort()).toEqual(dims);
+    expect(Object.keys(status.entitlement.properties).sort()).toEqual(dims);
+    expect(Object.keys(status.reservations.items.properties.amounts.properties).sort()).toEqual(dims);
+    expect(status.conditions.items.required).toEqual(['type', 'status', 'lastTransitionTime', 'reason', 'message']);
   });
 });
