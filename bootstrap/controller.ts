@@ -16,7 +16,7 @@
 // is a tenant's.
 
 import type { CertManager } from '../certs/manager.js';
-import { createCertManager } from '../certs/settings.js';
+import { createCertManager } from '../certs/create.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -34,7 +34,7 @@ import { TenantReconciler, type ClusterView } from './reconcile.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN } from '../core/vocabulary.js';
 import { OWNED_KINDS, type PlanLike } from './render.js';
 import { REDIS_KINDS, secretMetadataOnly, type RedisKind } from './secrets.js';
-import type { ControllerSettings } from './settings.js';
+import type { ControllerSettings } from '../core/settings/controller.js';
 
 /** Log keys of the controller (an API, like the webhook's): nothing else is bound to a line. */
 export const ControllerLogKey = {

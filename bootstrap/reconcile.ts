@@ -41,7 +41,7 @@ import {
 import { isRedlineError } from '../core/errors.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, TENANT_SECRETS } from '../core/vocabulary.js';
 import { grantableSecrets, type SecretSources } from './secrets.js';
-import type { OffboardingMode } from './settings.js';
+import type { OffboardingMode } from '../core/settings/controller.js';
 
 export type ReconcileResult =
   | 'stamped'

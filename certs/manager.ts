@@ -20,6 +20,7 @@
 // Secret's ca.crt unless inject is false (cert-manager's cainjector does it then).
 
 import type { Registry } from 'prom-client';
+import { assertCertSettings, DEFAULT_CERT_SETTINGS, type CertMode } from '../core/settings/certs.js';
 import {
   type AuthorityConfig,
   type AuthorityConfigInput,
@@ -46,7 +47,7 @@ import {
 import { servingStatus } from './status.js';
 import { type CertAndKey, type KeyPairPem, isIssuedBy, splitPemBundle, tryParseCertificate } from './x509.js';
 
-export type CertMode = 'managed' | 'external';
+export type { CertMode };
 export type RotationRequest = 'serving' | 'ca';
 
 /** Log keys of the certificate manager (an API like the webhook's and the controller's). */
@@ -77,11 +78,11 @@ export interface CertLogger {
 const silent: CertLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 export const CERT_MANAGER_DEFAULTS = Object.freeze({
-  mode: 'managed' as CertMode,
-  inject: true,
-  checkIntervalMs: 10_000,
-  resyncMs: 300_000,
-  caRolloutDelayMs: 60_000,
+  mode: DEFAULT_CERT_SETTINGS.mode,
+  inject: DEFAULT_CERT_SETTINGS.inject,
+  checkIntervalMs: DEFAULT_CERT_SETTINGS.checkIntervalMs,
+  resyncMs: DEFAULT_CERT_SETTINGS.resyncMs,
+  caRolloutDelayMs: DEFAULT_CERT_SETTINGS.caRolloutDelayMs,
   retryInitialMs: 1_000,
   retryMaxMs: 300_000,
   maxConflictRetries: 5,
@@ -198,7 +199,7 @@ export class CertManager {
   constructor(opts: CertManagerOptions) {
     this.mode = opts.mode ?? CERT_MANAGER_DEFAULTS.mode;
     this.inject = opts.inject ?? CERT_MANAGER_DEFAULTS.inject;
-    if (this.mode !== 'managed' && this.mode !== 'external') throw new Error(`mode must be managed or external, got ${String(this.mode)}`);
+    assertCertSettings({ mode: this.mode });
     if (this.inject && !opts.injector) throw new Error('inject is on but no injector was given');
     this.cfg = resolveAuthorityConfig(opts.authority);
     this.store = opts.store;
@@ -213,15 +214,10 @@ export class CertManager {
     this.maxConflictRetries = opts.maxConflictRetries ?? CERT_MANAGER_DEFAULTS.maxConflictRetries;
     this.genKey = opts.generateKeyPair;
     this.isLeader = opts.isLeader ?? (() => true);
-    for (const [k, v] of [
-      ['checkIntervalMs', this.checkIntervalMs],
-      ['resyncMs', this.resyncMs],
-      ['retry.initialMs', this.retry.initialMs],
-      ['retry.maxMs', this.retry.maxMs],
-    ] as const) {
+    assertCertSettings({ checkIntervalMs: this.checkIntervalMs, resyncMs: this.resyncMs, caRolloutDelayMs: this.caRolloutDelayMs });
+    for (const [k, v] of [['retry.initialMs', this.retry.initialMs], ['retry.maxMs', this.retry.maxMs]] as const) {
       if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} must be a positive number of ms, got ${v}`);
     }
-    if (!(this.caRolloutDelayMs >= 0)) throw new Error(`caRolloutDelayMs must be ≥ 0, got ${this.caRolloutDelayMs}`);
     this.nextCheck = this.clock().getTime();
   }
 

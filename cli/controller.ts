@@ -7,15 +7,16 @@
 
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadControllerArgs } from '../bootstrap/config-file.js';
 import { ControllerLogKey, TenantController } from '../bootstrap/controller.js';
 import { ControllerMetrics } from '../bootstrap/metrics.js';
-import { describeControllerSettings } from '../bootstrap/settings.js';
+import { usageMessage } from '../core/settings/argv.js';
+import { CONTROLLER_SPEC, type ControllerSettings } from '../core/settings/controller.js';
+import { describeSettings, loadSettings } from '../core/settings/load.js';
+import { formatProblems } from '../core/settings/spec.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { createHealthApp, HealthServer } from '../webhook/health.js';
 import { RedlineError } from '../core/errors.js';
-import { formatProblems } from './settings.js';
 
 export const CONTROLLER_USAGE = `usage: redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR] [more flags below]
 
@@ -28,7 +29,7 @@ or standby: not ready while the Lease cannot be read or written) and metrics on 
 
 Settings (precedence: flag > environment > config file "controller:" section > default):
   --config FILE  (env REDLINE_CONFIG)
-${describeControllerSettings().join('\n')}
+${describeSettings(CONTROLLER_SPEC).join('\n')}
 `;
 
 export interface ControllerIo {
@@ -47,21 +48,21 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
   const env = io.env ?? process.env;
   const say = (line: string): void => void stderr.write(`${line}\n`);
 
-  const args = loadControllerArgs({ argv, env, cwd: io.cwd ?? process.cwd() });
+  const args = loadSettings<ControllerSettings>(CONTROLLER_SPEC, { argv, env, cwd: io.cwd ?? process.cwd() });
   if (args.help) {
     stdout.write(CONTROLLER_USAGE);
     return 0;
   }
   if (args.usage.length || args.positional.length) {
-    throw new RedlineError('usage', 
-      [...args.usage, ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
+    throw new RedlineError('usage',
+      [...args.usage.map(usageMessage), ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
     );
   }
   if (!args.settings) {
     say(`redline controller: invalid configuration:\n${formatProblems(args.problems)}`);
     return 2;
   }
-  const settings = args.settings;
+  const settings = args.settings as ControllerSettings; // frozen: nothing writes it
 
   const policiesDir = settings.policiesDir ?? defaultLibraryDir();
   let plans;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesDesired } from '../../bootstrap/compare.js';
 import { OWNED_KINDS, renderTenant, type DesiredState } from '../../bootstrap/render.js';
-import { defaultControllerSettings } from '../../bootstrap/settings.js';
+import { defaultControllerSettings } from '../../core/settings/controller.js';
 import { resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { covers, matchesDesired } from '../../bootstrap/compare.js';
 import { grantedSecretNames, renderTenant, type DesiredState } from '../../bootstrap/render.js';
-import { validateControllerSettings } from '../../bootstrap/settings.js';
+import { validateControllerSettings } from '../../core/settings/controller.js';
 import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import {

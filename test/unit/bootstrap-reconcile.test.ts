@@ -3,7 +3,7 @@ import { TenantReconciler, type ClusterView, type ClusterWriter, type EventSink 
 import { OWNED_BY_KIND, renderTenant } from '../../bootstrap/render.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED_BY } from '../../core/vocabulary.js';
 import { REDIS_KINDS, type SecretSources } from '../../bootstrap/secrets.js';
-import { defaultControllerSettings, type ControllerSettings } from '../../bootstrap/settings.js';
+import { defaultControllerSettings, type ControllerSettings } from '../../core/settings/controller.js';
 import { ApiError, type KubeObject } from '../../kube/api-client.js';
 import type { EventSpec } from '../../kube/events.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
