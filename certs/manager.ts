@@ -273,7 +273,6 @@ export class CertManager {
     this.schedule.started();
     try {
       const r = this.mode === 'managed' ? await this.reconcileManaged() : await this.reconcileExternal();
-      this.schedule.reset();
       this.lastError = null;
       this.lastReconcileAt = this.clock();
       return r;

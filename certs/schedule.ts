@@ -45,11 +45,6 @@ export class CheckSchedule {
     this.next = at;
   }
 
-  /** A check succeeded without touching nextCheck. */
-  reset(): void {
-    this.failures = 0;
-  }
-
   /** A check failed: the next one after a doubling backoff. */
   failed(): { attempt: number; backoffMs: number } {
     this.failures++;

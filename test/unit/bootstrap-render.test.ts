@@ -26,7 +26,7 @@ import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/eng
 import { Quantity } from '../../policies/engine/quantity.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const CRDS = join(import.meta.dirname, '..', '..', '..', 'shared', 'crds', 'cert-manager');
+const CRDS = join(process.env['REDLINE_SHARED_CRDS'] || join(import.meta.dirname, '..', '..', '..', 'shared', 'crds'), 'cert-manager');
 
 let library: Library;
 beforeAll(async () => {
