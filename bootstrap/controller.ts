@@ -1,13 +1,15 @@
 // The tenant namespace controller: informers on Namespaces and on the owned kinds (selected by
 // app.kubernetes.io/managed-by=redline) feed a work queue keyed by namespace; N workers reconcile;
-// a periodic resync re-queues every namespace; leader election decides who may write.
+// a periodic resync re-queues every namespace; leader election (owned by the process, cli/controller.ts,
+// like the API client) decides who may write.
 //
 //   informer event ─▶ enqueue(namespace) ─▶ WorkQueue (dedupe, per-key backoff) ─▶ workers
 //        ▲                                                              │ TenantReconciler
 //        └──── watch ◀── API server ◀── KubeApi (token bucket, write gate = lease) ◀┘
 //
 // A standby runs the informers too (ready, warm caches, fast takeover) but enqueues nothing and
-// cannot write: its KubeApi's write gate refuses every mutating call.
+// cannot write: its KubeApi's write gate refuses every mutating call. The process calls
+// enqueueAll() when this replica starts leading.
 //
 // The tenant's Secrets Role is computed from three more kinds of informers (bootstrap/secrets.ts):
 // the Redis custom resources and cert-manager Certificates (those whose CRDs are served: discovery
@@ -15,18 +17,11 @@
 // never data; ServiceAccount tokens not even listed). Their events re-queue the namespace when it
 // is a tenant's.
 
-import type { CertManager } from '../certs/manager.js';
-import { createCertManager } from '../certs/settings.js';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { isRedlineError } from '../core/errors.js';
-import { ApiError, KubeApi, resourcePath, type KubeObject } from '../kube/api-client.js';
+import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../kube/api-client.js';
 import { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
 import { servedResources } from '../kube/discovery.js';
-import { kubeLeaseClient, LeaderElector } from '../kube/lease.js';
-import { TokenBucket } from '../kube/token-bucket.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { runWorkers } from '../kube/workers.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -35,7 +30,7 @@ import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE
 import { OWNED_KINDS, type PlanLike } from './render.js';
 import { REDIS_KINDS, secretMetadataOnly, type RedisKind } from './secrets.js';
 import { membersOf, tenantIdOfKey, tenantKey, TENANT_API_VERSION, TENANT_GROUP, TENANT_KIND, TENANT_PLURAL } from './tenants.js';
-import type { ControllerSettings } from './settings.js';
+import type { ControllerSettings } from '../core/settings/controller.js';
 
 /** Log keys of the controller (an API, like the webhook's): nothing else is bound to a line. */
 export const ControllerLogKey = {
@@ -67,21 +62,21 @@ export interface ControllerLogger {
 
 export interface TenantControllerOptions {
   settings: ControllerSettings;
-  kubeConfig: KubeConfig;
+  /** The process's API client (its token bucket and leader write gate apply to every call). */
+  api: KubeApi;
   plans: ReadonlyMap<string, PlanLike>;
   logger: ControllerLogger;
   metrics: ControllerMetrics;
-  identity?: string;
+  /** This replica's identity (the Lease holder; the Events' reporting instance). */
+  identity: string;
+  /** Whether this replica may write now (the leader elector's answer; always true without election). */
+  isLeader: () => boolean;
 }
 
 export interface ReadinessCheck {
   name: string;
   ok: boolean;
   detail: string;
-}
-
-export function defaultIdentity(): string {
-  return `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
 const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_REDLINE}`;
@@ -91,8 +86,7 @@ const DISCOVERY_EVERY_MS = 60_000;
 
 export class TenantController {
   readonly identity: string;
-  private api: KubeApi | undefined;
-  private limiter: TokenBucket | undefined;
+  private readonly api: KubeApi;
   private namespaces: Informer | undefined;
   private readonly owned = new Map<string, Informer>();
   /** Secret sources: `${group}/${plural}` → informer (Redis kinds and Certificates). */
@@ -103,8 +97,6 @@ export class TenantController {
   private discoveryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private queue: WorkQueue | undefined;
-  private elector: LeaderElector | undefined;
-  private certs: CertManager | undefined;
   private workers: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -113,7 +105,8 @@ export class TenantController {
   private readonly log: ControllerLogger;
 
   constructor(private readonly opts: TenantControllerOptions) {
-    this.identity = opts.identity ?? opts.settings.leaderElection.identity ?? defaultIdentity();
+    this.identity = opts.identity;
+    this.api = opts.api;
     this.log = opts.logger;
   }
 
@@ -129,41 +122,18 @@ export class TenantController {
   }
 
   isLeader(): boolean {
-    return this.elector ? this.elector.isLeader() : true;
+    return this.opts.isLeader();
   }
 
-  readiness(): ReadinessCheck[] {
+  /** The informers' readiness (the process adds the Lease's). */
+  readiness(): ReadinessCheck {
     const pending = this.informers().filter((i) => !i.synced()).map((i) => i.name);
-    const lease = this.elector?.readiness() ?? { ok: true, detail: 'disabled: always writing' };
-    return [
-      { name: 'informers', ok: this.synced(), detail: pending.length ? `not synced yet: ${pending.join(', ')}` : `${this.informers().length} informers synced` },
-      { name: 'leader-election', ok: !this.stopping && lease.ok, detail: this.stopping ? 'shutting down' : lease.detail },
-    ];
+    return { name: 'informers', ok: this.synced(), detail: pending.length ? `not synced yet: ${pending.join(', ')}` : `${this.informers().length} informers synced` };
   }
 
   async start(): Promise<void> {
     const { settings, metrics } = this.opts;
-    this.limiter = new TokenBucket({ qps: settings.qps, burst: settings.burst });
-    const limiter = this.limiter;
-    metrics.limiterWaitMs = () => limiter.stats.waitedMs;
-    this.api = await KubeApi.create({
-      kubeConfig: this.opts.kubeConfig,
-      limiter,
-      observe: (verb, code, ms) => {
-        metrics.apiRequests.inc({ verb, code });
-        if (verb !== 'watch') metrics.apiDuration.observe({ verb }, ms / 1000);
-      },
-      writeGate: () => (this.elector ? this.elector.writeGate() : null),
-    });
     const api = this.api;
-    if (settings.certs.enabled) {
-      // The webhook's certificate: rotated and injected by the leader only (writes pass the same gate).
-      this.certs = createCertManager({
-        api, settings: settings.certs, registry: metrics.registry,
-        logger: this.log.child({ [ControllerLogKey.component]: 'certs' }),
-      });
-      this.certs.start({ isLeader: () => this.isLeader() });
-    }
 
     const informerOpts = (name: string) => ({
       api,
@@ -324,30 +294,6 @@ export class TenantController {
     };
     waitSync();
 
-    if (settings.leaderElection.enabled) {
-      const le = settings.leaderElection;
-      this.elector = new LeaderElector({
-        client: kubeLeaseClient(api, le.namespace, le.name, Math.max(500, le.renewDeadlineMs - le.retryPeriodMs)),
-        onError: (err) => metrics.leaseErrors.inc({ reason: err.reason }),
-        namespace: le.namespace,
-        name: le.name,
-        identity: this.identity,
-        leaseDurationMs: le.leaseDurationMs,
-        renewDeadlineMs: le.renewDeadlineMs,
-        retryPeriodMs: le.retryPeriodMs,
-        logger: this.log.child({ [ControllerLogKey.component]: 'leader-election' }),
-        onStartedLeading: () => {
-          metrics.isLeader.set(1);
-          this.enqueueAll();
-        },
-        onStoppedLeading: () => metrics.isLeader.set(0),
-        onNewLeader: (holder) => this.log.info({ [ControllerLogKey.holder]: holder }, 'lease holder'),
-      });
-      this.elector.start();
-    } else {
-      metrics.isLeader.set(1);
-    }
-
     this.resyncTimer = setInterval(() => this.enqueueAll(), settings.resyncMs);
   }
 
@@ -363,7 +309,7 @@ export class TenantController {
   /** Starts an informer for every Redis kind / Certificates whose CRD is served and not yet watched. */
   private async discoverSources(): Promise<void> {
     await this.discoverTenants();
-    const api = this.api!;
+    const api = this.api;
     const { settings, metrics } = this.opts;
     const served = new Map<string, Set<string>>();
     for (const k of [...REDIS_KINDS, CERTIFICATE_SOURCE]) {
@@ -449,22 +395,22 @@ export class TenantController {
     this.log.info({ [ControllerLogKey.component]: 'discovery', [ControllerLogKey.resource]: `${TENANT_PLURAL}.${TENANT_GROUP}` }, 'watching Tenants: a tenant with a Tenant object gets its plan from it');
   }
 
-  async stop(): Promise<void> {
+  /** Stops taking work and lets in-flight reconciles finish (bounded by the API timeouts, at most 5 s). */
+  async drain(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     if (this.syncTimer) clearTimeout(this.syncTimer);
     if (this.discoveryTimer) clearInterval(this.discoveryTimer);
     this.queue?.shutDown();
-    // Let in-flight reconciles finish (bounded by the API timeouts), then give up the lease.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.workers, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
     clearTimeout(timer); // a pending timer would hold the process for the rest of the 5 s
-    await this.certs?.stop();
-    await this.elector?.stop(true);
-    this.opts.metrics.isLeader.set(0);
-    this.limiter?.close(); // releases informers waiting for a token
+  }
+
+  /** Drains, then stops the informers (the process closes the rate limiter first: it releases those waiting for a token). */
+  async stop(): Promise<void> {
+    await this.drain();
     await Promise.allSettled(this.informers().map((i) => i.stop()));
-    this.api?.close();
   }
 }

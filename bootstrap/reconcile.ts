@@ -41,7 +41,7 @@ import {
 import { isRedlineError } from '../core/errors.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, TENANT_SECRETS } from '../core/vocabulary.js';
 import { grantableSecrets, type SecretSources } from './secrets.js';
-import type { OffboardingMode, SubjectTemplate } from './settings.js';
+import type { OffboardingMode, SubjectTemplate } from '../core/settings/controller.js';
 import { membersOf, nextTenantStatus, statusChanged, tenantSpec, TENANT_API_VERSION, TENANT_FINALIZER, TENANT_PLURAL } from './tenants.js';
 import { namespaceNameRefusal, tenancyOf } from '../policies/tenancy/namespaces.js';
 

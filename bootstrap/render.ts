@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { RedlineError } from '../core/errors.js';
 import type { KubeObject } from '../kube/api-client.js';
 import { tenancyOf } from '../policies/tenancy/namespaces.js';
-import type { ControllerSettings, SubjectTemplate } from './settings.js';
+import type { ControllerSettings, SubjectTemplate } from '../core/settings/controller.js';
 import {
   LABEL_MANAGED,
   LABEL_MANAGED_BY,

@@ -17,7 +17,7 @@ import type { KubeObject } from '../kube/api-client.js';
 import { namespaceNameRefusal, tenancyOf } from '../policies/tenancy/namespaces.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_PLAN, LABEL_TENANT } from '../core/vocabulary.js';
 import { canonicalJson, parseBootstrapAnnotation, type PlanLike } from './render.js';
-import { SUBJECT_KINDS, type SubjectTemplate } from './settings.js';
+import { SUBJECT_KINDS, type SubjectTemplate } from '../core/settings/controller.js';
 
 export const TENANT_API_VERSION = 'redline.dev/v1alpha1';
 export const TENANT_KIND = 'Tenant';

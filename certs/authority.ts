@@ -5,8 +5,7 @@
  * reads the clock or touches the cluster; the caller persists the state (see
  * secret.ts) and publishes `caBundle` to the webhook configuration.
  */
-import { RedlineError } from '../core/errors.js';
-import { isDnsLabel } from '../core/names.js';
+import { assertCertSettings, DEFAULT_CERT_SETTINGS } from '../core/settings/certs.js';
 import {
   type CertAndKey,
   type CertInfo,
@@ -21,10 +20,9 @@ import {
   tryParseCertificate,
 } from './x509.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-export const DEFAULT_CA_LIFETIME_MS = 5 * 365 * DAY_MS;
-export const DEFAULT_SERVING_LIFETIME_MS = 90 * DAY_MS;
-export const DEFAULT_RENEW_FRACTION = 2 / 3;
+export const DEFAULT_CA_LIFETIME_MS = DEFAULT_CERT_SETTINGS.caLifetimeMs;
+export const DEFAULT_SERVING_LIFETIME_MS = DEFAULT_CERT_SETTINGS.servingLifetimeMs;
+export const DEFAULT_RENEW_FRACTION = DEFAULT_CERT_SETTINGS.renewFraction;
 
 export interface AuthorityConfig {
   serviceName: string;
@@ -77,20 +75,7 @@ export function resolveAuthorityConfig(input: AuthorityConfigInput): AuthorityCo
     servingLifetimeMs: input.servingLifetimeMs ?? DEFAULT_SERVING_LIFETIME_MS,
     renewFraction: input.renewFraction ?? DEFAULT_RENEW_FRACTION,
   };
-  if (!isDnsLabel(cfg.serviceName)) throw new RedlineError('config-invalid', `invalid serviceName ${JSON.stringify(cfg.serviceName)}`);
-  if (!isDnsLabel(cfg.namespace)) throw new RedlineError('config-invalid', `invalid namespace ${JSON.stringify(cfg.namespace)}`);
-  for (const [k, v] of [
-    ['caLifetimeMs', cfg.caLifetimeMs],
-    ['servingLifetimeMs', cfg.servingLifetimeMs],
-  ] as const) {
-    if (!Number.isFinite(v) || v <= 0) throw new RedlineError('config-invalid', `${k} must be a positive number, got ${v}`);
-  }
-  if (!(cfg.renewFraction > 0 && cfg.renewFraction < 1)) {
-    throw new RedlineError('config-invalid', `renewFraction must be in (0, 1), got ${cfg.renewFraction}`);
-  }
-  for (const ip of cfg.ipAddresses ?? []) {
-    if (canonicalIp(ip) === null) throw new RedlineError('config-invalid', `invalid IP address ${JSON.stringify(ip)}`);
-  }
+  assertCertSettings(cfg);
   return cfg;
 }
 

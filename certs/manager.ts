@@ -1,53 +1,35 @@
 // CertManager: keeps Redline's webhook certificate authority in one Secret and its CA bundle in the
 // webhook configurations, for years, without anyone touching it. It runs inside the leader-elected
-// controller and does nothing (no reads, no writes) while this replica is not the leader.
+// controller process and does nothing (no reads, no writes) while this replica is not the leader.
 //
 //   every checkIntervalMs (wall clock; a machine that slept catches up at the next tick):
 //     not leader                        → nothing
 //     just became leader / due / Secret changed (resourceVersion) → reconcileOnce()
 //   reconcileOnce():
-//     read Secret → decode (corrupt: log the key, issue a fresh authority) → decide (certs/authority.ts)
-//     → apply → write with resourceVersion (409: read and decide again) → inject caBundle → metrics
+//     read Secret → decode (corrupt: log the key, salvage what is still trusted) → plan (rotation.ts)
+//     → write with resourceVersion (409: read and plan again) → inject caBundle → metrics
 //
-// CA rotation is two-phase so no API server ever sees a serving certificate it does not trust yet:
-//   A. the new CA goes into the Secret and the bundle (old CAs stay until they expire) while the
-//      old serving certificate stays in service; the bundle is injected;
-//   B. caRolloutDelayMs after the injection succeeded, decide() sees "serving certificate is not
-//      signed by the current CA" and a serving certificate from the new CA is written.
-// Serving renewals need no such care: their CA is already trusted.
-//
-// mode 'external' (cert-manager or the user owns the Secret): never writes the Secret; injects the
-// Secret's ca.crt unless inject is false (cert-manager's cainjector does it then).
+// The jobs around it each have their module: when to look (schedule.ts: due times, retries with
+// backoff), what to do (rotation.ts, over authority.ts's decide/apply), the Secret's one reader
+// (secret.ts, salvage included), and mode 'external' (external.ts: cert-manager or the user owns the
+// Secret; never written; its ca.crt is injected unless inject is false).
 
 import type { Registry } from 'prom-client';
-import {
-  type AuthorityConfig,
-  type AuthorityConfigInput,
-  type AuthorityState,
-  type Decision,
-  apply,
-  decide,
-  normalizeCaBundle,
-  renewalTime,
-  resolveAuthorityConfig,
-} from './authority.js';
+import { assertCertSettings, DEFAULT_CERT_SETTINGS, type CertMode } from '../core/settings/certs.js';
+import { type AuthorityConfig, type AuthorityConfigInput, type AuthorityState, resolveAuthorityConfig } from './authority.js';
 import { type Clock, systemClock } from './clock.js';
+import { externalView } from './external.js';
 import type { CaBundleInjector, InjectResult } from './inject.js';
 import { CertMetrics } from './metrics.js';
-import { SECRET_KEYS, decodeSecretData, encodeSecretData } from './secret.js';
 import { isRedlineError, RedlineError } from '../core/errors.js';
-import { ANNOTATION_ROTATE, ANNOTATION_ROTATE_REQUESTED_AT } from '../core/vocabulary.js';
-import {
-  SECRET_LABELS,
-  type SecretSnapshot,
-  type SecretStore,
-  type SecretWrite,
-} from './secret-store.js';
-import { servingStatus } from './status.js';
-import { type CertAndKey, type KeyPairPem, isIssuedBy, splitPemBundle, tryParseCertificate } from './x509.js';
+import { ANNOTATION_ROTATE } from '../core/vocabulary.js';
+import { fingerprint, nextManagedCheck, planRotation, rotationRequest, type Rollout, type RotationAction, type RotationRequest } from './rotation.js';
+import { CheckSchedule } from './schedule.js';
+import { decodeSecretData, SECRET_KEYS, salvageSecret, type Salvage } from './secret.js';
+import type { SecretSnapshot, SecretStore } from './secret-store.js';
+import { type KeyPairPem, tryParseCertificate } from './x509.js';
 
-export type CertMode = 'managed' | 'external';
-export type RotationRequest = 'serving' | 'ca';
+export type { CertMode, RotationRequest };
 
 /** Log keys of the certificate manager (an API like the webhook's and the controller's). */
 export const CertLogKey = {
@@ -77,11 +59,11 @@ export interface CertLogger {
 const silent: CertLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 export const CERT_MANAGER_DEFAULTS = Object.freeze({
-  mode: 'managed' as CertMode,
-  inject: true,
-  checkIntervalMs: 10_000,
-  resyncMs: 300_000,
-  caRolloutDelayMs: 60_000,
+  mode: DEFAULT_CERT_SETTINGS.mode,
+  inject: DEFAULT_CERT_SETTINGS.inject,
+  checkIntervalMs: DEFAULT_CERT_SETTINGS.checkIntervalMs,
+  resyncMs: DEFAULT_CERT_SETTINGS.resyncMs,
+  caRolloutDelayMs: DEFAULT_CERT_SETTINGS.caRolloutDelayMs,
   retryInitialMs: 1_000,
   retryMaxMs: 300_000,
   maxConflictRetries: 5,
@@ -116,7 +98,7 @@ export interface CertManagerOptions {
   generateKeyPair?: () => Promise<KeyPairPem>;
 }
 
-export type ReconcileAction = Decision['action'] | 'wait-ca-rollout' | 'external' | 'skipped';
+export type ReconcileAction = RotationAction | 'external' | 'skipped';
 
 export interface ReconcileResult {
   action: ReconcileAction;
@@ -140,26 +122,9 @@ export interface CertManagerStatus {
   caBundle: Array<{ serial: string; notAfter: Date }>;
 }
 
-interface Salvage {
-  cas: string[];
-  serving: CertAndKey | null;
-}
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function b64(s: string | undefined): string | undefined {
-  if (s === undefined) return undefined;
-  try {
-    return Buffer.from(s, 'base64').toString('utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function fingerprint(pem: string | undefined): string | null {
-  return pem === undefined ? null : (tryParseCertificate(pem)?.fingerprintSha256 ?? null);
 }
 
 export class CertManager {
@@ -174,31 +139,28 @@ export class CertManager {
   private readonly checkIntervalMs: number;
   private readonly resyncMs: number;
   private readonly caRolloutDelayMs: number;
-  private readonly retry: { initialMs: number; maxMs: number };
   private readonly maxConflictRetries: number;
   private readonly genKey: (() => Promise<KeyPairPem>) | undefined;
+  private readonly schedule: CheckSchedule;
   private isLeader: () => boolean;
 
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private ticking = false;
   private wasLeader = false;
-  private forceNext = true;
-  private nextCheck: number;
-  private failures = 0;
   private lastSeenRv: string | null | undefined = undefined;
   private lastCorruptRv: string | undefined;
   private lastIgnoredRequestRv: string | undefined;
   private lastReconcileAt: Date | null = null;
   private lastError: string | null = null;
   /** When this process saw the bundle with the current CA injected (phase A done). */
-  private rollout: { caFingerprint: string; confirmedAt: number } | null = null;
+  private rollout: Rollout | null = null;
   private current: { servingPem: string | null; caBundle: string[] } = { servingPem: null, caBundle: [] };
 
   constructor(opts: CertManagerOptions) {
     this.mode = opts.mode ?? CERT_MANAGER_DEFAULTS.mode;
     this.inject = opts.inject ?? CERT_MANAGER_DEFAULTS.inject;
-    if (this.mode !== 'managed' && this.mode !== 'external') throw new Error(`mode must be managed or external, got ${String(this.mode)}`);
+    assertCertSettings({ mode: this.mode });
     if (this.inject && !opts.injector) throw new Error('inject is on but no injector was given');
     this.cfg = resolveAuthorityConfig(opts.authority);
     this.store = opts.store;
@@ -209,20 +171,11 @@ export class CertManager {
     this.checkIntervalMs = opts.checkIntervalMs ?? CERT_MANAGER_DEFAULTS.checkIntervalMs;
     this.resyncMs = opts.resyncMs ?? CERT_MANAGER_DEFAULTS.resyncMs;
     this.caRolloutDelayMs = opts.caRolloutDelayMs ?? CERT_MANAGER_DEFAULTS.caRolloutDelayMs;
-    this.retry = opts.retry ?? { initialMs: CERT_MANAGER_DEFAULTS.retryInitialMs, maxMs: CERT_MANAGER_DEFAULTS.retryMaxMs };
     this.maxConflictRetries = opts.maxConflictRetries ?? CERT_MANAGER_DEFAULTS.maxConflictRetries;
     this.genKey = opts.generateKeyPair;
     this.isLeader = opts.isLeader ?? (() => true);
-    for (const [k, v] of [
-      ['checkIntervalMs', this.checkIntervalMs],
-      ['resyncMs', this.resyncMs],
-      ['retry.initialMs', this.retry.initialMs],
-      ['retry.maxMs', this.retry.maxMs],
-    ] as const) {
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} must be a positive number of ms, got ${v}`);
-    }
-    if (!(this.caRolloutDelayMs >= 0)) throw new Error(`caRolloutDelayMs must be ≥ 0, got ${this.caRolloutDelayMs}`);
-    this.nextCheck = this.clock().getTime();
+    assertCertSettings({ checkIntervalMs: this.checkIntervalMs, resyncMs: this.resyncMs, caRolloutDelayMs: this.caRolloutDelayMs });
+    this.schedule = new CheckSchedule(this.clock, opts.retry ?? { initialMs: CERT_MANAGER_DEFAULTS.retryInitialMs, maxMs: CERT_MANAGER_DEFAULTS.retryMaxMs });
   }
 
   private get ref(): Record<string, string> {
@@ -231,7 +184,7 @@ export class CertManager {
 
   /** When the next full check is due (wall clock). */
   get nextCheckAt(): Date {
-    return new Date(this.nextCheck);
+    return this.schedule.nextCheckAt;
   }
 
   status(): CertManagerStatus {
@@ -253,7 +206,7 @@ export class CertManager {
   start(opts: { isLeader?: () => boolean } = {}): void {
     if (opts.isLeader) this.isLeader = opts.isLeader;
     if (this.timer) return;
-    this.forceNext = true;
+    this.schedule.force();
     this.timer = setInterval(() => void this.tick(), this.checkIntervalMs);
     this.timer.unref?.();
     void this.tick();
@@ -268,7 +221,7 @@ export class CertManager {
 
   /** The next tick runs a full check (e.g. the controller saw the Secret or a configuration change). */
   requestCheck(): void {
-    this.forceNext = true;
+    this.schedule.force();
   }
 
   /**
@@ -288,7 +241,7 @@ export class CertManager {
         this.wasLeader = false;
         return;
       }
-      let due = this.forceNext || !this.wasLeader || this.clock().getTime() >= this.nextCheck;
+      let due = !this.wasLeader || this.schedule.isDue();
       this.wasLeader = true;
       if (!due) {
         try {
@@ -317,10 +270,9 @@ export class CertManager {
 
   private async reconcile(): Promise<ReconcileResult> {
     if (!this.isLeader()) return this.skipped();
-    this.forceNext = false;
+    this.schedule.started();
     try {
       const r = this.mode === 'managed' ? await this.reconcileManaged() : await this.reconcileExternal();
-      this.failures = 0;
       this.lastError = null;
       this.lastReconcileAt = this.clock();
       return r;
@@ -329,12 +281,10 @@ export class CertManager {
         this.log.info({ ...this.ref, [CertLogKey.reason]: errText(e) }, 'lost leadership during a certificate check; stopping it');
         return this.skipped();
       }
-      this.failures++;
-      const backoff = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** Math.min(this.failures - 1, 30));
-      this.nextCheck = this.clock().getTime() + backoff;
+      const { attempt, backoffMs } = this.schedule.failed();
       this.lastError = errText(e);
       this.log.error(
-        { ...this.ref, [CertLogKey.err]: this.lastError, [CertLogKey.attempt]: this.failures, [CertLogKey.backoffMs]: backoff },
+        { ...this.ref, [CertLogKey.err]: this.lastError, [CertLogKey.attempt]: attempt, [CertLogKey.backoffMs]: backoffMs },
         'certificate check failed; will retry',
       );
       return { action: 'skipped', reason: 'error', wrote: false, error: this.lastError, nextCheckAt: this.nextCheckAt };
@@ -369,8 +319,17 @@ export class CertManager {
       const now = this.clock();
       const decoded = this.decode(snap);
       state = decoded.state;
-      const request = rotationRequest(snap);
-      const plan = await this.plan(state, decoded.salvage, request, now);
+      const request = rotationRequest(snap?.annotations);
+      if (request === 'invalid') {
+        this.log.warn({ ...this.ref, [CertLogKey.reason]: `annotation ${ANNOTATION_ROTATE} must be "serving" or "ca"` }, 'ignoring an invalid rotation request');
+      }
+      let plan: Awaited<ReturnType<typeof planRotation>>;
+      try {
+        plan = await planRotation(state, decoded.salvage, request, this.rotationContext(now));
+      } catch (e) {
+        this.metrics?.error('issue');
+        throw new Error(`cannot issue certificates: ${errText(e)}`, { cause: e });
+      }
       action = plan.action;
       reason = plan.reason;
       if (!plan.write) break;
@@ -418,13 +377,7 @@ export class CertManager {
 
     // When to look again.
     const now = this.clock();
-    let next = now.getTime() + this.resyncMs;
-    const after = decide(state, this.cfg, now);
-    if (after.action === 'none') next = Math.min(next, after.nextCheckAt.getTime());
-    else if (this.rolloutPending(state, now)) next = Math.min(next, this.rolloutReadyAt());
-    else next = Math.min(next, now.getTime() + this.checkIntervalMs);
-    if (injection && !injection.complete) next = Math.min(next, now.getTime() + Math.max(this.checkIntervalMs, 30_000));
-    this.nextCheck = Math.max(next, now.getTime());
+    this.schedule.succeeded(nextManagedCheck(state, { ...this.rotationContext(now), resyncMs: this.resyncMs, injectionComplete: !injection || injection.complete }));
     if (action === 'none') this.log.debug({ ...this.ref, [CertLogKey.nextCheckAt]: this.nextCheckAt.toISOString() }, 'certificates up to date');
     return { action, reason, wrote, ...(injection ? { injection } : {}), nextCheckAt: this.nextCheckAt };
   }
@@ -441,92 +394,17 @@ export class CertManager {
         `certificate secret ${snap.namespace}/${snap.name} is unusable (${d.problem}); issuing a fresh certificate authority`,
       );
     }
-    return { state: null, salvage: salvage(snap.data, this.clock()) };
+    return { state: null, salvage: salvageSecret(snap.data, this.clock()) };
   }
 
-  /** The serving certificate is still the previous CA's while the new CA is being rolled out. */
-  private rolloutPending(state: AuthorityState, now: Date): boolean {
-    return !isIssuedBy(state.serving.certPem, state.ca.certPem) && this.keepable(state.serving, state.caBundle, now, 0);
-  }
-
-  private rolloutReadyAt(): number {
-    return this.rollout ? this.rollout.confirmedAt + this.caRolloutDelayMs : Number.POSITIVE_INFINITY;
-  }
-
-  /** A serving pair that may stay in service (phase A): usable now and for a while, trusted by `bundle`. */
-  private keepable(serving: CertAndKey, bundle: readonly string[], now: Date, marginMs: number): boolean {
-    const st = servingStatus(serving.certPem, serving.keyPem, now);
-    if (!st.ready || !st.notAfter) return false;
-    if (st.notAfter.getTime() - now.getTime() <= marginMs) return false;
-    return bundle.some((ca) => isIssuedBy(serving.certPem, ca));
-  }
-
-  private async plan(
-    state: AuthorityState | null,
-    salvaged: Salvage | null,
-    request: RotationRequest | 'invalid' | null,
-    now: Date,
-  ): Promise<{ action: ReconcileAction; reason: string; write?: SecretWrite; state?: AuthorityState; phaseA?: boolean }> {
-    let decision = decide(state, this.cfg, now);
-    const clearRequest = { [ANNOTATION_ROTATE]: null, [ANNOTATION_ROTATE_REQUESTED_AT]: null };
-    if (request === 'invalid') {
-      this.log.warn({ ...this.ref, [CertLogKey.reason]: `annotation ${ANNOTATION_ROTATE} must be "serving" or "ca"` }, 'ignoring an invalid rotation request');
-    }
-    // A forced rotation (redline certs rotate).
-    if (state && request === 'ca' && decision.action !== 'issue-all' && decision.action !== 'renew-ca') {
-      decision = { action: 'renew-ca', reason: `rotation of the CA requested (${ANNOTATION_ROTATE}=ca)` };
-    } else if (state && request === 'serving' && (decision.action === 'none' || decision.action === 'update-bundle')) {
-      decision = { action: 'renew-serving', reason: `rotation of the serving certificate requested (${ANNOTATION_ROTATE}=serving)` };
-    }
-
-    if (decision.action === 'none') {
-      if (request === 'invalid') return { action: 'none', reason: 'invalid rotation request removed', write: { data: {}, annotations: clearRequest }, state: state! };
-      return { action: 'none', reason: 'up to date' };
-    }
-
-    // Phase B of a CA rotation waits until the bundle with the new CA has been injected for a while.
-    if (decision.action === 'renew-serving' && state && this.rolloutPending(state, now)) {
-      const readyAt = this.rolloutReadyAt();
-      const caPrint = fingerprint(state.ca.certPem);
-      if (this.rollout?.caFingerprint !== caPrint || now.getTime() < readyAt) {
-        return { action: 'wait-ca-rollout', reason: 'the new CA is being rolled out; the serving certificate follows once the bundle has been injected' };
-      }
-      decision = { action: 'renew-serving', reason: `the CA bundle with the new CA was injected ${Math.round((now.getTime() - this.rollout.confirmedAt) / 1000)} s ago: serving certificate from the new CA` };
-    }
-
-    let next: AuthorityState;
-    try {
-      next = await apply(state, decision, this.cfg, now, this.genKey ? { generateKeyPair: this.genKey } : {});
-    } catch (e) {
-      this.metrics?.error('issue');
-      throw new Error(`cannot issue certificates: ${errText(e)}`, { cause: e });
-    }
-    let phaseA = false;
-    if (decision.action === 'renew-ca' || decision.action === 'issue-all') {
-      // Keep trusting what may still be served: previous CAs (also salvaged from a corrupt Secret).
-      if (salvaged) next = { ...next, caBundle: normalizeCaBundle(next.ca.certPem, [...next.caBundle, ...salvaged.cas], now) };
-      const old = state?.serving ?? salvaged?.serving ?? null;
-      // Phase A: the old serving certificate stays in service while the new CA is rolled out.
-      const margin = this.caRolloutDelayMs + 2 * this.checkIntervalMs + 60_000;
-      if (old && this.caRolloutDelayMs > 0 && this.keepable(old, next.caBundle, now, margin)) {
-        next = { ...next, serving: { ...old } };
-        phaseA = true;
-      }
-    }
-    const fulfils =
-      request === 'invalid' ||
-      (request === 'ca' && (decision.action === 'renew-ca' || decision.action === 'issue-all')) ||
-      (request === 'serving' && next.serving.certPem !== state?.serving.certPem);
+  private rotationContext(now: Date): Parameters<typeof planRotation>[3] {
     return {
-      action: decision.action,
-      reason: decision.reason,
-      state: next,
-      phaseA,
-      write: {
-        data: encodeSecretData(next),
-        labels: { ...SECRET_LABELS },
-        ...(fulfils ? { annotations: clearRequest } : {}),
-      },
+      cfg: this.cfg,
+      now,
+      rollout: this.rollout,
+      caRolloutDelayMs: this.caRolloutDelayMs,
+      checkIntervalMs: this.checkIntervalMs,
+      ...(this.genKey ? { generateKeyPair: this.genKey } : {}),
     };
   }
 
@@ -570,35 +448,26 @@ export class CertManager {
       throw new Error(msg);
     };
     if (!snap) problem(`secret ${this.store.namespace}/${this.store.name} not found (mode external: its owner, e.g. cert-manager, creates it)`);
-    const data = snap!.data;
-    if (rotationRequest(snap) !== null && this.lastIgnoredRequestRv !== snap!.resourceVersion) {
+    if (rotationRequest(snap!.annotations) !== null && this.lastIgnoredRequestRv !== snap!.resourceVersion) {
       this.lastIgnoredRequestRv = snap!.resourceVersion;
       this.log.warn({ ...this.ref, [CertLogKey.reason]: 'mode external' }, `ignoring ${ANNOTATION_ROTATE}: the Secret is managed externally (renew it with its owner, e.g. cmctl renew)`);
     }
-    const servingPem = b64(data[SECRET_KEYS.servingCert]) ?? '';
-    const st = servingStatus(servingPem, b64(data[SECRET_KEYS.servingKey]), now);
+    const view = externalView(snap!, this.cfg, now, this.resyncMs);
+    const st = view.serving;
     if (!st.ready) {
       this.metrics?.error('external_invalid');
       this.log.warn({ ...this.ref, [CertLogKey.reason]: st.reason }, 'externally managed serving certificate is not usable');
     }
-    const caText = b64(data[SECRET_KEYS.caCert]);
-    const caBundle = caText === undefined ? [] : splitPemBundle(caText).filter((p) => tryParseCertificate(p) !== null);
-    const leaf = splitPemBundle(servingPem)[0];
-    this.current = { servingPem: leaf ?? null, caBundle };
-    this.metrics?.expose(leaf ?? null, caBundle);
+    const caBundle = view.caBundle;
+    this.current = { servingPem: view.leaf, caBundle };
+    this.metrics?.expose(view.leaf, caBundle);
     let injection: InjectResult | undefined;
     if (this.injector) {
       if (caBundle.length === 0) problem(`secret ${this.store.namespace}/${this.store.name} has no usable "${SECRET_KEYS.caCert}" to inject`);
       injection = await this.injectBundle(caBundle);
     }
     // Follow the owner's renewals: look again at the earliest of resync and the serving renewal time.
-    let next = now.getTime() + this.resyncMs;
-    const info = leaf ? tryParseCertificate(leaf) : null;
-    if (info) {
-      const renew = renewalTime(info, this.cfg.renewFraction).getTime();
-      if (renew > now.getTime()) next = Math.min(next, renew);
-    }
-    this.nextCheck = next;
+    this.schedule.succeeded(view.nextCheck);
     return {
       action: 'external',
       reason: st.reason,
@@ -607,27 +476,4 @@ export class CertManager {
       nextCheckAt: this.nextCheckAt,
     };
   }
-}
-
-function rotationRequest(snap: SecretSnapshot | null): RotationRequest | 'invalid' | null {
-  const v = snap?.annotations[ANNOTATION_ROTATE];
-  if (v === undefined) return null;
-  const t = v.trim().toLowerCase();
-  return t === 'serving' || t === 'ca' ? t : 'invalid';
-}
-
-/** What can still be trusted/served from a Secret decodeSecretData refused. */
-function salvage(data: Record<string, string>, now: Date): Salvage {
-  const text = (k: string) => {
-    const v = data[k];
-    return typeof v === 'string' ? (b64(v) ?? '') : '';
-  };
-  const cas = [...splitPemBundle(text(SECRET_KEYS.caCert)), ...splitPemBundle(text(SECRET_KEYS.caBundle))].filter((pem) => {
-    const i = tryParseCertificate(pem);
-    return i !== null && i.isCa && now.getTime() < i.notAfter.getTime();
-  });
-  const certPem = splitPemBundle(text(SECRET_KEYS.servingCert))[0];
-  const keyPem = text(SECRET_KEYS.servingKey);
-  const serving = certPem && servingStatus(certPem, keyPem, now).ready ? { certPem, keyPem } : null;
-  return { cas, serving };
 }

@@ -9,13 +9,17 @@
  *   ca.key         current CA private key
  *   ca-bundle.crt  all trusted CAs (current first, then previous not-yet-expired), concatenated
  *
+ * readSecretTexts is the one reader of a Secret's data (every user goes through it): each key's
+ * text, or why it has none. decodeSecretData judges those texts strictly (the state CertManager
+ * rotates); salvageSecret keeps what can still be trusted from a Secret decodeSecretData refused.
  * Decoding never throws: it returns { ok: false, problem } naming the offending key.
  */
 import { RedlineError } from '../core/errors.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthorityState } from './authority.js';
-import { isParsablePrivateKey, keyMatchesCertificate, splitPemBundle, tryParseCertificate } from './x509.js';
+import { servingStatus } from './status.js';
+import { type CertAndKey, isParsablePrivateKey, keyMatchesCertificate, splitPemBundle, tryParseCertificate } from './x509.js';
 
 export const SECRET_KEYS = {
   servingCert: 'tls.crt',
@@ -24,6 +28,51 @@ export const SECRET_KEYS = {
   caKey: 'ca.key',
   caBundle: 'ca-bundle.crt',
 } as const;
+
+export type SecretKey = (typeof SECRET_KEYS)[keyof typeof SECRET_KEYS];
+
+/** One key of Secret data: its text, or why there is none. */
+export type SecretText = { ok: true; text: string } | { ok: false; problem: 'missing' | 'not-base64' };
+
+export type SecretTexts = Record<SecretKey, SecretText>;
+
+/** Every key of the certificate Secret's data (base64 values) as text. Never throws. */
+export function readSecretTexts(data: Record<string, string> | undefined | null): SecretTexts {
+  const one = (key: SecretKey): SecretText => {
+    const raw = data?.[key];
+    if (raw === undefined || raw === null) return { ok: false, problem: 'missing' };
+    const text = decodeBase64Strict(raw);
+    return text === null ? { ok: false, problem: 'not-base64' } : { ok: true, text };
+  };
+  return Object.fromEntries(Object.values(SECRET_KEYS).map((k) => [k, one(k)])) as SecretTexts;
+}
+
+/** The text of one key, or undefined when it is missing or not base64. */
+export function textOf(texts: SecretTexts, key: SecretKey): string | undefined {
+  const t = texts[key];
+  return t.ok ? t.text : undefined;
+}
+
+/** What can still be trusted or served from a Secret that decodeSecretData refused. */
+export interface Salvage {
+  /** CA certificates not yet expired, from ca.crt and ca-bundle.crt. */
+  cas: string[];
+  /** The serving pair, when it is usable now. */
+  serving: CertAndKey | null;
+}
+
+export function salvageSecret(data: Record<string, string>, now: Date): Salvage {
+  const texts = readSecretTexts(data);
+  const text = (k: SecretKey): string => textOf(texts, k) ?? '';
+  const cas = [...splitPemBundle(text(SECRET_KEYS.caCert)), ...splitPemBundle(text(SECRET_KEYS.caBundle))].filter((pem) => {
+    const i = tryParseCertificate(pem);
+    return i !== null && i.isCa && now.getTime() < i.notAfter.getTime();
+  });
+  const certPem = splitPemBundle(text(SECRET_KEYS.servingCert))[0];
+  const keyPem = text(SECRET_KEYS.servingKey);
+  const serving = certPem && servingStatus(certPem, keyPem, now).ready ? { certPem, keyPem } : null;
+  return { cas, serving };
+}
 
 export type DecodeResult = { ok: true; state: AuthorityState } | { ok: false; problem: string };
 
@@ -69,17 +118,17 @@ function decodeUnsafe(data: Record<string, string> | undefined | null): DecodeRe
   if (!data || typeof data !== 'object' || Object.keys(data).length === 0) {
     return { ok: false, problem: 'secret has no data' };
   }
-  const text = (key: string, optional = false): { ok: true; value: string | undefined } | { ok: false; problem: string } => {
-    const raw = data[key];
-    if (raw === undefined || raw === null) {
+  const texts = readSecretTexts(data);
+  const text = (key: SecretKey, optional = false): { ok: true; value: string | undefined } | { ok: false; problem: string } => {
+    const t = texts[key];
+    if (!t.ok && t.problem === 'missing') {
       return optional ? { ok: true, value: undefined } : { ok: false, problem: `secret key "${key}" is missing` };
     }
-    const decoded = decodeBase64Strict(raw);
-    if (decoded === null) return { ok: false, problem: `secret key "${key}" is not valid base64` };
-    if (decoded.trim() === '') return { ok: false, problem: `secret key "${key}" is empty` };
-    return { ok: true, value: decoded };
+    if (!t.ok) return { ok: false, problem: `secret key "${key}" is not valid base64` };
+    if (t.text.trim() === '') return { ok: false, problem: `secret key "${key}" is empty` };
+    return { ok: true, value: t.text };
   };
-  const cert = (key: string) => {
+  const cert = (key: SecretKey) => {
     const t = text(key);
     if (!t.ok) return t;
     const pem = splitPemBundle(t.value ?? '')[0];
@@ -87,7 +136,7 @@ function decodeUnsafe(data: Record<string, string> | undefined | null): DecodeRe
     if (!tryParseCertificate(pem)) return { ok: false as const, problem: `secret key "${key}" contains a corrupt certificate` };
     return { ok: true as const, value: pem };
   };
-  const key = (k: string) => {
+  const key = (k: SecretKey) => {
     const t = text(k);
     if (!t.ok) return t;
     const v = t.value ?? '';

@@ -14,7 +14,7 @@
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RENEW_FRACTION, renewalTime } from '../certs/authority.js';
-import { SECRET_KEYS } from '../certs/secret.js';
+import { readSecretTexts, SECRET_KEYS, textOf, type SecretKey } from '../certs/secret.js';
 import { KubeSecretStore, type SecretSnapshot } from '../certs/secret-store.js';
 import { servingStatus } from '../certs/status.js';
 import { type CertInfo, isIssuedBy, splitPemBundle, tryParseCertificate } from '../certs/x509.js';
@@ -246,10 +246,9 @@ export function formatReport(r: ShowReport, now: Date): string {
   return `${out.join('\n')}\n`;
 }
 
-function text(data: Record<string, string>, key: string): string | undefined {
-  const v = data[key];
-  if (typeof v !== 'string') return undefined;
-  return Buffer.from(v, 'base64').toString('utf8');
+/** One key of the Secret as text, through the Secret's one reader (certs/secret.ts). */
+function text(data: Record<string, string>, key: SecretKey): string | undefined {
+  return textOf(readSecretTexts(data), key);
 }
 
 function managedBy(snap: SecretSnapshot): ShowReport['managedBy'] {
@@ -316,7 +315,7 @@ async function show(argv: string[], io: CertsIo): Promise<number> {
 
 // ----------------------------------------------------------------------------------------- rotate
 
-function fingerprintOf(data: Record<string, string>, key: string): string | null {
+function fingerprintOf(data: Record<string, string>, key: SecretKey): string | null {
   const pem = splitPemBundle(text(data, key) ?? '')[0];
   return pem ? (tryParseCertificate(pem)?.fingerprintSha256 ?? null) : null;
 }

@@ -1,21 +1,30 @@
-// `redline controller`: the tenant namespace controller. Wires settings → plans → KubeConfig →
-// TenantController + health/metrics port, then runs until SIGTERM/SIGINT (gives the lease up on
-// the way out so the standby takes over at once).
+// `redline controller`: the process that runs the tenant namespace controller and the webhook's
+// certificate manager. It owns the wiring: settings → plans → KubeConfig → one API client (token
+// bucket; write gate = the Lease) → leader election → the TenantController and the CertManager,
+// started as siblings on that client, and its own health/metrics port. Runs until SIGTERM/SIGINT;
+// on the way out: in-flight reconciles finish, the certificate check finishes, the lease is given
+// up (the standby takes over at once), then the watches stop.
 //
 // Exit codes: 0 clean shutdown; 1 runtime failure (plans, kubeconfig, port); 2 bad usage or
 // configuration (a 'usage' RedlineError for flags; every bad setting listed with its path).
 
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadControllerArgs } from '../bootstrap/config-file.js';
 import { ControllerLogKey, TenantController } from '../bootstrap/controller.js';
+import { ControllerHealthServer } from '../bootstrap/health.js';
+import { createCertManager } from '../certs/create.js';
+import type { CertManager } from '../certs/manager.js';
+import { KubeApi } from '../kube/api-client.js';
+import { defaultIdentity, kubeLeaseClient, LeaderElector } from '../kube/lease.js';
+import { TokenBucket } from '../kube/token-bucket.js';
 import { ControllerMetrics } from '../bootstrap/metrics.js';
-import { describeControllerSettings } from '../bootstrap/settings.js';
+import { usageMessage } from '../core/settings/argv.js';
+import { CONTROLLER_SPEC, type ControllerSettings } from '../core/settings/controller.js';
+import { describeSettings, loadSettings } from '../core/settings/load.js';
+import { formatProblems } from '../core/settings/spec.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
-import { createHealthApp, HealthServer } from '../webhook/health.js';
 import { RedlineError } from '../core/errors.js';
-import { formatProblems } from './settings.js';
 
 export const CONTROLLER_USAGE = `usage: redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR] [more flags below]
 
@@ -28,7 +37,7 @@ or standby: not ready while the Lease cannot be read or written) and metrics on 
 
 Settings (precedence: flag > environment > config file "controller:" section > default):
   --config FILE  (env REDLINE_CONFIG)
-${describeControllerSettings().join('\n')}
+${describeSettings(CONTROLLER_SPEC).join('\n')}
 `;
 
 export interface ControllerIo {
@@ -47,21 +56,21 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
   const env = io.env ?? process.env;
   const say = (line: string): void => void stderr.write(`${line}\n`);
 
-  const args = loadControllerArgs({ argv, env, cwd: io.cwd ?? process.cwd() });
+  const args = loadSettings<ControllerSettings>(CONTROLLER_SPEC, { argv, env, cwd: io.cwd ?? process.cwd() });
   if (args.help) {
     stdout.write(CONTROLLER_USAGE);
     return 0;
   }
   if (args.usage.length || args.positional.length) {
-    throw new RedlineError('usage', 
-      [...args.usage, ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
+    throw new RedlineError('usage',
+      [...args.usage.map(usageMessage), ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
     );
   }
   if (!args.settings) {
     say(`redline controller: invalid configuration:\n${formatProblems(args.problems)}`);
     return 2;
   }
-  const settings = args.settings;
+  const settings = args.settings as ControllerSettings; // frozen: nothing writes it
 
   const policiesDir = settings.policiesDir ?? defaultLibraryDir();
   let plans;
@@ -94,38 +103,111 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
     io.logDestination ?? pino.destination({ fd: 1, sync: true }),
   );
   const metrics = new ControllerMetrics({ defaultMetrics: true });
-  const controller = new TenantController({
-    settings,
-    kubeConfig,
-    plans,
-    logger: log.child({ [ControllerLogKey.component]: 'controller' }),
-    metrics,
-  });
+  const identity = settings.leaderElection.identity ?? defaultIdentity();
+  const component = (name: string) => log.child({ [ControllerLogKey.component]: name });
 
-  const health = new HealthServer(createHealthApp({ readiness: () => controller.readiness(), registry: metrics.registry }));
+  // One API client for everything this process does: one token bucket, one write gate (the Lease).
+  const limiter = new TokenBucket({ qps: settings.qps, burst: settings.burst });
+  metrics.limiterWaitMs = () => limiter.stats.waitedMs;
+  let elector: LeaderElector | undefined;
+  const isLeader = (): boolean => (elector ? elector.isLeader() : true);
+  let api: KubeApi;
+  try {
+    api = await KubeApi.create({
+      kubeConfig,
+      limiter,
+      observe: (verb, code, ms) => {
+        metrics.apiRequests.inc({ verb, code });
+        if (verb !== 'watch') metrics.apiDuration.observe({ verb }, ms / 1000);
+      },
+      writeGate: () => (elector ? elector.writeGate() : null),
+    });
+  } catch (e) {
+    say(`redline controller: cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const controller = new TenantController({ settings, api, plans, identity, isLeader, logger: component('controller'), metrics });
+  // The webhook's certificate: rotated and injected by the leader only (writes pass the same gate).
+  let certs: CertManager | undefined;
+  try {
+    if (settings.certs.enabled) certs = createCertManager({ api, settings: settings.certs, registry: metrics.registry, logger: component('certs') });
+  } catch (e) {
+    say(`redline controller: cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    api.close();
+    return 1;
+  }
+  if (settings.leaderElection.enabled) {
+    const le = settings.leaderElection;
+    elector = new LeaderElector({
+      client: kubeLeaseClient(api, le.namespace, le.name, Math.max(500, le.renewDeadlineMs - le.retryPeriodMs)),
+      onError: (err) => metrics.leaseErrors.inc({ reason: err.reason }),
+      namespace: le.namespace,
+      name: le.name,
+      identity,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      logger: component('leader-election'),
+      onStartedLeading: () => {
+        metrics.isLeader.set(1);
+        controller.enqueueAll();
+        void certs?.tick(); // a new leader checks the certificate at once, not at the next poll
+      },
+      onStoppedLeading: () => metrics.isLeader.set(0),
+      onNewLeader: (holder) => log.info({ [ControllerLogKey.holder]: holder }, 'lease holder'),
+    });
+  }
+
+  let stopping = false;
+  const health = new ControllerHealthServer({
+    registry: metrics.registry,
+    readiness: () => {
+      const lease = elector?.readiness() ?? { ok: true, detail: 'disabled: always writing' };
+      return [controller.readiness(), { name: 'leader-election', ok: !stopping && lease.ok, detail: stopping ? 'shutting down' : lease.detail }];
+    },
+  });
   let healthPort: number;
   try {
     healthPort = (await health.listen(settings.healthPort, settings.address || undefined)).port;
   } catch (e) {
     say(`redline controller: cannot listen on health port ${settings.healthPort}: ${e instanceof Error ? e.message : String(e)}`);
+    api.close();
     return 1;
   }
   try {
+    certs?.start({ isLeader });
     await controller.start();
   } catch (e) {
     say(`redline controller: cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    await certs?.stop();
+    await controller.stop();
+    limiter.close();
+    api.close();
     await health.close();
     return 1;
   }
+  if (elector) elector.start();
+  else metrics.isLeader.set(1);
   log.info(
     {
       [ControllerLogKey.component]: 'controller',
       [ControllerLogKey.address]: `${settings.address || '*'}:${healthPort}`,
-      [ControllerLogKey.holder]: controller.identity,
+      [ControllerLogKey.holder]: identity,
       [ControllerLogKey.reason]: describeClusterAccess(access),
     },
     `controller started: ${plans.size} plans from ${policiesDir}`,
   );
+
+  const shutdown = async (): Promise<void> => {
+    stopping = true;
+    await controller.drain();
+    await certs?.stop();
+    await elector?.stop(true);
+    metrics.isLeader.set(0);
+    limiter.close(); // releases informers waiting for a token
+    await controller.stop();
+    api.close();
+  };
 
   const signals = io.signals ?? process;
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
@@ -138,14 +220,14 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
       }
       stopping = true;
       log.info({ [ControllerLogKey.component]: 'controller', [ControllerLogKey.reason]: signal }, 'shutting down');
-      void controller.stop().then(
+      void shutdown().then(
         () => resolve(0),
         () => resolve(1),
       );
     };
     signals.on('SIGTERM', onSignal);
     signals.on('SIGINT', onSignal);
-    io.onListening?.({ healthPort, identity: controller.identity });
+    io.onListening?.({ healthPort, identity });
   });
   signals.off('SIGTERM', onSignal);
   signals.off('SIGINT', onSignal);

@@ -8,13 +8,15 @@
 
 import type { Writable } from 'node:stream';
 import YAML from 'yaml';
-import { loadControllerArgs } from '../bootstrap/config-file.js';
 import { renderTenant } from '../bootstrap/render.js';
 import { RedlineError } from '../core/errors.js';
 import { isDnsLabel, isLabelValue } from '../core/names.js';
 import { ANNOTATION_BOOTSTRAP, TENANT_SECRETS } from '../core/vocabulary.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
-import { formatProblems } from './settings.js';
+import { usageMessage } from '../core/settings/argv.js';
+import { CONTROLLER_SPEC, type ControllerSettings } from '../core/settings/controller.js';
+import { loadSettings } from '../core/settings/load.js';
+import { formatProblems } from '../core/settings/spec.js';
 
 export const RENDER_USAGE = `usage: redline render tenant --namespace NS --tenant ID --plan PLAN [--policies DIR] [--config FILE]
 
@@ -27,13 +29,13 @@ Settings that shape them (tenantSubjects, certManager, network) come from the co
 export async function runRender(argv: string[], io: { stdout?: Pick<Writable, 'write'>; stderr?: Pick<Writable, 'write'>; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  const args = loadControllerArgs({ argv, env: io.env ?? process.env, cwd: io.cwd ?? process.cwd(), extraFlags: ['--namespace', '--tenant', '--plan'] });
+  const args = loadSettings<ControllerSettings>(CONTROLLER_SPEC, { argv, env: io.env ?? process.env, cwd: io.cwd ?? process.cwd(), extraFlags: ['--namespace', '--tenant', '--plan'] });
   if (args.help) {
     stdout.write(RENDER_USAGE);
     return 0;
   }
   const [what, ...rest] = args.positional;
-  const problems = [...args.usage];
+  const problems = args.usage.map(usageMessage);
   if (what !== 'tenant') problems.push(what === undefined ? 'missing what to render: tenant' : `cannot render ${JSON.stringify(what)}: only "tenant"`);
   for (const p of rest) problems.push(`unexpected argument ${JSON.stringify(p)}`);
   const namespace = args.extras.get('--namespace');
@@ -49,11 +51,12 @@ export async function runRender(argv: string[], io: { stdout?: Pick<Writable, 'w
     stderr.write(`redline render: invalid configuration:\n${formatProblems(args.problems)}\n`);
     return 2;
   }
-  const library = await loadLibrary(args.settings.policiesDir ?? defaultLibraryDir());
+  const settings = args.settings as ControllerSettings; // frozen: render only reads it
+  const library = await loadLibrary(settings.policiesDir ?? defaultLibraryDir());
   const plan = library.plans.get(planName!);
   if (!plan) throw new RedlineError('usage', `unknown plan ${JSON.stringify(planName)}; known: ${[...library.plans.keys()].sort().join(', ')}`);
 
-  const desired = renderTenant({ namespace: namespace!, tenant: tenant!, plan }, args.settings);
+  const desired = renderTenant({ namespace: namespace!, tenant: tenant!, plan }, settings);
   const header = [
     `# redline render tenant: namespace ${namespace}, tenant ${tenant}, plan ${plan.name}`,
     `# desired-state hash ${desired.hash}`,

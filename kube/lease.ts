@@ -17,6 +17,8 @@
 //    what to do (again when it changes, and once a minute while it lasts), reported through
 //    onError (a metric), and the elector is not ready until it can lead or stand by again.
 
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { RedlineError } from '../core/errors.js';
 import { ApiError, type KubeApi, resourcePath } from './api-client.js';
 
@@ -155,6 +157,11 @@ const silent: LeaderElectorLogger = { info() {}, warn() {}, error() {}, debug() 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
 export function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** A holder identity unique to this process: hostname_pid_random. */
+export function defaultIdentity(): string {
+  return `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
 export class LeaderElector {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesDesired } from '../../bootstrap/compare.js';
 import { OWNED_KINDS, renderTenant, type DesiredState } from '../../bootstrap/render.js';
-import { defaultControllerSettings } from '../../bootstrap/settings.js';
+import { defaultControllerSettings } from '../../core/settings/controller.js';
 import { resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import {
@@ -175,7 +175,14 @@ describe('redline controller under faults (loopback proxy, API server restart)',
   it('API server stopped and restarted mid-reconcile: every namespace converges, no duplicates', async () => {
     const names = Array.from({ length: 12 }, (_, i) => `f-restart-${i}`);
     await Promise.all(names.map((n) => createNs(n)));
-    await sleep(60); // reconciles are under way
+    // Restart while reconciles are under way: once the first of these namespaces has a stamped object.
+    await until('a reconcile under way', async () => {
+      for (const n of names) {
+        const d = desiredFor(n);
+        if ((await notConverged(d)).length < d.objects.length) return true;
+      }
+      return false;
+    }, 10_000, 5);
     const { downMs } = await restartApiserver(cluster.cp, { downMs: 1_500 });
     const t0 = performance.now();
     for (const n of names) await until(`${n} converged`, async () => (await notConverged(desiredFor(n))).length === 0, 45_000, 50);

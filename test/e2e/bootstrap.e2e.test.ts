@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { covers, matchesDesired } from '../../bootstrap/compare.js';
 import { grantedSecretNames, renderTenant, type DesiredState } from '../../bootstrap/render.js';
-import { validateControllerSettings } from '../../bootstrap/settings.js';
+import { validateControllerSettings } from '../../core/settings/controller.js';
 import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import {
@@ -440,8 +440,14 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     const abort = new AbortController();
     const seen: { what: string; rv: bigint }[] = [];
     const from = async (path: string): Promise<string> => (await admin.get<{ metadata: { resourceVersion: string } }>(path)).metadata.resourceVersion;
-    const watch = (path: string, onEvent: (e: { type: string; object: KubeObject }) => void): Promise<void> =>
-      from(path).then((rv) => admin.watch(path, { resourceVersion: rv }, onEvent, { signal: abort.signal, idleTimeoutMs: 30_000 }));
+    // Each watch starts at the resourceVersion read before the change, so it replays everything after
+    // it however late it connects: wait for those reads, not for the connections.
+    const started: Promise<string>[] = [];
+    const watch = (path: string, onEvent: (e: { type: string; object: KubeObject }) => void): Promise<void> => {
+      const rv = from(path);
+      started.push(rv);
+      return rv.then((v) => admin.watch(path, { resourceVersion: v }, onEvent, { signal: abort.signal, idleTimeoutMs: 30_000 }));
+    };
     const watches = [
       watch(resourcePath('rbac.authorization.k8s.io/v1', 'rolebindings', 'team-a'), (e) => {
         if (e.type === 'DELETED') seen.push({ what: `delete RoleBinding/${e.object.metadata.name}`, rv: BigInt(e.object.metadata.resourceVersion!) });
@@ -452,7 +458,7 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
         }
       }),
     ].map((p) => p.catch(() => undefined));
-    await sleep(200); // both watches established
+    await Promise.all(started);
     await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'redline.dev/tenant': null } } }, 'platform-admin');
     await until('stamped objects deleted', async () => {
       for (const o of d.objects) if (await admin.getOptional(objPath(o))) return false;

@@ -17,7 +17,8 @@ import { CA_INJECTOR_FIELD_MANAGER, KubeCaBundleInjector } from '../../certs/inj
 import type { CertManager } from '../../certs/manager.js';
 import { decodeSecretData } from '../../certs/secret.js';
 import { KubeSecretStore } from '../../certs/secret-store.js';
-import { DEFAULT_CERT_SETTINGS, createCertManager } from '../../certs/settings.js';
+import { createCertManager } from '../../certs/create.js';
+import { DEFAULT_CERT_SETTINGS } from '../../core/settings/certs.js';
 import { isIssuedBy, parseCertificate, splitPemBundle } from '../../certs/x509.js';
 import { ApiError, KubeApi } from '../../kube/api-client.js';
 import { CLI, ROOT, runCli, type CliResult } from '../helpers/cli.js';

@@ -1,11 +1,15 @@
 // Certificate rotation under load, end to end on one machine: a REAL `redline serve` process
 // (node dist/cli/main.js serve --tls-secret-dir DIR) serves what CertManager writes, the Secret being
 // mirrored into DIR the way the kubelet updates a Secret volume (timestamped dir + `..data` symlink
-// swap). CertManager runs on the wall clock with short lifetimes, so it renews on its own schedule
-// several times, including a CA renewal (two-phase) and a forced CA rotation. Meanwhile clients that
-// trust ONLY the published bundle (what the injector would put into caBundle, re-read for every new
-// connection) keep sending AdmissionReviews over keep-alive connections and over a fresh connection
-// per request. Expected: zero failed requests, and every serving certificate written got served.
+// swap). CertManager runs on a clock the test controls, with short lifetimes: the test moves the
+// clock one poll interval at a time and runs the manager's poll step, so it renews on its own
+// schedule several times, including a CA renewal (two-phase) and a forced CA rotation. After each
+// write the clock stands still until the new certificate (or, in phase A, the new bundle) has
+// reached a new client connection. Meanwhile clients that trust ONLY the published bundle (what the
+// injector would put into caBundle, re-read for every new connection) keep sending AdmissionReviews
+// over keep-alive connections and over a fresh connection per request. Expected: zero failed
+// requests, and every serving certificate written got served. (TLS peers judge certificates on the
+// wall clock; every certificate is backdated 5 min, more than the test moves its clock ahead.)
 //
 // Also: serve's readiness with a certificate that is missing, not yet valid, or expires while served.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,7 +29,7 @@ import { freePort } from '../e2e/controlplane/index.js';
 import { writeSecretDir } from '../e2e/helpers/secret-dir.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { admissionReview } from '../bench/webhook-harness.js';
-import { sleep } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const NAMESPACES = path.join(ROOT, 'manifests', 'examples', 'namespaces.yaml');
 
@@ -164,7 +168,9 @@ describe('certificate rotation under continuous HTTPS load (real redline serve)'
     // Short lifetimes. Every certificate is backdated 5 min (clock skew), and renewal is at 2/3 of
     // notBefore..notAfter: a 157.5 s serving certificate is renewed 5 s after issuance, a 169.5 s
     // CA 13 s after issuance.
+    let now = Date.now();
     manager = new CertManager({
+      clock: () => new Date(now),
       authority: {
         serviceName: 'redline-webhook',
         namespace: 'redline-system',
@@ -183,7 +189,6 @@ describe('certificate rotation under continuous HTTPS load (real redline serve)'
     expect(first.action).toBe('issue-all');
     await mirror;
     serve = await spawnServe(secretDir);
-    manager.start({ isLeader: () => true });
 
     // Load: 4 keep-alive workers + 1 worker with a fresh connection per request.
     const served: Array<{ at: number; serial: string; cas: number }> = [];
@@ -207,27 +212,36 @@ describe('certificate rotation under continuous HTTPS load (real redline serve)'
     };
     const workers = [...Array.from({ length: 4 }, () => worker(keepAlive)), worker(fresh)];
 
-    // Let the manager renew on its own: serving every ~5 s, the CA once at ~13 s (phase A, then B
-    // after 1.5 s). After the CA switch, force one more CA rotation the way `redline certs rotate --ca` does.
+    // Let the manager renew on its own: serving every ~5 s (clock time), the CA once at ~13 s (phase
+    // A, then B after 1.5 s). After the CA switch, force one more CA rotation the way `redline certs
+    // rotate --ca` does.
     const started = Date.now();
-    const waitUntil = async (what: string, cond: () => boolean, ms = 30_000) => {
-      const end = Date.now() + ms;
+    const startedAt = now;
+    const report = () => `written=${JSON.stringify(written)}; failures=${failures.slice(0, 5).join(' | ')}`;
+    // A written certificate has arrived: a new connection after the write, trusting a bundle at least
+    // as large as the one written, was served that serving certificate.
+    const arrived = (w: { at: number; serial: string; bundle: number }) => served.some((s) => s.serial === w.serial && s.at > w.at && s.cas >= w.bundle);
+    const advanceUntil = async (what: string, cond: () => boolean) => {
       while (!cond()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; written=${JSON.stringify(written)}; failures=${failures.slice(0, 5).join(' | ')}`);
-        await sleep(50);
+        if (now - startedAt > 120_000) throw new Error(`no ${what} after 120 s on the manager's clock; ${report()}`);
+        const before = written.length;
+        now += 200; // one checkIntervalMs
+        await manager!.tick();
+        await mirror;
+        if (written.length > before) await until(`certificate ${written.at(-1)!.serial} to reach a new connection`, () => arrived(written.at(-1)!), 10_000, 25, report);
       }
     };
     const caSerials = () => [...new Set(written.map((w) => w.caSerial))];
-    await waitUntil('the CA renewal and a serving certificate from the new CA', () => caSerials().length >= 2 && written.at(-1)!.caSerial === caSerials()[1] && isIssued(written.at(-1)!));
-    await waitUntil('the new CA\'s serving certificate to be served', () => served.some((s) => s.serial === written.at(-1)!.serial), 10_000);
+    await until('the first certificate to reach a new connection', () => arrived(written[0]!), 10_000, 25, report);
+    await advanceUntil('CA renewal and serving certificate from the new CA', () => caSerials().length >= 2 && written.at(-1)!.caSerial === caSerials()[1] && isIssued(written.at(-1)!));
     store.modify((s) => {
       s.annotations[ANNOTATION_ROTATE] = 'ca';
     });
-    await waitUntil('the forced CA rotation', () => caSerials().length >= 3 && isIssued(written.at(-1)!));
-    await waitUntil('one more serving renewal', () => written.length >= 8 && isIssued(written.at(-1)!));
-    // Every written serving certificate must get served to a new connection.
-    await waitUntil('the last certificate to be served', () => served.some((s) => s.serial === written.at(-1)!.serial), 10_000);
-    await sleep(500);
+    await advanceUntil('forced CA rotation', () => caSerials().length >= 3 && isIssued(written.at(-1)!));
+    await advanceUntil('further serving renewal', () => written.length >= 8 && isIssued(written.at(-1)!));
+    // Load goes on over the connections that carry the last certificate.
+    const total0 = total;
+    await until('more requests over the last certificate', () => total >= total0 + 50, 10_000, 25, report);
     running = false;
     await Promise.all(workers);
     keepAlive.destroy();
@@ -238,7 +252,7 @@ describe('certificate rotation under continuous HTTPS load (real redline serve)'
     const servedOrder = [...new Set(served.map((s) => s.serial))];
     console.log(
       `cert-rotation: ${total} requests, ${failures.length} failed, ${keepAlive.connections + fresh.connections} TLS connections, ` +
-        `${servingSerials.length - 1} serving certificate changes, ${caSerials().length - 1} CA rotations in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `${servingSerials.length - 1} serving certificate changes, ${caSerials().length - 1} CA rotations in ${((now - startedAt) / 1000).toFixed(1)} s of the manager's clock, ${((Date.now() - started) / 1000).toFixed(1)} s of wall time`,
     );
     expect(failures).toEqual([]);
     expect(total).toBeGreaterThan(200);
@@ -302,9 +316,12 @@ describe('serve readiness follows the certificate (missing, not yet valid, expir
     const s = await spawnServe(soon);
     try {
       expect((await fetch(`http://127.0.0.1:${s.healthPort}/readyz`)).status).toBe(200);
-      const notAfter = Math.floor((issuedAt.getTime() + 15_000) / 1000) * 1000;
-      await sleep(Math.max(0, notAfter - Date.now()) + 200);
-      const r = await fetch(`http://127.0.0.1:${s.healthPort}/readyz`);
+      // serve judges its certificate on the wall clock: wait until /readyz answers otherwise (by notAfter).
+      const r = await until('serve to notice the expiry', async () => {
+        const res = await fetch(`http://127.0.0.1:${s.healthPort}/readyz`);
+        return res.status === 200 ? undefined : res;
+      }, 30_000, 100, s.output);
+      expect(Date.now()).toBeGreaterThanOrEqual(Math.floor((issuedAt.getTime() + 15_000) / 1000) * 1000);
       expect(r.status).toBe(503);
       const body = (await r.json()) as { checks: Array<{ name: string; ok: boolean; detail: string }> };
       const cert = body.checks.find((c) => c.name === 'certificate');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderTenant } from '../../bootstrap/render.js';
-import { defaultControllerSettings, validateControllerSettings } from '../../bootstrap/settings.js';
+import { defaultControllerSettings, validateControllerSettings } from '../../core/settings/controller.js';
 import { runController } from '../../cli/controller.js';
 import { runRender } from '../../cli/render.js';
 import { RedlineError } from '../../core/errors.js';

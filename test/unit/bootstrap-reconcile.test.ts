@@ -4,7 +4,7 @@ import { OWNED_BY_KIND, renderTenant, type PlanLike } from '../../bootstrap/rend
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED_BY } from '../../core/vocabulary.js';
 import { TENANT_FINALIZER, type TenantStatus } from '../../bootstrap/tenants.js';
 import { REDIS_KINDS, type SecretSources } from '../../bootstrap/secrets.js';
-import { defaultControllerSettings, type ControllerSettings } from '../../bootstrap/settings.js';
+import { defaultControllerSettings, type ControllerSettings } from '../../core/settings/controller.js';
 import { ApiError, type KubeObject } from '../../kube/api-client.js';
 import type { EventSpec } from '../../kube/events.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';

@@ -20,7 +20,7 @@ import {
 } from '../../bootstrap/render.js';
 import { LABEL_MANAGED_BY } from '../../core/vocabulary.js';
 import { grantableSecrets, REDIS_KINDS, secretMetadataOnly } from '../../bootstrap/secrets.js';
-import { defaultControllerSettings, validateControllerSettings } from '../../bootstrap/settings.js';
+import { defaultControllerSettings, validateControllerSettings } from '../../core/settings/controller.js';
 import type { KubeObject } from '../../kube/api-client.js';
 import { defaultLibraryDir, loadLibrary, type Library } from '../../policies/engine/index.js';
 import { Quantity } from '../../policies/engine/quantity.js';

@@ -9,7 +9,8 @@ import { CertManager, type CertManagerOptions } from '../../certs/manager.js';
 import { decodeSecretData, encodeSecretData } from '../../certs/secret.js';
 import { ANNOTATION_ROTATE } from '../../core/vocabulary.js';
 import { MemorySecretStore } from '../../certs/secret-store.js';
-import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings, createCertManager } from '../../certs/settings.js';
+import { createCertManager } from '../../certs/create.js';
+import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings } from '../../core/settings/certs.js';
 import { type KeyPairPem, generateKeyPair, isIssuedBy, parseCertificate, splitPemBundle } from '../../certs/x509.js';
 
 const SEC = 1000;

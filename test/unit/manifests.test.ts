@@ -16,9 +16,9 @@ import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { readCrdFile } from '../e2e/controlplane/crds.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadControllerArgs } from '../../bootstrap/config-file.js';
-import { CONTROLLER_SETTINGS } from '../../bootstrap/settings.js';
-import { loadConfig } from '../../cli/serve-settings.js';
+import { CONTROLLER_SETTINGS, CONTROLLER_SPEC } from '../../core/settings/controller.js';
+import { loadSettings } from '../../core/settings/load.js';
+import { SERVE_SPEC, type ServeSettings } from '../../core/settings/serve.js';
 import { compileLibrary, defaultLibraryDir, Engine, loadLibrary, type JsonObject } from '../../policies/engine/index.js';
 import { RECOGNISED_KINDS } from '../../policies/workloads/index.js';
 import { METRIC_KINDS } from '../../webhook/metrics.js';
@@ -482,12 +482,14 @@ describe('Deployments', () => {
 
   it('the args and env parse with serve\'s and the controller\'s own config loaders', () => {
     const serveArgs = containerOf(webhook()).args!;
-    const serve = loadConfig({ argv: serveArgs.slice(1), env: {}, cwd: '/', readFile: () => '' }).config.serve;
+    const loadedServe = loadSettings<ServeSettings>(SERVE_SPEC, { argv: serveArgs.slice(1), env: {}, cwd: '/', readFile: () => '' });
+    expect(loadedServe.problems).toEqual([]);
+    const serve = loadedServe.settings!;
     expect(serve).toMatchObject({ port: 8443, healthPort: 8080, policiesDir: '/etc/redline/policies', dev: false });
     expect(serve.tls.secretDir).toBe('/etc/redline/tls');
     const c = containerOf(controller());
     const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? 'pod-name-from-the-downward-api']));
-    const args = loadControllerArgs({ argv: c.args!.slice(1), env, cwd: '/' });
+    const args = loadSettings(CONTROLLER_SPEC, { argv: c.args!.slice(1), env, cwd: '/' });
     expect(args.usage).toEqual([]);
     expect(args.problems).toEqual([]);
     expect(args.positional).toEqual([]);

@@ -1,33 +1,16 @@
 // Settings of `redline serve`: the `serve:` section of the config file, REDLINE_* env variables and
-// flags. This file holds serve's table and its cross-field checks; cli/settings.ts does the rest
-// (layering defaults → file → env → flags, every problem with its path and origin, deep freeze,
-// --help). One table (SETTINGS) drives parsing, validation, `--help` and the README's settings list.
+// flags. This file holds serve's type, table and cross-field checks; load.ts does the rest. One
+// table (SERVE_SETTINGS) drives parsing, validation, `--help` and the README's settings list.
 
-import { RedlineError } from '../core/errors.js';
-import { CONTROLLER_SERVICE_ACCOUNT, SERVICE_ACCOUNT_PREFIX } from '../core/vocabulary.js';
-import {
-  CONFIG_ENV,
-  CONFIG_FLAG,
-  defaultSettings,
-  deepFreeze,
-  describeSettings,
-  isPlainObject,
-  loadSettings,
-  LOG_LEVELS,
-  type CheckContext,
-  type DeepReadonly,
-  type LogLevel,
-  type Parsed,
-  type Setting,
-  type SettingProblem,
-  type SettingsSpec,
-} from './settings.js';
+import { CONTROLLER_SERVICE_ACCOUNT, SERVICE_ACCOUNT_PREFIX } from '../vocabulary.js';
+import type { CheckContext, LogLevel, Parsed, Setting, SettingProblem, SettingsSpec } from './spec.js';
+import { LOG_LEVELS } from './spec.js';
 
 export const MIB = 1024 * 1024;
 /** The API server sends at most ~3 MiB; the limit must sit above it. */
 export const API_SERVER_MAX_BODY = 3 * MIB;
 
-export interface ServeConfig {
+export interface ServeSettings {
   port: number;
   healthPort: number;
   /** Listen address; '' = all interfaces. */
@@ -59,15 +42,6 @@ export interface ServeConfig {
   ledger: { enabled: boolean; namespace: string; reservationTtlMs: number };
 }
 
-export interface RedlineConfig {
-  serve: ServeConfig;
-  /** Reserved for `redline controller` (its own issue): accepted as-is from the file, frozen. */
-  controller: Record<string, unknown>;
-  /** Which file was read, if any. */
-  configFile: string | null;
-}
-
-export type FrozenConfig = DeepReadonly<RedlineConfig>;
 
 function parseServiceAccount(v: unknown): Parsed {
   if (typeof v !== 'string') return { ok: false, expected: 'must be a service account' };
@@ -79,7 +53,7 @@ function parseServiceAccount(v: unknown): Parsed {
 }
 
 /** Paths are inside the `serve:` section (messages say `serve.<path>`). */
-export const SETTINGS: readonly Setting[] = Object.freeze([
+export const SERVE_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'port', kind: 'port', env: 'REDLINE_PORT', flag: '--port', default: 8443, doc: 'HTTPS port of the admission endpoints (0: any free port)' },
   { path: 'healthPort', kind: 'port', env: 'REDLINE_HEALTH_PORT', flag: '--health-port', default: 8080, doc: 'plain-HTTP port of /healthz, /readyz, /metrics' },
   { path: 'address', kind: 'string', env: 'REDLINE_ADDRESS', flag: '--address', default: '', doc: 'listen address of both ports (empty: all interfaces)' },
@@ -109,44 +83,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'ledger.reservationTtlMs', kind: 'int', env: 'REDLINE_LEDGER_RESERVATION_TTL_MS', flag: '--ledger-reservation-ttl-ms', default: 60_000, min: 1_000, max: 600_000, doc: "how long a reservation counts while its object is not seen in the cluster (a request denied later in the chain, or timed out)" },
 ] satisfies Setting[]);
 
-const SPEC: SettingsSpec = { section: 'serve', table: SETTINGS, check: crossChecks };
-
-/** Serve's settings do not validate: a 'config-invalid' RedlineError listing every problem. */
-export function configError(problems: readonly string[]): RedlineError {
-  return new RedlineError('config-invalid', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { problems });
-}
-
-export interface LoadConfigInput {
-  argv: readonly string[];
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  readFile?: (file: string) => string;
-}
-
-export interface LoadedConfig {
-  config: FrozenConfig;
-  /** --help was given: print usage(). */
-  help: boolean;
-}
-
-/** Load, validate, freeze. Throws a 'config-invalid' RedlineError listing every problem. */
-export function loadConfig(input: LoadConfigInput): LoadedConfig {
-  const loaded = loadSettings<ServeConfig>(SPEC, input);
-  if (loaded.help) {
-    return { config: deepFreeze({ serve: defaultSettings<ServeConfig>(SETTINGS), controller: {}, configFile: null }), help: true };
-  }
-  const problems = [
-    ...loaded.positional.map((a) => `argument ${JSON.stringify(a)}: unexpected; serve takes only --flags`),
-    ...loaded.usage.map((u) =>
-      u.issue === 'unknown' ? `flag ${u.flag}: unknown (see --help)` : `flag ${u.flag}: ${u.flag === CONFIG_FLAG ? 'needs a file name' : 'needs a value'}`,
-    ),
-  ];
-  problems.push(...loaded.problems.map((p) => `${p.path}: ${p.message}`));
-  if (problems.length || !loaded.settings) throw configError(problems);
-  // The controller's section: its own process validates it; serve keeps it as-is.
-  const controller = loaded.sections['controller'];
-  return { config: deepFreeze({ serve: loaded.settings, controller: isPlainObject(controller) ? controller : {}, configFile: loaded.configFile }), help: false };
-}
+export const SERVE_SPEC: SettingsSpec = { section: 'serve', table: SERVE_SETTINGS, check: crossChecks };
 
 function crossChecks(c: CheckContext): SettingProblem[] {
   if (!c.clean) return [];
@@ -169,16 +106,4 @@ function crossChecks(c: CheckContext): SettingProblem[] {
   }
   if (port !== 0 && port === healthPort) at('healthPort', `must differ from serve.port (${port}) (${c.origin('healthPort')})`);
   return problems;
-}
-
-/** `--help` text: the flags with their env variables and defaults. */
-export function usage(): string {
-  return [
-    'usage: redline serve [--config FILE] [--dev] [--port 8443] [--health-port 8080] [--policies DIR]',
-    '                     [--namespaces FILE] [--kubeconfig FILE] [more flags below]',
-    '',
-    'Settings (precedence: flag > environment > config file > default):',
-    `  ${CONFIG_FLAG} FILE  (env ${CONFIG_ENV})  YAML file with a "serve:" section`,
-    ...describeSettings(SPEC),
-  ].join('\n');
 }

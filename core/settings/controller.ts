@@ -1,27 +1,15 @@
 // Settings of `redline controller` (and of `redline render tenant`, which must render what the
 // controller applies): the `controller:` section of the config file, REDLINE_CONTROLLER_* env
-// variables and flags. This file holds the controller's table and its cross-field checks;
-// cli/settings.ts does the rest (layering defaults → file → env → flags, every problem with its
-// path and origin, deep freeze, --help). One table drives defaults, parsing, validation, --help and
-// the README.
+// variables and flags. This file holds the controller's type, table and cross-field checks
+// (the certificate part's are in certs.ts); load.ts does the rest. One table drives defaults,
+// parsing, validation, --help and the README.
 
 import { isIP } from 'node:net';
-import { CONTROLLER_NAME, REDLINE_NAMESPACE, TENANT_GROUP_PREFIX } from '../core/vocabulary.js';
-import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings, type CertSettings } from '../certs/settings.js';
-import {
-  describeSettings,
-  isPlainObject,
-  LOG_LEVELS,
-  resolveSettings,
-  splitList,
-  type CheckContext,
-  type LogLevel,
-  type Parsed,
-  type ResolveInput,
-  type Setting,
-  type SettingProblem,
-  type SettingsSpec,
-} from '../cli/settings.js';
+import { CONTROLLER_NAME, REDLINE_NAMESPACE, TENANT_GROUP_PREFIX } from '../vocabulary.js';
+import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, validateCertSettings, type CertSettings } from './certs.js';
+import { resolveSettings, type ResolveInput } from './resolve.js';
+import { LOG_LEVELS, type CheckContext, type LogLevel, type Parsed, type Setting, type SettingProblem, type SettingsSpec } from './spec.js';
+import { isPlainObject, splitList } from './values.js';
 
 export const OFFBOARDING_MODES = ['delete', 'orphan'] as const;
 export type OffboardingMode = (typeof OFFBOARDING_MODES)[number];
@@ -35,7 +23,7 @@ export interface SubjectTemplate {
 }
 
 export interface ControllerSettings {
-  /** The webhook's serving certificate and caBundle (certs/settings.ts). */
+  /** The webhook's serving certificate and caBundle (certs.ts). */
   certs: CertSettings;
   kubeconfig: string | null;
   policiesDir: string | null;
@@ -72,9 +60,6 @@ export interface ControllerSettings {
   };
 }
 
-/** A row of CONTROLLER_SETTINGS (certs/settings.ts's rows have this shape). */
-export type ControllerSetting = Setting;
-
 /** Paths are inside the `controller:` section (messages say `controller.<path>`). */
 export const CONTROLLER_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'kubeconfig', kind: 'path', env: 'REDLINE_CONTROLLER_KUBECONFIG', flag: '--kubeconfig', default: null, doc: 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)' },
@@ -108,8 +93,6 @@ export const CONTROLLER_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'leaderElection.renewDeadlineMs', kind: 'int', env: 'REDLINE_CONTROLLER_RENEW_DEADLINE_MS', default: 10_000, min: 500, max: 600_000, doc: 'the leader stops writing when it could not renew for this long (< leaseDurationMs)' },
   { path: 'leaderElection.retryPeriodMs', kind: 'int', env: 'REDLINE_CONTROLLER_RETRY_PERIOD_MS', default: 2_000, min: 100, max: 600_000, doc: 'pause between lease attempts/renewals (< renewDeadlineMs)' },
   ...CERT_SETTINGS,
-  { path: 'certs.extraDnsNames', kind: 'list', env: 'REDLINE_CONTROLLER_CERTS_EXTRA_DNS_NAMES', default: DEFAULT_CERT_SETTINGS.extraDnsNames, doc: 'more DNS names for the serving certificate' },
-  { path: 'certs.ipAddresses', kind: 'list', env: 'REDLINE_CONTROLLER_CERTS_IP_ADDRESSES', default: DEFAULT_CERT_SETTINGS.ipAddresses, doc: 'IP addresses for the serving certificate (a webhook registered by URL on an IP)' },
 ] satisfies Setting[]);
 
 export const CONTROLLER_SPEC: SettingsSpec = { section: 'controller', table: CONTROLLER_SETTINGS, check: crossChecks, otherSections: 'ignore' };
@@ -195,17 +178,15 @@ function crossChecks(c: CheckContext): SettingProblem[] {
   le('informerBackoff.initialMs', 'informerBackoff.maxMs');
   if (c.clean) {
     const certs = Object.fromEntries(Object.keys(DEFAULT_CERT_SETTINGS).map((k) => [k, c.get(`certs.${k}`)])) as unknown as CertSettings;
-    for (const problem of checkCertSettings(certs)) {
-      const at = problem.indexOf(': ');
-      problems.push({ path: problem.slice(0, at), message: problem.slice(at + 2) });
-    }
+    for (const p of validateCertSettings(certs, { complete: true })) problems.push({ path: `controller.certs.${p.field}`, message: p.message });
   }
   return problems;
 }
 
 /**
- * Pure: merges defaults → file → env → flags and validates. Returns the settings (deep-frozen), or
- * every problem with its path (`controller.<path>`).
+ * Pure: merges defaults → file → env → flags and validates (load.ts's loadSettings does the same
+ * from argv and a file). Returns the settings (deep-frozen), or every problem with its path
+ * (`controller.<path>`).
  */
 export function resolveControllerSettings(input: ResolveInput): { settings: ControllerSettings | null; problems: SettingProblem[] } {
   const { settings, problems } = resolveSettings<ControllerSettings>(CONTROLLER_SPEC, input);
@@ -219,9 +200,4 @@ export function validateControllerSettings(section: unknown): { settings: Contro
 
 export function defaultControllerSettings(): ControllerSettings {
   return resolveControllerSettings({}).settings!;
-}
-
-/** Lines for --help and the README. */
-export function describeControllerSettings(): string[] {
-  return describeSettings(CONTROLLER_SPEC);
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { loadControllerArgs } from '../../bootstrap/config-file.js';
-import { CONTROLLER_SETTINGS, defaultControllerSettings, resolveControllerSettings, validateControllerSettings } from '../../bootstrap/settings.js';
+import { usageMessage } from '../../core/settings/argv.js';
+import { CONTROLLER_SETTINGS, CONTROLLER_SPEC, defaultControllerSettings, resolveControllerSettings, validateControllerSettings } from '../../core/settings/controller.js';
+import { loadSettings, type LoadInput } from '../../core/settings/load.js';
+
+const loadControllerArgs = (input: LoadInput) => loadSettings(CONTROLLER_SPEC, input);
 
 describe('controller settings', () => {
   it('defaults are valid and frozen', () => {
@@ -146,12 +149,12 @@ describe('controller settings', () => {
         return t;
       },
     });
-    expect(args.usage).toEqual([]);
+    expect(args.usage.map(usageMessage)).toEqual([]);
     expect(args.problems).toEqual([]);
     expect(args.settings).toMatchObject({ policiesDir: '/etc/redline/lib', workers: 3, kubeconfig: '/work/kc.yaml', healthPort: 0, leaderElection: { enabled: false } });
 
     const bad = loadControllerArgs({ argv: ['--bogus', '--qps', '--workers', 'x', '--config', 'missing.yaml'], env: {}, cwd: '/', readFile: () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); } });
-    expect(bad.usage).toEqual(['unknown flag --bogus', 'flag --qps needs a value']);
+    expect(bad.usage.map(usageMessage)).toEqual(['unknown flag --bogus', 'flag --qps needs a value']);
     expect(bad.problems.map((p) => p.path)).toEqual(['config', 'controller.workers']);
     expect(bad.settings).toBeNull();
   });

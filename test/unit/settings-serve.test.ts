@@ -3,14 +3,19 @@
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadServeSettings, SERVE_USAGE, serveConfigError } from '../../cli/serve.js';
 import { RedlineError } from '../../core/errors.js';
-import { loadConfig, MIB, SETTINGS, usage, type LoadConfigInput } from '../../cli/serve-settings.js';
+import type { LoadInput } from '../../core/settings/load.js';
+import { MIB, SERVE_SETTINGS as SETTINGS } from '../../core/settings/serve.js';
+
+type LoadConfigInput = LoadInput;
+const usage = (): string => SERVE_USAGE;
 
 const CWD = '/work/app';
 
-function load(input: Partial<LoadConfigInput> & { files?: Record<string, string> }) {
+function loadAll(input: Partial<LoadConfigInput> & { files?: Record<string, string> }) {
   const files = input.files ?? {};
-  return loadConfig({
+  return loadServeSettings({
     argv: input.argv ?? [],
     env: input.env ?? {},
     cwd: CWD,
@@ -18,18 +23,23 @@ function load(input: Partial<LoadConfigInput> & { files?: Record<string, string>
       if (files[f] === undefined) throw Object.assign(new Error(`ENOENT: ${f}`), { code: 'ENOENT' });
       return files[f]!;
     },
-  }).config;
+  });
+}
+
+/** serve's settings, the file's controller section (serve keeps it as-is) and the file read. */
+function load(input: Partial<LoadConfigInput> & { files?: Record<string, string> }) {
+  const loaded = loadAll(input);
+  expect(serveConfigError(loaded)).toBeNull();
+  return { serve: loaded.settings!, controller: loaded.sections['controller'] ?? {}, configFile: loaded.configFile };
 }
 
 function problems(input: Partial<LoadConfigInput> & { files?: Record<string, string> }): string[] {
-  try {
-    load(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(RedlineError);
-    expect((e as RedlineError).code).toBe('config-invalid');
-    return [...(e as RedlineError).problems];
-  }
-  throw new Error('expected a config-invalid RedlineError');
+  const loaded = loadAll(input);
+  expect(loaded.settings).toBeNull();
+  const e = serveConfigError(loaded);
+  expect(e).toBeInstanceOf(RedlineError);
+  expect(e!.code).toBe('config-invalid');
+  return [...e!.problems];
 }
 
 describe('defaults', () => {
@@ -130,10 +140,11 @@ controller:
   });
 
   it('freezes the whole tree', () => {
-    const c = load({ argv: ['--dev'], files: {} });
-    expect(Object.isFrozen(c)).toBe(true);
+    const loaded = loadAll({ argv: ['--dev'], files: {} });
+    const c = { serve: loaded.settings! };
+    expect(Object.isFrozen(loaded.settings)).toBe(true);
     expect(Object.isFrozen(c.serve.admins.users)).toBe(true);
-    expect(Object.isFrozen(c.controller)).toBe(true);
+    expect(Object.isFrozen(loaded.sections)).toBe(true);
     expect(() => {
       (c.serve as { port: number }).port = 1;
     }).toThrow(TypeError);
@@ -187,7 +198,7 @@ metrics: {}
     expect(p).toHaveLength(2);
     expect(p.find((x) => x.startsWith('serve.ledger.reservationTtlMs:'))).toContain('--ledger-reservation-ttl-ms');
     expect(p.find((x) => x.startsWith('serve.ledger.enabled:'))).toContain('REDLINE_LEDGER');
-    const off = loadConfig({ argv: ['--dev', '--no-ledger', '--ledger-namespace', 'ledgers'], env: {} }).config.serve.ledger;
+    const off = load({ argv: ['--dev', '--no-ledger', '--ledger-namespace', 'ledgers'], env: {} }).serve.ledger;
     expect(off).toEqual({ enabled: false, namespace: 'ledgers', reservationTtlMs: 60_000 });
   });
 

@@ -1,12 +1,14 @@
-// The shared settings engine (cli/settings.ts) behind `redline serve` and `redline controller`:
+// The shared settings engine (core/settings/) behind `redline serve` and `redline controller`:
 // one file with both sections, origins (flag/env/file/default), every problem at once, the
 // caller's cross-checks, argv handling and --help lines.
 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../cli/serve-settings.js';
-import { describeSettings, loadSettings, resolveSettings, type LoadInput, type Setting, type SettingsSpec } from '../../cli/settings.js';
-import { loadControllerArgs } from '../../bootstrap/config-file.js';
+import { CONTROLLER_SPEC } from '../../core/settings/controller.js';
+import { describeSettings, loadSettings, type LoadInput } from '../../core/settings/load.js';
+import { resolveSettings } from '../../core/settings/resolve.js';
+import { SERVE_SPEC } from '../../core/settings/serve.js';
+import type { Setting, SettingsSpec } from '../../core/settings/spec.js';
 
 const TABLE: readonly Setting[] = [
   { path: 'port', kind: 'port', env: 'T_PORT', flag: '--port', default: 1000, doc: 'a port' },
@@ -80,11 +82,11 @@ describe('one config file, two sections', () => {
   it('each process reads its own section (paths relative to the file) and ignores the other one', () => {
     const files: Record<string, string> = { '/etc/redline/config.yaml': BOTH };
     const readFile = (f: string): string => files[f] ?? '';
-    const serve = loadConfig({ argv: ['--config', '/etc/redline/config.yaml'], env: {}, cwd: '/w', readFile });
-    expect(serve.config.serve).toMatchObject({ port: 7000, policiesDir: '/etc/redline/lib', dev: true });
-    expect(serve.config.controller).toEqual({ workers: 3, policiesDir: './lib' });
+    const serve = loadSettings(SERVE_SPEC, { argv: ['--config', '/etc/redline/config.yaml'], env: {}, cwd: '/w', readFile });
+    expect(serve.settings).toMatchObject({ port: 7000, policiesDir: '/etc/redline/lib', dev: true });
+    expect(serve.sections['controller']).toEqual({ workers: 3, policiesDir: './lib' });
 
-    const controller = loadControllerArgs({ argv: ['--config', '/etc/redline/config.yaml'], env: {}, cwd: '/w', readFile });
+    const controller = loadSettings(CONTROLLER_SPEC, { argv: ['--config', '/etc/redline/config.yaml'], env: {}, cwd: '/w', readFile });
     expect(controller.problems).toEqual([]);
     expect(controller.settings).toMatchObject({ workers: 3, policiesDir: '/etc/redline/lib', healthPort: 8081 });
 
