@@ -13,6 +13,7 @@ import { ensureDevCertificates } from '../certs/dev.js';
 import { registerCertificateExpiry } from '../certs/metrics.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import type { ClusterFacts } from '../kube/cluster-facts-source.js';
+import { ObjectReader } from '../kube/object-reader.js';
 import { ClusterPdbSource } from '../kube/pdb-source.js';
 import { ClusterStorageClassSource } from '../kube/storage-class-source.js';
 import {
@@ -176,6 +177,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   ];
   const caches: { start(): Promise<void>; stop(): Promise<void> }[] = [];
   let ledger: ServeLedger | undefined;
+  let parents: ObjectReader | undefined;
   if (cfg.namespacesFile) {
     const file = new FileNamespaceSource(cfg.namespacesFile);
     namespaces = file;
@@ -218,7 +220,8 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
           logger: root.child({ [LogKey.component]: 'poddisruptionbudgets' }),
           onError: () => metrics.error('pdb_watch'),
         });
-        caches.push(storageClasses, pdbs, ...(ledger?.caches ?? []));
+        parents = new ObjectReader({ kubeConfig: kc });
+        caches.push(storageClasses, pdbs, parents, ...(ledger?.caches ?? []));
         facts = { storageClasses: () => storageClasses.storageClasses(), pdbs: (ns) => pdbs.pdbs(ns) };
         factsReadiness = () => [
           { name: 'storageclasses', ...storageClasses.status() },
@@ -265,6 +268,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     labelGuard: new LabelGuard(cfg.admins, cfg.controllerServiceAccount),
     metrics,
     unknownNamespace,
+    ...(parents ? { parents } : {}),
     ...(ledger ? { ledger: ledger.gate } : {}),
   };
   webhook = new WebhookServer({

@@ -14,6 +14,7 @@ import type { AdmissionRequest, AdmissionResponse } from './admission-review.js'
 import { isEnforcedNamespace, LabelGuard, metadataNamePatch } from './label-guard.js';
 import { LogKey } from './log-keys.js';
 import type { AdmissionOutcome, WebhookMetrics } from './metrics.js';
+import type { ParentReader } from './scale.js';
 import { checkSecret, tenantSecretPatch, type SecretRequest } from './secret-guard.js';
 
 /** What the webhook needs from the policy engine (policies/engine's Engine satisfies it). */
@@ -44,6 +45,11 @@ export interface AdmissionContext {
    * The tenant ledger (webhook/ledger.ts), consulted by the server after admit() allowed: a request
    * that grows a tenant's usage waits for its reservation (the one write of serve). Absent: no ledger.
    */
+  /**
+   * Reads the parent of a scale subresource (webhook/scale.ts), which is judged as an UPDATE of it.
+   * Absent (no cluster access): a scale in an enforced namespace is refused.
+   */
+  parents?: ParentReader;
   ledger?: { hold(endpoint: AdmissionEndpoint, req: AdmissionRequest, result: AdmissionResult): Promise<AdmissionResult> | null };
 }
 
@@ -124,7 +130,7 @@ function allow(uid: string, reason: string): AdmissionResult {
   return { response: { uid, allowed: true }, outcome: 'allowed', reason, patchOps: 0, notable: [] };
 }
 
-function deny(uid: string, reason: string, message: string): AdmissionResult {
+export function deny(uid: string, reason: string, message: string): AdmissionResult {
   return {
     response: { uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } },
     outcome: 'denied',
