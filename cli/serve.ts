@@ -13,6 +13,7 @@ import { ensureDevCertificates } from '../certs/dev.js';
 import { registerCertificateExpiry } from '../certs/metrics.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import type { ClusterFacts } from '../kube/cluster-facts-source.js';
+import { ObjectReader } from '../kube/object-reader.js';
 import { ClusterPdbSource } from '../kube/pdb-source.js';
 import { ClusterStorageClassSource } from '../kube/storage-class-source.js';
 import { ClusterTenantSource } from '../kube/tenant-source.js';
@@ -197,6 +198,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
   const caches: { start(): Promise<void>; stop(): Promise<void> }[] = [];
   let ledger: ServeLedger | undefined;
   let tenantSource: ClusterTenantSource | undefined;
+  let parents: ObjectReader | undefined;
   if (cfg.namespacesFile) {
     const file = new FileNamespaceSource(cfg.namespacesFile);
     namespaces = file;
@@ -245,7 +247,8 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
           logger: root.child({ [LogKey.component]: 'tenants' }),
           onError: () => metrics.error('tenant_watch'),
         });
-        caches.push(storageClasses, pdbs, tenantSource, ...(ledger?.caches ?? []));
+        parents = new ObjectReader({ kubeConfig: kc });
+        caches.push(storageClasses, pdbs, tenantSource, parents, ...(ledger?.caches ?? []));
         facts = { storageClasses: () => storageClasses.storageClasses(), pdbs: (ns) => pdbs.pdbs(ns) };
         factsReadiness = () => [
           { name: 'storageclasses', ...storageClasses.status() },
@@ -294,6 +297,7 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     ...(tenantSource ? { tenants: tenantSource } : {}),
     metrics,
     unknownNamespace,
+    ...(parents ? { parents } : {}),
     ...(ledger ? { ledger: ledger.gate } : {}),
   };
   webhook = new WebhookServer({

@@ -17,10 +17,18 @@ export interface GroupVersionKind {
   kind: string;
 }
 
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
+
 /** The part of an AdmissionRequest that Redline reads. */
 export interface AdmissionRequest {
   uid: string;
   kind: GroupVersionKind;
+  /** The resource as the webhook rule matched it (absent fields: ''); a subresource's parent. */
+  resource: GroupVersionResource;
   operation: Operation;
   namespace: string;
   name: string;
@@ -183,6 +191,16 @@ export function checkAdmissionReview(body: unknown): Decoded<AdmissionRequest> {
     if (typeof v !== 'string') return fail(`request.kind.${f}`, v === undefined ? 'is required' : `must be a string, got ${describe(v)}`);
   }
   if ((k.kind as string).length === 0) return fail('request.kind.kind', 'must not be empty');
+  const resource: GroupVersionResource = { group: '', version: '', resource: '' };
+  const res = r.resource;
+  if (res !== undefined && res !== null) {
+    if (!isObject(res)) return fail('request.resource', `must be an object, got ${describe(res)}`);
+    for (const f of ['group', 'version', 'resource'] as const) {
+      const v = optString(res, f, 'request.resource');
+      if (typeof v !== 'string') return { ok: false, problem: v };
+      resource[f] = v;
+    }
+  }
   const op = r.operation;
   if (typeof op !== 'string' || !OPERATIONS.has(op)) {
     return fail('request.operation', `must be one of CREATE, UPDATE, DELETE, CONNECT, got ${describe(op)}`);
@@ -237,6 +255,7 @@ export function checkAdmissionReview(body: unknown): Decoded<AdmissionRequest> {
     value: {
       uid: r.uid,
       kind: { group: k.group as string, version: k.version as string, kind: k.kind as string },
+      resource,
       operation,
       namespace: strings.namespace,
       name: strings.name,

@@ -16,6 +16,7 @@ import { LogKey } from './log-keys.js';
 import type { AdmissionOutcome, WebhookMetrics } from './metrics.js';
 import { checkNamespaceName, type PlanSpecs } from './namespace-pattern.js';
 import type { TenantPlans } from '../kube/tenant-source.js';
+import type { ParentReader } from './scale.js';
 import { checkSecret, tenantSecretPatch, type SecretRequest } from './secret-guard.js';
 
 /** What the webhook needs from the policy engine (policies/engine's Engine satisfies it). */
@@ -50,6 +51,11 @@ export interface AdmissionContext {
    * The tenant ledger (webhook/ledger.ts), consulted by the server after admit() allowed: a request
    * that grows a tenant's usage waits for its reservation (the one write of serve). Absent: no ledger.
    */
+  /**
+   * Reads the parent of a scale subresource (webhook/scale.ts), which is judged as an UPDATE of it.
+   * Absent (no cluster access): a scale in an enforced namespace is refused.
+   */
+  parents?: ParentReader;
   ledger?: { hold(endpoint: AdmissionEndpoint, req: AdmissionRequest, result: AdmissionResult): Promise<AdmissionResult> | null };
 }
 
@@ -130,7 +136,7 @@ function allow(uid: string, reason: string): AdmissionResult {
   return { response: { uid, allowed: true }, outcome: 'allowed', reason, patchOps: 0, notable: [] };
 }
 
-function deny(uid: string, reason: string, message: string): AdmissionResult {
+export function deny(uid: string, reason: string, message: string): AdmissionResult {
   return {
     response: { uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } },
     outcome: 'denied',

@@ -4,6 +4,7 @@
 //   route (404/405) → content type (415) → declared length (413) → read body with a byte limit (413)
 //   → [end of the event-loop turn] → UTF-8, JSON, nesting depth (400) → AdmissionReview shape (400)
 //   → admit → 200 AdmissionReview
+//   (a `scale` subresource: read its parent first, then admit that UPDATE — webhook/scale.ts)
 //
 // Bodies read during one turn are admitted together at its end, one step at a time for all of them
 // (decode all, admit all, answer all) rather than one request at a time. Under load a turn reads
@@ -23,11 +24,13 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { isRedlineError } from '../core/errors.js';
 import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type AdmissionRequest, type Problem } from './admission-review.js';
-import { admit, requestFields, type AdmissionContext, type AdmissionEndpoint, type AdmissionResult } from './admission.js';
+import { admit, deny, requestFields, type AdmissionContext, type AdmissionEndpoint, type AdmissionResult } from './admission.js';
 import { AnswerLog } from './answer-log.js';
 import { listenOn } from './health.js';
 import { LogKey } from './log-keys.js';
 import type { Endpoint, AdmissionOutcome, WebhookMetrics } from './metrics.js';
+import { isEnforcedNamespace } from './label-guard.js';
+import { isScaleRequest, parentUpdate } from './scale.js';
 import { TurnBatch } from './turn-batch.js';
 
 export const MIN_TLS_VERSION = 'TLSv1.2' as const;
@@ -346,7 +349,11 @@ export class WebhookServer {
   private admitTogether(pass: Admission[]): void {
     this.metrics.batch(pass.length);
     for (const a of pass) this.decode(a);
-    for (const a of pass) if (a.request) this.decide(a);
+    for (const a of pass) {
+      if (!a.request) continue;
+      if (this.scalesParent(a)) this.decideScale(a);
+      else this.decide(a);
+    }
     for (const a of pass) if (a.result) this.answerOrHold(a);
     this.answers.flush();
   }
@@ -394,11 +401,42 @@ export class WebhookServer {
     try {
       // The fixed per-request keys; a child logger is bound only when something else must be logged
       // about this request (binding one costs more than the request's single line).
-      a.fields = requestFields(a.endpoint, request);
+      a.fields ??= requestFields(a.endpoint, request);
       a.result = admit(a.endpoint, request, this.ctx);
     } catch (e) {
       this.internalError(a.res, a.endpoint, a.start, e, a.fields ? this.log.child(a.fields) : this.log, request.kind.kind, request.operation);
     }
+  }
+
+  /** A validating call for a scale subresource in an enforced namespace: judged through its parent. */
+  private scalesParent(a: Admission): boolean {
+    const request = a.request!;
+    if (a.endpoint !== 'validate' || !isScaleRequest(request)) return false;
+    const ns = this.ctx.namespaces.get(request.namespace);
+    // Not enforced, or not known yet: admit() answers as for any other object there.
+    return ns !== undefined && isEnforcedNamespace(ns.labels);
+  }
+
+  /** Reads the parent, then decides (and holds for the ledger) the scale as an UPDATE of it. */
+  private decideScale(a: Admission): void {
+    const scale = a.request!;
+    a.fields = requestFields(a.endpoint, scale);
+    parentUpdate(scale, this.ctx.parents).then(
+      (update) => {
+        if (update.ok) {
+          a.request = update.request;
+          this.decide(a);
+        } else {
+          a.result = deny(scale.uid, update.reason, update.message);
+        }
+        if (a.result) this.answerOrHold(a);
+        this.answers.flush();
+      },
+      (e: unknown) => {
+        this.internalError(a.res, a.endpoint, a.start, e);
+        this.answers.flush();
+      },
+    );
   }
 
   /** The 200 AdmissionReview, then its log line and metrics (written at the end of the pass). */

@@ -197,6 +197,8 @@ export interface ReviewOptions {
   oldObject?: JsonObject | null;
   dryRun?: boolean;
   subResource?: string;
+  /** request.resource (default: the object's group and version, and its kind in lower case + s). */
+  resource?: { group: string; version: string; resource: string };
 }
 
 let uidCounter = 0;
@@ -224,7 +226,7 @@ export function admissionReview(object: JsonObject | null, o: ReviewOptions = {}
     request: {
       uid: o.uid ?? nextUid(),
       kind,
-      resource: { group: kind.group, version: kind.version, resource: `${kind.kind.toLowerCase()}s` },
+      resource: o.resource ?? { group: kind.group, version: kind.version, resource: `${kind.kind.toLowerCase()}s` },
       requestKind: kind,
       name: typeof md.name === 'string' ? md.name : '',
       ...(isNamespace ? {} : { namespace: o.namespace ?? (typeof md.namespace === 'string' ? md.namespace : 'default') }),
@@ -321,6 +323,7 @@ export interface TestWebhookOptions {
   bodyLimitBytes?: number;
   requestTimeoutMs?: number;
   unknownNamespace?: AdmissionContext['unknownNamespace'];
+  parents?: AdmissionContext['parents'];
   logLevel?: string;
 }
 
@@ -348,6 +351,7 @@ export async function startTestWebhook(o: TestWebhookOptions): Promise<TestWebho
       labelGuard: new LabelGuard(o.admins ?? TEST_ADMINS),
       metrics,
       unknownNamespace: o.unknownNamespace ?? 'allow',
+      ...(o.parents ? { parents: o.parents } : {}),
     },
     logger,
     metrics,

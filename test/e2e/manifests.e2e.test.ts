@@ -28,6 +28,7 @@ import { until } from '../helpers/wait.js';
 import { rejection } from './helpers/api.js';
 import { installCrds } from './controlplane/crds.js';
 import { apiFor, installTenantCrd } from '../bench/bootstrap-harness.js';
+import { SCALE_PARENTS } from '../../webhook/scale.js';
 
 const NS = 'redline-system';
 const WEBHOOK_SA = `system:serviceaccount:${NS}:redline-webhook`;
@@ -214,7 +215,13 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
     for (const verb of ['get', 'list', 'watch', 'create', 'update']) {
       expect(await can({ verb, resource: 'configmaps', namespace: 'redline-ledger' }), `${verb} ledger configmaps`).toBe(true);
     }
+    // The parents of the scale subresources it judges: get, one object at a time.
+    for (const p of SCALE_PARENTS) expect(await can({ verb: 'get', resource: p.resource, group: p.group, namespace: 'tenant-free' }), `get ${p.resource}`).toBe(true);
     const denied: Record<string, string>[] = [
+      { verb: 'update', resource: 'statefulsets', group: 'apps', namespace: 'tenant-free', subresource: 'scale' },
+      { verb: 'get', resource: 'statefulsets', group: 'apps', namespace: 'tenant-free', subresource: 'scale' },
+      { verb: 'update', resource: 'statefulsets', group: 'apps', namespace: 'tenant-free' },
+      { verb: 'get', resource: 'daemonsets', group: 'apps', namespace: 'tenant-free' },
       { verb: 'get', resource: 'secrets', namespace: NS, name: 'redline-webhook-tls' },
       { verb: 'list', resource: 'secrets' },
       { verb: 'get', resource: 'configmaps', namespace: NS },

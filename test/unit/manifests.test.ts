@@ -14,7 +14,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
-import { readCrdFile } from '../e2e/controlplane/crds.js';
+import { readCrdFile, sharedCrdsDir } from '../e2e/controlplane/crds.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTROLLER_SETTINGS, CONTROLLER_SPEC } from '../../core/settings/controller.js';
 import { loadSettings } from '../../core/settings/load.js';
@@ -23,6 +23,7 @@ import { compileLibrary, defaultLibraryDir, Engine, loadLibrary, type JsonObject
 import { RECOGNISED_KINDS } from '../../policies/workloads/index.js';
 import { METRIC_KINDS } from '../../webhook/metrics.js';
 import { USAGE_RESOURCES } from '../../kube/usage-source.js';
+import { SCALE_PARENTS } from '../../webhook/scale.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -384,11 +385,30 @@ describe('webhook configurations', () => {
     // The validating webhooks see every supported kind and Secrets; the Namespace guards only Namespaces.
     for (const name of ['validate.redline.dev', 'offboarding.validate.redline.dev']) {
       expect([...supported, '/v1/secrets'].filter((k) => !covered(hook(name)).has(k)), name).toEqual([]);
+      // The scale subresource of every reviewed kind that has one, judged through its parent (UPDATE only).
+      const scales = hook(name).rules.flatMap((r) => r.resources.filter((res) => res.endsWith('/scale')).map((res) => {
+        expect(r.operations, `${name} ${res}`).toEqual(['UPDATE']);
+        return `${r.apiGroups[0]}/${res.split('/')[0]}`;
+      }));
+      expect(scales.sort(), name).toEqual(SCALE_PARENTS.map((p) => `${p.group}/${p.resource}`).sort());
       expect(covered(hook(name)).has('/v1/namespaces'), name).toBe(false);
     }
     for (const w of hooks.filter((x) => x.name.endsWith('namespaces.redline.dev') || x.name === 'namespace-name.redline.dev')) {
       expect([...covered(w)], w.name).toEqual(['/v1/namespaces']);
     }
+    // Every upstream CRD Redline validates that has a scale subresource has its scale routed too.
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(path.join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [path.join(dir, e.name)] : []);
+    const scalable: string[] = [];
+    for (const file of walk(sharedCrdsDir())) {
+      for (const crd of readCrdFile(file).crds as { spec?: { group: string; names: { plural: string }; versions: { name: string; subresources?: { scale?: object } }[] } }[]) {
+        if (!crd.spec?.versions.some((v) => v.subresources?.scale)) continue;
+        const reviewed = crd.spec.versions.some((v) => covered(hook('validate.redline.dev')).has(`${crd.spec!.group}/${v.name}/${crd.spec!.names.plural}`));
+        if (reviewed) scalable.push(`${crd.spec.group}/${crd.spec.names.plural}`);
+      }
+    }
+    expect(scalable).toEqual(['apps.k8s.appscode.com/petsets']);
+    expect(scalable.filter((k) => !SCALE_PARENTS.some((p) => `${p.group}/${p.resource}` === k))).toEqual([]);
     // Mutation: only what Redline mutates (the operators' CRs, Pods and Secrets on CREATE), never
     // sets, templates, Certificates or PDBs.
     for (const name of ['mutate.redline.dev', 'offboarding.mutate.redline.dev']) {
@@ -579,8 +599,13 @@ describe('RBAC', () => {
       { apiGroups: ['redline.dev'], resources: ['tenants'], verbs: ['get', 'list', 'watch'] },
     ]);
     // The ledger's usage: exactly the resources the usage caches watch, read-only.
-    const usage = clusterRules.slice(4);
+    const usage = clusterRules.slice(4).filter((r) => r.verbs.join() !== 'get');
     for (const r of usage) expect(r.verbs).toEqual(['list', 'watch']);
+    // The parents of the scale subresources serve judges: get, one at a time, exactly those kinds.
+    const gets = clusterRules.slice(4).filter((r) => r.verbs.join() === 'get');
+    expect(gets.flatMap((r) => r.resources!.map((res) => `${r.apiGroups![0]}/${res}`)).sort())
+      .toEqual(SCALE_PARENTS.map((p) => `${p.group}/${p.resource}`).sort());
+    expect(clusterRules.slice(4).length).toBe(usage.length + gets.length);
     const granted = usage.flatMap((r) => r.resources!.map((res) => `${r.apiGroups![0]}/${res}`)).sort();
     expect(granted).toEqual(USAGE_RESOURCES.map((r) => `${r.group}/${r.plural}`).sort());
     expect(find(base, 'Role', 'redline-webhook-ledger')['rules']).toEqual([
