@@ -29,6 +29,7 @@ import { kubeLeaseClient, LeaderElector } from '../kube/lease.js';
 import { TokenBucket } from '../kube/token-bucket.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { runWorkers } from '../kube/workers.js';
+import { startAudit, type RunningAudit } from './audit/index.js';
 import type { ControllerMetrics } from './metrics.js';
 import { TenantReconciler, type ClusterView } from './reconcile.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN } from '../core/vocabulary.js';
@@ -105,6 +106,7 @@ export class TenantController {
   private queue: WorkQueue | undefined;
   private elector: LeaderElector | undefined;
   private certs: CertManager | undefined;
+  private audit: RunningAudit | undefined;
   private workers: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -349,6 +351,13 @@ export class TenantController {
     }
 
     this.resyncTimer = setInterval(() => this.enqueueAll(), settings.resyncMs);
+    // After the elector exists: before, isLeader() and the write gate would let anyone write.
+    if (settings.audit.enabled) {
+      this.audit = await startAudit({
+        api, namespaces: this.namespaces, isLeader: () => this.isLeader() && !this.stopping, settings, registry: metrics.registry,
+        logger: this.log.child({ [ControllerLogKey.component]: 'audit' }),
+      });
+    }
   }
 
   /** Handlers of the Secret-source informers: re-queue the object's namespace when it is a tenant's. */
@@ -461,6 +470,7 @@ export class TenantController {
     await Promise.race([this.workers, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
     clearTimeout(timer); // a pending timer would hold the process for the rest of the 5 s
     await this.certs?.stop();
+    await this.audit?.stop();
     await this.elector?.stop(true);
     this.opts.metrics.isLeader.set(0);
     this.limiter?.close(); // releases informers waiting for a token

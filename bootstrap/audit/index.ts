@@ -1,0 +1,55 @@
+// The hook that starts the background audit inside `redline controller`: the policy library
+// (hot-reloaded like serve's: a change audits everything again), the audit metrics in the
+// controller's registry, and the AuditController on the controller's API client and namespace cache.
+
+import type { Registry } from 'prom-client';
+import type { KubeApi } from '../../kube/apply.js';
+import { defaultLibraryDir } from '../../policies/engine/index.js';
+import { PolicyReloader } from '../../webhook/policy-reloader.js';
+import type { ControllerLogger } from '../controller.js';
+import type { ControllerSettings } from '../settings.js';
+import { AuditController, type NamespaceCache } from './controller.js';
+import { AuditMetrics } from './metrics.js';
+
+/** serve's default time budget per review (cli/config.ts requestTimeBudgetMs): the same verdicts. */
+const TIME_BUDGET_MS = 250;
+
+export interface AuditHookOptions {
+  api: KubeApi;
+  namespaces: NamespaceCache;
+  isLeader: () => boolean;
+  settings: ControllerSettings;
+  registry: Registry;
+  logger: ControllerLogger;
+}
+
+export interface RunningAudit {
+  controller: AuditController;
+  stop(): Promise<void>;
+}
+
+export async function startAudit(opts: AuditHookOptions): Promise<RunningAudit> {
+  const { settings } = opts;
+  const library = new PolicyReloader({ dir: settings.policiesDir ?? defaultLibraryDir(), timeBudgetMs: TIME_BUDGET_MS });
+  await library.load();
+  library.start();
+  const controller = new AuditController({
+    api: opts.api,
+    namespaces: opts.namespaces,
+    isLeader: opts.isLeader,
+    engine: () => library.current(),
+    libraryVersion: () => library.stats.reloads,
+    settings: settings.audit,
+    metrics: new AuditMetrics(opts.registry),
+    logger: opts.logger,
+    informer: { backoff: settings.informerBackoff, relistMs: settings.resyncMs },
+  });
+  await controller.start();
+  return {
+    controller,
+    async stop() {
+      library.stop();
+      await controller.stop();
+    },
+  };
+}
