@@ -32,6 +32,11 @@ import { buildReport, OPENREPORTS, POLICY_REPORT, REPORT_NAME, reportContent, ty
 export const AUDIT_FIELD_MANAGER = 'redline-audit';
 const DISCOVERY_EVERY_MS = 60_000;
 const WRITERS = 4;
+/**
+ * Judging is synchronous: the audit yields to the event loop after this much of it, so health
+ * probes, lease renewals and watch events are not held up by an audit of thousands of objects.
+ */
+const SLICE_MS = 20;
 
 /** What the audit reads of the controller's namespace informer. */
 export interface NamespaceCache {
@@ -221,7 +226,13 @@ export class AuditController {
     const now = this.now();
     const work: (() => Promise<void>)[] = [];
     let judged = 0;
+    let sliceStart = performance.now();
     for (const name of [...this.due]) {
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        if (this.stopping || !this.opts.isLeader()) return;
+        sliceStart = performance.now();
+      }
       const writeAllowed = now - (this.lastWrite.get(name) ?? -Infinity) >= settings.minWriteIntervalMs;
       // Coalescing: a namespace written less than minWriteIntervalMs ago waits (and stays due).
       if (!writeAllowed && !full) continue;

@@ -6,10 +6,14 @@
 // Pure: no I/O. Used by the controller's background audit and by `redline audit` / `plan-check`.
 
 import type { ClusterFacts } from '../../kube/cluster-facts-source.js';
-import type { Engine } from '../../policies/engine/engine.js';
-import type { JsonObject, NamespaceInfo, ReviewInput, RuleResult } from '../../policies/engine/types.js';
+import type { JsonObject, NamespaceInfo, ReviewInput, ReviewOutcome, RuleResult } from '../../policies/engine/types.js';
 import { isEnforcedNamespace, PLAN_LABEL, TENANT_LABEL } from '../../webhook/label-guard.js';
 import { LABEL_MANAGED_BY, MANAGED_BY, TENANT_CA } from '../render.js';
+
+/** What the audit needs of the engine (policies/engine's Engine; the webhook's Reviewer). */
+export interface Judge {
+  review(input: ReviewInput): ReviewOutcome;
+}
 
 /** Who a result is about: enough to find the object (and its incarnation: uid). */
 export interface ObjectRef {
@@ -82,7 +86,7 @@ export function auditInput(obj: StoredObject, ns: NamespaceInfo, facts: ClusterF
  * Judges the objects of one namespace. An engine exception (never expected: results are values)
  * becomes an error result on that object rather than stopping the audit.
  */
-export function judgeNamespace(engine: Engine, ns: NamespaceInfo, objects: Iterable<StoredObject>, facts: ClusterFacts | undefined, plan?: string): NamespaceVerdict {
+export function judgeNamespace(engine: Judge, ns: NamespaceInfo, objects: Iterable<StoredObject>, facts: ClusterFacts | undefined, plan?: string): NamespaceVerdict {
   const judgedPlan = plan ?? ns.labels[PLAN_LABEL] ?? '';
   const verdicts: ObjectVerdict[] = [];
   for (const obj of objects) {

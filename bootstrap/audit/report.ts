@@ -17,6 +17,11 @@ export const REPORT_NAME = 'redline-audit';
 export const REPORT_SOURCE = 'redline';
 export const OMITTED_ANNOTATION = 'redline.dev/results-omitted';
 export const PLAN_ANNOTATION = 'redline.dev/plan';
+/**
+ * Messages can quote what a tenant wrote (names of containers, volumes…): each is cut to this
+ * many characters, so maxResults bounds a report's size and no tenant can push it past etcd's limit.
+ */
+export const MAX_MESSAGE_LENGTH = 1024;
 
 export interface ReportKind {
   apiVersion: string;
@@ -83,7 +88,7 @@ export function collectResults(verdict: NamespaceVerdict): { results: Omit<Repor
         policy: r.policy,
         rule: r.rule,
         result: r.result,
-        message: r.message,
+        message: r.message.length > MAX_MESSAGE_LENGTH ? `${r.message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : r.message,
         severity: severityOf(r),
         scored: true,
         category: r.policy,

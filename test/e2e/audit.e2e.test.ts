@@ -18,6 +18,7 @@ const NS = 'acme-audit'; // tenant acme, premium at start
 const MANY = 'globex-audit'; // tenant globex: many violations
 const MAX_RESULTS = 8;
 const INTERVAL_MS = 2_000;
+const MIN_WRITE_INTERVAL_MS = 500;
 const REPORT = (ns: string): string => apiPath('openreports.io/v1alpha1', 'reports', ns, 'redline-audit');
 const POLICY_REPORT = (ns: string): string => apiPath('wgpolicyk8s.io/v1alpha2', 'policyreports', ns, 'redline-audit');
 
@@ -69,7 +70,7 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     await registerWebhooks(cluster.cp.adminKubeconfig, serve);
     controller = await spawnController({
       kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-audit', dir,
-      config: { ...CONTROLLER_CONFIG, audit: { intervalMs: INTERVAL_MS, minWriteIntervalMs: 500, maxResults: MAX_RESULTS, policyReports: true } },
+      config: { ...CONTROLLER_CONFIG, audit: { intervalMs: INTERVAL_MS, minWriteIntervalMs: MIN_WRITE_INTERVAL_MS, maxResults: MAX_RESULTS, policyReports: true } },
     });
     await controller.waitReady();
     await onboard(admin, { [NS]: ['acme', 'premium'], [MANY]: ['globex', 'premium'] }, controller);
@@ -176,6 +177,49 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     expect(metricSum(m1, 'redline_audit_report_writes_total')).toBe(metricSum(m0, 'redline_audit_report_writes_total'));
     expect(metricSum(m1, 'redline_audit_objects_judged_total')).toBeGreaterThan(metricSum(m0, 'redline_audit_objects_judged_total'));
     expect(metricSum(m1, 'redline_audit_violations', { tenant: 'acme', policy: 'plan-limits', rule: 'memory-per-pod' })).toBe(1);
+  });
+
+  it('a burst of changes is coalesced: at most one report write per namespace per minWriteIntervalMs', async () => {
+    const writes = async (): Promise<number> => metricSum(await controller.metrics(), 'redline_audit_report_writes_total', { kind: 'Report' });
+    const w0 = await writes();
+    const small = { memory: '128Mi', cpu: '100m' };
+    const t0 = performance.now();
+    for (let i = 0; i < 10; i++) {
+      ok(await admin.create(P.kubedbRedis(NS), kubedbRedis(NS, `small-${i}`, {
+        spec: { mode: 'Standalone', podTemplate: { spec: { containers: [{ name: 'redis', resources: { limits: small, requests: small } }] } } },
+      })), `small-${i}`);
+    }
+    const burstMs = performance.now() - t0;
+    // Every one of them ends up in the Report (each changed its summary): it says what audit says.
+    const out = await runCli(['audit', '--kubeconfig', cluster.cp.adminKubeconfig, '--namespace', NS, '--format', 'json']);
+    const expected = (JSON.parse(out.stdout) as { summary: Report['summary'] }).summary;
+    await until('all ten in the Report', async () => {
+      const r = await report(NS);
+      return r && (['pass', 'fail', 'warn', 'error', 'skip'] as const).every((k) => r.summary[k] === expected[k]);
+    }, 15_000, 100, () => `${JSON.stringify(expected)}\n${controller.tail()}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const written = (await writes()) - w0;
+    console.log(`[audit e2e] 10 creates in ${burstMs.toFixed(0)} ms: ${written} Report write(s)`);
+    expect(written).toBeGreaterThanOrEqual(1);
+    expect(written).toBeLessThanOrEqual(Math.ceil(burstMs / MIN_WRITE_INTERVAL_MS) + 1);
+    for (let i = 0; i < 10; i++) ok(await admin.delete(P.kubedbRedis(NS, `small-${i}`)), `delete small-${i}`);
+  });
+
+  it('a standby controller judges and writes nothing', async () => {
+    const standby = await spawnController({
+      kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-audit-standby', dir,
+      config: { ...CONTROLLER_CONFIG, audit: { intervalMs: INTERVAL_MS, minWriteIntervalMs: MIN_WRITE_INTERVAL_MS, maxResults: MAX_RESULTS, policyReports: true } },
+    });
+    try {
+      await standby.waitReady();
+      await new Promise((r) => setTimeout(r, 2 * INTERVAL_MS + 500));
+      const m = await standby.metrics();
+      expect(metricSum(m, 'redline_controller_is_leader')).toBe(0);
+      expect(metricSum(m, 'redline_audit_objects_judged_total')).toBe(0);
+      expect(metricSum(m, 'redline_audit_report_writes_total')).toBe(0);
+    } finally {
+      await standby.stop();
+    }
   });
 
   it('fixing the object clears its failures', async () => {
