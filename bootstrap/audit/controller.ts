@@ -24,7 +24,7 @@ import type { ControllerLogger } from '../controller.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../render.js';
 import type { AuditSettings } from '../settings.js';
 import { clusterFacts } from './facts.js';
-import { isTenantNamespace, judgeNamespace, type NamespaceVerdict, type StoredObject } from './judge.js';
+import { isTenantNamespace, judgeNamespace, namespaceInfo, type NamespaceVerdict, type StoredObject } from './judge.js';
 import { servedAuditedKinds, type ServedKind } from './kinds.js';
 import type { AuditMetrics } from './metrics.js';
 import { buildReport, OPENREPORTS, POLICY_REPORT, REPORT_NAME, reportContent, type ReportKind } from './report.js';
@@ -70,10 +70,6 @@ export function slimAudited(obj: KubeObject): KubeObject {
   return { ...rest, metadata } as KubeObject;
 }
 
-export function namespaceInfo(ns: KubeObject): NamespaceInfo {
-  return { name: ns.metadata.name, labels: { ...(ns.metadata.labels ?? {}) } };
-}
-
 export class AuditController {
   private readonly objects = new Map<string, { kind: ServedKind; informer: Informer }>();
   private readonly reports = new Map<string, { kind: ReportKind; informer: Informer }>();
@@ -81,6 +77,8 @@ export class AuditController {
   private readonly due = new Set<string>();
   private readonly lastWrite = new Map<string, number>();
   private readonly violations = new Map<string, Map<string, number>>();
+  /** Report kinds found not served, said once (discovery asks again every minute). */
+  private readonly missing = new Set<string>();
   private tickTimer: NodeJS.Timeout | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
   private nextFullAt = 0;
@@ -167,6 +165,8 @@ export class AuditController {
     for (const kind of wanted) {
       if (this.reports.has(kind.kind) || this.stopping) continue;
       if (!(await servedResources(this.opts.api, kind.apiVersion)).has(kind.plural)) {
+        if (this.missing.has(kind.kind)) continue;
+        this.missing.add(kind.kind);
         this.log.warn({ component: 'audit', kind: kind.kind }, `${kind.plural}.${kind.apiVersion} is not served (CRD not installed?): audit results are not written there until it is`);
         continue;
       }

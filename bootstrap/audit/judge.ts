@@ -42,6 +42,10 @@ export interface NamespaceVerdict {
 /** An object of the cluster as listed (apiVersion and kind filled in). */
 export type StoredObject = JsonObject & { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string> } };
 
+export function namespaceInfo(ns: { metadata: { name: string; labels?: Record<string, string> } }): NamespaceInfo {
+  return { name: ns.metadata.name, labels: { ...(ns.metadata.labels ?? {}) } };
+}
+
 /** A tenant's namespace: the ones the audit reports on (offboarding namespaces are on their way out). */
 export function isTenantNamespace(ns: NamespaceInfo): boolean {
   return Object.hasOwn(ns.labels, TENANT_LABEL) && isEnforcedNamespace(ns.labels);

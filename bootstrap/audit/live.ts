@@ -7,9 +7,8 @@ import type { ClusterFacts } from '../../kube/cluster-facts-source.js';
 import type { Engine } from '../../policies/engine/engine.js';
 import type { NamespaceInfo } from '../../policies/engine/types.js';
 import { TENANT_LABEL } from '../../webhook/label-guard.js';
-import { namespaceInfo } from './controller.js';
 import { clusterFacts } from './facts.js';
-import { isTenantNamespace, judgeNamespace, type NamespaceVerdict, type StoredObject } from './judge.js';
+import { isTenantNamespace, judgeNamespace, namespaceInfo, type NamespaceVerdict, type StoredObject } from './judge.js';
 import { servedAuditedKinds } from './kinds.js';
 
 export type Scope = { namespace: string } | { tenant: string } | { all: true };
@@ -67,11 +66,9 @@ export async function readCluster(api: KubeApi, scope: Scope): Promise<LiveClust
   let pdbsKnown = false;
   for (const k of await servedAuditedKinds(api)) {
     // One namespace: list there; more: one cluster-wide list per kind rather than one per namespace.
-    const lists = 'namespace' in scope
-      ? [await listAll(api, resourcePath(k.apiVersion, k.plural, scope.namespace), k.apiVersion, k.kind)]
-      : [await listAll(api, resourcePath(k.apiVersion, k.plural), k.apiVersion, k.kind)];
+    const listed = await listAll(api, resourcePath(k.apiVersion, k.plural, 'namespace' in scope ? scope.namespace : undefined), k.apiVersion, k.kind);
     if (k.kind === 'PodDisruptionBudget') pdbsKnown = true;
-    for (const o of lists.flat()) {
+    for (const o of listed) {
       const ns = o.metadata.namespace;
       if (ns && wanted.has(ns)) objects.get(ns)!.push(o as unknown as StoredObject);
     }

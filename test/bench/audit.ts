@@ -129,22 +129,33 @@ async function main(): Promise<void> {
       await stamp.stop('SIGTERM');
     }
 
-    const base = await run('baseline', cluster.controllerKubeconfig, dir, false);
-    const first = await run('audit', cluster.controllerKubeconfig, dir, true);
-    const again = await run('unchanged', cluster.controllerKubeconfig, dir, true);
-    const reports = await admin.request<{ items: KubeObject[] }>({ method: 'GET', path: '/apis/openreports.io/v1alpha1/reports' });
-    const stored = reports.items.reduce((s, r) => s + Buffer.byteLength(JSON.stringify(r)), 0);
-    const fails = reports.items.reduce((s, r) => s + Number((r['summary'] as { fail?: number } | undefined)?.fail ?? 0), 0);
-
-    const row = (name: string, r: Run): string =>
+    const row = (name: string, r: Run, base: Run): string =>
       `  ${name.padEnd(10)} wall ${r.wallS.toFixed(1).padStart(6)} s  audit ${r.auditS.toFixed(2).padStart(6)} s  CPU ${r.cpuS.toFixed(1).padStart(5)} s (${(r.cpuS / base.cpuS).toFixed(2)}× baseline)  peak RSS ${r.hwmMiB.toFixed(0).padStart(4)} MiB (${(r.hwmMiB / base.hwmMiB).toFixed(2)}×)  judged ${String(r.judged).padStart(6)}  report writes ${String(r.writes).padStart(4)}  bytes written ${(r.bytes / 1024).toFixed(0)} KiB`;
-    console.log('');
-    console.log(`redline controller audit — ${OBJECTS} KubeDB Redis objects in ${NAMESPACES} tenant namespaces (qps ${QPS}), kube-apiserver 1.20.2 on loopback`);
-    console.log(row('baseline', base));
-    console.log(row('audit', first));
-    console.log(row('unchanged', again));
+    console.log(`\nredline controller audit — ${OBJECTS} KubeDB Redis objects in ${NAMESPACES} tenant namespaces (qps ${QPS}), kube-apiserver 1.20.2 on loopback`);
+    const base = await run('baseline', cluster.controllerKubeconfig, dir, false);
+    console.log(row('baseline', base, base));
+    const first = await run('audit', cluster.controllerKubeconfig, dir, true);
+    console.log(row('audit', first, base));
+    const again = await run('unchanged', cluster.controllerKubeconfig, dir, true);
+    console.log(row('unchanged', again, base));
     console.log(`  first audit: ${(OBJECTS / first.auditS).toFixed(0)} objects/s; unchanged audit took ${(again.auditS / first.auditS).toFixed(2)}× the first and wrote ${again.writes} reports`);
-    console.log(`  stored: ${reports.items.length} Reports, ${(stored / 1024).toFixed(0)} KiB as JSON (${(stored / reports.items.length / 1024).toFixed(1)} KiB each), ${fails} failures counted`);
+    // What is stored, a page at a time (the reports together are tens of MB).
+    let count = 0;
+    let bytes = 0;
+    let fails = 0;
+    let cont: string | undefined;
+    do {
+      const page = await admin.request<{ items: KubeObject[]; metadata?: { continue?: string } }>({
+        method: 'GET', path: '/apis/openreports.io/v1alpha1/reports', query: { limit: 50, continue: cont }, timeoutMs: 120_000,
+      });
+      for (const r of page.items) {
+        count++;
+        bytes += Buffer.byteLength(JSON.stringify(r));
+        fails += Number((r['summary'] as { fail?: number } | undefined)?.fail ?? 0);
+      }
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    console.log(`  stored: ${count} Reports, ${(bytes / 1024).toFixed(0)} KiB as JSON (${(bytes / count / 1024).toFixed(1)} KiB each), ${fails} failures counted`);
   } finally {
     admin.close();
     await cluster.cp.stop();
