@@ -24,7 +24,7 @@ import type { ControllerLogger } from '../controller.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../render.js';
 import type { AuditSettings } from '../settings.js';
 import { clusterFacts } from './facts.js';
-import { isTenantNamespace, judgeNamespace, namespaceInfo, type NamespaceVerdict, type StoredObject } from './judge.js';
+import { compareRefs, isTenantNamespace, judgeNamespace, namespaceInfo, type NamespaceVerdict, type StoredObject } from './judge.js';
 import { servedAuditedKinds, type ServedKind } from './kinds.js';
 import type { AuditMetrics } from './metrics.js';
 import { buildReport, OPENREPORTS, POLICY_REPORT, REPORT_NAME, reportContent, type ReportKind } from './report.js';
@@ -226,13 +226,9 @@ export class AuditController {
     const now = this.now();
     const work: (() => Promise<void>)[] = [];
     let judged = 0;
-    let sliceStart = performance.now();
+    const slice = new Slice();
     for (const name of [...this.due]) {
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await new Promise((r) => setImmediate(r));
-        if (this.stopping || !this.opts.isLeader()) return;
-        sliceStart = performance.now();
-      }
+      if (!(await slice.pause(() => !this.stopping && this.opts.isLeader()))) return;
       const writeAllowed = now - (this.lastWrite.get(name) ?? -Infinity) >= settings.minWriteIntervalMs;
       // Coalescing: a namespace written less than minWriteIntervalMs ago waits (and stays due).
       if (!writeAllowed && !full) continue;
@@ -244,7 +240,8 @@ export class AuditController {
         work.push(() => this.removeReports(name));
         continue;
       }
-      const verdict = this.judge(engine, info, facts);
+      const verdict = await this.judge(engine, info, facts, slice);
+      if (!verdict) return;
       judged++;
       this.violations.set(name, violationsOf(verdict));
       let waiting = false;
@@ -276,12 +273,18 @@ export class AuditController {
     }
   }
 
-  private judge(engine: Engine, ns: NamespaceInfo, facts: ClusterFacts): NamespaceVerdict {
+  /** One namespace's verdict, an object at a time (a slow object cannot hold the loop for long); undefined when stopped. */
+  private async judge(engine: Engine, ns: NamespaceInfo, facts: ClusterFacts, slice: Slice): Promise<NamespaceVerdict | undefined> {
     const objects: StoredObject[] = [];
     for (const { informer } of this.objects.values()) objects.push(...(informer.inNamespace(ns.name) as unknown as StoredObject[]));
-    const verdict = judgeNamespace(engine, ns, objects, facts);
-    this.stats.judged += objects.length;
-    this.opts.metrics.objectsJudged.inc(objects.length);
+    const verdict = judgeNamespace(engine, ns, [], facts);
+    for (const obj of objects) {
+      if (!(await slice.pause(() => !this.stopping && this.opts.isLeader()))) return undefined;
+      verdict.objects.push(...judgeNamespace(engine, ns, [obj], facts).objects);
+      this.stats.judged++;
+      this.opts.metrics.objectsJudged.inc();
+    }
+    verdict.objects.sort((a, b) => compareRefs(a.ref, b.ref));
     return verdict;
   }
 
@@ -327,6 +330,18 @@ export class AuditController {
       const [tenant, policy, rule] = JSON.parse(k) as [string, string, string];
       this.opts.metrics.violations.set({ tenant, policy, rule }, n);
     }
+  }
+}
+
+/** Yields to the event loop once SLICE_MS of synchronous work has passed; false when the audit should stop. */
+class Slice {
+  private start = performance.now();
+
+  async pause(goOn: () => boolean): Promise<boolean> {
+    if (performance.now() - this.start < SLICE_MS) return true;
+    await new Promise((r) => setImmediate(r));
+    this.start = performance.now();
+    return goOn();
   }
 }
 
