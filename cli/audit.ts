@@ -2,15 +2,15 @@
 // from a laptop or CI, read-only. Same engine, inputs and output formats as `review`.
 
 import { parseArgs } from 'node:util';
-import { KubeApi } from '../kube/apply.js';
-import { loadKubeConfig, resolveClusterAccess } from '../kube/client.js';
+import { isRedlineError, RedlineError } from '../core/errors.js';
+import { KubeApi } from '../kube/api-client.js';
+import { loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { Engine, defaultLibraryDir, loadLibrary, type SourceDocument } from '../policies/engine/index.js';
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import type { ObjectReview } from '../policies/review/review.js';
 import type { NamespaceVerdict, ObjectVerdict } from '../bootstrap/audit/judge.js';
-import { judgeCluster, readCluster, ScopeError, type Scope } from '../bootstrap/audit/live.js';
+import { judgeCluster, readCluster, type Scope } from '../bootstrap/audit/live.js';
 import { processIo, type Io } from './review.js';
-import { UsageError } from './usage-error.js';
 
 export const AUDIT_HELP = `usage: redline audit [--kubeconfig FILE] [--namespace NS | --tenant ID] [--policies DIR]
                      [--format text|json|sarif|junit]
@@ -90,13 +90,13 @@ export function objectReviews(verdicts: readonly NamespaceVerdict[]): ObjectRevi
 }
 
 function formatOf(value: string): Format {
-  if (!FORMATS.includes(value as Format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${value}`);
+  if (!FORMATS.includes(value as Format)) throw new RedlineError('usage', `--format must be one of ${FORMATS.join(', ')}, not ${value}`);
   return value as Format;
 }
 
 async function connect(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): Promise<KubeApi> {
   const access = resolveClusterAccess({ kubeconfig: kubeconfig ?? null, env });
-  if (!access) throw new UsageError('no cluster: pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster');
+  if (!access) throw new RedlineError('usage', 'no cluster: pass --kubeconfig FILE, set KUBECONFIG, or run in a cluster');
   return KubeApi.create({ kubeConfig: loadKubeConfig(access), timeoutMs: 30_000 });
 }
 
@@ -106,10 +106,8 @@ async function judgeLive(io: ClusterIo, kubeconfig: string | undefined, scope: S
   try {
     return judgeCluster(engine, await readCluster(api, scope), plan);
   } catch (e) {
-    if (e instanceof ScopeError) {
-      io.err(`redline: ${e.message}\n`);
-      return 2;
-    }
+    if (isRedlineError(e, 'usage')) throw e;
+    // Exit 2, not 1 (the code of "denied"): the cluster is this command's input, and it was unreadable.
     io.err(`redline: cannot read the cluster: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   } finally {
@@ -127,8 +125,8 @@ export async function runAudit(argv: string[], io: ClusterIo = processIo): Promi
     io.out(AUDIT_HELP);
     return 0;
   }
-  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}; see redline audit --help`);
-  if (values.namespace !== undefined && values.tenant !== undefined) throw new UsageError('pass --namespace or --tenant, not both');
+  if (positionals.length) throw new RedlineError('usage', `unexpected argument ${JSON.stringify(positionals[0])}; see redline audit --help`);
+  if (values.namespace !== undefined && values.tenant !== undefined) throw new RedlineError('usage', 'pass --namespace or --tenant, not both');
   const format = formatOf(values.format);
   const scope: Scope = values.namespace !== undefined ? { namespace: values.namespace } : values.tenant !== undefined ? { tenant: values.tenant } : { all: true };
   const engine = new Engine(await loadLibrary(values.policies ?? defaultLibraryDir()));
@@ -149,12 +147,12 @@ export async function runPlanCheck(argv: string[], io: ClusterIo = processIo): P
     io.out(PLAN_CHECK_HELP);
     return 0;
   }
-  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}; see redline plan-check --help`);
-  if (!values.tenant) throw new UsageError('plan-check needs --tenant ID');
-  if (!values.plan) throw new UsageError('plan-check needs --plan NAME');
+  if (positionals.length) throw new RedlineError('usage', `unexpected argument ${JSON.stringify(positionals[0])}; see redline plan-check --help`);
+  if (!values.tenant) throw new RedlineError('usage', 'plan-check needs --tenant ID');
+  if (!values.plan) throw new RedlineError('usage', 'plan-check needs --plan NAME');
   const format = formatOf(values.format);
   const engine = new Engine(await loadLibrary(values.policies ?? defaultLibraryDir()));
-  if (!engine.hasPlan(values.plan)) throw new UsageError(`--plan ${values.plan} is not defined; known plans: ${[...engine.library.plans.keys()].join(', ')}`);
+  if (!engine.hasPlan(values.plan)) throw new RedlineError('usage', `--plan ${values.plan} is not defined; known plans: ${[...engine.library.plans.keys()].join(', ')}`);
   const api = await connect(values.kubeconfig, io.env ?? process.env);
   let now: NamespaceVerdict[];
   let then: NamespaceVerdict[];
@@ -163,7 +161,8 @@ export async function runPlanCheck(argv: string[], io: ClusterIo = processIo): P
     now = judgeCluster(engine, live);
     then = judgeCluster(engine, live, values.plan);
   } catch (e) {
-    io.err(`redline: ${e instanceof ScopeError ? e.message : `cannot read the cluster: ${e instanceof Error ? e.message : String(e)}`}\n`);
+    if (isRedlineError(e, 'usage')) throw e;
+    io.err(`redline: cannot read the cluster: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   } finally {
     api.close();

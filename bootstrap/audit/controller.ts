@@ -12,16 +12,16 @@
 // must wait stays due and is written when it may. A standby judges and writes nothing.
 
 import type { ClusterFacts } from '../../kube/cluster-facts-source.js';
-import { ApiError, resourcePath, WriteGateError, type KubeApi, type KubeObject } from '../../kube/apply.js';
+import { isRedlineError } from '../../core/errors.js';
+import { LABEL_MANAGED, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, MANAGED_BY_REDLINE } from '../../core/vocabulary.js';
+import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { Informer, type InformerHandlers } from '../../kube/informer.js';
-import { RateLimiterClosedError, type BackoffPolicy } from '../../kube/queue.js';
+import type { BackoffPolicy } from '../../kube/backoff.js';
 import { servedResources } from '../../kube/discovery.js';
 import { slimStorageClass } from '../../kube/storage-class-source.js';
 import type { Engine } from '../../policies/engine/engine.js';
 import type { NamespaceInfo } from '../../policies/engine/types.js';
-import { PLAN_LABEL, TENANT_LABEL } from '../../webhook/label-guard.js';
 import type { ControllerLogger } from '../controller.js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../render.js';
 import type { AuditSettings } from '../settings.js';
 import { clusterFacts } from './facts.js';
 import { compareRefs, isTenantNamespace, judgeNamespace, namespaceInfo, type NamespaceVerdict, type StoredObject } from './judge.js';
@@ -101,7 +101,7 @@ export class AuditController {
       add: (o) => this.markDue(o.metadata.name),
       update: (a, b) => {
         const [x, y] = [a.metadata.labels ?? {}, b.metadata.labels ?? {}];
-        if (x[PLAN_LABEL] !== y[PLAN_LABEL] || x[TENANT_LABEL] !== y[TENANT_LABEL] || x['redline.dev/managed'] !== y['redline.dev/managed']) this.markDue(b.metadata.name);
+        if (x[LABEL_PLAN] !== y[LABEL_PLAN] || x[LABEL_TENANT] !== y[LABEL_TENANT] || x[LABEL_MANAGED] !== y[LABEL_MANAGED]) this.markDue(b.metadata.name);
       },
     });
     this.storageClasses = this.informer('storageclasses', { path: '/apis/storage.k8s.io/v1/storageclasses', apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', transform: slimStorageClass });
@@ -172,7 +172,7 @@ export class AuditController {
       }
       const informer = this.informer(`${kind.plural}`, {
         path: resourcePath(kind.apiVersion, kind.plural), apiVersion: kind.apiVersion, kind: kind.kind,
-        labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+        labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_REDLINE}`,
       });
       this.reports.set(kind.kind, { kind, informer });
       informer.start();
@@ -297,7 +297,7 @@ export class AuditController {
       this.opts.metrics.reportWrites.inc({ kind: kind.kind, result: create ? 'created' : 'updated' });
       this.opts.metrics.reportBytes.inc({ kind: kind.kind }, Buffer.byteLength(body));
     } catch (e) {
-      if (e instanceof WriteGateError || e instanceof RateLimiterClosedError) return; // lost the lease / stopping
+      if (isRedlineError(e, 'write-gate-closed', 'rate-limiter-closed')) return; // lost the lease / stopping
       this.opts.metrics.reportWrites.inc({ kind: kind.kind, result: 'error' });
       this.log.warn({ component: 'audit', namespace: report.metadata.namespace ?? '', kind: kind.kind, err: message(e) }, 'report write failed; retried at the next audit');
       if (!(e instanceof ApiError) || e.retryable) this.markDue(report.metadata.namespace ?? '');
@@ -314,7 +314,7 @@ export class AuditController {
         informer.forget(stored);
         this.opts.metrics.reportWrites.inc({ kind: kind.kind, result: 'deleted' });
       } catch (e) {
-        if (e instanceof WriteGateError || e instanceof RateLimiterClosedError) return;
+        if (isRedlineError(e, 'write-gate-closed', 'rate-limiter-closed')) return;
         this.opts.metrics.reportWrites.inc({ kind: kind.kind, result: 'error' });
         this.log.warn({ component: 'audit', namespace, kind: kind.kind, err: message(e) }, 'report delete failed; retried at the next audit');
       }

@@ -2,7 +2,7 @@
 // listed or watched objects: the StorageClasses (the default first) and each namespace's
 // PodDisruptionBudgets. Unknown (undefined) when not listed: the rules that need them skip.
 
-import type { KubeObject } from '../../kube/apply.js';
+import type { KubeObject } from '../../kube/api-client.js';
 import { NO_PDBS, orderStorageClasses, pdbInfo, storageClassInfo, type ClusterFacts } from '../../kube/cluster-facts-source.js';
 import type { PdbInfo, StorageClassInfo } from '../../policies/engine/types.js';
 

@@ -3,7 +3,7 @@
 // controller's registry, and the AuditController on the controller's API client and namespace cache.
 
 import type { Registry } from 'prom-client';
-import type { KubeApi } from '../../kube/apply.js';
+import type { KubeApi } from '../../kube/api-client.js';
 import { defaultLibraryDir } from '../../policies/engine/index.js';
 import { PolicyReloader } from '../../webhook/policy-reloader.js';
 import type { ControllerLogger } from '../controller.js';

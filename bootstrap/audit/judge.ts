@@ -7,8 +7,8 @@
 
 import type { ClusterFacts } from '../../kube/cluster-facts-source.js';
 import type { JsonObject, NamespaceInfo, ReviewInput, ReviewOutcome, RuleResult } from '../../policies/engine/types.js';
-import { isEnforcedNamespace, PLAN_LABEL, TENANT_LABEL } from '../../webhook/label-guard.js';
-import { LABEL_MANAGED_BY, MANAGED_BY, TENANT_CA } from '../render.js';
+import { LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, MANAGED_BY_REDLINE, TENANT_CA_SECRET } from '../../core/vocabulary.js';
+import { isEnforcedNamespace } from '../../webhook/label-guard.js';
 
 /** What the audit needs of the engine (policies/engine's Engine; the webhook's Reviewer). */
 export interface Judge {
@@ -48,7 +48,7 @@ export function namespaceInfo(ns: { metadata: { name: string; labels?: Record<st
 
 /** A tenant's namespace: the ones the audit reports on (offboarding namespaces are on their way out). */
 export function isTenantNamespace(ns: NamespaceInfo): boolean {
-  return Object.hasOwn(ns.labels, TENANT_LABEL) && isEnforcedNamespace(ns.labels);
+  return Object.hasOwn(ns.labels, LABEL_TENANT) && isEnforcedNamespace(ns.labels);
 }
 
 /**
@@ -57,7 +57,7 @@ export function isTenantNamespace(ns: NamespaceInfo): boolean {
  * with Redline's label is skipped, so a tenant cannot hide its own objects by copying the label.
  */
 export function isRedlineOwn(obj: StoredObject): boolean {
-  return obj['kind'] === 'Certificate' && obj.metadata.name === TENANT_CA && obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
+  return obj['kind'] === 'Certificate' && obj.metadata.name === TENANT_CA_SECRET && obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_REDLINE;
 }
 
 export function refOf(obj: StoredObject): ObjectRef {
@@ -71,8 +71,8 @@ export function refOf(obj: StoredObject): ObjectRef {
 }
 
 /** The engine input for a stored object in `ns`, judged against `plan` (the namespace's by default). */
-export function auditInput(obj: StoredObject, ns: NamespaceInfo, facts: ClusterFacts | undefined, plan = ns.labels[PLAN_LABEL] ?? ''): ReviewInput {
-  const labels = plan === ns.labels[PLAN_LABEL] ? ns.labels : { ...ns.labels, [PLAN_LABEL]: plan };
+export function auditInput(obj: StoredObject, ns: NamespaceInfo, facts: ClusterFacts | undefined, plan = ns.labels[LABEL_PLAN] ?? ''): ReviewInput {
+  const labels = plan === ns.labels[LABEL_PLAN] ? ns.labels : { ...ns.labels, [LABEL_PLAN]: plan };
   return {
     object: obj,
     oldObject: obj,
@@ -91,7 +91,7 @@ export function auditInput(obj: StoredObject, ns: NamespaceInfo, facts: ClusterF
  * becomes an error result on that object rather than stopping the audit.
  */
 export function judgeNamespace(engine: Judge, ns: NamespaceInfo, objects: Iterable<StoredObject>, facts: ClusterFacts | undefined, plan?: string): NamespaceVerdict {
-  const judgedPlan = plan ?? ns.labels[PLAN_LABEL] ?? '';
+  const judgedPlan = plan ?? ns.labels[LABEL_PLAN] ?? '';
   const verdicts: ObjectVerdict[] = [];
   for (const obj of objects) {
     if (isRedlineOwn(obj)) continue;
@@ -109,7 +109,7 @@ export function judgeNamespace(engine: Judge, ns: NamespaceInfo, objects: Iterab
     verdicts.push({ ref: refOf(obj), results, denied });
   }
   verdicts.sort((a, b) => compareRefs(a.ref, b.ref));
-  return { namespace: ns.name, tenant: ns.labels[TENANT_LABEL] ?? '', plan: judgedPlan, objects: verdicts };
+  return { namespace: ns.name, tenant: ns.labels[LABEL_TENANT] ?? '', plan: judgedPlan, objects: verdicts };
 }
 
 export function compareRefs(a: ObjectRef, b: ObjectRef): number {

@@ -2,7 +2,7 @@
 // engine (manifests/base/webhooks.yaml; an adapter in policies/workloads for each), in the first
 // version the API server serves. Namespaces and Secrets are judged by guards, not policies: not here.
 
-import type { KubeApi } from '../../kube/apply.js';
+import type { KubeApi } from '../../kube/api-client.js';
 import { servedResources } from '../../kube/discovery.js';
 import { adapterFor } from '../../policies/workloads/index.js';
 import { REDIS_KINDS, type RedisKind } from '../secrets.js';

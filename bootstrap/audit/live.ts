@@ -2,11 +2,12 @@
 // scope, every audited object in them, the StorageClasses and their PodDisruptionBudgets. Read-only
 // (get and list calls only), paginated.
 
-import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/apply.js';
+import { RedlineError } from '../../core/errors.js';
+import { LABEL_TENANT } from '../../core/vocabulary.js';
+import { ApiError, resourcePath, type KubeApi, type KubeObject } from '../../kube/api-client.js';
 import type { ClusterFacts } from '../../kube/cluster-facts-source.js';
 import type { Engine } from '../../policies/engine/engine.js';
 import type { NamespaceInfo } from '../../policies/engine/types.js';
-import { TENANT_LABEL } from '../../webhook/label-guard.js';
 import { clusterFacts } from './facts.js';
 import { isTenantNamespace, judgeNamespace, namespaceInfo, type NamespaceVerdict, type StoredObject } from './judge.js';
 import { servedAuditedKinds } from './kinds.js';
@@ -19,9 +20,9 @@ export interface LiveCluster {
   facts: ClusterFacts;
 }
 
-/** Thrown when the scope names nothing Redline audits (exit code 2: bad input). */
-export class ScopeError extends Error {
-  override readonly name = 'ScopeError';
+/** The scope names nothing Redline audits: bad usage (exit code 2). */
+function scopeError(message: string): RedlineError {
+  return new RedlineError('usage', message);
 }
 
 interface List {
@@ -46,16 +47,16 @@ async function tenantNamespaces(api: KubeApi, scope: Scope): Promise<NamespaceIn
     try {
       ns = await api.get<KubeObject>(resourcePath('v1', 'namespaces', undefined, scope.namespace));
     } catch (e) {
-      if (e instanceof ApiError && e.notFound) throw new ScopeError(`namespace ${scope.namespace} does not exist`);
+      if (e instanceof ApiError && e.notFound) throw scopeError(`namespace ${scope.namespace} does not exist`);
       throw e;
     }
     const info = namespaceInfo(ns);
-    if (!isTenantNamespace(info)) throw new ScopeError(`namespace ${scope.namespace} is not a tenant namespace (no ${TENANT_LABEL} label): Redline does not judge it`);
+    if (!isTenantNamespace(info)) throw scopeError(`namespace ${scope.namespace} is not a tenant namespace (no ${LABEL_TENANT} label): Redline does not judge it`);
     return [info];
   }
-  const selector = 'tenant' in scope ? `${TENANT_LABEL}=${scope.tenant}` : TENANT_LABEL;
+  const selector = 'tenant' in scope ? `${LABEL_TENANT}=${scope.tenant}` : LABEL_TENANT;
   const found = (await listAll(api, resourcePath('v1', 'namespaces'), 'v1', 'Namespace', selector)).map(namespaceInfo).filter(isTenantNamespace);
-  if ('tenant' in scope && found.length === 0) throw new ScopeError(`tenant ${scope.tenant} has no namespace (none labelled ${TENANT_LABEL}=${scope.tenant})`);
+  if ('tenant' in scope && found.length === 0) throw scopeError(`tenant ${scope.tenant} has no namespace (none labelled ${LABEL_TENANT}=${scope.tenant})`);
   return found.sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -8,9 +8,8 @@
 // an unchanged audit compares equal and is not written again.
 
 import type { ResultKind, RuleResult } from '../../policies/engine/types.js';
-import type { KubeObject } from '../../kube/apply.js';
-import { TENANT_LABEL } from '../../webhook/label-guard.js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../render.js';
+import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE } from '../../core/vocabulary.js';
+import type { KubeObject } from '../../kube/api-client.js';
 import { isReported, isWaived, type NamespaceVerdict, type ObjectRef } from './judge.js';
 
 export const REPORT_NAME = 'redline-audit';
@@ -129,7 +128,7 @@ export function buildReport(verdict: NamespaceVerdict, opts: BuildOptions): Kube
     metadata: {
       name: REPORT_NAME,
       namespace: verdict.namespace,
-      labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [TENANT_LABEL]: verdict.tenant },
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY_REDLINE, [LABEL_TENANT]: verdict.tenant },
       annotations: { [OMITTED_ANNOTATION]: String(results.length - kept.length), [PLAN_ANNOTATION]: verdict.plan },
     },
     summary,
@@ -154,7 +153,7 @@ export function reportContent(report: KubeObject | undefined): string {
   const ours = (m: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> =>
     Object.fromEntries(keys.filter((k) => m?.[k] !== undefined).map((k) => [k, m![k]!]));
   return JSON.stringify({
-    labels: ours(md.labels, [LABEL_MANAGED_BY, TENANT_LABEL]),
+    labels: ours(md.labels, [LABEL_MANAGED_BY, LABEL_TENANT]),
     annotations: ours(md.annotations, [OMITTED_ANNOTATION, PLAN_ANNOTATION]),
     source: report['source'] ?? null,
     configuration: report['configuration'] ?? null,

@@ -10,7 +10,7 @@
 //   env: REDLINE_BENCH_NAMESPACES (500), REDLINE_BENCH_OBJECTS (10000), REDLINE_BENCH_QPS (200)
 
 import fs from 'node:fs';
-import { resourcePath, type KubeObject } from '../../kube/apply.js';
+import { resourcePath, type KubeObject } from '../../kube/api-client.js';
 import { installReportCrds } from '../e2e/helpers/report-crds.js';
 import { annotationOf, metricSum, sleep, spawnController, startBootstrapCluster, tempDir, type ControllerProcess } from './bootstrap-harness.js';
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { type KubeApi, type KubeObject } from '../../../kube/apply.js';
+import { type KubeApi, type KubeObject } from '../../../kube/api-client.js';
 import { ROOT, until } from '../../bench/bootstrap-harness.js';
 
 export const REPORT_CRD_FILES = [
