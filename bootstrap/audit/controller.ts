@@ -232,16 +232,20 @@ export class AuditController {
       const writeAllowed = now - (this.lastWrite.get(name) ?? -Infinity) >= settings.minWriteIntervalMs;
       // Coalescing: a namespace written less than minWriteIntervalMs ago waits (and stays due).
       if (!writeAllowed && !full) continue;
+      // Out of the due set before judging: an event while it is judged makes it due again.
+      this.due.delete(name);
       const ns = this.opts.namespaces.get(name);
       const info = ns ? namespaceInfo(ns) : undefined;
       if (!info || !isTenantNamespace(info)) {
-        this.due.delete(name);
         this.violations.delete(name);
         work.push(() => this.removeReports(name));
         continue;
       }
       const verdict = await this.judge(engine, info, facts, slice);
-      if (!verdict) return;
+      if (!verdict) {
+        this.due.add(name);
+        return;
+      }
       judged++;
       this.violations.set(name, violationsOf(verdict));
       let waiting = false;
@@ -260,7 +264,7 @@ export class AuditController {
         writes++;
         work.push(() => this.write(kind, informer, report, previous === undefined));
       }
-      if (!waiting) this.due.delete(name);
+      if (waiting) this.due.add(name);
       if (writes > 0) this.lastWrite.set(name, now);
     }
     if (judged === 0 && work.length === 0 && !full) return;

@@ -128,7 +128,7 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     }, 10_000, 50);
     expect(facts(failing(twin, 'cache'))).toEqual(facts(failing(failed, 'cache')));
     expect(twin.summary).toEqual(failed.summary);
-  });
+  }, 90_000);
 
   it('`redline audit` prints what the Report says, in every format, with review\'s exit codes', async () => {
     const r = (await report(NS))!;
@@ -159,7 +159,7 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     const badPlan = await runCli(['plan-check', '--kubeconfig', cluster.cp.adminKubeconfig, '--tenant', 'acme', '--plan', 'gold']);
     expect(badPlan.code).toBe(2);
     expect(badPlan.stderr).toContain('known plans: ');
-  });
+   }, 120_000); // seven CLI processes, each reading the cluster
 
   it('nothing is rewritten when nothing changed: the resourceVersion stays across audits', async () => {
     const before = (await report(NS))!;
@@ -203,7 +203,7 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     expect(written).toBeGreaterThanOrEqual(1);
     expect(written).toBeLessThanOrEqual(Math.ceil(burstMs / MIN_WRITE_INTERVAL_MS) + 1);
     for (let i = 0; i < 10; i++) ok(await admin.delete(P.kubedbRedis(NS, `small-${i}`)), `delete small-${i}`);
-  });
+   }, 60_000);
 
   it('a standby controller judges and writes nothing', async () => {
     const standby = await spawnController({
