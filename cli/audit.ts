@@ -8,6 +8,9 @@ import { loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { Engine, defaultLibraryDir, loadLibrary, type SourceDocument } from '../policies/engine/index.js';
 import { FORMATS, render, type Format } from '../policies/review/format.js';
 import type { ObjectReview } from '../policies/review/review.js';
+import { judgeTenantTotals } from '../policies/review/tenant-totals.js';
+import { entitlementOf } from '../policies/tenancy/ledger.js';
+import { DIMENSIONS, formatAmount, zero } from '../policies/tenancy/usage.js';
 import type { NamespaceVerdict, ObjectVerdict } from '../bootstrap/audit/judge.js';
 import { judgeCluster, readCluster, type Scope } from '../bootstrap/audit/live.js';
 import { processIo, type Io } from './review.js';
@@ -39,7 +42,8 @@ export const PLAN_CHECK_HELP = `usage: redline plan-check --tenant ID --plan NAM
 What would fail, object by object, if tenant ID's namespaces moved to plan NAME — before anyone
 relabels anything: the live objects of every namespace labelled redline.dev/tenant=ID, judged as the
 audit judges them but against NAME. Read-only. The text format ends with how many objects would be
-denied under NAME that are allowed on their current plan.
+denied under NAME that are allowed on their current plan,
+and the tenant ledger's totals on NAME (an object past spec.tenantTotals is denied as by review).
 
 flags:
   --tenant ID          the tenant (required)
@@ -84,7 +88,7 @@ export function objectReviews(verdicts: readonly NamespaceVerdict[]): ObjectRevi
     plan: v.plan,
     results: o.results,
     patched: false,
-    mutated: {},
+    mutated: o.object,
     denied: o.denied,
   })));
 }
@@ -168,6 +172,11 @@ export async function runPlanCheck(argv: string[], io: ClusterIo = processIo): P
     api.close();
   }
   const reviews = objectReviews(then);
+  // The tenant ledger as admission would judge these objects on plan NAME: a tenant-totals denial on
+  // each object past the plan's spec.tenantTotals, and the sums.
+  const used = judgeTenantTotals(reviews, () => ({ tenant: values.tenant!, plan: values.plan! }), engine.library.plans).get(values.tenant) ?? zero();
+  const entitled = entitlementOf(engine.library.plans.get(values.plan)!.spec);
+  const totals = DIMENSIONS.map((d) => `${d} ${formatAmount(used[d])}${entitled[d] !== undefined ? ` of ${formatAmount(entitled[d]!)}` : ''}`).join(', ');
   const deniedNow = new Set(objectReviews(now).filter((r) => r.denied).map((r) => r.doc.file));
   const denied = reviews.filter((r) => r.denied);
   const newly = denied.filter((r) => !deniedNow.has(r.doc.file));
@@ -175,12 +184,13 @@ export async function runPlanCheck(argv: string[], io: ClusterIo = processIo): P
   const out = render(format, reviews, engine.library.policies);
   if (format === 'json') {
     const doc = JSON.parse(out) as Record<string, unknown>;
-    doc['planCheck'] = { tenant: values.tenant, plan: values.plan, currentPlans: from.split(', '), namespaces: then.map((v) => v.namespace), denied: denied.length, newlyDenied: newly.map((r) => r.doc.file) };
+    doc['planCheck'] = { tenant: values.tenant, plan: values.plan, currentPlans: from.split(', '), namespaces: then.map((v) => v.namespace), denied: denied.length, newlyDenied: newly.map((r) => r.doc.file), ledger: totals };
     io.out(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     io.out(out);
     if (format === 'text') {
       io.out(`plan-check: tenant ${values.tenant} (${then.length} namespace(s), now on ${from}) moved to ${values.plan}: ${denied.length} object(s) would be denied, ${newly.length} of them allowed now\n`);
+      io.out(`tenant ledger on ${values.plan} (what the allowed objects use of spec.tenantTotals): ${totals}\n`);
     }
   }
   return denied.length > 0 ? 1 : 0;

@@ -26,6 +26,8 @@ export interface ObjectRef {
 
 export interface ObjectVerdict {
   ref: ObjectRef;
+  /** The object as stored (what the tenant ledger counts). */
+  object: StoredObject;
   results: RuleResult[];
   /** Admission would refuse this object now. */
   denied: boolean;
@@ -106,7 +108,7 @@ export function judgeNamespace(engine: Judge, ns: NamespaceInfo, objects: Iterab
       results = [{ policy: 'redline', rule: 'audit', result: 'error', action: 'Deny', message: `could not be judged: ${e instanceof Error ? e.message : String(e)}`, denies: true }];
       denied = true;
     }
-    verdicts.push({ ref: refOf(obj), results, denied });
+    verdicts.push({ ref: refOf(obj), object: obj, results, denied });
   }
   verdicts.sort((a, b) => compareRefs(a.ref, b.ref));
   return { namespace: ns.name, tenant: ns.labels[LABEL_TENANT] ?? '', plan: judgedPlan, objects: verdicts };

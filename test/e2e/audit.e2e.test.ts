@@ -100,8 +100,12 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     expect(onPremium.code, onPremium.stderr).toBe(0);
     const toFree = await runCli(['plan-check', '--kubeconfig', cluster.cp.adminKubeconfig, '--tenant', 'acme', '--plan', 'free', '--format', 'json']);
     expect(toFree.code, toFree.stderr).toBe(1);
-    const predicted = JSON.parse(toFree.stdout) as { results: { name: string; policy: string; rule: string; result: string; message: string }[]; planCheck: { newlyDenied: string[] } };
+    const predicted = JSON.parse(toFree.stdout) as { results: { name: string; policy: string; rule: string; result: string; message: string }[]; planCheck: { newlyDenied: string[]; ledger: string } };
     expect(predicted.planCheck.newlyDenied).toEqual([`namespaces/${NS}/Redis/cache`]);
+    // The tenant ledger's totals on free, with free's entitlement.
+    expect(predicted.planCheck.ledger).toMatch(/^memory \S+ of \S+, cpu \S+ of \S+, storage/);
+    const text = await runCli(['plan-check', '--kubeconfig', cluster.cp.adminKubeconfig, '--tenant', 'acme', '--plan', 'free']);
+    expect(text.stdout).toContain(`tenant ledger on free (what the allowed objects use of spec.tenantTotals): ${predicted.planCheck.ledger}`);
     const predictedFails = predicted.results.filter((r) => r.name === 'cache' && r.result === 'fail');
     expect(facts(predictedFails).join('\n')).toMatch(/plan-limits\/memory-per-pod/);
 

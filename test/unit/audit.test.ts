@@ -192,7 +192,7 @@ describe('reports', () => {
 
   it('a tenant cannot grow a report without bound through long messages', () => {
     const long: RuleResult = { policy: 'isolation', rule: 'x', result: 'fail', action: 'Deny', message: 'm'.repeat(100_000), denies: false };
-    const verdict: NamespaceVerdict = { namespace: 'n', tenant: 't', plan: 'free', objects: [{ ref: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'n', uid: 'u' }, results: [long], denied: true }] };
+    const verdict: NamespaceVerdict = { namespace: 'n', tenant: 't', plan: 'free', objects: [{ ref: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'n', uid: 'u' }, object: { metadata: { name: 'p' } }, results: [long], denied: true }] };
     const r = buildReport(verdict, { kind: OPENREPORTS, maxResults: 100, now });
     expect((r['results'] as { message: string }[])[0]!.message).toHaveLength(MAX_MESSAGE_LENGTH);
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThan(MAX_MESSAGE_LENGTH * 4);
