@@ -68,12 +68,12 @@ const COMMON = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** A live object's place in review output: namespaces/NS/Kind/name (line 0: not from a file). */
+/** A live object's place in review output: namespaces/NS/Kind/name, line 1 (it has no file). */
 function liveDocument(o: ObjectVerdict): SourceDocument {
-  const at = { line: 0, column: 0 };
+  const at = { line: 1, column: 1 };
   return {
     file: `namespaces/${o.ref.namespace}/${o.ref.kind}/${o.ref.name}`,
-    index: 0, value: {}, line: 0, column: 0,
+    index: 0, value: {}, line: 1, column: 1,
     locate: () => at, locateKey: () => at, locateInValue: () => at,
   };
 }
@@ -87,6 +87,7 @@ export function objectReviews(verdicts: readonly NamespaceVerdict[]): ObjectRevi
     name: o.ref.name,
     plan: v.plan,
     results: o.results,
+    where: o.results.map(() => ({ line: 1, column: 1, path: '' })),
     patched: false,
     mutated: o.object,
     denied: o.denied,

@@ -147,7 +147,7 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
 
     const text = await runCli(['audit', '--kubeconfig', cluster.cp.adminKubeconfig, '--tenant', 'acme']);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain(`namespaces/${NS}/Redis/cache Redis/cache (namespace ${NS}, plan free): DENIED`);
+    expect(text.stdout).toContain(`namespaces/${NS}/Redis/cache:1 Redis/cache (namespace ${NS}, plan free): DENIED`);
     for (const f of failing(r, 'cache')) expect(text.stdout).toContain(`FAIL ${f.policy}/${f.rule}: ${f.message}`);
     const sarif = await runCli(['audit', '--kubeconfig', cluster.cp.adminKubeconfig, '--namespace', NS, '--format', 'sarif']);
     expect(sarif.code).toBe(1);
