@@ -24,6 +24,7 @@ import { Informer } from '../kube/informer.js';
 import { servedResources } from '../kube/discovery.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { runWorkers } from '../kube/workers.js';
+import { startAudit, type AuditLibrary, type RunningAudit } from './audit/index.js';
 import type { ControllerMetrics } from './metrics.js';
 import { TenantReconciler, type ClusterView } from './reconcile.js';
 import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN } from '../core/vocabulary.js';
@@ -61,6 +62,8 @@ export interface ControllerLogger {
 }
 
 export interface TenantControllerOptions {
+  /** The policy library the background audit judges with (absent: no audit, `audit.enabled: false`). */
+  auditLibrary?: AuditLibrary;
   settings: ControllerSettings;
   /** The process's API client (its token bucket and leader write gate apply to every call). */
   api: KubeApi;
@@ -97,6 +100,7 @@ export class TenantController {
   private discoveryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private queue: WorkQueue | undefined;
+  private audit: RunningAudit | undefined;
   private workers: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -295,6 +299,13 @@ export class TenantController {
     waitSync();
 
     this.resyncTimer = setInterval(() => this.enqueueAll(), settings.resyncMs);
+    // Only the leader audits: isLeader() is the process's elector (cli/controller.ts).
+    if (this.opts.auditLibrary) {
+      this.audit = await startAudit({
+        api, namespaces: this.namespaces, isLeader: () => this.isLeader() && !this.stopping, settings, registry: metrics.registry, library: this.opts.auditLibrary,
+        logger: this.log.child({ [ControllerLogKey.component]: 'audit' }),
+      });
+    }
   }
 
   /** Handlers of the Secret-source informers: re-queue the object's namespace when it is a tenant's. */
@@ -411,6 +422,7 @@ export class TenantController {
   /** Drains, then stops the informers (the process closes the rate limiter first: it releases those waiting for a token). */
   async stop(): Promise<void> {
     await this.drain();
+    await this.audit?.stop();
     await Promise.allSettled(this.informers().map((i) => i.stop()));
   }
 }

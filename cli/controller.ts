@@ -25,6 +25,8 @@ import { formatProblems } from '../core/settings/spec.js';
 import { describeClusterAccess, loadKubeConfig, resolveClusterAccess } from '../kube/kubeconfig.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
 import { RedlineError } from '../core/errors.js';
+import { AUDIT_TIME_BUDGET_MS, type AuditLibrary } from '../bootstrap/audit/index.js';
+import { PolicyReloader } from '../webhook/policy-reloader.js';
 
 export const CONTROLLER_USAGE = `usage: redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR] [more flags below]
 
@@ -126,7 +128,21 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
     say(`redline controller: cannot start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const controller = new TenantController({ settings, api, plans, identity, isLeader, logger: component('controller'), metrics });
+  // The background audit judges with serve's hot-reloaded library (a change audits everything again).
+  let auditLibrary: AuditLibrary | undefined;
+  if (settings.audit.enabled) {
+    const reloader = new PolicyReloader({ dir: settings.policiesDir ?? defaultLibraryDir(), timeBudgetMs: AUDIT_TIME_BUDGET_MS });
+    try {
+      await reloader.load();
+    } catch (e) {
+      say(`redline controller: cannot start: ${e instanceof Error ? e.message : String(e)}`);
+      api.close();
+      return 1;
+    }
+    reloader.start();
+    auditLibrary = reloader;
+  }
+  const controller = new TenantController({ settings, api, plans, identity, isLeader, logger: component('controller'), metrics, ...(auditLibrary ? { auditLibrary } : {}) });
   // The webhook's certificate: rotated and injected by the leader only (writes pass the same gate).
   let certs: CertManager | undefined;
   try {

@@ -14,6 +14,8 @@ commands:
   review      review manifests against the policies (what admission would do)
   mutate      print manifests as admission would store them
   test        run the policy test cases next to the policies
+  audit       judge the Redis objects in the cluster now (what the background audit reports)
+  plan-check  what would fail if a tenant moved to another plan
   help        show this help (redline help COMMAND, or redline COMMAND --help: that command's flags)
 
 redline review [--plan NAME] [--only POLICY[,POLICY]] [--no-mutate] [--policies DIR]
@@ -24,6 +26,8 @@ redline serve [--config FILE] [--dev] [--port 8443] [--health-port 8080] [--poli
               [--namespaces FILE] [--kubeconfig FILE]
 redline controller [--config FILE] [--kubeconfig FILE] [--policies DIR]
 redline render tenant --namespace NS --tenant ID --plan PLAN [--policies DIR] [--config FILE]
+redline audit [--kubeconfig F] [--namespace NS | --tenant ID] [--policies DIR] [--format text|json|sarif|junit]
+redline plan-check --tenant ID --plan NAME [--kubeconfig F] [--policies DIR] [--format ...]
 redline certs show [--kubeconfig F] [--namespace N] [--secret NAME] [--output text|json] | show --dir DIR
 redline certs rotate [--kubeconfig F] [--namespace N] [--secret NAME] [--ca] [--timeout SECONDS]
 `;
@@ -38,6 +42,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   controller: async () => (await import('./controller.js')).runController,
   render: async () => (await import('./render.js')).runRender,
   certs: async () => (await import('./certs.js')).runCerts,
+  audit: async () => (await import('./audit.js')).runAudit,
+  'plan-check': async () => (await import('./audit.js')).runPlanCheck,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -58,3 +58,8 @@ export const CERT_SECRET_DEFAULTS: Readonly<{ namespace: string; secretName: str
   secretName: 'redline-webhook-tls',
   serviceName: 'redline-webhook',
 });
+
+/** Whether Redline enforces a namespace with these labels: a tenant's, or one being offboarded. */
+export function isEnforcedNamespace(labels: Readonly<Record<string, string>>): boolean {
+  return Object.hasOwn(labels, LABEL_TENANT) || labels[LABEL_MANAGED] === 'true';
+}

@@ -72,11 +72,6 @@ export function nameOf(obj: JsonObject | null | undefined): string {
   return typeof name === 'string' ? name : '';
 }
 
-/** Whether Redline enforces a namespace with these labels: a tenant's, or one being offboarded. */
-export function isEnforcedNamespace(labels: Readonly<Record<string, string>>): boolean {
-  return Object.hasOwn(labels, LABEL_TENANT) || labels[LABEL_MANAGED] === 'true';
-}
-
 /** Whether a namespace carries either of Redline's ownership labels (whatever their values). */
 function isRedlineOwned(labels: Readonly<Record<string, string>>): boolean {
   return Object.hasOwn(labels, LABEL_TENANT) || Object.hasOwn(labels, LABEL_MANAGED);

@@ -29,7 +29,7 @@ import { AnswerLog } from './answer-log.js';
 import { listenOn } from './health.js';
 import { LogKey } from './log-keys.js';
 import type { Endpoint, AdmissionOutcome, WebhookMetrics } from './metrics.js';
-import { isEnforcedNamespace } from './label-guard.js';
+import { isEnforcedNamespace } from '../core/vocabulary.js';
 import { isScaleRequest, parentUpdate } from './scale.js';
 import { TurnBatch } from './turn-batch.js';
 

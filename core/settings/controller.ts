@@ -58,6 +58,16 @@ export interface ControllerSettings {
     renewDeadlineMs: number;
     retryPeriodMs: number;
   };
+  /** The background audit of tenant namespaces (bootstrap/audit). */
+  audit: AuditSettings;
+}
+
+export interface AuditSettings {
+  enabled: boolean;
+  intervalMs: number;
+  minWriteIntervalMs: number;
+  maxResults: number;
+  policyReports: boolean;
 }
 
 /** Paths are inside the `controller:` section (messages say `controller.<path>`). */
@@ -92,6 +102,11 @@ export const CONTROLLER_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'leaderElection.leaseDurationMs', kind: 'int', env: 'REDLINE_CONTROLLER_LEASE_DURATION_MS', default: 15_000, min: 1_000, max: 600_000, doc: 'a standby takes over after seeing the Lease unchanged this long' },
   { path: 'leaderElection.renewDeadlineMs', kind: 'int', env: 'REDLINE_CONTROLLER_RENEW_DEADLINE_MS', default: 10_000, min: 500, max: 600_000, doc: 'the leader stops writing when it could not renew for this long (< leaseDurationMs)' },
   { path: 'leaderElection.retryPeriodMs', kind: 'int', env: 'REDLINE_CONTROLLER_RETRY_PERIOD_MS', default: 2_000, min: 100, max: 600_000, doc: 'pause between lease attempts/renewals (< renewDeadlineMs)' },
+  { path: 'audit.enabled', kind: 'bool', env: 'REDLINE_CONTROLLER_AUDIT', flag: '--audit', default: true, doc: 'the leader re-judges every Redis object of every tenant namespace and writes a Report redline-audit per namespace' },
+  { path: 'audit.intervalMs', kind: 'int', env: 'REDLINE_CONTROLLER_AUDIT_INTERVAL_MS', default: 600_000, min: 1_000, max: 86_400_000, doc: 'every tenant namespace is audited again this often (besides at start, on a library or plan change, and when its objects or plan change)' },
+  { path: 'audit.minWriteIntervalMs', kind: 'int', env: 'REDLINE_CONTROLLER_AUDIT_MIN_WRITE_INTERVAL_MS', default: 10_000, min: 100, max: 86_400_000, doc: 'at most one report write per namespace this often (changes in between are coalesced); at most audit.intervalMs' },
+  { path: 'audit.maxResults', kind: 'int', env: 'REDLINE_CONTROLLER_AUDIT_MAX_RESULTS', default: 100, min: 1, max: 1_000, doc: 'results kept per report, the worst first (the summary still counts all)' },
+  { path: 'audit.policyReports', kind: 'bool', env: 'REDLINE_CONTROLLER_AUDIT_POLICY_REPORTS', default: false, doc: 'also write the same as a wgpolicyk8s.io/v1alpha2 PolicyReport (for Policy Reporter and older tools)' },
   ...CERT_SETTINGS,
 ] satisfies Setting[]);
 
@@ -176,6 +191,7 @@ function crossChecks(c: CheckContext): SettingProblem[] {
   lt('leaderElection.retryPeriodMs', 'leaderElection.renewDeadlineMs', 'the leader must get several renewal attempts per deadline');
   le('retry.initialMs', 'retry.maxMs');
   le('informerBackoff.initialMs', 'informerBackoff.maxMs');
+  le('audit.minWriteIntervalMs', 'audit.intervalMs');
   if (c.clean) {
     const certs = Object.fromEntries(Object.keys(DEFAULT_CERT_SETTINGS).map((k) => [k, c.get(`certs.${k}`)])) as unknown as CertSettings;
     for (const p of validateCertSettings(certs, { complete: true })) problems.push({ path: `controller.certs.${p.field}`, message: p.message });

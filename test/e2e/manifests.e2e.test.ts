@@ -144,7 +144,11 @@ describe('the rendered bundle on a real kube-apiserver, with its own RBAC', () =
       await admin.objects.create(o.kind === 'PodDisruptionBudget' ? { ...o, apiVersion: 'policy/v1beta1' } : o);
     }
     const raw = await apiFor(cp.adminKubeconfig);
-    await installTenantCrd(raw, 30_000, bundle.find((o) => o.kind === 'CustomResourceDefinition'));
+    const crds = bundle.filter((o) => o.kind === 'CustomResourceDefinition');
+    for (const crd of crds.filter((c) => c.metadata.name !== 'tenants.redline.dev')) {
+      await raw.apply(crd as never, 'customresourcedefinitions', { force: true, fieldManager: 'redline-e2e-admin' });
+    }
+    await installTenantCrd(raw, 30_000, crds.find((c) => c.metadata.name === 'tenants.redline.dev'));
     raw.close();
     for (const d of parseAllDocuments(readFileSync(path.join(ROOT, 'manifests', 'examples', 'namespaces.yaml'), 'utf8'))) {
       await admin.objects.create(d.toJS() as Obj);

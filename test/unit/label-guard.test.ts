@@ -2,7 +2,8 @@
 // kubernetes.io/metadata.name rule, and the mutating patch that adds that label.
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../policies/engine/types.js';
-import { isEnforcedNamespace, LabelGuard, metadataNamePatch } from '../../webhook/label-guard.js';
+import { isEnforcedNamespace } from '../../core/vocabulary.js';
+import { LabelGuard, metadataNamePatch } from '../../webhook/label-guard.js';
 
 const guard = new LabelGuard({ users: ['platform-admin'], groups: ['platform:admins'], serviceAccounts: ['gitops/platform-sync'] });
 const ns = (name: string, labels: Record<string, string> = {}): JsonObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
