@@ -10,7 +10,8 @@
 
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { ControllerLogKey, TenantController } from '../bootstrap/controller.js';
+import { ControllerLogKey, TenantController, type TenantControllerOptions } from '../bootstrap/controller.js';
+import { ControllerLedger } from '../bootstrap/ledger-view.js';
 import { ControllerHealthServer } from '../bootstrap/health.js';
 import { createCertManager } from '../certs/create.js';
 import type { CertManager } from '../certs/manager.js';
@@ -126,7 +127,16 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
     say(`redline controller: cannot start: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const controller = new TenantController({ settings, api, plans, identity, isLeader, logger: component('controller'), metrics });
+  const ledger: TenantControllerOptions['ledger'] = (changes) =>
+    new ControllerLedger({
+      kubeConfig,
+      resyncMs: settings.resyncMs,
+      plans: () => plans,
+      logger: component('ledger'),
+      onError: () => metrics.informerRestarts.inc({ resource: 'ledger' }),
+      ...changes,
+    });
+  const controller = new TenantController({ settings, api, plans, identity, isLeader, logger: component('controller'), metrics, ledger });
   // The webhook's certificate: rotated and injected by the leader only (writes pass the same gate).
   let certs: CertManager | undefined;
   try {
