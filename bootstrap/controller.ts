@@ -27,11 +27,12 @@ import { runWorkers } from '../kube/workers.js';
 import { startAudit, type AuditLibrary, type RunningAudit } from './audit/index.js';
 import type { ControllerMetrics } from './metrics.js';
 import { TenantReconciler, type ClusterView } from './reconcile.js';
-import { LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN } from '../core/vocabulary.js';
+import { LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, MANAGED_BY_REDLINE, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN } from '../core/vocabulary.js';
 import { OWNED_KINDS, type PlanLike } from './render.js';
 import { REDIS_KINDS, secretMetadataOnly, type RedisKind } from './secrets.js';
 import { membersOf, tenantIdOfKey, tenantKey, TENANT_API_VERSION, TENANT_GROUP, TENANT_KIND, TENANT_PLURAL } from './tenants.js';
 import type { ControllerSettings } from '../core/settings/controller.js';
+import type { ControllerLedger } from './ledger-view.js';
 
 /** Log keys of the controller (an API, like the webhook's): nothing else is bound to a line. */
 export const ControllerLogKey = {
@@ -74,6 +75,15 @@ export interface TenantControllerOptions {
   identity: string;
   /** Whether this replica may write now (the leader elector's answer; always true without election). */
   isLeader: () => boolean;
+  /** Builds the ledger view of the Tenants' status (usage, reservations) with its change callbacks; absent: those fields stay unfilled. */
+  ledger?: (hooks: LedgerHooks) => ControllerLedger;
+}
+
+/** What the controller gives its ledger view: the plan label of a namespace (its cache), and where changes go. */
+export interface LedgerHooks {
+  planOf(namespace: string): string | undefined;
+  onUsageChange(namespaces: ReadonlySet<string>): void;
+  onRecordChange(tenant: string): void;
 }
 
 export interface ReadinessCheck {
@@ -97,6 +107,7 @@ export class TenantController {
   private secrets: Informer | undefined;
   /** Tenants (redline.dev/v1alpha1), once discovery finds them served; none: every tenant is label-only. */
   private tenants: Informer | undefined;
+  private ledger: ControllerLedger | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private queue: WorkQueue | undefined;
@@ -122,7 +133,7 @@ export class TenantController {
   }
 
   synced(): boolean {
-    return this.informers().length > 0 && this.informers().every((i) => i.synced());
+    return this.informers().length > 0 && this.informers().every((i) => i.synced()) && (this.ledger?.pending().length ?? 0) === 0;
   }
 
   isLeader(): boolean {
@@ -131,8 +142,8 @@ export class TenantController {
 
   /** The informers' readiness (the process adds the Lease's). */
   readiness(): ReadinessCheck {
-    const pending = this.informers().filter((i) => !i.synced()).map((i) => i.name);
-    return { name: 'informers', ok: this.synced(), detail: pending.length ? `not synced yet: ${pending.join(', ')}` : `${this.informers().length} informers synced` };
+    const pending = [...this.informers().filter((i) => !i.synced()).map((i) => i.name), ...(this.ledger?.pending() ?? [])];
+    return { name: 'informers', ok: this.synced(), detail: pending.length ? `not synced yet: ${pending.join(', ')}` : `${this.informers().length} informers${this.ledger ? ' and the ledger view' : ''} synced` };
   }
 
   async start(): Promise<void> {
@@ -229,6 +240,7 @@ export class TenantController {
       },
       tenant: (id) => this.tenants?.get(id),
       namespaces: () => this.namespaces!.list(),
+      ledger: (id, names) => this.ledger?.facts(id, names),
     };
     const reconciler = new TenantReconciler({
       view,
@@ -278,7 +290,21 @@ export class TenantController {
       }
     });
 
+    this.ledger = this.opts.ledger?.({
+      planOf: (ns) => this.namespaces?.get(ns)?.metadata.labels?.[LABEL_PLAN],
+      // Usage changed in a namespace: its Tenant's status may change (no write when it does not).
+      onUsageChange: (namespaces) => {
+        for (const ns of namespaces) {
+          const id = this.namespaces?.get(ns)?.metadata.labels?.[LABEL_TENANT];
+          if (id) this.enqueueTenantKey(id);
+        }
+      },
+      onRecordChange: (id) => this.enqueueTenantKey(id),
+    });
     for (const inf of this.informers()) inf.start();
+    void this.ledger?.start().catch((e: unknown) =>
+      this.log.warn({ [ControllerLogKey.component]: 'ledger', [ControllerLogKey.err]: e instanceof Error ? e.message : String(e) }, 'ledger view failed to start; Tenants\' usage stays unfilled'),
+    );
     this.started = true;
     this.discoveryTimer = setInterval(() => {
       this.discoverSources().catch((e: unknown) =>
@@ -423,6 +449,6 @@ export class TenantController {
   async stop(): Promise<void> {
     await this.drain();
     await this.audit?.stop();
-    await Promise.allSettled(this.informers().map((i) => i.stop()));
+    await Promise.allSettled([...this.informers().map((i) => i.stop()), ...(this.ledger ? [this.ledger.stop()] : [])]);
   }
 }

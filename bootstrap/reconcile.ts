@@ -42,7 +42,7 @@ import { isRedlineError } from '../core/errors.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_MANAGED_BY, LABEL_PLAN, LABEL_TENANT, TENANT_SECRETS } from '../core/vocabulary.js';
 import { grantableSecrets, type SecretSources } from './secrets.js';
 import type { OffboardingMode, SubjectTemplate } from '../core/settings/controller.js';
-import { membersOf, nextTenantStatus, statusChanged, tenantSpec, TENANT_API_VERSION, TENANT_FINALIZER, TENANT_PLURAL } from './tenants.js';
+import { membersOf, nextTenantStatus, type LedgerFacts, statusChanged, tenantSpec, TENANT_API_VERSION, TENANT_FINALIZER, TENANT_PLURAL } from './tenants.js';
 import { namespaceNameRefusal, tenancyOf } from '../policies/tenancy/namespaces.js';
 
 export type ReconcileResult =
@@ -78,6 +78,8 @@ export interface ClusterView {
   tenant(id: string): KubeObject | undefined;
   /** Every cached Namespace (a Tenant's status lists its own). */
   namespaces(): KubeObject[];
+  /** The ledger's facts of a tenant over its namespaces (undefined: not synced yet, or no ledger view). */
+  ledger?(tenant: string, namespaces: readonly string[]): LedgerFacts | undefined;
 }
 
 /** What the reconciler writes with (KubeApi in production, a fake in tests). */
@@ -348,7 +350,8 @@ export class TenantReconciler {
     } else if (!finalizers.includes(TENANT_FINALIZER)) {
       current = await patchFinalizers([...finalizers, TENANT_FINALIZER]);
     }
-    const next = nextTenantStatus({ tenant: current, namespaces: members, plans: this.opts.plans(), now: this.now() });
+    const facts = view.ledger?.(id, members.map((n) => n.metadata.name));
+    const next = nextTenantStatus({ tenant: current, namespaces: members, plans: this.opts.plans(), now: this.now(), ...(facts ? { ledger: facts } : {}) });
     if (!statusChanged(current, next)) return tenant.metadata.deletionTimestamp ? 'tenant_offboarding' : 'tenant_unchanged';
     view.remember(await writer.replaceStatus({ ...current, status: next }, TENANT_PLURAL));
     const ready = next.conditions?.find((c) => c.type === 'Ready');

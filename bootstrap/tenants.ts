@@ -9,15 +9,19 @@
 //    last, then the tenant label goes, and the namespaces and their data stay.
 //
 // Status fields the controller owns here: observedGeneration, plan, namespaces, namespaceCount
-// and the Ready condition. The ledger owns usage, entitlement, reservations and the
-// OverEntitlement condition: ledgerStatus() is where the controller's writer asks for them, and
-// every field it does not return is kept as the object has it (reservations are written by serve).
+// and the Ready condition. The ledger's fields (usage, entitlement, reservations, the
+// OverEntitlement condition) come from ledgerStatus(), over the facts of bootstrap/ledger-view.ts:
+// usage counted as serve's ledger counts it, the live reservations of the tenant's ledger record.
+// While those caches are not synced the fields keep what the object has.
 
 import type { KubeObject } from '../kube/api-client.js';
 import { namespaceNameRefusal, tenancyOf } from '../policies/tenancy/namespaces.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_PLAN, LABEL_TENANT } from '../core/vocabulary.js';
 import { canonicalJson, parseBootstrapAnnotation, type PlanLike } from './render.js';
 import { SUBJECT_KINDS, type SubjectTemplate } from '../core/settings/controller.js';
+import type { JsonObject } from '../policies/engine/types.js';
+import { entitlementOf, partitionExpired, type Reservation } from '../policies/tenancy/ledger.js';
+import { DIMENSIONS, formatAmount, type Amounts, type Dimension } from '../policies/tenancy/usage.js';
 
 export const TENANT_API_VERSION = 'redline.dev/v1alpha1';
 export const TENANT_KIND = 'Tenant';
@@ -124,17 +128,83 @@ export function membersOf(id: string, all: Iterable<KubeObject>): KubeObject[] {
 export interface LedgerStatus {
   usage?: TenantDimensions;
   entitlement?: TenantDimensions;
+  reservations?: TenantReservation[];
   /** Conditions the ledger owns (OverEntitlement), each with its lastTransitionTime handled by setCondition. */
   conditions?: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>[];
 }
 
+/** What the cluster says of a tenant's ledger: its usage (serve's arithmetic) and its ledger record's reservations. */
+export interface LedgerFacts {
+  used: Amounts;
+  reservations: readonly Reservation[];
+}
+
+/** Condition reasons of OverEntitlement. */
+export const OverEntitlementReason = {
+  over: 'OverEntitlement',
+  within: 'WithinEntitlement',
+  unknownPlan: 'UnknownPlan',
+} as const;
+
+const QUANTITY_DIMENSIONS: readonly Dimension[] = ['memory', 'cpu', 'storage'];
+const NANOS = 1_000_000_000n;
+
+/** Amounts as status fields: memory, cpu, storage as quantities, the rest as integers; `only` limits the dimensions. */
+export function dimensionsOf(amounts: Partial<Amounts>, only?: (d: Dimension) => boolean): TenantDimensions {
+  const out: Record<string, string | number> = {};
+  for (const d of DIMENSIONS) {
+    const v = amounts[d];
+    if (v === undefined || (only && !only(d))) continue;
+    out[d] = QUANTITY_DIMENSIONS.includes(d) ? formatAmount(v) : Number(v / NANOS);
+  }
+  return out as TenantDimensions;
+}
+
+/** A reservation as the status shows it; its key is namespace/group/kind/name or ns:<name> (a joining namespace). */
+export function reservationStatus(r: Reservation): TenantReservation {
+  const where = r.key.startsWith('ns:')
+    ? { namespace: r.key.slice(3), kind: 'Namespace', name: r.key.slice(3) }
+    : (() => {
+        const [namespace = '', group = '', kind = '', ...name] = r.key.split('/');
+        return { namespace, kind: group ? `${kind}.${group}` : kind, name: name.join('/') };
+      })();
+  const amounts = dimensionsOf(r.amounts, (d) => r.amounts[d] !== 0n);
+  return { id: r.uid, ...where, ...(Object.keys(amounts).length ? { amounts } : {}), expiresAt: new Date(r.expires).toISOString() };
+}
+
 /**
- * The ledger's part of a Tenant's status: usage and entitlement per dimension, the OverEntitlement
- * condition. Not computed yet (the ledger, with plans' tenantTotals, fills it in): returns nothing,
- * so the status keeps whatever those fields hold.
+ * The ledger's part of a Tenant's status: usage and entitlement per dimension, the live
+ * reservations, the OverEntitlement condition. Without facts (the usage caches or the ledger
+ * records not listed yet) nothing: the status keeps what it holds rather than show a false zero.
  */
-export function ledgerStatus(_input: { tenant: KubeObject; plan: PlanLike | undefined; namespaces: readonly KubeObject[] }): LedgerStatus {
-  return {};
+export function ledgerStatus(input: { tenant: KubeObject; plan: PlanLike | undefined; facts: LedgerFacts | undefined; now: Date }): LedgerStatus {
+  const { plan, facts, now } = input;
+  if (!facts) return {};
+  const usage = dimensionsOf(facts.used);
+  const reservations = partitionExpired(facts.reservations, now.getTime()).live
+    .sort((a, b) => a.expires - b.expires || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(reservationStatus);
+  if (!plan) {
+    const planName = (input.tenant['spec'] as { plan?: unknown } | undefined)?.plan;
+    return {
+      usage,
+      entitlement: {},
+      reservations,
+      conditions: [{ type: 'OverEntitlement', status: 'Unknown', reason: OverEntitlementReason.unknownPlan, message: `plan "${String(planName ?? '')}" is not in the plan library: no entitlement to compare with` }],
+    };
+  }
+  const entitled = entitlementOf(plan.spec as JsonObject);
+  const over = DIMENSIONS.filter((d) => entitled[d] !== undefined && facts.used[d] > entitled[d]!);
+  const show = (d: Dimension, v: bigint): string => String(dimensionsOf({ [d]: v })[d]);
+  const condition: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'> = over.length
+    ? {
+        type: 'OverEntitlement',
+        status: 'True',
+        reason: OverEntitlementReason.over,
+        message: over.map((d) => `${d} ${show(d, facts.used[d])} used > ${show(d, entitled[d]!)} in plan ${plan.name}`).join('; '),
+      }
+    : { type: 'OverEntitlement', status: 'False', reason: OverEntitlementReason.within, message: `usage is within plan ${plan.name}'s tenantTotals` };
+  return { usage, entitlement: dimensionsOf(entitled), reservations, conditions: [condition] };
 }
 
 /** conditions with `next` set: lastTransitionTime kept when the status did not change. */
@@ -150,6 +220,8 @@ export interface TenantStatusInput {
   /** The tenant's namespaces (membersOf), from the namespace cache. */
   namespaces: readonly KubeObject[];
   plans: ReadonlyMap<string, PlanLike>;
+  /** The ledger's facts of this tenant; undefined while its caches are not synced (or no ledger runs). */
+  ledger?: LedgerFacts;
   now: Date;
 }
 
@@ -193,7 +265,7 @@ export function nextTenantStatus(input: TenantStatusInput): TenantStatus {
   let conditions = setCondition(current.conditions ?? [], { ...ready, ...gen }, now);
   const parsed = tenantSpec(tenant);
   const plan = 'spec' in parsed ? input.plans.get(parsed.spec.plan) : undefined;
-  const ledger = ledgerStatus({ tenant, plan, namespaces });
+  const ledger = ledgerStatus({ tenant, plan, facts: input.ledger, now });
   for (const c of ledger.conditions ?? []) conditions = setCondition(conditions, { ...c, ...gen }, now);
   const next: TenantStatus = {
     ...current,
@@ -203,7 +275,9 @@ export function nextTenantStatus(input: TenantStatusInput): TenantStatus {
     conditions,
     ...(ledger.usage ? { usage: ledger.usage } : {}),
     ...(ledger.entitlement ? { entitlement: ledger.entitlement } : {}),
+    ...(ledger.reservations ? { reservations: ledger.reservations } : {}),
   };
+  if (next.reservations?.length === 0) delete next.reservations;
   // status.plan: the plan every namespace is stamped with; kept while a change is under way.
   if (appliedPlan !== undefined) next.plan = appliedPlan;
   return next;

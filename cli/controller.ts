@@ -10,7 +10,8 @@
 
 import type { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { ControllerLogKey, TenantController } from '../bootstrap/controller.js';
+import { ControllerLogKey, TenantController, type TenantControllerOptions } from '../bootstrap/controller.js';
+import { ControllerLedger } from '../bootstrap/ledger-view.js';
 import { ControllerHealthServer } from '../bootstrap/health.js';
 import { createCertManager } from '../certs/create.js';
 import type { CertManager } from '../certs/manager.js';
@@ -142,7 +143,16 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
     reloader.start();
     auditLibrary = reloader;
   }
-  const controller = new TenantController({ settings, api, plans, identity, isLeader, logger: component('controller'), metrics, ...(auditLibrary ? { auditLibrary } : {}) });
+  const ledger: TenantControllerOptions['ledger'] = (changes) =>
+    new ControllerLedger({
+      kubeConfig,
+      resyncMs: settings.resyncMs,
+      plans: () => plans,
+      logger: component('ledger'),
+      onError: () => metrics.informerRestarts.inc({ resource: 'ledger' }),
+      ...changes,
+    });
+  const controller = new TenantController({ settings, api, plans, identity, isLeader, logger: component('controller'), metrics, ledger, ...(auditLibrary ? { auditLibrary } : {}) });
   // The webhook's certificate: rotated and injected by the leader only (writes pass the same gate).
   let certs: CertManager | undefined;
   try {

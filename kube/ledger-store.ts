@@ -13,6 +13,8 @@ import { DEFAULT_INFORMER_BACKOFF, Informer, type InformerLogger } from './infor
 export const LEDGER_NAMESPACE = 'redline-ledger';
 export const LEDGER_LABEL = 'app.kubernetes.io/component';
 export const LEDGER_LABEL_VALUE = 'ledger';
+/** The tenant a record belongs to. */
+export const LEDGER_TENANT_LABEL = 'redline.dev/ledger-tenant';
 
 export function ledgerName(tenant: string): string {
   return `redline-ledger-${tenant}`;
@@ -37,6 +39,8 @@ export interface LedgerStoreOptions {
   resyncMs?: number;
   logger?: InformerLogger;
   onError?: (err: unknown) => void;
+  /** A tenant's record was added, changed or deleted (the controller re-queues the Tenant). */
+  onChange?: (tenant: string) => void;
 }
 
 export class LedgerStore {
@@ -64,6 +68,14 @@ export class LedgerStore {
       ...(this.opts.logger ? { logger: this.opts.logger } : {}),
       ...(this.opts.onError ? { onRestart: this.opts.onError } : {}),
     });
+    const onChange = this.opts.onChange;
+    if (onChange) {
+      const changed = (cm: KubeObject): void => {
+        const tenant = cm.metadata.labels?.[LEDGER_TENANT_LABEL];
+        if (tenant && cm.metadata.name === ledgerName(tenant)) onChange(tenant);
+      };
+      this.informer.on({ add: changed, update: (_a, b) => changed(b), delete: changed });
+    }
     this.informer.start();
   }
 
@@ -101,7 +113,7 @@ export class LedgerStore {
       metadata: {
         name,
         namespace: this.namespace,
-        labels: { [LEDGER_LABEL]: LEDGER_LABEL_VALUE, 'app.kubernetes.io/name': 'redline', 'redline.dev/ledger-tenant': tenant },
+        labels: { [LEDGER_LABEL]: LEDGER_LABEL_VALUE, 'app.kubernetes.io/name': 'redline', [LEDGER_TENANT_LABEL]: tenant },
         ...(resourceVersion ? { resourceVersion } : {}),
       },
       data,
@@ -123,7 +135,7 @@ export class LedgerStore {
   records(): Map<string, LedgerRecord> {
     const out = new Map<string, LedgerRecord>();
     for (const cm of this.informer?.list() ?? []) {
-      const tenant = cm.metadata.labels?.['redline.dev/ledger-tenant'];
+      const tenant = cm.metadata.labels?.[LEDGER_TENANT_LABEL];
       if (tenant && cm.metadata.name === ledgerName(tenant)) out.set(tenant, toRecord(cm));
     }
     return out;

@@ -66,6 +66,8 @@ export function tallied(o: KubeObject): TalliedObject | undefined {
 export interface UsageSourceOptions extends ClusterCacheOptions {
   /** The defaults the namespace's plan gives containers without limits. */
   defaultsFor(namespace: string): ResourceDefaults | undefined;
+  /** After the usage of these namespaces was recomputed (the controller re-queues their Tenants). */
+  onChange?(namespaces: ReadonlySet<string>): void;
 }
 
 export class ClusterUsageSource {
@@ -91,6 +93,7 @@ export class ClusterUsageSource {
           transform: (o) => slimToUsage(o, opts.defaultsFor(o.metadata.namespace ?? '')),
           changed: (informer, namespaces) => {
             for (const ns of namespaces) this.index.set(i, ns, informer.inNamespace(ns).flatMap((o) => tallied(o) ?? []));
+            opts.onChange?.(namespaces);
           },
         },
         opts,

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, ROOT, spawnController, startBootstrapCluster, tempDir, until, type BootstrapCluster, type ControllerProcess } from '../bench/bootstrap-harness.js';
 import { probeOffboarding } from './helpers/isolation-probe.js';
 import { ApiClient, ok, P, path as apiPath } from './helpers/isolation-http.js';
+import { kubedbRedis } from './helpers/isolation-objects.js';
 import { registerWebhooks, startServe, type ServeProcess } from './helpers/serve.js';
 import { CONTROLLER_CONFIG, fakeQuotaStatus } from './helpers/tenant-namespaces.js';
 
@@ -160,7 +161,10 @@ describe('Tenant objects (real kube-apiserver, serve and controller)', () => {
     const t = await waitReady('acme', 'free');
     expect(t.metadata.finalizers).toEqual(['redline.dev/offboard-namespaces']);
     expect(t.status).toMatchObject({ observedGeneration: 1, plan: 'free', namespaces: ['acme-dev', 'acme-legacy', 'acme-prod'], namespaceCount: 3 });
-    expect(t.status.conditions).toEqual([{ type: 'Ready', status: 'True', reason: 'Stamped', message: '3 namespaces stamped with plan free', observedGeneration: 1, lastTransitionTime: expect.any(String) }]);
+    expect(t.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toEqual({ type: 'Ready', status: 'True', reason: 'Stamped', message: '3 namespaces stamped with plan free', observedGeneration: 1, lastTransitionTime: expect.any(String) });
+    // Three namespaces (an admin labelled them) on a plan that sells one: the ledger says so.
+    const over = await until('OverEntitlement on acme', async () => (await tenant('acme')).status.conditions.find((c: { type: string }) => c.type === 'OverEntitlement'), 15_000, 50, detail);
+    expect(over).toMatchObject({ status: 'True', reason: 'OverEntitlement', message: 'namespaces 3 used > 1 in plan free', observedGeneration: 1 });
     // The tenant's default subjects: the group redline:tenant:acme.
     const rb = ok(await admin.get(P.roleBindings('acme-dev', 'redline-tenant')), 'RoleBinding').body;
     expect(rb.subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'redline:tenant:acme' }]);
@@ -274,6 +278,48 @@ describe('Tenant objects (real kube-apiserver, serve and controller)', () => {
     await fakeQuotaStatus(admin, 'acme-staging');
     const t = await waitReady('acme', 'teams');
     expect(t.status.namespaces).toEqual(['acme-dev', 'acme-prod', 'acme-staging']);
+  });
+
+  it('status shows usage and entitlement from the cluster; a downgrade below usage sets OverEntitlement with the arithmetic, a deletion clears it', async () => {
+    ok(await admin.create(tenants(), { apiVersion: 'redline.dev/v1alpha1', kind: 'Tenant', metadata: { name: 'initech' }, spec: { plan: 'standard' } }), 'Tenant initech');
+    ok(await admin.create(P.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'initech-prod', labels: { 'kubernetes.io/metadata.name': 'initech-prod', 'redline.dev/tenant': 'initech' } } }), 'initech-prod');
+    await until('initech-prod/redline-quota', async () => (await admin.get(P.quotas('initech-prod', 'redline-quota'))).status === 200, 15_000, 50, detail);
+    await fakeQuotaStatus(admin, 'initech-prod');
+    await waitReady('initech', 'standard');
+    await until('the webhook judges initech-prod against standard', async () => (await judgedPlan('initech-prod')) === 'standard', 30_000, 100, detail);
+    const statusUntil = (what: string, test: (s: any) => boolean): Promise<any> => {
+      let last: unknown;
+      return until(`Tenant initech: ${what}`, async () => {
+        const s = (await tenant('initech')).status;
+        last = s;
+        return s && test(s) ? s : undefined;
+      }, 20_000, 50, () => `last seen: ${JSON.stringify(last)}\n${detail()}`);
+    };
+    const empty = await statusUntil('usage counted, entitlement shown', (s) => s.usage?.instances === 0 && s.entitlement !== undefined);
+    expect(empty.entitlement).toEqual({ memory: '32Gi', cpu: '16', storage: '160Gi', pods: 24, instances: 8, namespaces: 3 });
+    expect(empty.usage).toEqual({ memory: '0', cpu: '0', storage: '0', pods: 0, instances: 0, namespaces: 1 });
+    expect(empty.conditions.find((c: { type: string }) => c.type === 'OverEntitlement')).toMatchObject({ status: 'False', reason: 'WithinEntitlement' });
+
+    // A compliant Redis (1Gi, 500m, 1Gi storage) in the tenant's namespace: the Tenant is re-queued by its usage.
+    ok(await admin.create(P.kubedbRedis('initech-prod'), kubedbRedis('initech-prod', 'cache')), 'initech-prod/cache');
+    const used = await statusUntil('the Redis counted', (s) => s.usage?.instances === 1);
+    expect(used.usage).toEqual({ memory: '1Gi', cpu: '500m', storage: '1Gi', pods: 1, instances: 1, namespaces: 1 });
+    const row = (await getTable(tenants())).rows.find((r: { cells: unknown[] }) => r.cells[0] === 'initech');
+    expect(row.cells.slice(0, 5)).toEqual(['initech', 'standard', 1, '1Gi', '32Gi']);
+
+    // The plan downgraded below what the tenant already runs.
+    ok(await admin.patch(tenants('initech'), { spec: { plan: 'free' } }), 'Tenant initech → free');
+    const over = await statusUntil('OverEntitlement True', (s) => s.conditions?.some((c: { type: string; status: string }) => c.type === 'OverEntitlement' && c.status === 'True'));
+    expect(over.entitlement).toEqual({ memory: '256Mi', cpu: '250m', storage: '1Gi', pods: 1, instances: 1, namespaces: 1 });
+    expect(over.conditions.find((c: { type: string }) => c.type === 'OverEntitlement')).toMatchObject({
+      reason: 'OverEntitlement', observedGeneration: 2, message: 'memory 1Gi used > 256Mi in plan free; cpu 500m used > 250m in plan free',
+    });
+
+    // The object deleted: usage drops, the condition goes False.
+    ok(await admin.delete(P.kubedbRedis('initech-prod', 'cache')), 'delete initech-prod/cache');
+    const back = await statusUntil('OverEntitlement False', (s) => s.conditions?.some((c: { type: string; status: string }) => c.type === 'OverEntitlement' && c.status === 'False'));
+    expect(back.usage).toEqual({ memory: '0', cpu: '0', storage: '0', pods: 0, instances: 0, namespaces: 1 });
+    expect(back.conditions.find((c: { type: string }) => c.type === 'OverEntitlement')).toMatchObject({ reason: 'WithinEntitlement', message: 'usage is within plan free\'s tenantTotals' });
   });
 
   it('deleting the Tenant offboards its namespaces — the tenant\'s access ends before enforcement does — and then the Tenant goes', async () => {

@@ -121,10 +121,10 @@ describe('kubectl kustomize manifests/', () => {
     ]) expect(inventory).toContain(expected);
     expect(inventory.filter((i) => i.startsWith(`ConfigMap/${NS}/redline-policies-`))).toHaveLength(1);
     expect(inventory).toContain('Namespace/redline-ledger');
-    // Nothing lands in another namespace but serve's grant on the ledger records.
+    // Nothing lands in another namespace but serve's and the controller's grants on the ledger records.
     for (const o of base) {
       if (!o.metadata.namespace) continue;
-      const ledger = (o.kind === 'Role' || o.kind === 'RoleBinding') && o.metadata.name === 'redline-webhook-ledger';
+      const ledger = (o.kind === 'Role' || o.kind === 'RoleBinding') && ['redline-webhook-ledger', 'redline-controller-ledger'].includes(o.metadata.name);
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(ledger ? 'redline-ledger' : NS);
     }
     // Every object says it is Redline's.
@@ -629,6 +629,25 @@ describe('RBAC', () => {
       { apiGroups: ['redline.dev'], resources: ['tenants/status'], verbs: ['update'] },
     ]);
     expect(rules('ClusterRole', 'redline-tenant').filter((r) => r.apiGroups?.includes('redline.dev'))).toEqual([]);
+  });
+
+  it('controller: the usage caches\' kinds read (list/watch), the ledger records read only, in redline-ledger only', () => {
+    const ctl = rules('ClusterRole', 'redline-controller');
+    const reads = (group: string, plural: string): boolean =>
+      ctl.some((r) => r.apiGroups?.includes(group) && r.resources?.includes(plural) && r.verbs.includes('list') && r.verbs.includes('watch'));
+    for (const r of USAGE_RESOURCES) expect(reads(r.group, r.plural), `${r.group}/${r.plural}`).toBe(true);
+    // Never a write on what it counts (the audit reads them too: get/list/watch).
+    for (const r of ctl.filter((x) => ['apps', 'batch', 'apps.k8s.appscode.com'].some((g) => x.apiGroups?.includes(g)) || x.resources?.includes('pods'))) {
+      expect(r.verbs.filter((v) => !['get', 'list', 'watch'].includes(v)), r.resources?.join()).toEqual([]);
+    }
+    expect(ctl.some((r) => r.resources?.includes('configmaps'))).toBe(false);
+    expect(find(base, 'Role', 'redline-controller-ledger')['rules']).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const binding = find(base, 'RoleBinding', 'redline-controller-ledger') as Obj & { roleRef: { name: string }; subjects: unknown[] };
+    expect(binding.metadata.namespace).toBe('redline-ledger');
+    expect(binding.roleRef.name).toBe('redline-controller-ledger');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'redline-controller', namespace: NS }]);
   });
 
   it('no wildcard verbs, resources or groups anywhere in the bundle', () => {
