@@ -4,12 +4,18 @@
 //
 //   informers (audited kinds, StorageClasses, our reports) ─┐
 //   namespace informer (the controller's) ──── plan/tenant label changed ─┼─▶ due namespaces
-//   library reloaded · leadership gained · every audit.intervalMs ── all ─┘        │ tick
+//   library reloaded · leadership gained · every audit.intervalMs ── all ─┤        │ tick
+//   an exception's approved or expires instant passed ───────────── all ─┘        │
 //                                            judge ─▶ content changed? ─▶ server-side apply
 //
 // Bounded writes: a report is written only when its content (timestamps aside) differs from the
 // stored one, and at most once per namespace per audit.minWriteIntervalMs; a namespace whose write
 // must wait stays due and is written when it may. A standby judges and writes nothing.
+//
+// Exceptions take and lose effect by the clock, not by a library change: the scheduler keeps the
+// next such instant of the library in service (one number, checked by the tick; no timer per
+// exception) and audits again once it has passed, so an expired waiver's failure is back in its
+// report within a tick, not at the next audit.intervalMs.
 
 import type { ClusterFacts } from '../../kube/cluster-facts-source.js';
 import { isRedlineError } from '../../core/errors.js';
@@ -20,6 +26,7 @@ import type { BackoffPolicy } from '../../kube/backoff.js';
 import { servedResources } from '../../kube/discovery.js';
 import { slimStorageClass } from '../../kube/storage-class-source.js';
 import type { Engine } from '../../policies/engine/engine.js';
+import { nextExceptionChange } from '../../policies/engine/exceptions.js';
 import type { NamespaceInfo } from '../../policies/engine/types.js';
 import type { ControllerLogger } from '../controller.js';
 import type { AuditSettings } from '../../core/settings/controller.js';
@@ -82,6 +89,8 @@ export class AuditController {
   private tickTimer: NodeJS.Timeout | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
   private nextFullAt = 0;
+  /** When an exception of the library in service next takes or loses effect (none: undefined). */
+  private nextExceptionAt: number | undefined;
   private leading = false;
   private seenLibrary = -1;
   private running: Promise<void> | undefined;
@@ -200,12 +209,19 @@ export class AuditController {
     if (!this.synced()) return;
     const now = this.now();
     let full = false;
+    const exceptionDue = this.nextExceptionAt !== undefined && now >= this.nextExceptionAt;
+    if (exceptionDue) this.log.info({ component: 'audit', at: new Date(this.nextExceptionAt!).toISOString() }, 'an exception took or lost effect: auditing again');
     if (!this.leading || this.seenLibrary !== this.opts.libraryVersion() || now >= this.nextFullAt) {
       this.leading = true;
       this.seenLibrary = this.opts.libraryVersion();
       this.nextFullAt = now + this.opts.settings.intervalMs;
       this.markAll();
       full = true;
+    } else if (exceptionDue) {
+      this.markAll();
+    }
+    if (full || exceptionDue) {
+      this.nextExceptionAt = nextExceptionChange(this.opts.engine().exceptionStatuses(new Date(now)), now);
     }
     if (this.due.size === 0) return;
     this.running = this.auditDue(full).finally(() => (this.running = undefined));

@@ -139,6 +139,7 @@ export interface ExceptionStatus {
   name: string;
   owner: string;
   expires: string;
+  approvedMs: number;
   expiresMs: number;
   state: ExceptionState;
   daysLeft: number;
@@ -147,9 +148,22 @@ export interface ExceptionStatus {
 /** Every exception of the library as of `nowMs` (logs, metrics, the review summary). */
 export function exceptionStatuses(exceptions: readonly CompiledException[], settings: LibrarySettings, nowMs: number): ExceptionStatus[] {
   return exceptions.map((e) => ({
-    name: e.name, owner: e.owner, expires: e.expires, expiresMs: e.expiresMs,
+    name: e.name, owner: e.owner, expires: e.expires, approvedMs: e.approvedMs, expiresMs: e.expiresMs,
     state: exceptionState(e, nowMs, settings), daysLeft: daysLeft(e, nowMs),
   }));
+}
+
+/**
+ * The next instant after `nowMs` at which an exception comes into effect (approved) or goes out of
+ * it (expires): what a waiver-dependent judgement, such as the background audit's, must be redone
+ * at. Undefined when none is ahead.
+ */
+export function nextExceptionChange(statuses: readonly Pick<ExceptionStatus, 'approvedMs' | 'expiresMs'>[], nowMs: number): number | undefined {
+  let next: number | undefined;
+  for (const s of statuses) {
+    for (const at of [s.approvedMs, s.expiresMs]) if (at > nowMs && (next === undefined || at < next)) next = at;
+  }
+  return next;
 }
 
 /** The object a review judges: its kind and name (metadata.name; '' for a generateName create). */

@@ -6,7 +6,7 @@ export { Engine, type EngineOptions } from './engine.js';
 export { loadLibrary, compileLibrary, type LoadOptions, type Library, type Plan, type CompiledPolicy } from './library.js';
 export { documentError, formatProblem, parseDocuments, unwrapLists, type DocumentError, type Problem, type SourceDocument } from './documents.js';
 export {
-  exceptionStatuses, type CompiledException, type ExceptionStatus, type LibrarySettings,
+  exceptionStatuses, nextExceptionChange, type CompiledException, type ExceptionStatus, type LibrarySettings,
 } from './exceptions.js';
 export { applyAddPatch } from './mutate.js';
 export { Quantity } from './quantity.js';

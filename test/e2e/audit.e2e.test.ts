@@ -3,11 +3,15 @@
 // real OpenReports and wg-policy report CRDs (the API server validates every report written). A
 // Redis admitted under premium must show up failing in its namespace's Report within seconds of
 // the namespace moving to free; `plan-check` must predict it and `audit` say the same; fixing the
-// object clears it; a report stays within its cap; an unchanged audit writes nothing.
+// object clears it; a report stays within its cap; an unchanged audit writes nothing. The
+// controller judges with a copy of the library, so a PolicyException can be added while it runs:
+// the failure becomes a skip naming the owner, and comes back when the exception expires.
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, spawnController, startBootstrapCluster, tempDir, until, type BootstrapCluster, type ControllerProcess } from '../bench/bootstrap-harness.js';
 import { runCli } from '../helpers/cli.js';
+import { defaultLibraryDir } from '../../policies/engine/index.js';
 import { ApiClient, ok, P, path as apiPath } from './helpers/isolation-http.js';
 import { kubedbRedis } from './helpers/isolation-objects.js';
 import { installReportCrds } from './helpers/report-crds.js';
@@ -44,6 +48,7 @@ let admin: ApiClient;
 let serve: ServeProcess;
 let controller: ControllerProcess;
 let dir: string;
+let library: string;
 
 async function report(ns: string, path = REPORT): Promise<Report | undefined> {
   const a = await admin.get(path(ns));
@@ -67,11 +72,14 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     admin = new ApiClient('admin', cluster.cp.url, cluster.cp.users['admin']!.token, cluster.cp.caPem);
     await installReportCrds(cluster.admin);
     dir = tempDir('redline-audit-e2e-');
+    library = nodePath.join(dir, 'library');
+    fs.cpSync(defaultLibraryDir(), library, { recursive: true });
+    fs.mkdirSync(nodePath.join(library, 'exceptions'));
     serve = await startServe({ kubeconfig: cluster.cp.adminKubeconfig });
     await registerWebhooks(cluster.cp.adminKubeconfig, serve);
     controller = await spawnController({
       kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-audit', dir,
-      config: { ...CONTROLLER_CONFIG, audit: { intervalMs: INTERVAL_MS, minWriteIntervalMs: MIN_WRITE_INTERVAL_MS, maxResults: MAX_RESULTS, policyReports: true } },
+      config: { ...CONTROLLER_CONFIG, policiesDir: library, audit: { intervalMs: INTERVAL_MS, minWriteIntervalMs: MIN_WRITE_INTERVAL_MS, maxResults: MAX_RESULTS, policyReports: true } },
     });
     await controller.waitReady();
     await onboard(admin, { [NS]: ['acme', 'premium'], [MANY]: ['globex', 'premium'] }, controller);
@@ -222,6 +230,54 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
       await standby.stop();
     }
   });
+
+  it('an exception turns the failure into a skip naming its owner; when it expires the failure is back', async () => {
+    const failures = facts(failing(await report(NS), 'cache'));
+    expect(failures.length).toBeGreaterThan(0);
+    // RFC 3339 to the second, as an administrator writes it; the instants are the written ones.
+    const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    const approved = iso(Date.now() - 60_000);
+    const expires = new Date(Date.parse(iso(Date.now() + 12_000)));
+    fs.writeFileSync(nodePath.join(library, 'exceptions', 'acme-cache.yaml'), `apiVersion: redline.dev/v1alpha1
+kind: PolicyException
+metadata: {name: acme-cache-downsize}
+spec:
+  owner: dba@acme.example
+  reason: cache is moved to a free-sized layout this week
+  ticket: OPS-7
+  approved: ${approved}
+  expires: ${iso(expires.getTime())}
+  policies: [{policy: plan-limits}]
+  match: {tenant: acme, namespaces: [${NS}], names: [cache]}
+`);
+    const skipped = await until('plan-limits of Redis/cache skipped in the Report', async () => {
+      const r = await report(NS);
+      const limits = (r?.results ?? []).filter((x) => x.resources[0]?.name === 'cache' && x.policy === 'plan-limits');
+      return r && limits.length > 0 && limits.every((x) => x.result === 'skip') && r;
+    }, 10_000, 50, () => controller.tail());
+    expect(Date.now()).toBeLessThan(expires.getTime()); // seen while the exception was in effect
+    const waived = (skipped.results ?? []).filter((x) => x.resources[0]?.name === 'cache' && x.policy === 'plan-limits');
+    // Every plan-limits failure, and only those, is now a skip naming the exception and its owner.
+    const rules = (xs: string[]): string[] => xs.map((f) => f.slice(0, f.indexOf(':'))).sort();
+    expect(rules(facts(waived))).toEqual(rules(failures.filter((f) => f.startsWith('plan-limits/'))));
+    for (const x of waived) {
+      expect(x.severity).toBe('info');
+      expect(x.message).toContain('excepted by acme-cache-downsize (owner dba@acme.example');
+      expect(x.properties).toMatchObject({ 'exception.name': 'acme-cache-downsize', 'exception.owner': 'dba@acme.example' });
+    }
+    expect(facts(failing(skipped, 'cache'))).toEqual(failures.filter((f) => !f.startsWith('plan-limits/')));
+    expect(skipped.summary.skip).toBeGreaterThanOrEqual(waived.length);
+
+    // No library change from here: the audit re-judges at the expiry instant itself.
+    const back = await until('the failures of Redis/cache back after expiry', async () => {
+      const r = await report(NS);
+      return r && facts(failing(r, 'cache')).join('\n') === failures.join('\n') && r;
+    }, 20_000, 50, () => controller.tail());
+    console.log(`[audit e2e] failure back in the Report ${Date.now() - expires.getTime()} ms after the exception expired`);
+    expect(Date.now()).toBeGreaterThanOrEqual(expires.getTime());
+    expect((back.results ?? []).some((x) => x.properties?.['exception.name'])).toBe(false);
+    expect(controller.tail(100_000)).toContain('an exception took or lost effect: auditing again');
+  }, 60_000);
 
   it('fixing the object clears its failures', async () => {
     const free = { memory: '256Mi', cpu: '250m' };

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { StaticClusterFacts } from '../../kube/cluster-facts-source.js';
 import { StaticNamespaceSource } from '../../kube/namespaces.js';
-import { Engine, defaultLibraryDir, loadLibrary, type JsonObject, type ReviewInput, type ReviewOutcome, type RuleResult } from '../../policies/engine/index.js';
+import { Engine, defaultLibraryDir, loadLibrary, nextExceptionChange, type JsonObject, type ReviewInput, type ReviewOutcome, type RuleResult } from '../../policies/engine/index.js';
 import { admit } from '../../webhook/admission.js';
 import type { AdmissionRequest } from '../../webhook/admission-review.js';
 import { LabelGuard } from '../../webhook/label-guard.js';
@@ -17,6 +17,7 @@ import { isRedlineOwn, judgeNamespace, type NamespaceVerdict, type StoredObject 
 import {
   buildReport, MAX_MESSAGE_LENGTH, OMITTED_ANNOTATION, OPENREPORTS, POLICY_REPORT, reportContent, severityOf, type ReportKind,
 } from '../../bootstrap/audit/report.js';
+import { compileLibrary, readLibrarySources } from '../../policies/engine/library.js';
 import { resolveControllerSettings } from '../../core/settings/controller.js';
 import { kubedbRedis, pod, podSpec, container, RESTRICTED_POD } from '../e2e/helpers/isolation-objects.js';
 
@@ -188,6 +189,51 @@ describe('reports', () => {
     const times = (grown['results'] as { resources: { name: string }[]; timestamp: { seconds: number } }[]).map((x) => [x.resources[0]!.name, x.timestamp.seconds]);
     expect(new Set(times.filter(([n]) => n === 'a').map(([, t]) => t))).toEqual(new Set([now.getTime() / 1000]));
     expect(new Set(times.filter(([n]) => n === 'b').map(([, t]) => t))).toEqual(new Set([now.getTime() / 1000 + 3600]));
+  });
+
+  it('a waived rule is reported as skip naming the exception and its owner; once expired it fails again', async () => {
+    const sources = await readLibrarySources(defaultLibraryDir(), { tests: false });
+    const waiver = `apiVersion: redline.dev/v1alpha1
+kind: PolicyException
+metadata: {name: acme-cache-limits}
+spec:
+  owner: dba@acme.example
+  reason: migrating cache to a smaller layout
+  ticket: OPS-42
+  approved: 2026-12-06T03:00:00Z
+  expires: 2026-12-06T05:00:00Z
+  policies: [{policy: plan-limits}]
+  match: {tenant: acme, names: [cache]}
+`;
+    const library = compileLibrary('lib', [...sources, { file: 'exceptions/acme.yaml', text: waiver }]);
+    const judged = (at: Date, name: string): NamespaceVerdict => judgeNamespace(new Engine(library, { clock: () => at }), FREE, [bigRedis(FREE.name, name)], undefined);
+    const plain = verdictOf('cache').objects[0]!.results.filter((r) => r.policy === 'plan-limits' && r.result === 'fail');
+    expect(plain.length).toBeGreaterThan(0);
+    for (const kind of [OPENREPORTS, POLICY_REPORT]) {
+      const r = buildReport(judged(now, 'cache'), { kind, maxResults: 100, now });
+      validate(kind, r);
+      const results = r['results'] as { policy: string; rule: string; result: string; severity: string; properties: Record<string, string> }[];
+      const limits = results.filter((x) => x.policy === 'plan-limits');
+      expect(limits.map((x) => x.rule).sort()).toEqual(plain.map((x) => x.rule).sort());
+      for (const x of limits) {
+        expect([x.result, x.severity]).toEqual(['skip', 'info']);
+        expect(x.properties).toMatchObject({ 'exception.name': 'acme-cache-limits', 'exception.owner': 'dba@acme.example' });
+      }
+      expect((r['summary'] as { skip: number }).skip).toBeGreaterThanOrEqual(plain.length);
+    }
+    // Another object of the same tenant (the names are matched exactly) is not waived.
+    const other = buildReport(judged(now, 'cache2'), { kind: OPENREPORTS, maxResults: 100, now });
+    expect((other['results'] as { policy: string; result: string }[]).filter((x) => x.policy === 'plan-limits').map((x) => x.result)).toEqual(plain.map(() => 'fail'));
+    // At the expiry instant the failures are back, with no exception named.
+    const expired = buildReport(judged(new Date('2026-12-06T05:00:00Z'), 'cache'), { kind: OPENREPORTS, maxResults: 100, now });
+    const back = (expired['results'] as { policy: string; result: string; properties: Record<string, string> }[]).filter((x) => x.policy === 'plan-limits');
+    expect(back.map((x) => x.result)).toEqual(plain.map(() => 'fail'));
+    for (const x of back) expect(x.properties['exception.name']).toBeUndefined();
+    // What the audit schedules its re-audits by: approval, then expiry, then nothing.
+    const statuses = new Engine(library).exceptionStatuses(new Date('2026-12-06T02:00:00Z'));
+    expect(nextExceptionChange(statuses, Date.parse('2026-12-06T02:00:00Z'))).toBe(Date.parse('2026-12-06T03:00:00Z'));
+    expect(nextExceptionChange(statuses, Date.parse('2026-12-06T03:00:00Z'))).toBe(Date.parse('2026-12-06T05:00:00Z'));
+    expect(nextExceptionChange(statuses, Date.parse('2026-12-06T05:00:00Z'))).toBeUndefined();
   });
 
   it('a tenant cannot grow a report without bound through long messages', () => {

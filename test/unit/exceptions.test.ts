@@ -192,7 +192,7 @@ describe('the engine applies exceptions on every review', () => {
     expect(new Engine(lib, { clock: () => new Date('2027-01-10') }).review(timeless).results.find((r) => r.rule === 'strict')?.result).toBe('skip');
     expect(new Engine(lib, { clock: () => new Date('2027-03-01') }).review(timeless).results.find((r) => r.rule === 'strict')?.result).toBe('fail');
     expect(new Engine(lib, { clock: () => new Date('2027-01-20') }).exceptionStatuses()).toEqual([
-      { name: 'acme-sessions', owner: 'dba@acme.example', expires: '2027-02-01', expiresMs: Date.parse('2027-02-01'), state: 'expiring', daysLeft: 12 },
+      { name: 'acme-sessions', owner: 'dba@acme.example', expires: '2027-02-01', approvedMs: Date.parse('2027-01-01'), expiresMs: Date.parse('2027-02-01'), state: 'expiring', daysLeft: 12 },
     ]);
   });
 
