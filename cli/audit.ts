@@ -120,17 +120,19 @@ async function judgeLive(io: ClusterIo, kubeconfig: string | undefined, scope: S
   }
 }
 
+/** The options of `audit` or `plan-check` (COMMON plus their own); no positional arguments. */
+function commandArgs<T extends Record<string, { type: 'string' }>>(argv: string[], command: string, own: T) {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, ...own } });
+  if (positionals.length) throw new RedlineError('usage', `unexpected argument ${JSON.stringify(positionals[0])}; see redline ${command} --help`);
+  return values;
+}
+
 export async function runAudit(argv: string[], io: ClusterIo = processIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...COMMON, namespace: { type: 'string' }, tenant: { type: 'string' } },
-  });
+  const values = commandArgs(argv, 'audit', { namespace: { type: 'string' }, tenant: { type: 'string' } });
   if (values.help) {
     io.out(AUDIT_HELP);
     return 0;
   }
-  if (positionals.length) throw new RedlineError('usage', `unexpected argument ${JSON.stringify(positionals[0])}; see redline audit --help`);
   if (values.namespace !== undefined && values.tenant !== undefined) throw new RedlineError('usage', 'pass --namespace or --tenant, not both');
   const format = formatOf(values.format);
   const scope: Scope = values.namespace !== undefined ? { namespace: values.namespace } : values.tenant !== undefined ? { tenant: values.tenant } : { all: true };
@@ -138,21 +140,16 @@ export async function runAudit(argv: string[], io: ClusterIo = processIo): Promi
   const verdicts = await judgeLive(io, values.kubeconfig, scope, engine);
   if (typeof verdicts === 'number') return verdicts;
   const reviews = objectReviews(verdicts);
-  io.out(render(format, reviews, engine.library.policies));
+  io.out(render(format, reviews, engine.library.policies, [], engine.exceptionStatuses()));
   return reviews.some((r) => r.denied) ? 1 : 0;
 }
 
 export async function runPlanCheck(argv: string[], io: ClusterIo = processIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...COMMON, tenant: { type: 'string' }, plan: { type: 'string' } },
-  });
+  const values = commandArgs(argv, 'plan-check', { tenant: { type: 'string' }, plan: { type: 'string' } });
   if (values.help) {
     io.out(PLAN_CHECK_HELP);
     return 0;
   }
-  if (positionals.length) throw new RedlineError('usage', `unexpected argument ${JSON.stringify(positionals[0])}; see redline plan-check --help`);
   if (!values.tenant) throw new RedlineError('usage', 'plan-check needs --tenant ID');
   if (!values.plan) throw new RedlineError('usage', 'plan-check needs --plan NAME');
   const format = formatOf(values.format);
@@ -182,7 +179,7 @@ export async function runPlanCheck(argv: string[], io: ClusterIo = processIo): P
   const denied = reviews.filter((r) => r.denied);
   const newly = denied.filter((r) => !deniedNow.has(r.doc.file));
   const from = [...new Set(now.map((v) => v.plan))].join(', ');
-  const out = render(format, reviews, engine.library.policies);
+  const out = render(format, reviews, engine.library.policies, [], engine.exceptionStatuses());
   if (format === 'json') {
     const doc = JSON.parse(out) as Record<string, unknown>;
     doc['planCheck'] = { tenant: values.tenant, plan: values.plan, currentPlans: from.split(', '), namespaces: then.map((v) => v.namespace), denied: denied.length, newlyDenied: newly.map((r) => r.doc.file), ledger: totals };
