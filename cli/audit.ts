@@ -12,7 +12,7 @@ import { judgeTenantTotals } from '../policies/review/tenant-totals.js';
 import { entitlementOf } from '../policies/tenancy/ledger.js';
 import { DIMENSIONS, formatAmount, zero } from '../policies/tenancy/usage.js';
 import type { NamespaceVerdict, ObjectVerdict } from '../bootstrap/audit/judge.js';
-import { judgeCluster, readCluster, type Scope } from '../bootstrap/audit/live.js';
+import { judgeCluster, readCluster, type LiveCluster, type Scope } from '../bootstrap/audit/live.js';
 import { processIo, type Io } from './review.js';
 
 export const AUDIT_HELP = `usage: redline audit [--kubeconfig FILE] [--namespace NS | --tenant ID] [--policies DIR]
@@ -105,11 +105,11 @@ async function connect(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): 
   return KubeApi.create({ kubeConfig: loadKubeConfig(access), timeoutMs: 30_000 });
 }
 
-/** Reads and judges; a scope that names nothing is exit code 2 with the reason. */
-async function judgeLive(io: ClusterIo, kubeconfig: string | undefined, scope: Scope, engine: Engine, plan?: string): Promise<NamespaceVerdict[] | number> {
+/** Reads the live objects in scope; an unreadable cluster is exit code 2 with the reason. */
+async function readLive(io: ClusterIo, kubeconfig: string | undefined, scope: Scope): Promise<LiveCluster | number> {
   const api = await connect(kubeconfig, io.env ?? process.env);
   try {
-    return judgeCluster(engine, await readCluster(api, scope), plan);
+    return await readCluster(api, scope);
   } catch (e) {
     if (isRedlineError(e, 'usage')) throw e;
     // Exit 2, not 1 (the code of "denied"): the cluster is this command's input, and it was unreadable.
@@ -137,9 +137,9 @@ export async function runAudit(argv: string[], io: ClusterIo = processIo): Promi
   const format = formatOf(values.format);
   const scope: Scope = values.namespace !== undefined ? { namespace: values.namespace } : values.tenant !== undefined ? { tenant: values.tenant } : { all: true };
   const engine = new Engine(await loadLibrary(values.policies ?? defaultLibraryDir()));
-  const verdicts = await judgeLive(io, values.kubeconfig, scope, engine);
-  if (typeof verdicts === 'number') return verdicts;
-  const reviews = objectReviews(verdicts);
+  const live = await readLive(io, values.kubeconfig, scope);
+  if (typeof live === 'number') return live;
+  const reviews = objectReviews(judgeCluster(engine, live));
   io.out(render(format, reviews, engine.library.policies, [], engine.exceptionStatuses()));
   return reviews.some((r) => r.denied) ? 1 : 0;
 }
@@ -155,20 +155,10 @@ export async function runPlanCheck(argv: string[], io: ClusterIo = processIo): P
   const format = formatOf(values.format);
   const engine = new Engine(await loadLibrary(values.policies ?? defaultLibraryDir()));
   if (!engine.hasPlan(values.plan)) throw new RedlineError('usage', `--plan ${values.plan} is not defined; known plans: ${[...engine.library.plans.keys()].join(', ')}`);
-  const api = await connect(values.kubeconfig, io.env ?? process.env);
-  let now: NamespaceVerdict[];
-  let then: NamespaceVerdict[];
-  try {
-    const live = await readCluster(api, { tenant: values.tenant });
-    now = judgeCluster(engine, live);
-    then = judgeCluster(engine, live, values.plan);
-  } catch (e) {
-    if (isRedlineError(e, 'usage')) throw e;
-    io.err(`redline: cannot read the cluster: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
-  } finally {
-    api.close();
-  }
+  const live = await readLive(io, values.kubeconfig, { tenant: values.tenant });
+  if (typeof live === 'number') return live;
+  const now = judgeCluster(engine, live);
+  const then = judgeCluster(engine, live, values.plan);
   const reviews = objectReviews(then);
   // The tenant ledger as admission would judge these objects on plan NAME: a tenant-totals denial on
   // each object past the plan's spec.tenantTotals, and the sums.
