@@ -19,7 +19,6 @@ import { KubeApi } from '../kube/api-client.js';
 import { defaultIdentity, kubeLeaseClient, LeaderElector } from '../kube/lease.js';
 import { TokenBucket } from '../kube/token-bucket.js';
 import { ControllerMetrics } from '../bootstrap/metrics.js';
-import { usageMessage } from '../core/settings/argv.js';
 import { CONTROLLER_SPEC, type ControllerSettings } from '../core/settings/controller.js';
 import { describeSettings, loadSettings } from '../core/settings/load.js';
 import { formatProblems } from '../core/settings/spec.js';
@@ -66,7 +65,7 @@ export async function runController(argv: string[], io: ControllerIo = {}): Prom
   }
   if (args.usage.length || args.positional.length) {
     throw new RedlineError('usage',
-      [...args.usage.map(usageMessage), ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
+      [...args.usage.map((u) => u.message), ...args.positional.map((p) => `unexpected argument ${JSON.stringify(p)}`)].join('\n') + '\n\nsee redline controller --help',
     );
   }
   if (!args.settings) {

@@ -13,7 +13,6 @@ import { RedlineError } from '../core/errors.js';
 import { isDnsLabel, isLabelValue } from '../core/names.js';
 import { ANNOTATION_BOOTSTRAP, TENANT_SECRETS } from '../core/vocabulary.js';
 import { defaultLibraryDir, loadLibrary } from '../policies/engine/index.js';
-import { usageMessage } from '../core/settings/argv.js';
 import { CONTROLLER_SPEC, type ControllerSettings } from '../core/settings/controller.js';
 import { loadSettings } from '../core/settings/load.js';
 import { formatProblems } from '../core/settings/spec.js';
@@ -35,7 +34,7 @@ export async function runRender(argv: string[], io: { stdout?: Pick<Writable, 'w
     return 0;
   }
   const [what, ...rest] = args.positional;
-  const problems = args.usage.map(usageMessage);
+  const problems = args.usage.map((u) => u.message);
   if (what !== 'tenant') problems.push(what === undefined ? 'missing what to render: tenant' : `cannot render ${JSON.stringify(what)}: only "tenant"`);
   for (const p of rest) problems.push(`unexpected argument ${JSON.stringify(p)}`);
   const namespace = args.extras.get('--namespace');

@@ -2,19 +2,17 @@
 // repeated list flags add up, `--config FILE`, `--help`. Bad flags are usage problems, kept apart
 // from bad settings.
 
+import type { Problem } from '../result.js';
 import { splitList } from './values.js';
 import type { Setting } from './spec.js';
 
 export const CONFIG_FLAG = '--config';
 
-export interface UsageProblem {
-  flag: string;
-  issue: 'unknown' | 'needs-value';
-}
+/** A bad flag; the message is `unknown flag --x` / `flag --x needs a value`. */
+export type UsageProblem = Problem & { flag: string; issue: 'unknown' | 'needs-value' };
 
-/** `unknown flag --x` / `flag --x needs a value`. */
-export function usageMessage(u: UsageProblem): string {
-  return u.issue === 'unknown' ? `unknown flag ${u.flag}` : `flag ${u.flag} needs a value`;
+function usageProblem(flag: string, issue: UsageProblem['issue']): UsageProblem {
+  return { flag, issue, message: issue === 'unknown' ? `unknown flag ${flag}` : `flag ${flag} needs a value` };
 }
 
 export interface ParsedArgv {
@@ -52,7 +50,7 @@ export function parseArgv(table: readonly Setting[], argv: readonly string[], ex
     };
     if (name === CONFIG_FLAG || extra.has(name)) {
       const v = takeValue();
-      if (v === undefined || v === '') out.usage.push({ flag: name, issue: 'needs-value' });
+      if (v === undefined || v === '') out.usage.push(usageProblem(name, 'needs-value'));
       else if (name === CONFIG_FLAG) out.config = v;
       else out.extras.set(name, v);
       continue;
@@ -67,7 +65,7 @@ export function parseArgv(table: readonly Setting[], argv: readonly string[], ex
       }
     }
     if (!s) {
-      out.usage.push({ flag: name, issue: 'unknown' });
+      out.usage.push(usageProblem(name, 'unknown'));
       continue;
     }
     if (s.kind === 'bool') {
@@ -75,7 +73,7 @@ export function parseArgv(table: readonly Setting[], argv: readonly string[], ex
       continue;
     }
     const v = takeValue();
-    if (v === undefined) out.usage.push({ flag: name, issue: 'needs-value' });
+    if (v === undefined) out.usage.push(usageProblem(name, 'needs-value'));
     else if (s.kind === 'list') {
       const prev = out.flags.get(s.path)?.value;
       out.flags.set(s.path, { value: [...(Array.isArray(prev) ? prev : []), ...splitList(v)], flag: name });

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { RedlineError } from '../errors.js';
 import { isDnsLabel } from '../names.js';
+import { formatProblem, type FieldProblem } from '../result.js';
 import { CERT_SECRET_DEFAULTS } from '../vocabulary.js';
 import type { Setting } from './spec.js';
 
@@ -72,22 +73,17 @@ export const CERT_SETTINGS: readonly Setting[] = Object.freeze([
   { path: 'certs.ipAddresses', kind: 'list', env: 'REDLINE_CONTROLLER_CERTS_IP_ADDRESSES', default: d.ipAddresses, doc: 'IP addresses for the serving certificate (a webhook registered by URL on an IP)' },
 ] satisfies Setting[]);
 
-export interface CertSettingProblem {
-  /** The field of CertSettings (e.g. servingLifetimeMs). */
-  field: string;
-  message: string;
-}
-
 /**
  * Every check of certificate settings, in one place: each field that is present, then (`complete`:
  * all the fields the rules relate are given) what the per-field table cannot see — the serving
  * certificate outlives its CA; a CA rotation leaves no time before the serving certificate expires.
  * The table's narrower ranges (controller.ts) apply to settings an operator writes; this check is
- * what every user of the values (settings, authority, CertManager) needs to hold.
+ * what every user of the values (settings, authority, CertManager) needs to hold. A problem's path
+ * is the field of CertSettings (e.g. servingLifetimeMs).
  */
-export function validateCertSettings(s: Partial<CertSettings>, opts: { complete?: boolean } = {}): CertSettingProblem[] {
-  const problems: CertSettingProblem[] = [];
-  const at = (field: string, message: string): void => void problems.push({ field, message });
+export function validateCertSettings(s: Partial<CertSettings>, opts: { complete?: boolean } = {}): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const at = (path: string, message: string): void => void problems.push({ path, message });
   if (s.mode !== undefined && !(CERT_MODES as readonly string[]).includes(s.mode)) at('mode', `must be managed or external, got ${String(s.mode)}`);
   for (const k of ['serviceName', 'namespace'] as const) {
     const v = s[k];
@@ -114,11 +110,11 @@ export function validateCertSettings(s: Partial<CertSettings>, opts: { complete?
 
 /** validateCertSettings of complete settings, as `controller.certs.<field>: message` lines. */
 export function checkCertSettings(s: CertSettings): string[] {
-  return validateCertSettings(s, { complete: true }).map((p) => `controller.certs.${p.field}: ${p.message}`);
+  return validateCertSettings(s, { complete: true }).map((p) => formatProblem({ ...p, path: `controller.certs.${p.path}` }));
 }
 
 /** Throws an Error listing every problem (for code that receives values from a caller, not a file). */
 export function assertCertSettings(s: Partial<CertSettings>, opts: { complete?: boolean } = {}): void {
   const problems = validateCertSettings(s, opts);
-  if (problems.length) throw new RedlineError('config-invalid', `invalid certificate settings: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, { problems: problems.map((p) => `${p.field}: ${p.message}`) });
+  if (problems.length) throw new RedlineError('config-invalid', `invalid certificate settings: ${problems.map(formatProblem).join('; ')}`, { problems: problems.map(formatProblem) });
 }

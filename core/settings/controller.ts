@@ -8,7 +8,8 @@ import { isIP } from 'node:net';
 import { CONTROLLER_NAME, REDLINE_NAMESPACE, TENANT_GROUP_PREFIX } from '../vocabulary.js';
 import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, validateCertSettings, type CertSettings } from './certs.js';
 import { resolveSettings, type ResolveInput } from './resolve.js';
-import { LOG_LEVELS, type CheckContext, type LogLevel, type Parsed, type Setting, type SettingProblem, type SettingsSpec } from './spec.js';
+import { LOG_LEVELS, type CheckContext, type LogLevel, type Parsed, type Setting, type SettingsSpec } from './spec.js';
+import { fail, ok, type FieldProblem } from '../result.js';
 import { isPlainObject, splitList } from './values.js';
 
 export const OFFBOARDING_MODES = ['delete', 'orphan'] as const;
@@ -114,7 +115,7 @@ export const CONTROLLER_SPEC: SettingsSpec = { section: 'controller', table: CON
 
 /** tenantSubjects: a list of {kind, name[, namespace]} (env: JSON). */
 function parseSubjects(v: unknown, raw: boolean): Parsed {
-  const bad = (expected: string): Parsed => ({ ok: false, expected });
+  const bad = (expected: string): Parsed => fail(expected);
   let list: unknown = v;
   if (typeof v === 'string' && raw) {
     try {
@@ -136,20 +137,20 @@ function parseSubjects(v: unknown, raw: boolean): Parsed {
     if (kind !== 'ServiceAccount' && x['namespace'] !== undefined) return bad(`[${i}].namespace is only for ServiceAccount subjects`);
     out.push({ kind, name: x['name'], ...(kind === 'ServiceAccount' ? { namespace: x['namespace'] as string } : {}) });
   }
-  return { ok: true, value: out };
+  return ok(out);
 }
 
 /** A list (comma-separated text from the environment) of IPv4/IPv6 CIDRs; a bare address is one host (/32, /128). */
 function parseCidrs(v: unknown, raw: boolean): Parsed {
   const items: unknown = typeof v === 'string' && raw ? splitList(v) : v;
-  if (!Array.isArray(items)) return { ok: false, expected: 'must be a list of CIDRs (e.g. 10.0.0.10/32)' };
+  if (!Array.isArray(items)) return fail('must be a list of CIDRs (e.g. 10.0.0.10/32)');
   const out: string[] = [];
   for (const [i, x] of items.entries()) {
     const cidr = typeof x === 'string' ? normaliseCidr(x.trim()) : null;
-    if (!cidr) return { ok: false, expected: `[${i}] ${JSON.stringify(x)} is not an IPv4 or IPv6 CIDR (e.g. 10.0.0.10/32, fd00::1/128)` };
+    if (!cidr) return fail(`[${i}] ${JSON.stringify(x)} is not an IPv4 or IPv6 CIDR (e.g. 10.0.0.10/32, fd00::1/128)`);
     out.push(cidr);
   }
-  return { ok: true, value: [...new Set(out)] };
+  return ok([...new Set(out)]);
 }
 
 function normaliseCidr(text: string): string | null {
@@ -167,7 +168,7 @@ function normaliseCidr(text: string): string | null {
 /** A non-empty list (comma-separated text from the environment) of TCP ports 1-65535. */
 function parsePorts(v: unknown, raw: boolean): Parsed {
   const items: unknown = typeof v === 'string' && raw ? splitList(v) : v;
-  const bad: Parsed = { ok: false, expected: 'must be a non-empty list of ports 1-65535' };
+  const bad: Parsed = fail('must be a non-empty list of ports 1-65535');
   if (!Array.isArray(items) || items.length === 0) return bad;
   const out: number[] = [];
   for (const x of items) {
@@ -175,12 +176,12 @@ function parsePorts(v: unknown, raw: boolean): Parsed {
     if (!Number.isInteger(n) || n < 1 || n > 65535) return bad;
     out.push(n);
   }
-  return { ok: true, value: [...new Set(out)].sort((a, b) => a - b) };
+  return ok([...new Set(out)].sort((a, b) => a - b));
 }
 
 /** retry < renew < lease; every backoff's initial delay ≤ its maximum. */
-function crossChecks(c: CheckContext): SettingProblem[] {
-  const problems: SettingProblem[] = [];
+function crossChecks(c: CheckContext): FieldProblem[] {
+  const problems: FieldProblem[] = [];
   const compare = (a: string, b: string, bad: (x: number, y: number) => boolean, message: (x: number, y: number) => string): void => {
     const [x, y] = [c.get(a), c.get(b)];
     if (typeof x === 'number' && typeof y === 'number' && bad(x, y)) problems.push({ path: `controller.${a}`, message: `${message(x, y)} (${c.origin(a)})` });
@@ -194,7 +195,7 @@ function crossChecks(c: CheckContext): SettingProblem[] {
   le('audit.minWriteIntervalMs', 'audit.intervalMs');
   if (c.clean) {
     const certs = Object.fromEntries(Object.keys(DEFAULT_CERT_SETTINGS).map((k) => [k, c.get(`certs.${k}`)])) as unknown as CertSettings;
-    for (const p of validateCertSettings(certs, { complete: true })) problems.push({ path: `controller.certs.${p.field}`, message: p.message });
+    for (const p of validateCertSettings(certs, { complete: true })) problems.push({ ...p, path: `controller.certs.${p.path}` });
   }
   return problems;
 }
@@ -204,13 +205,13 @@ function crossChecks(c: CheckContext): SettingProblem[] {
  * from argv and a file). Returns the settings (deep-frozen), or every problem with its path
  * (`controller.<path>`).
  */
-export function resolveControllerSettings(input: ResolveInput): { settings: ControllerSettings | null; problems: SettingProblem[] } {
+export function resolveControllerSettings(input: ResolveInput): { settings: ControllerSettings | null; problems: FieldProblem[] } {
   const { settings, problems } = resolveSettings<ControllerSettings>(CONTROLLER_SPEC, input);
   return { settings: settings as ControllerSettings | null, problems };
 }
 
 /** Pure validation of a `controller:` section alone (defaults for what it omits). */
-export function validateControllerSettings(section: unknown): { settings: ControllerSettings | null; problems: SettingProblem[] } {
+export function validateControllerSettings(section: unknown): { settings: ControllerSettings | null; problems: FieldProblem[] } {
   return resolveControllerSettings({ file: section, fileName: 'config', cwd: '/' });
 }
 

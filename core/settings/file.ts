@@ -3,12 +3,13 @@
 
 import { parseDocument } from 'yaml';
 import { describe, isPlainObject } from './values.js';
-import { SECTIONS, type SettingProblem, type SettingsSpec } from './spec.js';
+import { SECTIONS, type SettingsSpec } from './spec.js';
+import type { FieldProblem } from '../result.js';
 
 export const CONFIG_ENV = 'REDLINE_CONFIG';
 
 /** Reads the config file's sections; every problem has the path `config`. */
-export function readConfigFile(file: string, resolved: string, read: (f: string) => string, problems: SettingProblem[]): Record<string, unknown> {
+export function readConfigFile(file: string, resolved: string, read: (f: string) => string, problems: FieldProblem[]): Record<string, unknown> {
   let text: string;
   try {
     text = read(resolved);
@@ -35,9 +36,9 @@ export function readConfigFile(file: string, resolved: string, read: (f: string)
 }
 
 /** Unknown sections, and other processes' sections that are not mappings (unless the spec ignores them). */
-export function checkOtherSections(spec: SettingsSpec, sections: Record<string, unknown>, file: string | undefined): SettingProblem[] {
+export function checkOtherSections(spec: SettingsSpec, sections: Record<string, unknown>, file: string | undefined): FieldProblem[] {
   if (spec.otherSections === 'ignore') return [];
-  const problems: SettingProblem[] = [];
+  const problems: FieldProblem[] = [];
   for (const [name, content] of Object.entries(sections)) {
     if (!(SECTIONS as readonly string[]).includes(name)) {
       problems.push({ path: name, message: `unknown section (from file ${file}); known: ${SECTIONS.join(', ')}` });

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { parseArgv, CONFIG_FLAG, type UsageProblem } from './argv.js';
 import { CONFIG_ENV, checkOtherSections, readConfigFile } from './file.js';
 import { deepFreeze, resolveSettings, type Resolved } from './resolve.js';
-import type { SettingProblem, SettingsSpec } from './spec.js';
+import type { SettingsSpec } from './spec.js';
+import type { FieldProblem } from '../result.js';
 
 export interface LoadInput {
   argv: readonly string[];
@@ -39,7 +40,7 @@ export function loadSettings<T>(spec: SettingsSpec, input: LoadInput): Loaded<T>
   const cwd = input.cwd ?? process.cwd();
   const read = input.readFile ?? ((f: string) => readFileSync(f, 'utf8'));
   const args = parseArgv(spec.table, input.argv, input.extraFlags ?? []);
-  const problems: SettingProblem[] = [];
+  const problems: FieldProblem[] = [];
 
   const configFile = args.config ?? (env[CONFIG_ENV] ? env[CONFIG_ENV] : undefined);
   const configPath = configFile === undefined ? null : path.resolve(cwd, configFile);

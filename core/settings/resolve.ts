@@ -11,7 +11,8 @@
 // message says so when it sees such a value.
 
 import { convert, describe, hint, isPlainObject, type Source } from './values.js';
-import type { DeepReadonly, Setting, SettingProblem, SettingsSpec } from './spec.js';
+import type { DeepReadonly, Setting, SettingsSpec } from './spec.js';
+import type { FieldProblem } from '../result.js';
 
 export interface ResolveInput {
   /** The process's section of the config file (already parsed), or undefined. */
@@ -28,7 +29,7 @@ export interface ResolveInput {
 export interface Resolved<T> {
   /** Deep-frozen; null when there are problems. */
   settings: DeepReadonly<T> | null;
-  problems: SettingProblem[];
+  problems: FieldProblem[];
 }
 
 /**
@@ -39,7 +40,7 @@ export interface Resolved<T> {
 export function resolveSettings<T>(spec: SettingsSpec, input: ResolveInput, earlier = 0): Resolved<T> {
   const { section, table } = spec;
   const cwd = input.cwd ?? process.cwd();
-  const problems: SettingProblem[] = [];
+  const problems: FieldProblem[] = [];
   const sources = new Map<string, Source>();
   for (const s of table) sources.set(s.path, { value: s.default, raw: false, base: cwd, origin: 'default' });
 
@@ -58,7 +59,7 @@ export function resolveSettings<T>(spec: SettingsSpec, input: ResolveInput, earl
     const src = sources.get(s.path)!;
     const r = convert(s, src);
     if (r.ok) values.set(s.path, r.value);
-    else problems.push({ path: `${section}.${s.path}`, message: `${r.expected}, got ${describe(src.value)} (${src.origin}${hint(s, src)})` });
+    else problems.push({ path: `${section}.${s.path}`, message: `${r.problem}, got ${describe(src.value)} (${src.origin}${hint(s, src)})` });
   }
   if (spec.check) {
     problems.push(
@@ -102,7 +103,7 @@ function walkFile(
   table: readonly Setting[],
   node: unknown,
   prefix: string,
-  at: { section: string; origin: string; base: string; sources: Map<string, Source>; problems: SettingProblem[] },
+  at: { section: string; origin: string; base: string; sources: Map<string, Source>; problems: FieldProblem[] },
 ): void {
   const full = (p: string): string => (p ? `${at.section}.${p}` : at.section);
   if (!isPlainObject(node)) {

@@ -3,7 +3,8 @@
 // table (SERVE_SETTINGS) drives parsing, validation, `--help` and the README's settings list.
 
 import { CONTROLLER_SERVICE_ACCOUNT, SERVICE_ACCOUNT_PREFIX } from '../vocabulary.js';
-import type { CheckContext, LogLevel, Parsed, Setting, SettingProblem, SettingsSpec } from './spec.js';
+import type { CheckContext, LogLevel, Parsed, Setting, SettingsSpec } from './spec.js';
+import { fail, ok, type FieldProblem } from '../result.js';
 import { LOG_LEVELS } from './spec.js';
 
 export const MIB = 1024 * 1024;
@@ -44,12 +45,12 @@ export interface ServeSettings {
 
 
 function parseServiceAccount(v: unknown): Parsed {
-  if (typeof v !== 'string') return { ok: false, expected: 'must be a service account' };
+  if (typeof v !== 'string') return fail('must be a service account');
   const t = v.trim();
-  if (t === '' || /^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/.test(t)) return { ok: true, value: t };
+  if (t === '' || /^system:serviceaccount:[a-z0-9-]+:[a-z0-9.-]+$/.test(t)) return ok(t);
   const m = /^([a-z0-9-]+)[/:]([a-z0-9.-]+)$/.exec(t);
-  if (m) return { ok: true, value: `${SERVICE_ACCOUNT_PREFIX}${m[1]}:${m[2]}` };
-  return { ok: false, expected: 'must be namespace/name or system:serviceaccount:<namespace>:<name>' };
+  if (m) return ok(`${SERVICE_ACCOUNT_PREFIX}${m[1]}:${m[2]}`);
+  return fail('must be namespace/name or system:serviceaccount:<namespace>:<name>');
 }
 
 /** Paths are inside the `serve:` section (messages say `serve.<path>`). */
@@ -85,9 +86,9 @@ export const SERVE_SETTINGS: readonly Setting[] = Object.freeze([
 
 export const SERVE_SPEC: SettingsSpec = { section: 'serve', table: SERVE_SETTINGS, check: crossChecks };
 
-function crossChecks(c: CheckContext): SettingProblem[] {
+function crossChecks(c: CheckContext): FieldProblem[] {
   if (!c.clean) return [];
-  const problems: SettingProblem[] = [];
+  const problems: FieldProblem[] = [];
   const at = (p: string, message: string): void => void problems.push({ path: `serve.${p}`, message });
   const [certFile, keyFile, secretDir] = ['tls.certFile', 'tls.keyFile', 'tls.secretDir'].map((p) => c.get<string | null>(p) ?? null);
   const [port, healthPort] = [c.get<number>('port'), c.get<number>('healthPort')];

@@ -2,6 +2,8 @@
 // kind, env variable, flag, default, doc) under its own section of the config file, and its
 // cross-field checks. The rest of core/settings/ does the work (see load.ts for the order).
 
+import type { FieldProblem, Result } from '../result.js';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -16,7 +18,7 @@ export type DeepReadonly<T> = T extends (infer U)[]
     : T;
 
 /** A parsed value, or what the value should have been ("must be …"). */
-export type Parsed = { ok: true; value: unknown } | { ok: false; expected: string };
+export type Parsed = Result<unknown, string>;
 
 export type SettingKind =
   | 'port' // integer 0-65535
@@ -51,13 +53,11 @@ export interface Setting {
   doc: string;
 }
 
-export interface SettingProblem {
-  /** Full dotted path (e.g. controller.leaderElection.renewDeadlineMs), or `config` for the file. */
-  path: string;
-  message: string;
-}
-
-export function formatProblems(problems: readonly SettingProblem[]): string {
+/**
+ * Bad settings, one per line. A setting's problem has its full dotted path (e.g.
+ * controller.leaderElection.renewDeadlineMs), or `config` for the file.
+ */
+export function formatProblems(problems: readonly FieldProblem[]): string {
   return problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
 }
 
@@ -75,7 +75,7 @@ export interface SettingsSpec {
   section: Section;
   table: readonly Setting[];
   /** Cross-field checks; problems carry full paths (`serve.tls`, `controller.retry.initialMs`). */
-  check?: (ctx: CheckContext) => SettingProblem[];
+  check?: (ctx: CheckContext) => FieldProblem[];
   /** The file's other top-level keys: unknown or malformed sections are reported (default), or ignored. */
   otherSections?: 'check' | 'ignore';
 }

@@ -1,8 +1,10 @@
 // One value of a setting, as written in the file (YAML types) or as text (environment, flag),
-// parsed by the setting's kind. Never throws: a bad value is `{ ok: false, expected }`.
+// parsed by the setting's kind. Never throws: a bad value is a failed Result saying what it should
+// have been.
 
 import path from 'node:path';
 import { isDnsLabel, isLabelKey, isLabelValue } from '../names.js';
+import { fail, ok } from '../result.js';
 import type { Parsed, Setting } from './spec.js';
 
 const KIB = 1024;
@@ -57,8 +59,7 @@ export function hint(s: Setting, src: Source): string {
 
 export function convert(s: Setting, src: Source): Parsed {
   const v = src.value;
-  const ok = (value: unknown): Parsed => ({ ok: true, value });
-  const bad = (expected: string): Parsed => ({ ok: false, expected });
+  const bad = (expected: string): Parsed => fail(expected);
   if (v === null || v === undefined) return s.default === null ? ok(null) : bad('must be set');
   switch (s.kind) {
     case 'port':

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { usageMessage } from '../../core/settings/argv.js';
 import { CONTROLLER_SETTINGS, CONTROLLER_SPEC, defaultControllerSettings, resolveControllerSettings, validateControllerSettings } from '../../core/settings/controller.js';
 import { loadSettings, type LoadInput } from '../../core/settings/load.js';
 
@@ -149,12 +148,12 @@ describe('controller settings', () => {
         return t;
       },
     });
-    expect(args.usage.map(usageMessage)).toEqual([]);
+    expect(args.usage.map((u) => u.message)).toEqual([]);
     expect(args.problems).toEqual([]);
     expect(args.settings).toMatchObject({ policiesDir: '/etc/redline/lib', workers: 3, kubeconfig: '/work/kc.yaml', healthPort: 0, leaderElection: { enabled: false } });
 
     const bad = loadControllerArgs({ argv: ['--bogus', '--qps', '--workers', 'x', '--config', 'missing.yaml'], env: {}, cwd: '/', readFile: () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); } });
-    expect(bad.usage.map(usageMessage)).toEqual(['unknown flag --bogus', 'flag --qps needs a value']);
+    expect(bad.usage.map((u) => u.message)).toEqual(['unknown flag --bogus', 'flag --qps needs a value']);
     expect(bad.problems.map((p) => p.path)).toEqual(['config', 'controller.workers']);
     expect(bad.settings).toBeNull();
   });

@@ -26,7 +26,7 @@ const TABLE: readonly Setting[] = [
     kind: 'custom',
     env: 'T_EVEN',
     default: 2,
-    parse: (v) => (Number(v) % 2 === 0 ? { ok: true, value: Number(v) } : { ok: false, expected: 'must be even' }),
+    parse: (v) => (Number(v) % 2 === 0 ? { ok: true, value: Number(v) } : { ok: false, problem: 'must be even' }),
     doc: 'an even number',
   },
 ];
@@ -120,7 +120,7 @@ describe('origins and problems', () => {
   it('reports every problem at once: usage, file, fields, custom kinds', () => {
     const files = { '/w/c.yaml': 'serve:\n  prot: 1\n  limits: 3\n' };
     const r = load({ argv: ['--config', 'c.yaml', '--bogus', '--dir', 'stray'], env: { T_EVEN: '3', T_LABELS: 'novalue', T_NAMESPACES: 'ok,Not_OK' }, files });
-    expect(r.usage).toEqual([{ flag: '--bogus', issue: 'unknown' }]);
+    expect(r.usage).toEqual([{ flag: '--bogus', issue: 'unknown', message: 'unknown flag --bogus' }]);
     expect(r.positional).toEqual([]);
     expect(r.problems.map((p) => p.path)).toEqual(['serve.prot', 'serve.limits', 'serve.labels', 'serve.namespaces', 'serve.even']);
     expect(r.problems[0]!.message).toBe('unknown field (from file c.yaml); did you mean port?');
@@ -163,8 +163,8 @@ describe('argv', () => {
   it('a flag without its value is a usage problem; REDLINE_CONFIG names the file', () => {
     const r = load({ argv: ['--port', '--debug', '--config'], env: { REDLINE_CONFIG: 'x.yaml' } });
     expect(r.usage).toEqual([
-      { flag: '--port', issue: 'needs-value' },
-      { flag: '--config', issue: 'needs-value' },
+      { flag: '--port', issue: 'needs-value', message: 'flag --port needs a value' },
+      { flag: '--config', issue: 'needs-value', message: 'flag --config needs a value' },
     ]);
     expect(r.problems).toEqual([{ path: 'config', message: 'cannot read x.yaml: ENOENT' }]);
     expect(r.configFile).toBe('/w/x.yaml');
