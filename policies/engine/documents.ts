@@ -3,26 +3,13 @@
 
 import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, type Document, type Node } from 'yaml';
 import { RedlineError } from '../../core/errors.js';
+import { formatProblem, type DocumentProblem } from '../../core/result.js';
 import type { JsonObject } from './types.js';
 
-export interface Problem {
-  file: string;
-  line: number;
-  column: number;
-  /** Field path inside the document, e.g. spec.rules[2].expression; '' for the document itself. */
-  path: string;
-  message: string;
-}
-
-export function formatProblem(p: Problem): string {
-  const where = `${p.file}:${p.line}:${p.column}`;
-  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
-}
-
 /** Documents that do not parse or validate: a 'document-invalid' RedlineError with every problem's position. */
-export type DocumentError = RedlineError<Problem>;
+export type DocumentError = RedlineError<DocumentProblem>;
 
-export function documentError(problems: Problem[]): DocumentError {
+export function documentError(problems: DocumentProblem[]): DocumentError {
   return new RedlineError('document-invalid', problems.map(formatProblem).join('\n'), { problems });
 }
 
@@ -48,10 +35,10 @@ export function pathToString(path: readonly (string | number)[]): string {
 }
 
 /** Splits a file into documents. Empty documents are skipped; non-object documents are problems. */
-export function parseDocuments(file: string, text: string): { docs: SourceDocument[]; problems: Problem[] } {
+export function parseDocuments(file: string, text: string): { docs: SourceDocument[]; problems: DocumentProblem[] } {
   const lineCounter = new LineCounter();
   const docs: SourceDocument[] = [];
-  const problems: Problem[] = [];
+  const problems: DocumentProblem[] = [];
   const pos = (offset: number): { line: number; column: number } => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };

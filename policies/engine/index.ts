@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 export { Engine, type EngineOptions } from './engine.js';
 export { loadLibrary, compileLibrary, type LoadOptions, type Library, type Plan, type CompiledPolicy } from './library.js';
-export { documentError, formatProblem, parseDocuments, unwrapLists, type DocumentError, type Problem, type SourceDocument } from './documents.js';
+export { documentError, parseDocuments, unwrapLists, type DocumentError, type SourceDocument } from './documents.js';
 export {
   exceptionStatuses, nextExceptionChange, type CompiledException, type ExceptionStatus, type LibrarySettings,
 } from './exceptions.js';

@@ -6,7 +6,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { compile, toCel, type Compiled, type Expectation } from './cel.js';
-import { documentError, parseDocuments, pathToString, type Problem, type SourceDocument } from './documents.js';
+import type { DocumentProblem } from '../../core/result.js';
+import { documentError, parseDocuments, pathToString, type SourceDocument } from './documents.js';
 import { compileException, DEFAULT_LIBRARY_SETTINGS, librarySettingsOf, type CompiledException, type LibrarySettings } from './exceptions.js';
 import { preparedFor, type LibrarySource } from './prepared.js';
 import { API_VERSION, DOCUMENT_KINDS, describeSchemaError, instanceSegments, relevantErrors, validatorFor, type DocumentKind } from './schema.js';
@@ -208,7 +209,7 @@ export function onlyPolicyTests(text: string): boolean {
  * `npm run build`) for each source name; they are not validated again.
  */
 export function compileLibrary(dir: string, sources: { file: string; text: string; name?: string }[], prepared: ReadonlyMap<string, SourceDocument[]> | null = null, lazy = false): Library {
-  const problems: Problem[] = [];
+  const problems: DocumentProblem[] = [];
   const plans = new Map<string, Plan>();
   const policies: CompiledPolicy[] = [];
   const tests: SourceDocument[] = [];
@@ -288,11 +289,11 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
 
 type Report = (path: (string | number)[], message: string) => void;
 
-function expressionProblem(doc: SourceDocument, path: (string | number)[], offset: number, message: string): Problem {
+function expressionProblem(doc: SourceDocument, path: (string | number)[], offset: number, message: string): DocumentProblem {
   return { file: doc.file, ...doc.locateInValue(path, offset), path: pathToString(path), message };
 }
 
-function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: Problem) => void, lazy: boolean): CompiledPolicy | null {
+function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: DocumentProblem) => void, lazy: boolean): CompiledPolicy | null {
   const spec = doc.value['spec'] as JsonObject;
   let ok = true;
   const cel = (path: (string | number)[], source: unknown, expect: Expectation): Compiled | null => {

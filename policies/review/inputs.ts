@@ -3,7 +3,8 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { isRedlineError, RedlineError } from '../../core/errors.js';
-import { parseDocuments, unwrapLists, type Problem, type SourceDocument } from '../engine/documents.js';
+import type { DocumentProblem } from '../../core/result.js';
+import { parseDocuments, unwrapLists, type SourceDocument } from '../engine/documents.js';
 import { listYamlFiles } from '../engine/library.js';
 
 /**
@@ -18,9 +19,9 @@ function tooLarge(what: string, bytes: number | undefined): string {
   return `${what} is${size} over the ${MAX_INPUT_BYTES / 1024 / 1024} MiB a review reads from one input (the API server takes objects of at most 3 MiB); split it into smaller files`;
 }
 
-export async function readManifests(paths: readonly string[], stdin: () => Promise<string>): Promise<{ docs: SourceDocument[]; problems: Problem[] }> {
+export async function readManifests(paths: readonly string[], stdin: () => Promise<string>): Promise<{ docs: SourceDocument[]; problems: DocumentProblem[] }> {
   const docs: SourceDocument[] = [];
-  const problems: Problem[] = [];
+  const problems: DocumentProblem[] = [];
   const addText = (file: string, text: string): void => {
     const parsed = parseDocuments(file, text);
     docs.push(...unwrapLists(parsed.docs));

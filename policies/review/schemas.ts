@@ -18,7 +18,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { Problem, SourceDocument } from '../engine/documents.js';
+import type { DocumentProblem } from '../../core/result.js';
+import type { SourceDocument } from '../engine/documents.js';
 import { pathToString } from '../engine/documents.js';
 import { KUBERNETES_SCHEMAS, QUANTITY_PATTERN } from './kubernetes-schemas.js';
 
@@ -133,7 +134,7 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
  * each at the field's own line and column. Empty when the object is valid or Redline has no
  * schema for its kind.
  */
-export function schemaProblems(doc: SourceDocument): Problem[] {
+export function schemaProblems(doc: SourceDocument): DocumentProblem[] {
   const apiVersion = doc.value['apiVersion'];
   const kind = doc.value['kind'];
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return [];
@@ -155,7 +156,7 @@ export function schemaProblems(doc: SourceDocument): Problem[] {
     const previous = byPath.get(path);
     if (!previous || (previous.keyword === 'anyOf' && err.keyword !== 'anyOf')) byPath.set(path, err);
   }
-  const problems = [...byPath.entries()].map(([path, err]): Problem => {
+  const problems = [...byPath.entries()].map(([path, err]): DocumentProblem => {
     const segs = segments(err);
     const at = err.keyword === 'required' ? doc.locate(segs.slice(0, -1)) : doc.locate(segs);
     const message = describe(err, valueAt(doc.value, segs), anyOfTypes.get(err.instancePath) ?? []);

@@ -36,7 +36,8 @@ import { Engine } from '../engine/engine.js';
 import { compileException, type CompiledException } from '../engine/exceptions.js';
 import { makePlan } from '../engine/library.js';
 import { API_VERSION, describeSchemaError, instanceSegments, parseTimestamp, relevantErrors, validatorFor } from '../engine/schema.js';
-import { formatProblem, pathToString } from '../engine/documents.js';
+import { formatProblem } from '../../core/result.js';
+import { pathToString } from '../engine/documents.js';
 import type { SourceDocument } from '../engine/documents.js';
 import type { Json, JsonObject, Operation, PdbInfo, RuleResult, StorageClassInfo } from '../engine/types.js';
 

@@ -4,7 +4,8 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatProblem, type DocumentError } from '../../policies/engine/documents.js';
+import { formatProblem } from '../../core/result.js';
+import type { DocumentError } from '../../policies/engine/documents.js';
 import { RedlineError } from '../../core/errors.js';
 import { Engine } from '../../policies/engine/engine.js';
 import { compileLibrary, type Library } from '../../policies/engine/library.js';

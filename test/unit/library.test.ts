@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedlineError } from '../../core/errors.js';
-import { formatProblem, type DocumentError, type Problem } from '../../policies/engine/documents.js';
+import { formatProblem, type DocumentProblem } from '../../core/result.js';
+import type { DocumentError } from '../../policies/engine/documents.js';
 import { compileLibrary, loadLibrary, onlyPolicyTests, readLibrarySources } from '../../policies/engine/library.js';
 import { parseDocuments } from '../../policies/engine/documents.js';
 import { prepare, preparedFor } from '../../policies/engine/prepared.js';
@@ -42,7 +43,7 @@ const okRule = `    - name: ok
       message: m
 `;
 
-function problemsOf(sources: { file: string; text: string }[]): Problem[] {
+function problemsOf(sources: { file: string; text: string }[]): DocumentProblem[] {
   try {
     compileLibrary('lib', sources);
   } catch (e) {
@@ -57,7 +58,7 @@ function problemsOf(sources: { file: string; text: string }[]): Problem[] {
   throw new Error('expected the library to be rejected');
 }
 
-const one = (file: string, text: string): Problem[] => problemsOf([{ file, text }]);
+const one = (file: string, text: string): DocumentProblem[] => problemsOf([{ file, text }]);
 
 describe('schema problems carry file, line, column and field path', () => {
   it('unknown field', () => {
