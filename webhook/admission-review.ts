@@ -2,6 +2,7 @@
 // returns a value (ok or a problem with the field path), never throws: the server turns a problem
 // into a 400 answer.
 
+import type { Failed, FieldProblem, Result } from '../core/result.js';
 import type { JsonObject, Operation, UserInfo } from '../policies/engine/types.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -39,18 +40,10 @@ export interface AdmissionRequest {
   dryRun: boolean;
 }
 
-export interface Problem {
-  /** Field path in the body ("request.uid"), or "body" for the whole document. */
-  path: string;
-  message: string;
-}
-
-export type Decoded<T> = { ok: true; value: T } | { ok: false; problem: Problem };
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Strict UTF-8 decoding: invalid byte sequences are a problem, not U+FFFD. */
-export function decodeUtf8(body: Uint8Array): Decoded<string> {
+export function decodeUtf8(body: Uint8Array): Result<string, FieldProblem> {
   try {
     return { ok: true, value: utf8.decode(body) };
   } catch {
@@ -125,10 +118,10 @@ function nestedDepth(v: object, depth: number, limit: number): number {
   return max;
 }
 
-const TOO_DEEP: Problem = { path: 'body', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` };
+const TOO_DEEP: FieldProblem = { path: 'body', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` };
 
 /** bytes → parsed JSON, with the UTF-8, depth and syntax checks in the order of their cost. */
-export function parseJsonBody(bytes: Uint8Array): Decoded<unknown> {
+export function parseJsonBody(bytes: Uint8Array): Result<unknown, FieldProblem> {
   if (bytes.length > PRESCAN_ABOVE_BYTES && jsonDepth(bytes) > MAX_JSON_DEPTH) return { ok: false, problem: TOO_DEEP };
   const text = decodeUtf8(bytes);
   if (!text.ok) return text;
@@ -158,12 +151,13 @@ function truncate(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
-function fail(path: string, message: string): { ok: false; problem: Problem } {
+/** A problem's path is the field in the body ("request.uid"), or "body" for the whole document. */
+function fail(path: string, message: string): Failed<FieldProblem> {
   return { ok: false, problem: { path, message } };
 }
 
 /** Optional string field: absent/null → '' ; anything else but a string → problem. */
-function optString(obj: Record<string, unknown>, key: string, path: string): string | Problem {
+function optString(obj: Record<string, unknown>, key: string, path: string): string | FieldProblem {
   const v = obj[key];
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') return { path: `${path}.${key}`, message: `must be a string, got ${describe(v)}` };
@@ -171,7 +165,7 @@ function optString(obj: Record<string, unknown>, key: string, path: string): str
 }
 
 /** Check the AdmissionReview envelope and the request fields Redline relies on. */
-export function checkAdmissionReview(body: unknown): Decoded<AdmissionRequest> {
+export function checkAdmissionReview(body: unknown): Result<AdmissionRequest, FieldProblem> {
   if (!isObject(body)) return fail('body', `must be a JSON object (an AdmissionReview), got ${describe(body)}`);
   if (body.apiVersion !== ADMISSION_API_VERSION) {
     return fail('apiVersion', `must be "${ADMISSION_API_VERSION}", got ${describe(body.apiVersion)}`);

@@ -23,7 +23,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { isRedlineError } from '../core/errors.js';
-import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type AdmissionRequest, type Problem } from './admission-review.js';
+import type { FieldProblem } from '../core/result.js';
+import { checkAdmissionReview, parseJsonBody, reviewResponseBody, type AdmissionRequest } from './admission-review.js';
 import { admit, deny, requestFields, type AdmissionContext, type AdmissionEndpoint, type AdmissionResult } from './admission.js';
 import { AnswerLog } from './answer-log.js';
 import { listenOn } from './health.js';
@@ -475,7 +476,7 @@ export class WebhookServer {
     res.end(text);
   }
 
-  private badRequest(res: ServerResponse, endpoint: Endpoint, start: number, p: Problem): void {
+  private badRequest(res: ServerResponse, endpoint: Endpoint, start: number, p: FieldProblem): void {
     this.reject(res, endpoint, start, {
       status: 400,
       reason: REASONS[400]!,
