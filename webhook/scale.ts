@@ -7,6 +7,7 @@
 // (fail closed).
 
 import { errorMessage } from '../core/errors.js';
+import { fail, ok, type Problem, type Result } from '../core/result.js';
 import type { JsonObject } from '../policies/engine/types.js';
 import type { AdmissionRequest } from './admission-review.js';
 
@@ -24,7 +25,8 @@ export interface ParentReader {
   get(apiVersion: string, plural: string, namespace: string, name: string): Promise<JsonObject>;
 }
 
-export type ParentUpdate = { ok: true; request: AdmissionRequest } | { ok: false; reason: string; message: string };
+/** The parent's UPDATE, or why the scale cannot be judged: `reason` is the denial's reason. */
+export type ParentUpdate = Result<AdmissionRequest, Problem & { reason: string }>;
 
 export function isScaleRequest(req: AdmissionRequest): boolean {
   return req.subResource === 'scale' && (req.operation === 'UPDATE' || req.operation === 'CREATE');
@@ -47,34 +49,31 @@ export async function parentUpdate(req: AdmissionRequest, reader: ParentReader |
   const { group, version, resource } = req.resource;
   const what = `${resource}${group ? `.${group}` : ''} ${req.namespace}/${req.name}`;
   if (!SCALE_PARENTS.some((p) => p.group === group && p.resource === resource)) {
-    return { ok: false, reason: 'scale-unknown-parent', message: `scale of ${what}: not a kind whose scale Redline judges` };
+    return fail({ reason: 'scale-unknown-parent', message: `scale of ${what}: not a kind whose scale Redline judges` });
   }
   const replicas = scaleReplicas(req.object);
-  if (typeof replicas === 'string') return { ok: false, reason: 'scale-invalid', message: `scale of ${what}: ${replicas}` };
+  if (typeof replicas === 'string') return fail({ reason: 'scale-invalid', message: `scale of ${what}: ${replicas}` });
   if (!reader) {
-    return { ok: false, reason: 'scale-parent-unreadable', message: `scale of ${what}: Redline has no cluster access here to read the ${resource} it scales` };
+    return fail({ reason: 'scale-parent-unreadable', message: `scale of ${what}: Redline has no cluster access here to read the ${resource} it scales` });
   }
   const apiVersion = group ? `${group}/${version}` : version;
   let parent: JsonObject;
   try {
     parent = await reader.get(apiVersion, resource, req.namespace, req.name);
   } catch (e) {
-    return { ok: false, reason: 'scale-parent-unreadable', message: `scale of ${what}: cannot read it to judge the new replicas (${errorMessage(e)}); retry in a moment` };
+    return fail({ reason: 'scale-parent-unreadable', message: `scale of ${what}: cannot read it to judge the new replicas (${errorMessage(e)}); retry in a moment` });
   }
   const spec = parent['spec'];
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    return { ok: false, reason: 'scale-invalid', message: `scale of ${what}: the stored object has no spec` };
+    return fail({ reason: 'scale-invalid', message: `scale of ${what}: the stored object has no spec` });
   }
   const scaled: JsonObject = { ...parent, spec: { ...(spec as JsonObject), replicas } };
-  return {
-    ok: true,
-    request: {
-      ...req,
-      kind: { group, version, kind: typeof parent['kind'] === 'string' ? parent['kind'] : '' },
-      subResource: '',
-      operation: 'UPDATE',
-      object: scaled,
-      oldObject: parent,
-    },
-  };
+  return ok({
+    ...req,
+    kind: { group, version, kind: typeof parent['kind'] === 'string' ? parent['kind'] : '' },
+    subResource: '',
+    operation: 'UPDATE',
+    object: scaled,
+    oldObject: parent,
+  });
 }

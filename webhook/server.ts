@@ -425,10 +425,10 @@ export class WebhookServer {
     parentUpdate(scale, this.ctx.parents).then(
       (update) => {
         if (update.ok) {
-          a.request = update.request;
+          a.request = update.value;
           this.decide(a);
         } else {
-          a.result = deny(scale.uid, update.reason, update.message);
+          a.result = deny(scale.uid, update.problem.reason, update.problem.message);
         }
         if (a.result) this.answerOrHold(a);
         this.answers.flush();

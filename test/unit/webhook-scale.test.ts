@@ -28,7 +28,7 @@ describe('scale subresource → UPDATE of the parent', () => {
     expect(read).toEqual(['apps.k8s.appscode.com/v1 petsets tenant-a cache']);
     expect(update.ok).toBe(true);
     if (!update.ok) return;
-    const r = update.request;
+    const r = update.value;
     expect(r).toMatchObject({ uid: 'u-1', operation: 'UPDATE', subResource: '', dryRun: true, userInfo: { username: 'hpa', groups: ['g'] } });
     expect(r.kind).toEqual({ group: 'apps.k8s.appscode.com', version: 'v1', kind: 'PetSet' });
     expect(r.object).toEqual({ ...petset, spec: { ...(petset['spec'] as JsonObject), replicas: 5 } });
@@ -54,9 +54,9 @@ describe('scale subresource → UPDATE of the parent', () => {
 
   it('a stored parent without a spec, or a reader that fails, is refused with what and where', async () => {
     const noSpec = await parentUpdate(scaleRequest(2), { get: async () => ({ apiVersion: 'apps.k8s.appscode.com/v1', kind: 'PetSet', metadata: {} }) });
-    expect(noSpec).toEqual({ ok: false, reason: 'scale-invalid', message: 'scale of petsets.apps.k8s.appscode.com tenant-a/cache: the stored object has no spec' });
+    expect(noSpec).toEqual({ ok: false, problem: { reason: 'scale-invalid', message: 'scale of petsets.apps.k8s.appscode.com tenant-a/cache: the stored object has no spec' } });
     const failing = await parentUpdate(scaleRequest(2), { get: async () => { throw new Error('connection refused'); } });
-    expect(failing).toEqual({ ok: false, reason: 'scale-parent-unreadable', message: 'scale of petsets.apps.k8s.appscode.com tenant-a/cache: cannot read it to judge the new replicas (connection refused); retry in a moment' });
+    expect(failing).toEqual({ ok: false, problem: { reason: 'scale-parent-unreadable', message: 'scale of petsets.apps.k8s.appscode.com tenant-a/cache: cannot read it to judge the new replicas (connection refused); retry in a moment' } });
   });
 
   it('only UPDATE/CREATE of the scale subresource is routed', () => {
