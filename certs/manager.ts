@@ -385,7 +385,7 @@ export class CertManager {
   private decode(snap: SecretSnapshot | null): { state: AuthorityState | null; salvage: Salvage | null } {
     if (!snap) return { state: null, salvage: null };
     const d = decodeSecretData(snap.data);
-    if (d.ok) return { state: d.state, salvage: null };
+    if (d.ok) return { state: d.value, salvage: null };
     if (this.lastCorruptRv !== snap.resourceVersion) {
       this.lastCorruptRv = snap.resourceVersion;
       this.metrics?.error('secret_corrupt');

@@ -12,9 +12,10 @@
  * readSecretTexts is the one reader of a Secret's data (every user goes through it): each key's
  * text, or why it has none. decodeSecretData judges those texts strictly (the state CertManager
  * rotates); salvageSecret keeps what can still be trusted from a Secret decodeSecretData refused.
- * Decoding never throws: it returns { ok: false, problem } naming the offending key.
+ * Decoding never throws: it returns a failed Result whose problem names the offending key.
  */
 import { RedlineError } from '../core/errors.js';
+import { fail, ok, type Result } from '../core/result.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthorityState } from './authority.js';
@@ -32,7 +33,7 @@ export const SECRET_KEYS = {
 export type SecretKey = (typeof SECRET_KEYS)[keyof typeof SECRET_KEYS];
 
 /** One key of Secret data: its text, or why there is none. */
-export type SecretText = { ok: true; text: string } | { ok: false; problem: 'missing' | 'not-base64' };
+export type SecretText = Result<string, 'missing' | 'not-base64'>;
 
 export type SecretTexts = Record<SecretKey, SecretText>;
 
@@ -40,9 +41,9 @@ export type SecretTexts = Record<SecretKey, SecretText>;
 export function readSecretTexts(data: Record<string, string> | undefined | null): SecretTexts {
   const one = (key: SecretKey): SecretText => {
     const raw = data?.[key];
-    if (raw === undefined || raw === null) return { ok: false, problem: 'missing' };
+    if (raw === undefined || raw === null) return fail('missing');
     const text = decodeBase64Strict(raw);
-    return text === null ? { ok: false, problem: 'not-base64' } : { ok: true, text };
+    return text === null ? fail('not-base64') : ok(text);
   };
   return Object.fromEntries(Object.values(SECRET_KEYS).map((k) => [k, one(k)])) as SecretTexts;
 }
@@ -50,7 +51,7 @@ export function readSecretTexts(data: Record<string, string> | undefined | null)
 /** The text of one key, or undefined when it is missing or not base64. */
 export function textOf(texts: SecretTexts, key: SecretKey): string | undefined {
   const t = texts[key];
-  return t.ok ? t.text : undefined;
+  return t.ok ? t.value : undefined;
 }
 
 /** What can still be trusted or served from a Secret that decodeSecretData refused. */
@@ -74,7 +75,7 @@ export function salvageSecret(data: Record<string, string>, now: Date): Salvage 
   return { cas, serving };
 }
 
-export type DecodeResult = { ok: true; state: AuthorityState } | { ok: false; problem: string };
+export type DecodeResult = Result<AuthorityState, string>;
 
 /** Serving material from a mounted Secret volume (bring-your-own mode). */
 export interface ServingMaterial {
@@ -87,7 +88,7 @@ export interface ServingMaterial {
   caSource: 'ca-bundle.crt' | 'ca.crt';
 }
 
-export type ReadServingResult = { ok: true; material: ServingMaterial } | { ok: false; problem: string };
+export type ReadServingResult = Result<ServingMaterial, string>;
 
 export function encodeSecretData(state: AuthorityState): Record<string, string> {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -110,41 +111,41 @@ export function decodeSecretData(data: Record<string, string> | undefined | null
     return decodeUnsafe(data);
   } catch (err) {
     // Defensive: nothing above should throw, but this function must never throw.
-    return { ok: false, problem: `cannot decode secret: ${err instanceof Error ? err.message : String(err)}` };
+    return fail(`cannot decode secret: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
 function decodeUnsafe(data: Record<string, string> | undefined | null): DecodeResult {
   if (!data || typeof data !== 'object' || Object.keys(data).length === 0) {
-    return { ok: false, problem: 'secret has no data' };
+    return fail('secret has no data');
   }
   const texts = readSecretTexts(data);
-  const text = (key: SecretKey, optional = false): { ok: true; value: string | undefined } | { ok: false; problem: string } => {
+  const text = (key: SecretKey, optional = false): Result<string | undefined, string> => {
     const t = texts[key];
     if (!t.ok && t.problem === 'missing') {
-      return optional ? { ok: true, value: undefined } : { ok: false, problem: `secret key "${key}" is missing` };
+      return optional ? ok(undefined) : fail(`secret key "${key}" is missing`);
     }
-    if (!t.ok) return { ok: false, problem: `secret key "${key}" is not valid base64` };
-    if (t.text.trim() === '') return { ok: false, problem: `secret key "${key}" is empty` };
-    return { ok: true, value: t.text };
+    if (!t.ok) return fail(`secret key "${key}" is not valid base64`);
+    if (t.value.trim() === '') return fail(`secret key "${key}" is empty`);
+    return ok(t.value);
   };
   const cert = (key: SecretKey) => {
     const t = text(key);
     if (!t.ok) return t;
     const pem = splitPemBundle(t.value ?? '')[0];
-    if (pem === undefined) return { ok: false as const, problem: `secret key "${key}" does not contain a PEM certificate` };
-    if (!tryParseCertificate(pem)) return { ok: false as const, problem: `secret key "${key}" contains a corrupt certificate` };
-    return { ok: true as const, value: pem };
+    if (pem === undefined) return fail(`secret key "${key}" does not contain a PEM certificate`);
+    if (!tryParseCertificate(pem)) return fail(`secret key "${key}" contains a corrupt certificate`);
+    return ok(pem);
   };
   const key = (k: SecretKey) => {
     const t = text(k);
     if (!t.ok) return t;
     const v = t.value ?? '';
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)) {
-      return { ok: false as const, problem: `secret key "${k}" does not contain a PEM private key` };
+      return fail(`secret key "${k}" does not contain a PEM private key`);
     }
-    if (!isParsablePrivateKey(v)) return { ok: false as const, problem: `secret key "${k}" contains a corrupt private key` };
-    return { ok: true as const, value: v };
+    if (!isParsablePrivateKey(v)) return fail(`secret key "${k}" contains a corrupt private key`);
+    return ok(v);
   };
 
   const servingCert = cert(SECRET_KEYS.servingCert);
@@ -157,10 +158,10 @@ function decodeUnsafe(data: Record<string, string> | undefined | null): DecodeRe
   if (!caKey.ok) return caKey;
 
   if (!keyMatchesCertificate(servingCert.value, servingKey.value)) {
-    return { ok: false, problem: `secret key "${SECRET_KEYS.servingKey}" does not match the certificate in "${SECRET_KEYS.servingCert}"` };
+    return fail(`secret key "${SECRET_KEYS.servingKey}" does not match the certificate in "${SECRET_KEYS.servingCert}"`);
   }
   if (!keyMatchesCertificate(caCert.value, caKey.value)) {
-    return { ok: false, problem: `secret key "${SECRET_KEYS.caKey}" does not match the certificate in "${SECRET_KEYS.caCert}"` };
+    return fail(`secret key "${SECRET_KEYS.caKey}" does not match the certificate in "${SECRET_KEYS.caCert}"`);
   }
 
   let caBundle: string[];
@@ -171,20 +172,17 @@ function decodeUnsafe(data: Record<string, string> | undefined | null): DecodeRe
   } else {
     caBundle = splitPemBundle(bundleText.value);
     if (caBundle.length === 0) {
-      return { ok: false, problem: `secret key "${SECRET_KEYS.caBundle}" does not contain any PEM certificate` };
+      return fail(`secret key "${SECRET_KEYS.caBundle}" does not contain any PEM certificate`);
     }
     const bad = caBundle.findIndex((pem) => !tryParseCertificate(pem));
-    if (bad >= 0) return { ok: false, problem: `secret key "${SECRET_KEYS.caBundle}" certificate #${bad + 1} is corrupt` };
+    if (bad >= 0) return fail(`secret key "${SECRET_KEYS.caBundle}" certificate #${bad + 1} is corrupt`);
   }
 
-  return {
-    ok: true,
-    state: {
-      ca: { certPem: caCert.value, keyPem: caKey.value },
-      serving: { certPem: servingCert.value, keyPem: servingKey.value },
-      caBundle,
-    },
-  };
+  return ok({
+    ca: { certPem: caCert.value, keyPem: caKey.value },
+    serving: { certPem: servingCert.value, keyPem: servingKey.value },
+    caBundle,
+  });
 }
 
 /**
@@ -208,31 +206,31 @@ export async function readServingFromFiles(dir: string): Promise<ReadServingResu
       read('ca-bundle.crt'),
       read('ca.crt'),
     ]);
-    if (crt === undefined) return { ok: false, problem: `file "tls.crt" is missing in ${dir}` };
-    if (keyPem === undefined) return { ok: false, problem: `file "tls.key" is missing in ${dir}` };
+    if (crt === undefined) return fail(`file "tls.crt" is missing in ${dir}`);
+    if (keyPem === undefined) return fail(`file "tls.key" is missing in ${dir}`);
     const chain = splitPemBundle(crt);
     const leaf = chain[0];
-    if (leaf === undefined) return { ok: false, problem: `file "tls.crt" does not contain a PEM certificate` };
+    if (leaf === undefined) return fail(`file "tls.crt" does not contain a PEM certificate`);
     const badChain = chain.findIndex((pem) => !tryParseCertificate(pem));
-    if (badChain >= 0) return { ok: false, problem: `file "tls.crt" certificate #${badChain + 1} is corrupt` };
-    if (!isParsablePrivateKey(keyPem)) return { ok: false, problem: `file "tls.key" does not contain a valid private key` };
+    if (badChain >= 0) return fail(`file "tls.crt" certificate #${badChain + 1} is corrupt`);
+    if (!isParsablePrivateKey(keyPem)) return fail(`file "tls.key" does not contain a valid private key`);
     if (!keyMatchesCertificate(leaf, keyPem)) {
-      return { ok: false, problem: `file "tls.key" does not match the certificate in "tls.crt"` };
+      return fail(`file "tls.key" does not match the certificate in "tls.crt"`);
     }
 
     const caSource = bundle !== undefined && bundle.trim() !== '' ? 'ca-bundle.crt' : 'ca.crt';
     const caText = caSource === 'ca-bundle.crt' ? bundle : ca;
     if (caText === undefined || caText.trim() === '') {
-      return { ok: false, problem: `neither "ca-bundle.crt" nor "ca.crt" (non-empty) found in ${dir}` };
+      return fail(`neither "ca-bundle.crt" nor "ca.crt" (non-empty) found in ${dir}`);
     }
     const caBundle = splitPemBundle(caText);
-    if (caBundle.length === 0) return { ok: false, problem: `file "${caSource}" does not contain a PEM certificate` };
+    if (caBundle.length === 0) return fail(`file "${caSource}" does not contain a PEM certificate`);
     const badCa = caBundle.findIndex((pem) => !tryParseCertificate(pem));
-    if (badCa >= 0) return { ok: false, problem: `file "${caSource}" certificate #${badCa + 1} is corrupt` };
+    if (badCa >= 0) return fail(`file "${caSource}" certificate #${badCa + 1} is corrupt`);
 
-    return { ok: true, material: { certPem: chain.join(''), keyPem, caBundle, caSource } };
+    return ok({ certPem: chain.join(''), keyPem, caBundle, caSource });
   } catch (err) {
-    return { ok: false, problem: err instanceof Error ? err.message : String(err) };
+    return fail(err instanceof Error ? err.message : String(err));
   }
 }
 

@@ -83,7 +83,7 @@ describe('self-managed webhook certificate against a real API server', () => {
     if (!snap) throw new Error('no secret');
     const d = decodeSecretData(snap.data);
     if (!d.ok) throw new Error(d.problem);
-    return { snap, state: d.state };
+    return { snap, state: d.value };
   };
   const config = (kind: 'validating' | 'mutating') => api.get<WebhookConfig>(`${WEBHOOKS}/${kind}webhookconfigurations/redline`);
 

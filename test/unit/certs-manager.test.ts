@@ -63,7 +63,7 @@ class Harness {
     if (!s) throw new Error('no secret');
     const d = decodeSecretData(s.data);
     if (!d.ok) throw new Error(d.problem);
-    return { snapshot: s, state: d.state, serving: parseCertificate(d.state.serving.certPem), ca: parseCertificate(d.state.ca.certPem) };
+    return { snapshot: s, state: d.value, serving: parseCertificate(d.value.serving.certPem), ca: parseCertificate(d.value.ca.certPem) };
   }
 
   async metric(name: string): Promise<Array<{ labels: Record<string, string | number>; value: number }>> {

@@ -39,14 +39,14 @@ describe('encodeSecretData / decodeSecretData', () => {
     expect(Buffer.from(data['ca.crt'] ?? '', 'base64').toString()).toBe(rotated.ca.certPem);
     expect(Buffer.from(data['ca-bundle.crt'] ?? '', 'base64').toString()).toBe(rotated.caBundle.join(''));
     const decoded = decodeSecretData(data);
-    expect(decoded).toEqual({ ok: true, state: rotated });
+    expect(decoded).toEqual({ ok: true, value: rotated });
     expect(rotated.caBundle).toHaveLength(2);
   });
 
   it('a missing ca-bundle.crt defaults to ca.crt', () => {
     const { ['ca-bundle.crt']: _omit, ...data } = encodeSecretData(state);
     const decoded = decodeSecretData(data);
-    expect(decoded.ok && decoded.state.caBundle).toEqual([state.ca.certPem]);
+    expect(decoded.ok && decoded.value.caBundle).toEqual([state.ca.certPem]);
   });
 
   const problems: Array<[string, (d: Record<string, string>) => Record<string, string>, RegExp]> = [
@@ -88,7 +88,7 @@ describe('encodeSecretData / decodeSecretData', () => {
 
   it('on a corrupt Secret the caller falls back to decide(null) -> issue-all', async () => {
     const r = decodeSecretData({ 'tls.crt': 'garbage' });
-    const d = decide(r.ok ? r.state : null, cfg, T0);
+    const d = decide(r.ok ? r.value : null, cfg, T0);
     expect(d.action).toBe('issue-all');
     const s = await apply(null, d, cfg, T0, { generateKeyPair: pooledKey });
     expect(decodeSecretData(encodeSecretData(s)).ok).toBe(true);
@@ -110,9 +110,9 @@ describe('readServingFromFiles (bring-your-own)', () => {
     const r = await readServingFromFiles(d);
     expect(r).toEqual({
       ok: true,
-      material: { certPem: state.serving.certPem, keyPem: state.serving.keyPem, caBundle: [state.ca.certPem], caSource: 'ca.crt' },
+      value: { certPem: state.serving.certPem, keyPem: state.serving.keyPem, caBundle: [state.ca.certPem], caSource: 'ca.crt' },
     });
-    expect(r.ok && servingStatus(r.material.certPem, r.material.keyPem, T0).ready).toBe(true);
+    expect(r.ok && servingStatus(r.value.certPem, r.value.keyPem, T0).ready).toBe(true);
   });
 
   it('prefers ca-bundle.crt over ca.crt', async () => {
@@ -123,8 +123,8 @@ describe('readServingFromFiles (bring-your-own)', () => {
       'ca-bundle.crt': rotated.caBundle.join(''),
     });
     const r = await readServingFromFiles(d);
-    expect(r.ok && r.material.caBundle).toEqual(rotated.caBundle);
-    expect(r.ok && r.material.caSource).toBe('ca-bundle.crt');
+    expect(r.ok && r.value.caBundle).toEqual(rotated.caBundle);
+    expect(r.ok && r.value.caSource).toBe('ca-bundle.crt');
   });
 
   it('keeps a chain in tls.crt (leaf first) and checks the key against the leaf', async () => {
@@ -132,7 +132,7 @@ describe('readServingFromFiles (bring-your-own)', () => {
     const leaf = issueLeaf(ca, { commonName: 'x', dnsNames: ['x'], notBefore: T0, lifetimeMs: HOUR, key: await pooledKey() });
     const d = await writeDir('chain', { 'tls.crt': leaf.certPem + ca.certPem, 'tls.key': leaf.keyPem, 'ca.crt': ca.certPem });
     const r = await readServingFromFiles(d);
-    expect(r.ok && r.material.certPem).toBe(leaf.certPem + ca.certPem);
+    expect(r.ok && r.value.certPem).toBe(leaf.certPem + ca.certPem);
   });
 
   it('reports missing / mismatched files', async () => {
