@@ -3,6 +3,7 @@
 // JSON ⇄ CEL value conversion, and the guard against catastrophic regular expressions.
 
 import { RedlineError } from '../../core/errors.js';
+import { fail, ok, type Problem, type Result } from '../../core/result.js';
 import { Environment } from '@marcbachmann/cel-js';
 import type { Json } from './types.js';
 import { Quantity } from './quantity.js';
@@ -28,9 +29,10 @@ export interface Compiled {
   interpret(scope: Scope): unknown;
 }
 
-export type CompileResult =
-  | { ok: true; expr: Compiled }
-  | { ok: false; message: string; offset: number };
+/** What is wrong with an expression; `offset` is where in its source (0-based). */
+export type ExpressionProblem = Problem & { offset: number };
+
+export type CompileResult = Result<Compiled, ExpressionProblem>;
 
 export type Expectation = 'bool' | 'string' | 'map' | 'list' | 'any';
 
@@ -106,7 +108,7 @@ export function catastrophicRegexReason(pattern: string): string {
   return '';
 }
 
-function checkRegexes(source: string): { message: string; offset: number } | undefined {
+function checkRegexes(source: string): ExpressionProblem | undefined {
   for (const m of source.matchAll(MATCHES_CALL)) {
     const offset = (m.index ?? 0) + m[0].length;
     const lit = LITERAL_ARG.exec(source.slice(offset));
@@ -145,7 +147,8 @@ const ACCEPTS: Record<Expectation, (type: string) => boolean> = {
  * both outcomes, so a suite can prove the two agree on real reviews.
  */
 export type CrossCheck = (source: string, compiled: EvalResult, interpreted: EvalResult) => void;
-export type EvalResult = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** An evaluation's value, or what it threw. */
+export type EvalResult = Result<unknown, unknown>;
 let crossCheck: CrossCheck | null = null;
 export function setCrossCheck(check: CrossCheck | null): void {
   crossCheck = check;
@@ -153,9 +156,9 @@ export function setCrossCheck(check: CrossCheck | null): void {
 
 function attempt(fn: (scope: Scope) => unknown, scope: Scope): EvalResult {
   try {
-    return { ok: true, value: fn(scope) };
+    return ok(fn(scope));
   } catch (error) {
-    return { ok: false, error };
+    return fail(error);
   }
 }
 
@@ -171,7 +174,7 @@ function checkBoth(check: CrossCheck, source: string, native: (scope: Scope) => 
  */
 export function compile(source: string, expect: Expectation, lazy = false): CompileResult {
   const regex = checkRegexes(source);
-  if (regex) return { ok: false, ...regex };
+  if (regex) return fail(regex);
   const env = environment();
   let program: ReturnType<Environment['parse']>;
   let check: { valid: boolean; type?: string; error?: Error };
@@ -179,18 +182,18 @@ export function compile(source: string, expect: Expectation, lazy = false): Comp
     program = env.parse(source);
     check = program.check() as typeof check;
   } catch (e) {
-    return { ok: false, message: firstLine((e as Error).message), offset: errorOffset(e) };
+    return fail({ message: firstLine((e as Error).message), offset: errorOffset(e) });
   }
   if (!check.valid) {
-    return { ok: false, message: firstLine(check.error?.message ?? 'invalid expression'), offset: errorOffset(check.error) };
+    return fail({ message: firstLine(check.error?.message ?? 'invalid expression'), offset: errorOffset(check.error) });
   }
   const type = String(check.type ?? 'dyn');
-  if (!ACCEPTS[expect](type)) return { ok: false, message: `expression must return ${expect}, but returns ${type}`, offset: 0 };
+  if (!ACCEPTS[expect](type)) return fail({ message: `expression must return ${expect}, but returns ${type}`, offset: 0 });
   const interpret = (scope: Scope): unknown => program(scope.cel() as unknown as Record<string, unknown>);
   const ast = type.startsWith('optional') ? null : (program as unknown as { ast: unknown }).ast;
   const expr = new Expression(source, ast, interpret);
   if (!lazy) expr.generate();
-  return { ok: true, expr };
+  return ok(expr);
 }
 
 /**

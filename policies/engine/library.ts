@@ -299,9 +299,9 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
   const cel = (path: (string | number)[], source: unknown, expect: Expectation): Compiled | null => {
     if (typeof source !== 'string') return null;
     const result = compile(source, expect, lazy);
-    if (result.ok) return result.expr;
+    if (result.ok) return result.value;
     ok = false;
-    report(expressionProblem(doc, path, result.offset, `CEL: ${result.message}`));
+    report(expressionProblem(doc, path, result.problem.offset, `CEL: ${result.problem.message}`));
     return null;
   };
   const action = spec['action'] as Action;

@@ -30,15 +30,15 @@ function scopeOf(vars: Vars): Scope {
 
 function compiled(source: string): Compiled {
   const r = compile(source, 'any');
-  if (!r.ok) throw new Error(`${source}: ${r.message}`);
-  return r.expr;
+  if (!r.ok) throw new Error(`${source}: ${r.problem.message}`);
+  return r.value;
 }
 
 function attempt(fn: () => unknown): EvalResult {
   try {
     return { ok: true, value: fn() };
   } catch (error) {
-    return { ok: false, error };
+    return { ok: false, problem: error };
   }
 }
 
@@ -54,7 +54,7 @@ function plain(v: unknown): unknown {
 /** The agreement the compiler promises: a compiled value implies the same cel-js value. */
 function agreement(source: string, fast: EvalResult, slow: EvalResult): string | null {
   if (!fast.ok) return null; // cel-js decides; nothing compiled to compare
-  if (!slow.ok) return `${source}: compiled returned ${JSON.stringify(plain(fast.value))}, cel-js failed: ${(slow.error as Error).message}`;
+  if (!slow.ok) return `${source}: compiled returned ${JSON.stringify(plain(fast.value))}, cel-js failed: ${(slow.problem as Error).message}`;
   const a = JSON.stringify(plain(fast.value));
   const b = JSON.stringify(plain(slow.value));
   return a === b ? null : `${source}: compiled ${a} ≠ cel-js ${b}`;
@@ -120,8 +120,8 @@ describe('compiled CEL agrees with cel-js', () => {
   ];
   it.each(cases)('%s', (source, vars, expected) => {
     const { fast, value } = both(source, vars);
-    expect(fast.ok, `compiled path gave up: ${fast.ok ? '' : (fast.error as Error).message}`).toBe(true);
-    expect(plain(value.ok ? value.value : value.error)).toEqual(plain(expected));
+    expect(fast.ok, `compiled path gave up: ${fast.ok ? '' : (fast.problem as Error).message}`).toBe(true);
+    expect(plain(value.ok ? value.value : value.problem)).toEqual(plain(expected));
     expect((globalThis as Record<string, unknown>)['pwned']).toBeUndefined();
   });
 
@@ -160,15 +160,15 @@ describe('compiled CEL agrees with cel-js', () => {
   it.each(handedOver)('hands %s over to cel-js consistently', (source, vars) => {
     const r = compile(source, 'any');
     expect(r.ok).toBe(true);
-    if (!r.ok || !r.expr.native) return;
-    const fast = attempt(() => r.expr.evaluateNative(scopeOf(vars)));
-    const slow = attempt(() => r.expr.interpret(scopeOf(vars)));
+    if (!r.ok || !r.value.native) return;
+    const fast = attempt(() => r.value.evaluateNative(scopeOf(vars)));
+    const slow = attempt(() => r.value.interpret(scopeOf(vars)));
     expect(agreement(source, fast, slow)).toBeNull();
     // evaluate() answers exactly what cel-js answers.
-    const value = attempt(() => r.expr.evaluate(scopeOf(vars)));
+    const value = attempt(() => r.value.evaluate(scopeOf(vars)));
     expect(value.ok).toBe(slow.ok);
     if (value.ok && slow.ok) expect(plain(value.value)).toEqual(plain(slow.value));
-    else expect(String((value as { error: Error }).error.message)).toBe(String((slow as { error: Error }).error.message));
+    else expect(String((value as { problem: Error }).problem.message)).toBe(String((slow as { problem: Error }).problem.message));
   });
 
   it('compares any value with null natively, as cel-js does (a map is simply not null), never handing it over', () => {
@@ -201,7 +201,7 @@ describe('compiled CEL agrees with cel-js', () => {
   it('does not compile what it cannot vouch for (doubles, optional results, unknown functions)', () => {
     for (const source of ['workload.ratio == 0.5', 'workload.?mode', 'workload.mode.matches("^R")', 'workload.shards / 1 == 1', 'workload.shards % 2 == 1', 'uint(workload.shards) == 1u']) {
       const r = compile(source, 'any');
-      expect(r.ok && r.expr.native, source).toBe(false);
+      expect(r.ok && r.value.native, source).toBe(false);
     }
   });
 });
@@ -247,9 +247,9 @@ describe('random expressions (property)', () => {
     fc.assert(
       fc.property(expr, (source) => {
         const r = compile(source, 'any');
-        if (!r.ok || !r.expr.native) return;
-        const fast = attempt(() => r.expr.evaluateNative(scopeOf({ workload, plan })));
-        const slow = attempt(() => r.expr.interpret(scopeOf({ workload, plan })));
+        if (!r.ok || !r.value.native) return;
+        const fast = attempt(() => r.value.evaluateNative(scopeOf({ workload, plan })));
+        const slow = attempt(() => r.value.interpret(scopeOf({ workload, plan })));
         if (fast.ok) compared++;
         const problem = agreement(source, fast, slow);
         if (problem) throw new Error(problem);
