@@ -308,11 +308,11 @@ export class TenantReconciler {
     const own = ns.metadata.labels?.[LABEL_PLAN] ?? '';
     if (!tenantObj) return { planName: own, stampPlanLabel: false };
     const parsed = tenantSpec(tenantObj);
-    if ('error' in parsed) {
-      await this.opts.events.emit(target(ns), { type: 'Warning', reason: 'InvalidTenant', message: `Tenant ${tenant}: ${parsed.error}; nothing was changed` }, { dedupe: true });
+    if (!parsed.ok) {
+      await this.opts.events.emit(target(ns), { type: 'Warning', reason: 'InvalidTenant', message: `Tenant ${tenant}: ${parsed.problem}; nothing was changed` }, { dedupe: true });
       return 'invalid';
     }
-    const { plan, subjects } = parsed.spec;
+    const { plan, subjects } = parsed.value;
     const planned = plans.get(plan);
     const refusal = planned ? namespaceNameRefusal(ns.metadata.name, tenant, plan, tenancyOf(planned.spec)) : '';
     if (!refusal) return { planName: plan, stampPlanLabel: true, ...(subjects ? { subjects } : {}) };

@@ -16,6 +16,7 @@
 
 import type { KubeObject } from '../kube/api-client.js';
 import { namespaceNameRefusal, tenancyOf } from '../policies/tenancy/namespaces.js';
+import { fail, ok, type Result } from '../core/result.js';
 import { ANNOTATION_BOOTSTRAP, LABEL_MANAGED, LABEL_PLAN, LABEL_TENANT } from '../core/vocabulary.js';
 import { canonicalJson, parseBootstrapAnnotation, type PlanLike } from './render.js';
 import { SUBJECT_KINDS, type SubjectTemplate } from '../core/settings/controller.js';
@@ -92,25 +93,25 @@ export interface TenantSpec {
 }
 
 /** spec of a Tenant, or why it cannot be used (the API server validates the schema; this is a second look). */
-export function tenantSpec(tenant: KubeObject): { spec: TenantSpec } | { error: string } {
+export function tenantSpec(tenant: KubeObject): Result<TenantSpec, string> {
   const spec = (tenant['spec'] ?? {}) as Record<string, unknown>;
   const plan = spec['plan'];
-  if (typeof plan !== 'string' || plan === '') return { error: 'spec.plan is missing' };
-  if (spec['subjects'] === undefined) return { spec: { plan } };
-  if (!Array.isArray(spec['subjects']) || spec['subjects'].length === 0) return { error: 'spec.subjects must be a non-empty list' };
+  if (typeof plan !== 'string' || plan === '') return fail('spec.plan is missing');
+  if (spec['subjects'] === undefined) return ok({ plan });
+  if (!Array.isArray(spec['subjects']) || spec['subjects'].length === 0) return fail('spec.subjects must be a non-empty list');
   const subjects: SubjectTemplate[] = [];
   for (const [i, s] of (spec['subjects'] as unknown[]).entries()) {
     const o = (s ?? {}) as Record<string, unknown>;
     const kind = o['kind'];
     const name = o['name'];
-    if (typeof kind !== 'string' || !(SUBJECT_KINDS as readonly string[]).includes(kind)) return { error: `spec.subjects[${i}].kind must be one of ${SUBJECT_KINDS.join(', ')}` };
-    if (typeof name !== 'string' || name === '') return { error: `spec.subjects[${i}].name is missing` };
+    if (typeof kind !== 'string' || !(SUBJECT_KINDS as readonly string[]).includes(kind)) return fail(`spec.subjects[${i}].kind must be one of ${SUBJECT_KINDS.join(', ')}`);
+    if (typeof name !== 'string' || name === '') return fail(`spec.subjects[${i}].name is missing`);
     if (kind === 'ServiceAccount') {
-      if (typeof o['namespace'] !== 'string' || o['namespace'] === '') return { error: `spec.subjects[${i}].namespace is required for a ServiceAccount` };
+      if (typeof o['namespace'] !== 'string' || o['namespace'] === '') return fail(`spec.subjects[${i}].namespace is required for a ServiceAccount`);
       subjects.push({ kind, name, namespace: o['namespace'] });
     } else subjects.push({ kind: kind as SubjectTemplate['kind'], name });
   }
-  return { spec: { plan, subjects } };
+  return ok({ plan, subjects });
 }
 
 /** Whether a namespace carries the plan the Tenant names, fully stamped (labels and bootstrap annotation). */
@@ -234,8 +235,8 @@ function readiness(input: TenantStatusInput): { ready: Omit<Condition, 'lastTran
     return { ready: { type: 'Ready', status: 'False', reason: ReadyReason.offboarding, message: `Tenant deleted: offboarding ${names.length} namespaces (${names.join(', ') || 'none left'}): access ends first, enforcement last` } };
   }
   const parsed = tenantSpec(tenant);
-  if ('error' in parsed) return { ready: { type: 'Ready', status: 'False', reason: ReadyReason.invalidSpec, message: `${parsed.error}; no namespace was changed` } };
-  const planName = parsed.spec.plan;
+  if (!parsed.ok) return { ready: { type: 'Ready', status: 'False', reason: ReadyReason.invalidSpec, message: `${parsed.problem}; no namespace was changed` } };
+  const planName = parsed.value.plan;
   const plan = plans.get(planName);
   if (!plan) {
     const known = [...plans.keys()].sort().join(', ');
@@ -264,7 +265,7 @@ export function nextTenantStatus(input: TenantStatusInput): TenantStatus {
   const { ready, appliedPlan } = readiness(input);
   let conditions = setCondition(current.conditions ?? [], { ...ready, ...gen }, now);
   const parsed = tenantSpec(tenant);
-  const plan = 'spec' in parsed ? input.plans.get(parsed.spec.plan) : undefined;
+  const plan = parsed.ok ? input.plans.get(parsed.value.plan) : undefined;
   const ledger = ledgerStatus({ tenant, plan, facts: input.ledger, now });
   for (const c of ledger.conditions ?? []) conditions = setCondition(conditions, { ...c, ...gen }, now);
   const next: TenantStatus = {

@@ -168,7 +168,7 @@ describe('Tenant status', () => {
   });
 
   it('an invalid spec is reported, not thrown', () => {
-    expect(tenantSpec({ ...tenant(), spec: { plan: 'free', subjects: [{ kind: 'ServiceAccount', name: 'x' }] } })).toEqual({ error: 'spec.subjects[0].namespace is required for a ServiceAccount' });
+    expect(tenantSpec({ ...tenant(), spec: { plan: 'free', subjects: [{ kind: 'ServiceAccount', name: 'x' }] } })).toEqual({ ok: false, problem: 'spec.subjects[0].namespace is required for a ServiceAccount' });
     const s = nextTenantStatus({ tenant: { ...tenant(), spec: {} }, namespaces: [], plans, now });
     expect(s.conditions![0]).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
   });
