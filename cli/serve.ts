@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { systemClock, type Clock } from '../certs/clock.js';
 import { RedlineError } from '../core/errors.js';
 import { ensureDevCertificates } from '../certs/dev.js';
@@ -307,6 +308,15 @@ export async function runServe(argv: string[], io: ServeIo = {}): Promise<number
     certificate: initialCert,
     bodyLimitBytes: cfg.bodyLimitBytes,
     requestTimeoutMs: cfg.requestTimeoutMs,
+  });
+  const server = webhook;
+  new Gauge({
+    name: 'redline_admission_requests_in_flight',
+    help: 'Admission requests received and not answered yet (what a shutdown drains).',
+    registers: [metrics.registry],
+    collect() {
+      this.set(server.inFlight);
+    },
   });
   const readiness = (): ReadinessCheck[] => {
     const cert = certs.status();

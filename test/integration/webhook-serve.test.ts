@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServe } from '../../cli/serve.js';
 import { admissionReview, MemoryLog, repoRoot, testCertificates } from '../bench/webhook-harness.js';
+import { until } from '../helpers/wait.js';
 
 const root = repoRoot();
 let dir: string;
@@ -45,6 +46,14 @@ class Capture {
 async function getJson(port: number, p: string): Promise<{ status: number; body: any }> {
   const r = await fetch(`http://127.0.0.1:${port}${p}`);
   return { status: r.status, body: await r.json() };
+}
+
+/** Waits until serve has the slow request: its /metrics count it in flight. */
+async function requestInFlight(healthPort: number): Promise<void> {
+  await until('the request in flight (redline_admission_requests_in_flight 1)', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    return /^redline_admission_requests_in_flight 1$/m.test(metrics);
+  });
 }
 
 /** Headers and the first bytes of a body now; the rest when `finish()` is called. */
@@ -160,7 +169,7 @@ describe('runServe in-process', () => {
     expect(ready.body.checks.find((c: { name: string }) => c.name === 'storageclasses')).toEqual({ name: 'storageclasses', ok: true, detail: 'none in the namespaces file; the rules that need them skip' });
 
     const slow = slowRequest(ports.port, ca, 'in-flight');
-    await new Promise((r) => setTimeout(r, 100));
+    await requestInFlight(ports.healthPort);
     signals.emit('SIGTERM', 'SIGTERM');
     const draining = await getJson(ports.healthPort, '/readyz');
     expect(draining.status).toBe(503);
@@ -272,10 +281,9 @@ describe('redline serve as a child process', () => {
     try {
       // Warm-up: a full request works.
       const slow = slowRequest(child.port, child.ca, 'drain-me');
-      await new Promise((r) => setTimeout(r, 150));
+      await requestInFlight(child.healthPort);
       child.proc.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      expect((await getJson(child.healthPort, '/readyz')).status).toBe(503);
+      await until('readiness to drop after SIGTERM', async () => (await getJson(child.healthPort, '/readyz')).status === 503);
       slow.finish();
       const answer = await slow.answer;
       expect(answer.status).toBe(200);
@@ -297,7 +305,7 @@ describe('redline serve as a child process', () => {
         () => 'answered',
         () => 'cut',
       );
-      await new Promise((r) => setTimeout(r, 150));
+      await requestInFlight(child.healthPort);
       const t0 = Date.now();
       child.proc.kill('SIGTERM');
       const exit = await child.exit;
