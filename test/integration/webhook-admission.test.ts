@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultLibraryDir, Engine, loadLibrary } from '../../policies/engine/index.js';
 import type { JsonObject, NamespaceInfo } from '../../policies/engine/types.js';
 import { auditAnnotationKey } from '../../webhook/admission.js';
+import { until } from '../helpers/wait.js';
 import {
   admissionReview,
   applyAddPatch,
@@ -476,9 +477,11 @@ describe('Secrets in enforced namespaces', () => {
   });
 
   it('never logs Secret data', async () => {
+    const before = hook.log.lines.length;
     await hook.post(admissionReview(secret('tenant-acme', { data: { password: 'dG9wLXNlY3JldC12YWx1ZQ==' } }), { username: 'alice' }));
     await hook.post(admissionReview(secret('tenant-acme', { data: { password: 'dG9wLXNlY3JldC12YWx1ZQ==' } }), { username: 'alice' }), '/mutate');
-    await new Promise((r) => setTimeout(r, 50));
+    // The log is written in batches: wait for both requests' lines before reading it.
+    await until('both Secret admissions logged', () => hook.log.lines.slice(before).filter((l) => l.includes('"kind":"Secret"')).length >= 2);
     expect(hook.log.lines.join("\n")).not.toContain('dG9wLXNlY3JldC12YWx1ZQ');
     expect(hook.log.lines.join("\n")).toMatch(/"kind":"Secret"/);
   });

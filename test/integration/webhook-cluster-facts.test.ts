@@ -190,10 +190,7 @@ describe('serve with the StorageClasses and PodDisruptionBudgets of the cluster'
     cluster.push('/apis/storage.k8s.io/v1/storageclasses', 'MODIFIED', storageClass('local-path', 'rancher.io/local-path', false));
     cluster.push('/apis/storage.k8s.io/v1/storageclasses', 'MODIFIED', storageClass('ebs', 'ebs.csi.aws.com', true));
     let last = denied;
-    for (let i = 0; i < 50 && !last.allowed; i++) {
-      last = await admitted(s, kubedbOnDefaultClass());
-      if (!last.allowed) await new Promise((r) => setTimeout(r, 20));
-    }
+    await until('the Redis allowed once ebs is the default class', async () => (last = await admitted(s, kubedbOnDefaultClass())).allowed, 5_000, 20);
     expect(last).toMatchObject({ allowed: true });
   });
 
@@ -213,10 +210,7 @@ describe('serve with the StorageClasses and PodDisruptionBudgets of the cluster'
     await waitFor(() => cluster.watching('/apis/policy/v1/poddisruptionbudgets') > 0, 3000, 5);
     cluster.push('/apis/policy/v1/poddisruptionbudgets', 'ADDED', sessionsPdb);
     let last = warned;
-    for (let i = 0; i < 50 && pdbWarning(last.warnings); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      last = await admitted(s, statefulSet());
-    }
+    await until('no PDB warning once the PDB covers the pods', async () => !pdbWarning((last = await admitted(s, statefulSet())).warnings), 5_000, 20);
     expect(last.allowed).toBe(true);
     expect(pdbWarning(last.warnings)).toBeUndefined();
   });

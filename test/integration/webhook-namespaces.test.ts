@@ -223,6 +223,7 @@ describe('cluster source (a restartable list+watch against a scripted API server
     await src.start();
     await src.stop();
     const after = api.requests();
+    // A fixed wait on purpose: no request may come during it (four retry periods of 20 ms).
     await new Promise((r) => setTimeout(r, 80));
     expect(api.requests()).toBe(after);
   });

@@ -12,6 +12,7 @@ import { MemorySecretStore } from '../../certs/secret-store.js';
 import { createCertManager } from '../../certs/create.js';
 import { CERT_SETTINGS, DEFAULT_CERT_SETTINGS, checkCertSettings } from '../../core/settings/certs.js';
 import { type KeyPairPem, generateKeyPair, isIssuedBy, parseCertificate, splitPemBundle } from '../../certs/x509.js';
+import { until } from '../helpers/wait.js';
 
 const SEC = 1000;
 const HOUR = 3600 * SEC;
@@ -354,11 +355,11 @@ describe('CertManager (managed)', () => {
   it('start/stop drive tick on an interval', async () => {
     const p = new Harness({ checkIntervalMs: 20 });
     p.manager.start({ isLeader: () => p.leader });
-    const deadline = Date.now() + 5000;
-    while (p.store.writes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until('the first tick writes the Secret', () => p.store.writes > 0, 5_000, 10);
     await p.manager.stop();
     expect(p.store.writes).toBe(1);
     const reads = p.store.stats.reads;
+    // A fixed wait on purpose: no tick may read during it (four check intervals of 20 ms).
     await new Promise((r) => setTimeout(r, 80));
     expect(p.store.stats.reads).toBe(reads);
   });

@@ -7,6 +7,7 @@ import { ApiError, KubeApi, type KubeObject } from '../../kube/api-client.js';
 import { Informer } from '../../kube/informer.js';
 import { TokenBucket } from '../../kube/token-bucket.js';
 import { scriptedApi, tokenKubeConfig, type ScriptedApi, type ScriptedHandler } from '../helpers/scripted-api.js';
+import { until } from '../helpers/wait.js';
 
 let api_: ScriptedApi | undefined;
 afterEach(async () => {
@@ -22,13 +23,6 @@ async function serve(handler: ScriptedHandler): Promise<string> {
 const kubeConfig = (url: string): KubeConfig => tokenKubeConfig(url);
 
 const cm = (name: string, rv: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion: rv } });
-const until = async (what: string, fn: () => boolean, ms = 5_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timeout: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('Informer', () => {
   it('a field selector goes on list and watch; transform runs before anything is cached (a Secret\'s data never is)', async () => {

@@ -3,6 +3,7 @@ import { backoffMs } from '../../kube/backoff.js';
 import { TokenBucket } from '../../kube/token-bucket.js';
 import { WorkQueue } from '../../kube/work-queue.js';
 import { runWorkers } from '../../kube/workers.js';
+import { until } from '../helpers/wait.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -67,13 +68,17 @@ describe('WorkQueue', () => {
     const seen: string[] = [];
     let failOnce = true;
     const errors: string[] = [];
+    // The first handlers are held until three run at once: the overlap asserted below, without timing.
+    let threeRunning!: () => void;
+    const overlap = new Promise<void>((resolve) => (threeRunning = resolve));
     const done = runWorkers(
       q,
       3,
       async (key) => {
         running++;
         maxRunning = Math.max(maxRunning, running);
-        await new Promise((r) => setTimeout(r, 10));
+        if (running === 3) threeRunning();
+        await overlap;
         running--;
         if (key === 'flaky' && failOnce) {
           failOnce = false;
@@ -85,8 +90,7 @@ describe('WorkQueue', () => {
       (key) => errors.push(key),
     );
     for (const k of ['a', 'b', 'c', 'd', 'e', 'flaky']) q.add(k);
-    const deadline = Date.now() + 2_000;
-    while (seen.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await until('all six keys handled, three workers at once', () => seen.length === 6, 2_000, 5);
     q.shutDown();
     await done;
     expect(seen.sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'flaky']);

@@ -278,6 +278,7 @@ describe('PodDisruptionBudget cache', () => {
     await src.start();
     await src.stop();
     const after = api.requests.length;
+    // A fixed wait on purpose: no request may come during it (four retry periods of 20 ms).
     await new Promise((r) => setTimeout(r, 80));
     expect(api.requests.length).toBe(after);
   });

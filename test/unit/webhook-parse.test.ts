@@ -1,6 +1,6 @@
 // The cheap per-request helpers of the webhook's hot path, at their edges.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MAX_JSON_DEPTH, parseJsonBody, reviewResponseBody, valueDepth, type AdmissionResponse } from '../../webhook/admission-review.js';
 import { isoTime } from '../../webhook/log-keys.js';
 import { isJsonContentType } from '../../webhook/server.js';
@@ -71,12 +71,17 @@ describe('isoTime (the serve log timestamp)', () => {
     expect(t).toBeLessThanOrEqual(after);
   });
 
-  it('moves with the clock (formatted once per millisecond, never stale)', async () => {
-    const first = isoTime();
-    await new Promise((r) => setTimeout(r, 5));
-    const later = isoTime();
-    expect(later).not.toBe(first);
-    expect(Date.parse(later.slice(9, -1))).toBeGreaterThan(Date.parse(first.slice(9, -1)));
+  it('moves with the clock (formatted once per millisecond, never stale)', () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-01-02T03:04:05.006Z') });
+    try {
+      const first = isoTime();
+      vi.advanceTimersByTime(5);
+      const later = isoTime();
+      expect(later).not.toBe(first);
+      expect(Date.parse(later.slice(9, -1))).toBeGreaterThan(Date.parse(first.slice(9, -1)));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
