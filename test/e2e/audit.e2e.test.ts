@@ -206,6 +206,8 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
       const r = await report(MANY);
       return r && (['pass', 'fail', 'warn', 'error', 'skip'] as const).every((k) => r.summary[k] === expected[k]);
     }, 15_000, 100, () => `${JSON.stringify(expected)}\n${controller.tail()}`);
+    // A fixed wait on purpose (twice minWriteIntervalMs): a trailing write of the burst would come
+    // during it and must be counted against the limit.
     await new Promise((r) => setTimeout(r, 1_000));
     const written = (await writes()) - w0;
     console.log(`[audit e2e] ${BURST} creates in ${burstMs.toFixed(0)} ms: ${written} Report write(s)`);
@@ -221,6 +223,7 @@ describe('background audit and reports on a real kube-apiserver 1.20 (issue 20)'
     });
     try {
       await standby.waitReady();
+      // A fixed wait on purpose: two audit intervals in which the standby may judge and write nothing.
       await new Promise((r) => setTimeout(r, 2 * INTERVAL_MS + 500));
       const m = await standby.metrics();
       expect(metricSum(m, 'redline_controller_is_leader')).toBe(0);

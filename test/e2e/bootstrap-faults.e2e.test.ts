@@ -115,7 +115,8 @@ describe('redline controller under faults (loopback proxy, API server restart)',
     const before = metricSum(await controller.metrics(), 'redline_controller_informer_restarts_total');
     const cut = proxy.dropAll();
     expect(cut).toBeGreaterThanOrEqual(7); // one watch per informer (+ keep-alive sockets)
-    await sleep(50);
+    // The controller saw the cut: the delete below lands while it re-establishes its watches.
+    await until('an informer restart after the cut', async () => metricSum(await controller.metrics(), 'redline_controller_informer_restarts_total') > before, 5_000, 10);
     const t0 = performance.now();
     await admin.delete(resourcePath('v1', 'resourcequotas', 'f-watch', 'redline-quota'));
     await until('quota restored', async () => (await notConverged(d)).length === 0, 10_000, 20);
@@ -128,6 +129,7 @@ describe('redline controller under faults (loopback proxy, API server restart)',
     proxy.blackhole(true);
     await admin.delete(resourcePath('networking.k8s.io/v1', 'networkpolicies', 'f-watch', 'redline-allow-dns'));
     await admin.mergePatch(resourcePath('v1', 'limitranges', 'f-watch', 'redline-limits'), { spec: { limits: [{ type: 'Container', max: { cpu: '64' } }] } }, 'e2e-admin');
+    // A fixed wait on purpose: with the watches down, nothing may be repaired during it.
     await sleep(1_500);
     expect((await notConverged(d)).sort()).toEqual(['LimitRange/redline-limits', 'NetworkPolicy/redline-allow-dns']);
     const t0 = performance.now();

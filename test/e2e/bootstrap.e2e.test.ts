@@ -145,7 +145,8 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     const ev = (await events('team-a', 'Stamped'))[0]!;
     expect(ev['source']).toEqual({ component: 'redline-controller' });
     expect(ev['involvedObject']).toMatchObject({ kind: 'Namespace', name: 'team-a' });
-    // the annotation/event are written only on change: the namespace stays as it is
+    // the annotation/event are written only on change: the namespace stays as it is (a fixed wait on
+    // purpose: no write may come during it)
     const rv = ns.metadata.resourceVersion;
     await sleep(700);
     expect((await getNs('team-a'))!.metadata.resourceVersion).toBe(rv);
@@ -384,7 +385,10 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     await until('deleted objects restored', async () => (await notConverged(d)).length === 0, 10_000, 20);
     const deleteMs = performance.now() - t0;
     await until('Repaired event of the deletes', () => repaired(2), 5_000);
-    await sleep(300); // a second reconcile of the deletes may still be running: let it end
+    // A second reconcile of the deletes may still be running and add a Repaired event after the
+    // count below. Nothing outside the controller shows a reconcile in progress (the queue-depth
+    // metric counts only waiting keys), so this one stays a fixed wait.
+    await sleep(300);
     const beforeLabels = (await events('team-a', 'Repaired')).length;
 
     t0 = performance.now();
@@ -424,7 +428,7 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     await admin.mergePatch(nsPath('team-a'), { metadata: { labels: { 'redline.dev/plan': 'platinum' } } }, 'platform-admin');
     await until('UnknownPlan event', async () => (await events('team-a', 'UnknownPlan')).length === 1, 5_000);
     expect(String((await events('team-a', 'UnknownPlan'))[0]!['message'])).toMatch(/"platinum" is not in the plan library/);
-    await sleep(800);
+    await sleep(800); // a fixed wait on purpose: the unknown plan may change nothing during it
     const after = await getNs('team-a');
     expect(annotationOf(after)).toEqual(annotationOf(before)); // plan premium, same hash and time
     const stillPremium = { ...premium };
@@ -489,7 +493,7 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     // The event is written after the namespace's last patch: wait for it rather than race it.
     await until('the Offboarded event', async () => (await events('team-a', 'Offboarded')).length > 0, 5_000);
     expect((await events('team-a', 'Offboarded')).length).toBe(1);
-    // and it stays that way (no re-stamping, no second event)
+    // and it stays that way (no re-stamping, no second event; a fixed wait on purpose)
     await sleep(500);
     expect(await admin.getOptional(resourcePath('v1', 'resourcequotas', 'team-a', 'redline-quota'))).toBeUndefined();
     expect((await events('team-a', 'Offboarded')).length).toBe(1);

@@ -26,7 +26,7 @@ import { freePort, startControlPlane, type ControlPlane } from './controlplane/i
 import { installCrds } from './controlplane/crds.js';
 import { SecretDirMirror } from './helpers/secret-dir.js';
 import { shippedWebhooks } from './helpers/serve.js';
-import { sleep } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const NS = 'redline-system';
 const SECRET = 'redline-webhook-tls';
@@ -235,10 +235,10 @@ describe('self-managed webhook certificate against a real API server', () => {
     const loop = (async () => {
       for (let i = 0; running; i++) {
         results.push({ phase, ...(await verdict(i)) });
-        await sleep(30);
+        await sleep(30); // the pace of the traffic (a fixed pause on purpose)
       }
     })();
-    while (results.length < 6) await sleep(50);
+    await until('six verdicts before the rotation', () => results.length >= 6, 30_000, 20);
 
     phase = 'during';
     const rotated = await certsCli(['rotate', '--ca', '--kubeconfig', cp.adminKubeconfig, '--namespace', NS, '--secret', SECRET, '--timeout', '90']);
@@ -263,7 +263,7 @@ describe('self-managed webhook certificate against a real API server', () => {
     }
     phase = 'after';
     const n = results.length;
-    while (results.length < n + 6) await sleep(50);
+    await until('six verdicts after the switch', () => results.length >= n + 6, 30_000, 20);
     running = false;
     await loop;
 
