@@ -385,10 +385,15 @@ describe('redline controller (real kube-apiserver, real processes)', () => {
     await until('deleted objects restored', async () => (await notConverged(d)).length === 0, 10_000, 20);
     const deleteMs = performance.now() - t0;
     await until('Repaired event of the deletes', () => repaired(2), 5_000);
-    // A second reconcile of the deletes may still be running and add a Repaired event after the
-    // count below. Nothing outside the controller shows a reconcile in progress (the queue-depth
-    // metric counts only waiting keys), so this one stays a fixed wait.
-    await sleep(300);
+    // The deletes may take more than one reconcile. Wait until their events name every object
+    // re-created: the last of them has then ended (its event is its last step), and cannot take in
+    // the label change below without saying so.
+    let unnamed: string[] = [];
+    await until('Repaired events naming every deleted object re-created', async () => {
+      const said = (await events('team-a', 'Repaired')).map((e) => String(e['message'])).join('; ');
+      unnamed = d.objects.map((o) => `${o.kind}/${o.metadata.name}`).filter((o) => !said.includes(`${o} created`));
+      return unnamed.length === 0;
+    }, 5_000, 25, () => `not named yet: ${unnamed.join(', ')}`);
     const beforeLabels = (await events('team-a', 'Repaired')).length;
 
     t0 = performance.now();
