@@ -37,6 +37,19 @@ export class TurnBatch<T> {
   }
 
   /**
+   * Runs one item at once, as a chunk of its own (errors to onError like any chunk): for an item the
+   * caller knows has nothing to be batched with, which would only wait for the end of the turn.
+   */
+  runNow(item: T): void {
+    const chunk = [item];
+    try {
+      this.run(chunk);
+    } catch (e) {
+      this.onError(e, chunk);
+    }
+  }
+
+  /**
    * Runs what is queued now, in order; also for shutdown, so nothing waits for a turn that never
    * comes. Items added while it runs wait for the next turn.
    */

@@ -1,5 +1,6 @@
 // TurnBatch: what is added during a turn runs at its end, in order, in chunks bounded by count and
-// weight; a failing chunk does not stop the others; flush() runs at once.
+// weight; a failing chunk does not stop the others; flush() runs at once; runNow() runs one item at
+// once, alone.
 
 import { describe, expect, it } from 'vitest';
 import { TurnBatch } from '../../webhook/turn-batch.js';
@@ -61,6 +62,29 @@ describe('TurnBatch', () => {
     expect(calls).toEqual([[1]]);
     await nextTurn();
     expect(calls).toEqual([[1]]);
+  });
+
+  it('runNow() runs its item at once as a chunk of its own, leaving what is queued for the turn', async () => {
+    const calls: number[][] = [];
+    const batch = new TurnBatch<number>((chunk) => calls.push([...chunk]));
+    batch.add(1);
+    batch.runNow(2);
+    expect(calls).toEqual([[2]]);
+    expect(batch.pending).toBe(1);
+    await nextTurn();
+    expect(calls).toEqual([[2], [1]]);
+  });
+
+  it('runNow() reports a throwing run to onError with its item, and does not throw', () => {
+    const failed: { error: string; chunk: number[] }[] = [];
+    const batch = new TurnBatch<number>(
+      () => {
+        throw new Error('boom');
+      },
+      { onError: (e, chunk) => failed.push({ error: (e as Error).message, chunk: [...chunk] }) },
+    );
+    expect(() => batch.runNow(7)).not.toThrow();
+    expect(failed).toEqual([{ error: 'boom', chunk: [7] }]);
   });
 
   it('items added while a chunk runs wait for the next turn', async () => {
