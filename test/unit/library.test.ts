@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedlineError } from '../../core/errors.js';
 import { formatProblem, type DocumentProblem } from '../../core/result.js';
 import type { DocumentError } from '../../policies/engine/documents.js';
-import { compileLibrary, loadLibrary, onlyPolicyTests, readLibrarySources } from '../../policies/engine/library.js';
+import { compileLibrary, listYamlFiles, listYamlFilesSync, loadLibrary, onlyPolicyTests, readLibrarySources } from '../../policies/engine/library.js';
 import { parseDocuments } from '../../policies/engine/documents.js';
 import { prepare, preparedFor } from '../../policies/engine/prepared.js';
 
@@ -493,6 +493,22 @@ describe('loadLibrary from a directory', () => {
       await symlink(real, join(dir, 'plans'));
       const lib = await loadLibrary(dir);
       expect([...lib.plans.keys()]).toEqual(['tiny']);
+    } finally {
+      await rm(real, { recursive: true, force: true });
+    }
+  });
+
+  it('lists the same files in the same order whether it blocks (review) or not (the server reloader)', async () => {
+    const real = await mkdtemp(join(tmpdir(), 'redline-real-'));
+    try {
+      await mkdir(join(dir, 'b', 'nested'), { recursive: true });
+      await mkdir(join(dir, '..data'));
+      await writeFile(join(real, 'linked.yaml'), plan('linked'));
+      await symlink(real, join(dir, 'a-link'));
+      for (const f of ['b/nested/z.yml', 'b/a.JSON', 'c.yaml', '..data/hidden.yaml', '.hidden.yaml', 'notes.txt']) await writeFile(join(dir, f), '{}');
+      const expected = ['a-link/linked.yaml', 'b/a.JSON', 'b/nested/z.yml', 'c.yaml'].map((f) => join(dir, f));
+      expect(listYamlFilesSync(dir)).toEqual(expected);
+      expect(await listYamlFiles(dir)).toEqual(expected);
     } finally {
       await rm(real, { recursive: true, force: true });
     }
