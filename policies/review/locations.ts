@@ -32,17 +32,30 @@ function format(segments: readonly (string | number)[]): string {
   return out;
 }
 
-/** The concrete paths a pattern matches in `value`, in document order. */
-function expand(value: Json | undefined, pattern: readonly Segment[], at: (string | number)[] = []): (string | number)[][] {
-  if (pattern.length === 0) return [at];
-  if (value === null || typeof value !== 'object') return [];
-  const [head, ...rest] = pattern;
+/**
+ * The first concrete path (in document order) a pattern matches in `value`, or null. Only the first
+ * is ever shown; listing every match of a `[*]` field first was most of review's locating time.
+ */
+function firstMatch(value: Json | undefined, pattern: readonly Segment[], at: (string | number)[] = []): (string | number)[] | null {
+  if (at.length === pattern.length) return at;
+  if (value === null || typeof value !== 'object') return null;
+  const head = pattern[at.length]!;
   if (head === '*') {
-    const keys: (string | number)[] = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
-    return keys.flatMap((k) => expand((value as Record<string | number, Json>)[k], rest, [...at, k]));
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = firstMatch(value[i], pattern, [...at, i]);
+        if (found) return found;
+      }
+      return null;
+    }
+    for (const k of Object.keys(value)) {
+      const found = firstMatch(value[k], pattern, [...at, k]);
+      if (found) return found;
+    }
+    return null;
   }
-  const next = Array.isArray(value) ? (typeof head === 'number' ? value[head] : undefined) : (value as Record<string, Json>)[String(head)];
-  return next === undefined ? [] : expand(next, rest, [...at, head!]);
+  const next = Array.isArray(value) ? (typeof head === 'number' ? value[head] : undefined) : value[String(head)];
+  return next === undefined ? null : firstMatch(next, pattern, [...at, head]);
 }
 
 /** The longest prefix of `segments` the source document has. */
@@ -67,7 +80,7 @@ export function locate(doc: SourceDocument, result: RuleResult, rule: CompiledRu
     if (segments.length > 0) return { ...doc.locate(segments), path: format(segments) };
   }
   for (const field of rule?.fields ?? []) {
-    const [first] = expand(doc.value, parsePath(field));
+    const first = firstMatch(doc.value, parsePath(field));
     if (first) return { ...doc.locate(first), path: format(first) };
   }
   return { line: doc.line, column: doc.column, path: '' };
