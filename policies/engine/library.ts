@@ -6,11 +6,11 @@
 import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { compile, toCel, type Compiled, type Expectation } from './cel.js';
+import { compile, toCel, type Compiled, type CompileResult, type Expectation } from './cel.js';
 import type { DocumentProblem } from '../../core/result.js';
 import { documentError, parseDocuments, pathToString, type SourceDocument } from './documents.js';
 import { compileException, DEFAULT_LIBRARY_SETTINGS, librarySettingsOf, type CompiledException, type LibrarySettings } from './exceptions.js';
-import { preparedFor, type LibrarySource } from './prepared.js';
+import { checkedExpression, preparedFor, type LibrarySource } from './prepared.js';
 import { API_VERSION, DOCUMENT_KINDS, describeSchemaError, instanceSegments, relevantErrors, validatorFor, type DocumentKind } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 import { namespacePatternProblem, tenancyOf } from '../tenancy/namespaces.js';
@@ -195,7 +195,11 @@ export interface LoadOptions {
    * PolicyTest documents are not parsed (see onlyPolicyTests) and `tests` is empty.
    */
   tests?: boolean;
-  /** Generate the expressions' JS on first use instead of at load (see cel.ts compile); default false. */
+  /**
+   * For one-shot processes (review, mutate): generate the expressions' JS on first use instead of
+   * at load (see cel.ts compile), and parse the expressions of a prepared library (checked by the
+   * build, see prepared.ts checkedExpression) only when first used too; default false.
+   */
   lazy?: boolean;
 }
 
@@ -273,7 +277,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         // Report the CEL problems of the same document too, so one run lists everything.
         if (kind === 'Policy') {
           try {
-            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p), lazy);
+            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p), (source, expect) => compile(source, expect, lazy));
           } catch {
             // The structure is too broken to find expressions; the schema errors say why.
           }
@@ -299,7 +303,8 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
         policyRules.set(name, ((doc.value['spec'] as JsonObject)['rules'] as JsonObject[]).map((r) => String(r['name'])));
-        const policy = compilePolicy(doc, name, at, (p) => problems.push(p), lazy);
+        const expressions: CompileCel = ready && lazy ? checkedExpression : (source, expect) => compile(source, expect, lazy);
+        const policy = compilePolicy(doc, name, at, (p) => problems.push(p), expressions);
         if (policy) policies.push(policy);
       } else if (kind === 'PolicyException') exceptionDocs.push(doc);
       else if (kind === 'LibrarySettings') {
@@ -326,12 +331,14 @@ function expressionProblem(doc: SourceDocument, path: (string | number)[], offse
   return { file: doc.file, ...doc.locateInValue(path, offset), path: pathToString(path), message };
 }
 
-function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: DocumentProblem) => void, lazy: boolean): CompiledPolicy | null {
+type CompileCel = (source: string, expect: Expectation) => CompileResult;
+
+function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: DocumentProblem) => void, compileCel: CompileCel): CompiledPolicy | null {
   const spec = doc.value['spec'] as JsonObject;
   let ok = true;
   const cel = (path: (string | number)[], source: unknown, expect: Expectation): Compiled | null => {
     if (typeof source !== 'string') return null;
-    const result = compile(source, expect, lazy);
+    const result = compileCel(source, expect);
     if (result.ok) return result.value;
     ok = false;
     report(expressionProblem(doc, path, result.problem.offset, `CEL: ${result.problem.message}`));

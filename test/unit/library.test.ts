@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedlineError } from '../../core/errors.js';
 import { formatProblem, type DocumentProblem } from '../../core/result.js';
-import type { DocumentError } from '../../policies/engine/documents.js';
+import type { DocumentError, SourceDocument } from '../../policies/engine/documents.js';
+import { Scope, SharedValues } from '../../policies/engine/cel.js';
 import { compileLibrary, listYamlFiles, listYamlFilesSync, loadLibrary, onlyPolicyTests, readLibrarySources } from '../../policies/engine/library.js';
 import { parseDocuments } from '../../policies/engine/documents.js';
 import { prepare, preparedFor } from '../../policies/engine/prepared.js';
@@ -582,6 +583,35 @@ describe('loading for review: no tests, and the library prepared at build time',
     expect(preparedFor([...sources, { name: 'policies/x.yaml', file: 'x.yaml', text: '' }], artifact)).toBeNull();
     expect(preparedFor(sources, join(dir, 'missing.json'))).toBeNull();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a one-shot load (lazy) parses the expressions of prepared documents on first use, not at load', () => {
+    const text = policy(`    - name: sized
+      expression: 'object.spec.replicas <= 3'
+      message: m
+`);
+    const sources = [{ name: 'policies/custom.yaml', file: 'custom.yaml', text }];
+    const preparedWith = (expression: string): Map<string, SourceDocument[]> => {
+      const [doc] = parseDocuments('custom.yaml', text).docs;
+      const value = structuredClone(doc!.value);
+      ((value['spec'] as { rules: { expression: string }[] }).rules[0]!).expression = expression;
+      return new Map([['policies/custom.yaml', [{ ...doc!, value }]]]);
+    };
+    const scope = (replicas: number): Scope => new Scope(new SharedValues({
+      object: () => ({ spec: { replicas } }), oldObject: () => null, workload: () => null, plan: () => null, tenant: () => null, request: () => null,
+    }));
+    const deferred = compileLibrary('.', sources, preparedWith('object.spec.replicas <= 3'), true).policies[0]!.rules[0]!.expression!;
+    const eager = compileLibrary('.', sources, preparedWith('object.spec.replicas <= 3'), false).policies[0]!.rules[0]!.expression!;
+    for (const n of [1, 3, 4]) expect(deferred.evaluate(scope(n))).toBe(eager.evaluate(scope(n)));
+    expect(deferred.source).toBe('object.spec.replicas <= 3');
+    expect(deferred.native).toBe(true);
+
+    // What the build checked is not checked again at load: an expression that does not compile
+    // (only a build with another CEL environment could prepare one) fails where it is first used.
+    const broken = compileLibrary('.', sources, preparedWith('object.spec.replicas <='), true).policies[0]!.rules[0]!.expression!;
+    expect(() => broken.evaluate(scope(1))).toThrow(expect.objectContaining({ code: 'internal', message: expect.stringMatching(/^prepared expression "object.spec.replicas <=" does not compile: /) }));
+    // Loaded for serve (not lazy), every expression is compiled at load, prepared or not.
+    expect(() => compileLibrary('.', sources, preparedWith('object.spec.replicas <='), false)).toThrow(/CEL: /);
   });
 
   it('an edited library is validated as always, even where a prepared one would have been used', async () => {
