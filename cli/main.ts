@@ -2,7 +2,6 @@
 // `redline` — one CLI for every process: serve (webhook), review/mutate/test (offline engine).
 
 import { errorKind, errorMessage, EXIT_CODES, RedlineError, type ErrorKind } from '../core/errors.js';
-import { runMutate, runReview, runTest } from './review.js';
 
 const HELP = `usage: redline <command> [flags]
 
@@ -35,9 +34,10 @@ redline certs rotate [--kubeconfig F] [--namespace N] [--secret NAME] [--ca] [--
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  review: async () => runReview,
-  mutate: async () => runMutate,
-  test: async () => runTest,
+  // Each command loads only its own modules (serve never loads review's, review never serve's).
+  review: async () => (await import('./review.js')).runReview,
+  mutate: async () => (await import('./review.js')).runMutate,
+  test: async () => (await import('./review.js')).runTest,
   serve: async () => (await import('./serve.js')).runServe,
   controller: async () => (await import('./controller.js')).runController,
   render: async () => (await import('./render.js')).runRender,

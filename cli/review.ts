@@ -12,7 +12,6 @@ import { readManifests, readStdin } from '../policies/review/inputs.js';
 import { reviewDocuments, reviewInput } from '../policies/review/review.js';
 import { TENANT_TOTALS_POLICY } from '../policies/review/tenant-totals.js';
 import { schemaProblems } from '../policies/review/schemas.js';
-import { coverage, runPolicyTests } from '../policies/review/testing.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -201,6 +200,8 @@ export async function runTest(argv: string[], io: Io = processIo): Promise<numbe
   if (engine.policyNames.length === 0 && engine.library.tests.length === 0) {
     throw new RedlineError('usage', `nothing to test: ${positionals[0] ?? defaultLibraryDir()} has no policies and no PolicyTest documents`);
   }
+  // Only `redline test` runs the cases: review and mutate do not load their runner.
+  const { coverage, runPolicyTests } = await import('../policies/review/testing.js');
   const outcomes = runPolicyTests(engine, engine.library.tests);
   let failed = 0;
   for (const o of outcomes) {
