@@ -164,7 +164,13 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
   }
   // Review sees the cluster only through its input: the StorageClasses and PDBs listed there.
   const storageClasses = storageClassesOf(docs);
-  const pdbs = pdbsOf(docs);
+  // By namespace once: filtering every PDB of the input for each object was quadratic.
+  const pdbsByNamespace = new Map<string, PdbInfo[]>();
+  for (const p of pdbsOf(docs)) {
+    const list = pdbsByNamespace.get(p.namespace);
+    if (list) list.push(p);
+    else pdbsByNamespace.set(p.namespace, [p]);
+  }
   const out: ObjectReview[] = [];
   const notReviewed: NotReviewed[] = [];
   const rules = new Map<string, CompiledRule>();
@@ -198,7 +204,7 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
       mutate: options.mutate,
       ...(options.only ? { only: options.only } : {}),
       storageClasses,
-      pdbs: pdbs.filter((p) => p.namespace === namespace),
+      pdbs: pdbsByNamespace.get(namespace) ?? [],
     });
     if (!outcome.redis) continue;
     out.push({
