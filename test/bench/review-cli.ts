@@ -9,7 +9,9 @@
 //
 // Each figure is the median of --runs runs (default 9). Wall time is what a CI step waits for; CPU
 // time (user + system of the child, from bash's `times`) is printed next to it because it is what
-// stays put when other processes share the machine.
+// stays put when other processes share the machine. After (b), where the review's CPU goes, phase
+// by phase (review-phases.ts: medians of up to 3 cold processes), to tell the policy engine's share
+// from parsing and from review's own work.
 //
 //   npm run bench:review -- [--runs N] [--files N] [--keep]
 
@@ -118,6 +120,7 @@ function main(): void {
   const repo = makeRepository(files);
   // The bad examples are denied: review exits 1 there.
   const scan = compare(runs, () => run([node, CLI, 'review', repo], [1]), () => run([node, '--input-type=module', '-e', PARSE_ONLY, repo], [0]));
+  const phases = breakdown(repo, Math.min(runs, 3));
   if (values.keep) console.log(`repository kept at ${repo}`);
   else rmSync(repo, { recursive: true, force: true });
 
@@ -134,6 +137,22 @@ function main(): void {
   console.log(`    review      wall ${ms(scan.subject.wall).padStart(8)}   cpu ${ms(scan.subject.cpu).padStart(8)}`);
   console.log(`    yaml parse  wall ${ms(scan.baseline.wall).padStart(8)}   cpu ${ms(scan.baseline.cpu).padStart(8)}`);
   console.log(`    ratio       wall ${ratio(scan.subject.wall, scan.baseline.wall).padStart(8)}   cpu ${ratio(scan.subject.cpu, scan.baseline.cpu).padStart(8)}`);
+  console.log('');
+  console.log(`    where review's CPU goes (one process, tsc's modules unbundled; median of ${Math.min(runs, 3)}), against the yaml parse's cpu:`);
+  for (const [phase, cpu] of Object.entries(phases)) {
+    console.log(`      ${phase.padEnd(14)} ${ms(cpu).padStart(8)}   ${ratio(cpu, scan.baseline.cpu).padStart(6)}`);
+  }
+}
+
+/** Median CPU per phase of `runs` cold processes reviewing `repo` (see review-phases.ts). */
+function breakdown(repo: string, runs: number): Record<string, number> {
+  const samples: Record<string, number>[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'test', 'bench', 'review-phases.js'), repo], { encoding: 'utf8', cwd: ROOT });
+    if (r.status !== 0) throw new Error(`review-phases exited ${r.status}: ${r.stderr.slice(0, 2000)}`);
+    samples.push(JSON.parse(r.stdout) as Record<string, number>);
+  }
+  return Object.fromEntries(Object.keys(samples[0]!).map((phase) => [phase, median(samples.map((s) => s[phase]!))]));
 }
 
 main();
