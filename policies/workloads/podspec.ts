@@ -21,10 +21,13 @@ export function containerView(raw: Json, kind: ContainerKind, redis: boolean): C
     const name = str(obj(e)['name']);
     if (name) env[name] = str(obj(e)['value']);
   }
+  const image = str(c['image']);
+  // Fields, not a spread of imageUserOf's answer: a spread at the end of a literal copies at run time.
+  const user = imageUserOf(image);
   return {
     name: str(c['name']),
     kind,
-    image: str(c['image']),
+    image,
     redis,
     securityContext: obj(c['securityContext']),
     resources: { limits: quantityMap(resources['limits']), requests: quantityMap(resources['requests']) },
@@ -34,7 +37,8 @@ export function containerView(raw: Json, kind: ContainerKind, redis: boolean): C
     })),
     args: [...list(c['command']), ...list(c['args'])].map(str),
     env,
-    ...imageUserOf(str(c['image'])),
+    imageUser: user.imageUser,
+    imageRunsAsNonRoot: user.imageRunsAsNonRoot,
   };
 }
 

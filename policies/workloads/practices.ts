@@ -521,29 +521,37 @@ const HANDLERS = ['postStart', 'preStop'];
 /** Every container-like object anywhere in the object (CRs keep containers in many places). */
 function probeHostsOf(object: JsonObject): string[] {
   const out: string[] = [];
-  const visit = (node: Json | undefined, depth: number): void => {
-    if (depth > 24 || node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item, depth + 1);
-      return;
-    }
-    const name = str(node['name']) || '(unnamed)';
-    const check = (handler: Json | undefined, where: string): void => {
-      for (const action of ['httpGet', 'tcpSocket']) {
-        const host = str(obj(obj(handler)[action])['host']);
-        if (host) out.push(`container ${name} ${where}.${action}.host ${host}`);
-      }
-    };
-    for (const p of PROBES) if (node[p] !== undefined) check(node[p], p);
-    const lifecycle = node['lifecycle'];
-    if (lifecycle !== undefined) for (const h of HANDLERS) check(obj(lifecycle)[h], `lifecycle.${h}`);
-    for (const key in node) {
-      if (PROBES.includes(key) || key === 'lifecycle') continue;
-      visit(node[key], depth + 1);
-    }
-  };
-  visit(object['spec'], 0);
+  visitProbes(object['spec'], 0, out);
   return out;
+}
+
+// A plain recursion (no closure per node): it walks the whole spec of every object reviewed.
+function visitProbes(node: Json | undefined, depth: number, out: string[]): void {
+  if (depth > 24 || node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const item of node) visitProbes(item, depth + 1, out);
+    return;
+  }
+  let name = '';
+  for (const p of PROBES) {
+    if (node[p] !== undefined) probeHosts(node[p], p, (name ||= str(node['name']) || '(unnamed)'), out);
+  }
+  const lifecycle = node['lifecycle'];
+  if (lifecycle !== undefined) {
+    for (const h of HANDLERS) probeHosts(obj(lifecycle)[h], `lifecycle.${h}`, (name ||= str(node['name']) || '(unnamed)'), out);
+  }
+  for (const key in node) {
+    if (key === 'livenessProbe' || key === 'readinessProbe' || key === 'startupProbe' || key === 'lifecycle') continue;
+    const child = node[key];
+    if (child !== null && typeof child === 'object') visitProbes(child, depth + 1, out);
+  }
+}
+
+function probeHosts(handler: Json | undefined, where: string, name: string, out: string[]): void {
+  for (const action of ['httpGet', 'tcpSocket']) {
+    const host = str(obj(obj(handler)[action])['host']);
+    if (host) out.push(`container ${name} ${where}.${action}.host ${host}`);
+  }
 }
 
 // ---- storage class -------------------------------------------------------------------------
@@ -557,23 +565,34 @@ function storageClassOf(view: WorkloadView, classes: readonly StorageClassInfo[]
 
 // ---- PodDisruptionBudget coverage ------------------------------------------------------------
 
+/** Whether a PDB's selector picks pods with these labels. Allocates nothing: it runs for every PDB of the namespace, per pod template. */
 function selects(selector: PdbInfo['selector'], labels: Record<string, string>): boolean {
   // The selector comes from input files or a watch: read it defensively.
   const matchLabels = obj(selector?.matchLabels as Json | undefined);
-  const expressions = list(selector?.matchExpressions as Json | undefined).map(obj);
-  if (Object.keys(matchLabels).length === 0 && expressions.length === 0) return false;
-  for (const k in matchLabels) if (labels[k] !== matchLabels[k]) return false;
-  for (const e of expressions) {
+  const expressions = list(selector?.matchExpressions as Json | undefined);
+  let any = expressions.length > 0;
+  for (const k in matchLabels) {
+    any = true;
+    if (labels[k] !== matchLabels[k]) return false;
+  }
+  if (!any) return false;
+  for (const raw of expressions) {
+    const e = obj(raw);
     const key = str(e['key']);
     const has = Object.hasOwn(labels, key);
-    const values = list(e['values']).map(str);
     const operator = str(e['operator']);
-    if (operator === 'In' && !(has && values.includes(labels[key]!))) return false;
-    if (operator === 'NotIn' && has && values.includes(labels[key]!)) return false;
+    if (operator === 'In' && !(has && includesValue(e['values'], labels[key]!))) return false;
+    if (operator === 'NotIn' && has && includesValue(e['values'], labels[key]!)) return false;
     if (operator === 'Exists' && !has) return false;
     if (operator === 'DoesNotExist' && has) return false;
   }
   return true;
+}
+
+/** `values` (as written: a list, or anything) holds `value`, numbers read as their text. */
+function includesValue(values: Json | undefined, value: string): boolean {
+  for (const v of list(values)) if (str(v) === value) return true;
+  return false;
 }
 
 function pdbOf(view: WorkloadView, pdbs: readonly PdbInfo[] | undefined): Practices['pdb'] {
