@@ -99,12 +99,16 @@ export class Engine {
       if (recorder.ops.length > 0) {
         mutated = recorder.doc;
         patch = recorder.ops;
-        const again = recognise(mutated);
-        if (again.redis) adapted = again.result;
       }
     }
 
     if (input.validate === false) return { redis: true, reason: '', results, patch, mutated, denied: false };
+    // The rules judge the object as mutated: its view again, which the mutating webhook (validate
+    // false) never needs.
+    if (patch.length > 0) {
+      const again = recognise(mutated);
+      if (again.redis) adapted = again.result;
+    }
     const view = adapted.view;
     const activation = reviewScope(input, plan, mutated, view);
     let exhausted = false;
