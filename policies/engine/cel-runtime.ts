@@ -83,6 +83,22 @@ export function field(receiver: unknown, key: string): unknown {
   return v === undefined ? bail() : v;
 }
 
+/** `receiver.key` for a key Object.prototype does not have: what the compiler inlines, as a call. */
+export function member(receiver: unknown, key: string): unknown {
+  let v: unknown;
+  return receiver !== null && typeof receiver === 'object' && ((v = receiver.constructor) === Object || v === undefined)
+    && (v = (receiver as Record<string, unknown>)[key]) !== undefined ? v : bail();
+}
+
+/** `receiver.?key` for a key Object.prototype does not have, likewise. */
+export function optionalMember(receiver: unknown, key: string): unknown {
+  if (receiver === NONE || receiver === null || typeof receiver !== 'object') return NONE;
+  const c = receiver.constructor;
+  if (c !== Object && c !== undefined) bail();
+  const v = (receiver as Record<string, unknown>)[key];
+  return v === undefined ? NONE : v;
+}
+
 /** `has(receiver.key)` for any key. */
 export function hasField(receiver: unknown, key: string): boolean {
   if (!isCelMap(receiver)) bail();

@@ -197,13 +197,29 @@ export function compile(source: string, expect: Expectation, lazy = false): Comp
 }
 
 /**
+ * Evaluations after which an expression's JS is generated again with inline field reads. Until
+ * then it runs the compact form (each field read a call to one shared helper): half the code, which
+ * is cheaper to generate and runs faster while cold — a one-shot review, or serve at the API
+ * server's pace of one request every few milliseconds — but about a quarter slower once V8 has
+ * optimised it under sustained load (`npm run bench:engine` prints all three cases).
+ */
+export const HOT_EVALUATIONS = 2_000;
+let hotEvaluations = HOT_EVALUATIONS;
+/** Test hook: the evaluations after which expressions switch to inline field reads (1: at once). */
+export function setHotEvaluations(n: number): void {
+  hotEvaluations = n;
+}
+
+/**
  * A checked expression. Its JS form is generated at load, or (lazy) on first use: a review
  * evaluates only some of a library's expressions (a message only when its rule fails, a skip
  * message only when it skips), and generating them all was a tenth of `redline review`'s start-up.
+ * It is generated compact first, and with inline field reads once it is hot (HOT_EVALUATIONS).
  */
 class Expression implements Compiled {
   /** undefined: not generated yet; null: not compilable (cel-js interprets every evaluation). */
   private fn: ((scope: Scope) => unknown) | null | undefined;
+  private evaluations = 0;
 
   constructor(readonly source: string, private ast: unknown, readonly interpret: (scope: Scope) => unknown) {
     if (ast === null) this.fn = null;
@@ -214,11 +230,23 @@ class Expression implements Compiled {
   }
 
   private compiled(): ((scope: Scope) => unknown) | null {
-    if (this.fn === undefined) {
-      this.fn = compileAst(this.ast, { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS }) as ((scope: Scope) => unknown) | null;
-      this.ast = null;
-    }
+    if (this.fn === undefined) this.fn = this.generated('call');
     return this.fn;
+  }
+
+  private generated(fieldAccess: 'call' | 'inline'): ((scope: Scope) => unknown) | null {
+    return compileAst(this.ast, { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS, fieldAccess }) as ((scope: Scope) => unknown) | null;
+  }
+
+  /** The function to run now: the inline form from the HOT_EVALUATIONS-th evaluation on. */
+  private current(): ((scope: Scope) => unknown) | null {
+    const fn = this.fn === undefined ? this.compiled() : this.fn;
+    if (fn !== null && this.ast !== null && ++this.evaluations >= hotEvaluations) {
+      this.fn = this.generated('inline');
+      this.ast = null;
+      return this.fn;
+    }
+    return fn;
   }
 
   get native(): boolean {
@@ -226,13 +254,13 @@ class Expression implements Compiled {
   }
 
   evaluateNative(scope: Scope): unknown {
-    const native = this.compiled();
+    const native = this.current();
     if (!native) throw new RedlineError('internal', 'not compiled');
     return native(scope);
   }
 
   evaluate(scope: Scope): unknown {
-    const native = this.fn === undefined ? this.compiled() : this.fn;
+    const native = this.current();
     if (!native) return this.interpret(scope);
     if (crossCheck) checkBoth(crossCheck, this.source, native, this.interpret, scope);
     try {
