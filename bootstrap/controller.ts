@@ -108,6 +108,9 @@ export class TenantController {
   /** Tenants (redline.dev/v1alpha1), once discovery finds them served; none: every tenant is label-only. */
   private tenants: Informer | undefined;
   private ledger: ControllerLedger | undefined;
+  private sweeping = false;
+  /** Tenants whose records a sweep should look at next ('all': every record). */
+  private sweepWanted: Set<string> | 'all' | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
   private started = false;
   private queue: WorkQueue | undefined;
@@ -172,9 +175,16 @@ export class TenantController {
         if (a.metadata.resourceVersion === b.metadata.resourceVersion) return;
         withTenant(b);
         const before = a.metadata.labels?.[LABEL_TENANT];
-        if (before && before !== b.metadata.labels?.[LABEL_TENANT]) this.enqueueTenantKey(before);
+        if (before && before !== b.metadata.labels?.[LABEL_TENANT]) {
+          this.enqueueTenantKey(before);
+          void this.sweepLedger([before]); // it may have been the tenant's last namespace
+        }
       },
-      delete: withTenant,
+      delete: (o) => {
+        withTenant(o);
+        const id = o.metadata.labels?.[LABEL_TENANT];
+        if (id) void this.sweepLedger([id]);
+      },
     });
     for (const k of OWNED_KINDS) {
       if (k.certManager && !settings.certManager.enabled) continue;
@@ -299,7 +309,10 @@ export class TenantController {
           if (id) this.enqueueTenantKey(id);
         }
       },
-      onRecordChange: (id) => this.enqueueTenantKey(id),
+      onRecordChange: (id) => {
+        this.enqueueTenantKey(id);
+        void this.sweepLedger([id]);
+      },
     });
     for (const inf of this.informers()) inf.start();
     void this.ledger?.start().catch((e: unknown) =>
@@ -388,6 +401,42 @@ export class TenantController {
     if (!this.allSyncedOnce || this.stopping || !this.isLeader()) return;
     for (const ns of this.namespaces?.list() ?? []) this.queue?.add(ns.metadata.name);
     for (const t of this.tenants?.list() ?? []) this.queue?.add(tenantKey(t.metadata.name));
+    void this.sweepLedger();
+  }
+
+  /**
+   * Deletes the ledger records of tenants that are gone (ControllerLedger.sweep): every record at a
+   * resync, `only` these tenants' when a record or a namespace of theirs changed. One sweep runs at
+   * a time; what is asked for meanwhile is swept right after it.
+   */
+  private async sweepLedger(only?: readonly string[]): Promise<void> {
+    if (!this.ledger || !this.allSyncedOnce || this.stopping || !this.isLeader()) return;
+    if (only === undefined) this.sweepWanted = 'all';
+    else if (this.sweepWanted !== 'all') {
+      const wanted: Set<string> = this.sweepWanted ?? new Set<string>();
+      for (const id of only) wanted.add(id);
+      this.sweepWanted = wanted;
+    }
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      while (this.sweepWanted && !this.stopping) {
+        const want = this.sweepWanted;
+        this.sweepWanted = undefined;
+        const namespaces = this.namespaces?.list() ?? [];
+        const swept = await this.ledger.sweep({
+          ...(want === 'all' ? {} : { only: [...want] }),
+          hasTenantObject: (id) => this.tenants?.get(id) !== undefined,
+          namespaceCount: (id) => membersOf(id, namespaces).length,
+          now: Date.now(),
+        });
+        for (const tenant of swept) this.log.info({ [ControllerLogKey.component]: 'ledger', [ControllerLogKey.tenant]: tenant }, `ledger record of tenant ${tenant} deleted: no Tenant, no namespace, no live reservation`);
+      }
+    } catch (e) {
+      this.log.warn({ [ControllerLogKey.component]: 'ledger', [ControllerLogKey.err]: e instanceof Error ? e.message : String(e) }, 'ledger sweep failed; retrying at the next resync');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** A Tenant's status may have changed with one of its namespaces (label-only tenants have none to write). */

@@ -11,9 +11,9 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { InformerLogger } from '../kube/informer.js';
-import { LedgerStore } from '../kube/ledger-store.js';
+import { LedgerStore, type LedgerRecord } from '../kube/ledger-store.js';
 import { ClusterUsageSource } from '../kube/usage-source.js';
-import { parseReservations } from '../policies/tenancy/ledger.js';
+import { isStaleRecord, parseReservations } from '../policies/tenancy/ledger.js';
 import { planDefaults } from '../policies/tenancy/usage.js';
 import type { PlanLike } from './render.js';
 import type { LedgerFacts } from './tenants.js';
@@ -63,6 +63,26 @@ export class ControllerLedger {
   /** What is not synced yet (empty: ready). */
   pending(): string[] {
     return [...this.usage.pending().map((p) => `usage of ${p}`), ...(this.store.synced() ? [] : [`ledger records in ${this.store.namespace}`])];
+  }
+
+  /**
+   * Deletes the records of tenants that are gone — no Tenant object, no namespace, no live
+   * reservation (isStaleRecord) — so the ledger namespace does not keep one per tenant ever sold.
+   * Each delete is conditional on the record's resourceVersion: a reservation written meanwhile
+   * keeps it. `only`: just these tenants' records (a record or a namespace of theirs changed);
+   * otherwise every record (resync). Returns the tenants whose record was deleted.
+   */
+  async sweep(input: { only?: readonly string[]; hasTenantObject: (tenant: string) => boolean; namespaceCount: (tenant: string) => number; now: number }): Promise<string[]> {
+    if (!this.store.synced()) return [];
+    const swept: string[] = [];
+    const records = input.only ? input.only.map((t): [string, LedgerRecord] => [t, this.store.cached(t)!]) : [...this.store.records()];
+    for (const [tenant, record] of records) {
+      if (!record || record.resourceVersion === null) continue;
+      const { reservations } = parseReservations(record.data);
+      if (!isStaleRecord({ hasTenantObject: input.hasTenantObject(tenant), namespaceCount: input.namespaceCount(tenant), reservations, now: input.now })) continue;
+      if ((await this.store.remove(tenant, record.resourceVersion)) === 'deleted') swept.push(tenant);
+    }
+    return swept;
   }
 
   /** A tenant's usage over these namespaces and its record's reservations; undefined until both are synced. */

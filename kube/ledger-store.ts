@@ -124,11 +124,31 @@ export class LedgerStore {
         ? await this.client().request<KubeObject>({ method: 'PUT', path: this.path(tenant), query: { fieldManager: 'redline-ledger' }, body })
         : await this.client().request<KubeObject>({ method: 'POST', path: this.collection(), query: { fieldManager: 'redline-ledger' }, body });
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409) throw new RedlineError('ledger-conflict', e.message, { cause: e, status: 409 });
+      // 404 on a PUT: the controller swept the record since we saw it; re-read, then create it again.
+      if (e instanceof ApiError && (e.status === 409 || (resourceVersion && e.notFound))) throw new RedlineError('ledger-conflict', e.message, { cause: e, status: 409 });
       throw e;
     }
     this.informer?.upsertIfNewer(stored);
     return stored.metadata.resourceVersion ?? '';
+  }
+
+  /**
+   * Deletes the record if it is still at `resourceVersion` (the controller's sweep of records nothing
+   * reads any more). 'changed': a webhook wrote it meanwhile, so it stays; 'gone': already deleted.
+   */
+  async remove(tenant: string, resourceVersion: string): Promise<'deleted' | 'changed' | 'gone'> {
+    try {
+      await this.client().request({
+        method: 'DELETE',
+        path: this.path(tenant),
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion } },
+      });
+    } catch (e) {
+      if (e instanceof ApiError && e.notFound) return 'gone';
+      if (e instanceof ApiError && e.status === 409) return 'changed';
+      throw e;
+    }
+    return 'deleted';
   }
 
   /** Every cached record by tenant (metrics, status). */

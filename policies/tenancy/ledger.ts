@@ -84,6 +84,17 @@ export function serializeReservations(reservations: readonly Reservation[]): Rec
   return { [RESERVATIONS_KEY]: JSON.stringify(list) };
 }
 
+/**
+ * Whether a tenant's ledger record can be deleted: nothing will read it again. A tenant that still
+ * has a Tenant object or a namespace keeps its record. Otherwise the record goes once none of its
+ * reservations is live: one made just before the last namespace left (or by a webhook replica whose
+ * cache still shows the namespace) counts until it lapses.
+ */
+export function isStaleRecord(input: { hasTenantObject: boolean; namespaceCount: number; reservations: readonly Reservation[]; now: number }): boolean {
+  if (input.hasTenantObject || input.namespaceCount > 0) return false;
+  return input.reservations.every((r) => r.expires <= input.now);
+}
+
 /** Splits off the reservations that have lapsed at `now`. */
 export function partitionExpired(reservations: readonly Reservation[], now: number): { live: Reservation[]; expired: Reservation[] } {
   const live: Reservation[] = [];

@@ -322,6 +322,27 @@ describe('Tenant objects (real kube-apiserver, serve and controller)', () => {
     expect(back.conditions.find((c: { type: string }) => c.type === 'OverEntitlement')).toMatchObject({ reason: 'WithinEntitlement', message: 'usage is within plan free\'s tenantTotals' });
   });
 
+  it('the controller deletes the ledger record of a tenant that is gone, and keeps a live or a present tenant\'s', async () => {
+    const records = (name?: string): string => apiPath('v1', 'configmaps', 'redline-ledger', name);
+    const record = (tenant: string, expires: Date): object => ({
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: { name: `redline-ledger-${tenant}`, labels: { 'app.kubernetes.io/component': 'ledger', 'app.kubernetes.io/name': 'redline', 'redline.dev/ledger-tenant': tenant } },
+      data: { reservations: JSON.stringify([{ key: `${tenant}-x/kubedb.com/Redis/r`, uid: 'u1', amounts: { memory: '1Gi' }, expires: expires.toISOString() }]) },
+    });
+    const past = new Date(Date.now() - 60_000);
+    // A tenant with a namespace (acme) and one whose reservation is still live keep their records.
+    // (serve may have written acme's record already: then that one is kept.)
+    expect([201, 409]).toContain((await admin.create(records(), record('acme', past))).status);
+    ok(await admin.create(records(), record('vanished-live', new Date(Date.now() + 3_600_000))), 'record of vanished-live');
+    // No Tenant, no namespace, its reservation lapsed: nothing will read it again.
+    ok(await admin.create(records(), record('vanished', past)), 'record of vanished');
+    await until('the record of vanished deleted', async () => (await admin.get(records('redline-ledger-vanished'))).status === 404, 15_000, 50, detail);
+    expect((await admin.get(records('redline-ledger-acme'))).status).toBe(200);
+    expect((await admin.get(records('redline-ledger-vanished-live'))).status).toBe(200);
+    expect(controller.tail()).toContain('ledger record of tenant vanished deleted');
+    ok(await admin.delete(records('redline-ledger-vanished-live')), 'clean up');
+  });
+
   it('deleting the Tenant offboards its namespaces — the tenant\'s access ends before enforcement does — and then the Tenant goes', async () => {
     const result = await probeOffboarding({
       tenant: alice, admin, ns: 'acme-dev',

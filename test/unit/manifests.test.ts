@@ -642,7 +642,7 @@ describe('RBAC', () => {
     }
     expect(ctl.some((r) => r.resources?.includes('configmaps'))).toBe(false);
     expect(find(base, 'Role', 'redline-controller-ledger')['rules']).toEqual([
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'delete'] },
     ]);
     const binding = find(base, 'RoleBinding', 'redline-controller-ledger') as Obj & { roleRef: { name: string }; subjects: unknown[] };
     expect(binding.metadata.namespace).toBe('redline-ledger');

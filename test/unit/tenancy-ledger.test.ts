@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultLibraryDir, loadLibrary } from '../../policies/engine/index.js';
 import { Quantity } from '../../policies/engine/quantity.js';
 import {
-  entitlementOf, judge, parseReservations, partitionExpired, reservedBeyondCache, serializeReservations, type Reservation,
+  entitlementOf, isStaleRecord, judge, parseReservations, partitionExpired, reservedBeyondCache, serializeReservations, type Reservation,
 } from '../../policies/tenancy/ledger.js';
 import { count, zero, type Amounts } from '../../policies/tenancy/usage.js';
 
@@ -92,6 +92,17 @@ describe('reservations', () => {
     const { live, expired } = partitionExpired([r('a', '1', { memory: '1Gi' }, -1), r('b', '2', { memory: '1Gi' }, 1)], now);
     expect(live.map((x) => x.key)).toEqual(['b']);
     expect(expired.map((x) => x.key)).toEqual(['a']);
+  });
+
+  it('a record is stale only when its tenant has no Tenant object, no namespace and no live reservation', () => {
+    const lapsed = [r('a', '1', { memory: '1Gi' }, -1), r('b', '2', { memory: '1Gi' }, 0)];
+    const gone = { hasTenantObject: false, namespaceCount: 0, now };
+    expect(isStaleRecord({ ...gone, reservations: [] })).toBe(true);
+    expect(isStaleRecord({ ...gone, reservations: lapsed })).toBe(true);
+    // One reservation still live (a request judged just before the last namespace left) keeps it.
+    expect(isStaleRecord({ ...gone, reservations: [...lapsed, r('c', '3', { memory: '1Gi' }, 1)] })).toBe(false);
+    expect(isStaleRecord({ ...gone, namespaceCount: 1, reservations: [] })).toBe(false);
+    expect(isStaleRecord({ ...gone, hasTenantObject: true, reservations: [] })).toBe(false);
   });
 
   it('a reservation counts only what the cache does not show yet: stored objects stop counting, an UPDATE holds its growth', () => {
