@@ -108,6 +108,26 @@ describe('the tenant ledger through a real kube-apiserver with two serve replica
     expect(over.message).toMatch(/memory 10Gi used \+ 0 reserved \+ 1Gi requested > 10Gi/);
   });
 
+  it('a create with generateName reserves under the name the API server generated, so the stored object nets it out', async () => {
+    // The validating webhook's request.name is the generated name (the API server fills it in from
+    // the object before validating admission); the key must be it, never a per-request stand-in.
+    ok(await w.admin.delete(P.kubedbRedis(B, 'after-dry')), 'delete after-dry');
+    await waitFits('2Gi');
+    const body = redis(B, 'unused') as { metadata: Record<string, unknown> };
+    delete body.metadata['name'];
+    body.metadata['generateName'] = 'gen-';
+    const a = await w.tenants[0]!.create(P.kubedbRedis(B), body);
+    created(a, 'the generateName create');
+    const generated = (a.body as { metadata: { name: string } }).metadata.name;
+    expect(generated).toMatch(/^gen-[a-z0-9]{5}$/);
+    const record = ok(await w.admin.get(`/api/v1/namespaces/redline-ledger/configmaps/redline-ledger-${TENANT}`), 'the ledger record').body as { data: { reservations: string } };
+    const keys = (JSON.parse(record.data.reservations) as { key: string }[]).map((r) => r.key);
+    expect(keys).toContain(`${B}/kubedb.com/Redis/${generated}`);
+    expect(keys.some((k) => k.includes('generated-'))).toBe(false);
+    // Back to 10Gi used for the tests below.
+    await until('a 1Gi Redis fits next to the generated one', async () => (await w.tenants[1]!.create(P.kubedbRedis(B), redis(B, 'refill'))).status === 201, 15_000, 100);
+  });
+
   it('a reservation whose object is refused later in the chain holds its amount until it expires, then frees it', async () => {
     // A second validating webhook that cannot be reached refuses objects labelled denied-later;
     // Redline's validation runs next to it and reserves before the API server gives up on the object.
