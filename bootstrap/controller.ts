@@ -275,6 +275,9 @@ export class TenantController {
         const result = tenantId === undefined ? await reconciler.reconcile(key) : await reconciler.reconcileTenant(tenantId);
         metrics.reconciles.inc({ result });
         queue.forget(key);
+        // The status lists live reservations: look again when the first of them lapses.
+        const lapses = tenantId === undefined || result === 'gone' ? undefined : this.ledger?.nextExpiry(tenantId, Date.now());
+        if (lapses !== undefined) queue.addAfter(key, Math.max(0, lapses - Date.now()) + 50);
       } catch (e) {
         if (isRedlineError(e, 'write-gate-closed', 'rate-limiter-closed')) return; // lost the lease / stopping
         metrics.reconciles.inc({ result: 'error' });

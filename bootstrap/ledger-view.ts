@@ -85,6 +85,15 @@ export class ControllerLedger {
     return swept;
   }
 
+  /** When the first of a tenant's live reservations lapses (epoch ms; undefined: none live), so its status can drop it then. */
+  nextExpiry(tenant: string, now: number): number | undefined {
+    const record = this.store.cached(tenant);
+    if (!record) return undefined;
+    let next: number | undefined;
+    for (const r of parseReservations(record.data).reservations) if (r.expires > now && (next === undefined || r.expires < next)) next = r.expires;
+    return next;
+  }
+
   /** A tenant's usage over these namespaces and its record's reservations; undefined until both are synced. */
   facts(tenant: string, namespaces: readonly string[]): LedgerFacts | undefined {
     const record = this.store.cached(tenant);

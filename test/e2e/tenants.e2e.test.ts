@@ -322,6 +322,21 @@ describe('Tenant objects (real kube-apiserver, serve and controller)', () => {
     expect(back.conditions.find((c: { type: string }) => c.type === 'OverEntitlement')).toMatchObject({ reason: 'WithinEntitlement', message: 'usage is within plan free\'s tenantTotals' });
   });
 
+  it('a reservation leaves the Tenant\'s status when it lapses, with nothing else changing', async () => {
+    const path = apiPath('v1', 'configmaps', 'redline-ledger', 'redline-ledger-initech');
+    const reservations = JSON.stringify([{ key: 'initech-prod/kubedb.com/Redis/in-flight', uid: 'u-lapse', amounts: { memory: '64Mi' }, expires: new Date(Date.now() + 3_000).toISOString() }]);
+    const existing = await admin.get(path);
+    if (existing.status === 200) ok(await admin.patch(path, { data: { reservations } }), 'initech record');
+    else ok(await admin.create(apiPath('v1', 'configmaps', 'redline-ledger'), {
+      apiVersion: 'v1', kind: 'ConfigMap', data: { reservations },
+      metadata: { name: 'redline-ledger-initech', labels: { 'app.kubernetes.io/component': 'ledger', 'app.kubernetes.io/name': 'redline', 'redline.dev/ledger-tenant': 'initech' } },
+    }), 'initech record');
+    const shown = (s: any): string[] => (s?.reservations ?? []).map((r: { name: string }) => r.name);
+    await until('the reservation in initech\'s status', async () => shown((await tenant('initech')).status).includes('in-flight'), 10_000, 50, detail);
+    // The controller's resync is 30 s away: only a wake-up at the lapse removes it this soon.
+    await until('the lapsed reservation gone from initech\'s status', async () => !shown((await tenant('initech')).status).includes('in-flight'), 8_000, 50, detail);
+  });
+
   it('the controller deletes the ledger record of a tenant that is gone, and keeps a live or a present tenant\'s', async () => {
     const records = (name?: string): string => apiPath('v1', 'configmaps', 'redline-ledger', name);
     const record = (tenant: string, expires: Date): object => ({
