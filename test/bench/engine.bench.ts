@@ -133,10 +133,17 @@ function interpretedOnly(library: Library): Library {
   return library;
 }
 
+/**
+ * Both engines run every rule to the end: on a loaded machine a first-contact review by cel-js alone
+ * once took over the engine's default 250 ms budget, and its rules then came out as "evaluation
+ * stopped" errors the compiled review did not have. The budget is only a guard; the clock is read as always.
+ */
+const BENCH_BUDGET = { timeBudgetMs: 60_000 };
+
 async function engines(load: LoadOptions): Promise<{ compiled: Engine; interpreted: Engine }> {
   return {
-    compiled: new Engine(await loadLibrary(libraryDir, load)),
-    interpreted: new Engine(interpretedOnly(await loadLibrary(libraryDir, load))),
+    compiled: new Engine(await loadLibrary(libraryDir, load), BENCH_BUDGET),
+    interpreted: new Engine(interpretedOnly(await loadLibrary(libraryDir, load)), BENCH_BUDGET),
   };
 }
 
@@ -170,7 +177,10 @@ function both(i: number, compiled: () => unknown, interpreted: () => unknown): [
 
 /** The outcome of both engines must agree, or the comparison means nothing. */
 function agree(label: string, a: unknown, b: unknown): void {
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${label}: compiled and cel-js-only reviews disagree`);
+  if (JSON.stringify(a) === JSON.stringify(b)) return;
+  const first = Array.isArray(a) && Array.isArray(b) ? a.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(b[i])) : -1;
+  const where = first >= 0 ? `; first difference: ${JSON.stringify((a as unknown[])[first])} vs ${JSON.stringify((b as unknown[])[first])}` : '';
+  throw new Error(`${label}: compiled and cel-js-only reviews disagree${where}`);
 }
 
 // ---- (a) first contact -------------------------------------------------------------------------
