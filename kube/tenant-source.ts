@@ -1,8 +1,9 @@
 // The cluster's Tenants (redline.dev/v1alpha1) for `serve`: which plan each tenant id has, so the
 // namespace guard can hold a joining namespace to its Tenant's plan (namespacePattern). Found by
-// discovery at start: an API server without the Tenant CRD leaves every tenant on the label-only
-// path (the namespace's own redline.dev/plan label) and does not hold readiness back; a CRD
-// installed later is seen after serve restarts. Only name and spec.plan are cached.
+// discovery: an API server without the Tenant CRD leaves every tenant on the label-only path (the
+// namespace's own redline.dev/plan label) and does not hold readiness back; discovery is asked
+// again every 30 s (REDISCOVER_MS), so a CRD installed later is listed and used without a restart.
+// Only name and spec.plan are cached.
 
 import type { KubeApi, KubeObject } from './api-client.js';
 import { servedResources } from './discovery.js';
@@ -10,6 +11,8 @@ import type { Informer } from './informer.js';
 import { WatchedSource, type ClusterCacheOptions, type ServedResource, type SourceStatus } from './watched-source.js';
 
 const GROUP_VERSION = 'redline.dev/v1alpha1';
+/** How often serve asks again whether Tenants are served, while they are not. */
+export const REDISCOVER_MS = 30_000;
 
 export interface TenantPlans {
   /** spec.plan of the Tenant named `id`; undefined when there is none (the label-only path). */
@@ -40,7 +43,7 @@ export class ClusterTenantSource implements TenantPlans {
   constructor(opts: ClusterCacheOptions) {
     this.source = new WatchedSource(
       { name: this.name, locate: (api, signal) => locateTenants(api, signal), transform: slimTenant, changed: (informer) => this.republish(informer) },
-      opts,
+      { rediscoverMs: REDISCOVER_MS, ...opts },
     );
   }
 

@@ -19,6 +19,11 @@ export interface ClusterCacheOptions {
   onError?: (err: unknown) => void;
   /** start() returns after the first attempt succeeded or failed, or after this long; default 10 s. */
   startTimeoutMs?: number;
+  /**
+   * While the API server serves none of the resource's versions, ask discovery again this often
+   * (a CRD installed after serve started); undefined: never (a built-in API does not appear).
+   */
+  rediscoverMs?: number;
 }
 
 export interface ServedResource {
@@ -73,6 +78,8 @@ export class WatchedSource {
   private lastError = '';
   private readonly dirty = new Set<string>();
   private flushQueued = false;
+  /** Not served at the first discovery, served at a later one. */
+  private foundLate = false;
 
   constructor(
     private readonly spec: WatchedSourceSpec,
@@ -84,9 +91,13 @@ export class WatchedSource {
     return this.informer?.synced() ?? false;
   }
 
-  /** Ready for admission: listed, or known not to be served by this API server. */
+  /**
+   * Ready for admission: listed, or known not to be served by this API server. A resource found
+   * later keeps the source ready while its first list runs (its facts stay unknown until then, as
+   * they were): readiness dropping on every replica at once would refuse the cluster's writes.
+   */
   synced(): boolean {
-    return this.served === null || this.listed();
+    return this.served === null || this.listed() || this.foundLate;
   }
 
   /** The served resource, null when none is served, undefined before discovery answered. */
@@ -156,7 +167,12 @@ export class WatchedSource {
     if (this.served === null) {
       log?.warn({ resource: this.spec.name }, `the API server serves no ${this.spec.name} Redline reads; the rules that need them skip`);
       this.settleFirst?.();
-      return;
+      if (this.opts.rediscoverMs === undefined) return;
+      const found = await this.rediscover(api, this.opts.rediscoverMs);
+      if (!found) return;
+      this.foundLate = true;
+      this.served = found;
+      log?.info({ resource: this.spec.name, apiVersion: found.apiVersion }, `the API server serves ${this.spec.name} now; listing them`);
     }
     const served = this.served;
     const resyncMs = this.opts.resyncMs ?? 10 * 60_000;
@@ -189,6 +205,31 @@ export class WatchedSource {
     informer.on({ add: touch, update: (_old, obj) => touch(obj), delete: touch });
     this.informer = informer;
     informer.start();
+  }
+
+  /** Asks discovery every `everyMs` until the resource is served (its location) or the source stops (null). */
+  private async rediscover(api: KubeApi, everyMs: number): Promise<ServedResource | null> {
+    while (!this.stopped) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, everyMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.stopped) return null;
+      this.abort = new AbortController();
+      try {
+        const found = await this.spec.locate(api, this.abort.signal);
+        if (found) return found;
+      } catch (e) {
+        if (this.stopped) return null;
+        this.opts.onError?.(e);
+        this.opts.logger?.warn({ resource: this.spec.name, err: message(e) }, 'discovery failed; asking again later');
+      }
+    }
+    return null;
   }
 
   /**

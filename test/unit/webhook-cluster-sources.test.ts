@@ -9,6 +9,7 @@ import { NO_PDBS, StaticClusterFacts, storageClassInfo } from '../../kube/cluste
 import { parseNamespaceFile, StaticNamespaceSource } from '../../kube/namespaces.js';
 import { ClusterPdbSource, slimPdb } from '../../kube/pdb-source.js';
 import { ClusterStorageClassSource, slimStorageClass } from '../../kube/storage-class-source.js';
+import { ClusterTenantSource } from '../../kube/tenant-source.js';
 import type { ReviewInput, ReviewOutcome } from '../../policies/engine/types.js';
 import { admit, type AdmissionContext } from '../../webhook/admission.js';
 import type { AdmissionRequest } from '../../webhook/admission-review.js';
@@ -281,6 +282,48 @@ describe('PodDisruptionBudget cache', () => {
     // A fixed wait on purpose: no request may come during it (four retry periods of 20 ms).
     await new Promise((r) => setTimeout(r, 80));
     expect(api.requests.length).toBe(after);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Tenant cache', () => {
+  const TENANTS = '/apis/redline.dev/v1alpha1/tenants';
+  const tenant = (name: string, plan: string): Obj => ({ apiVersion: 'redline.dev/v1alpha1', kind: 'Tenant', metadata: { name, uid: 'u' }, spec: { plan, subjects: [] } });
+
+  it('a Tenant CRD installed after start is found by asking discovery again, and used without a restart; ready throughout', async () => {
+    const discovery: Record<string, number | string[]> = {};
+    const api = await fakeCluster(discovery);
+    const src = track(new ClusterTenantSource({ kubeConfig: api.kubeConfig, ...fast, rediscoverMs: 20 }));
+    await src.start();
+    expect(src.synced()).toBe(true);
+    expect(src.planOf('acme')).toBeUndefined();
+    // Several rounds of "not served" first: nothing is listed meanwhile.
+    await waitFor(() => api.requests.filter((r) => r === '/apis/redline.dev/v1alpha1').length >= 3);
+    expect(api.lists(TENANTS)).toBe(0);
+    api.collection(TENANTS, [tenant('acme', 'premium')]);
+    // Its first lists fail: while it has not listed, the source stays ready (on the label-only path).
+    api.fail(TENANTS, 500, 2);
+    discovery['redline.dev/v1alpha1'] = ['tenants', 'tenants/status'];
+    await waitFor(() => api.lists(TENANTS) >= 1);
+    expect(src.synced()).toBe(true);
+    expect(src.planOf('acme')).toBeUndefined();
+    await waitFor(() => src.planOf('acme') === 'premium');
+    await waitFor(() => api.watching(TENANTS) > 0);
+    api.push(TENANTS, 'MODIFIED', tenant('acme', 'free'));
+    await waitFor(() => src.planOf('acme') === 'free');
+    expect(src.synced()).toBe(true);
+    expect(src.status()).toEqual({ ok: true, detail: 'tenants: redline.dev/v1alpha1 synced (1)' });
+  });
+
+  it('a source of a built-in API does not ask again (a PDB API does not appear at run time)', async () => {
+    const api = await fakeCluster({});
+    const src = track(new ClusterPdbSource({ kubeConfig: api.kubeConfig, ...fast }));
+    await src.start();
+    const asked = api.requests.length;
+    // A fixed wait on purpose: no discovery may come during it.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(api.requests.length).toBe(asked);
   });
 });
 
