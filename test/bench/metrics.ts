@@ -8,7 +8,12 @@
 //   log lines: the per-request answer line through pino into serve's destination (bufferedDestination in
 //     webhook/log-destination.ts: sonic-boom in buffer mode, each line handed over as bytes) vs pino's own
 //     destination with the same buffering (pino.destination minLength, string mode), written to
-//     /dev/null.
+//     /dev/null;
+//   log line time, cold: serve's answer line with its `time` field from isoTime (webhook/log-keys.ts:
+//     the date formatted once per second, each millisecond appending its digits) vs pino's own
+//     stdTimeFunctions.isoTime (a Date formatted per line), one line per timer tick with the CPU
+//     caches evicted between lines, as at one request at a time, where every line has a
+//     millisecond of its own (the warm case above formats one Date per millisecond for many lines).
 //
 // Prints ns per operation (median of the rounds) and library / custom. The rule (issue 18): where
 // the library is within 10% (ratio ≤ 1.10), use the library; otherwise keep the custom code behind
@@ -18,6 +23,7 @@ import { openSync, closeSync } from 'node:fs';
 import { pino } from 'pino';
 import { Histogram, Registry } from 'prom-client';
 import { bufferedDestination } from '../../webhook/log-destination.js';
+import { isoTime } from '../../webhook/log-keys.js';
 import { CountingHistogram, type HistogramSeries } from '../../webhook/histogram.js';
 import { DURATION_BUCKETS } from '../../webhook/metrics.js';
 
@@ -102,6 +108,43 @@ function logOps(devNull: number): { custom: (i: number) => void; library: (i: nu
   };
 }
 
+/** The answer line serve writes (webhook/server.ts), all its fields. */
+function answerLine(i: number): Record<string, unknown> {
+  return {
+    endpoint: 'validate', uid: `0b3c0c7e-5f1a-4c1e-9a77-${String(i).padStart(12, '0')}`, operation: 'CREATE', kind: 'Redis', namespace: 'team-a',
+    name: 'cache', user: 'system:serviceaccount:team-a:deployer', outcome: 'allowed', reason: 'reviewed', status: 200, durationMs: 0.812,
+  };
+}
+
+/** Touches 8 MB at random: what the API server, etcd and the rest of a request leave in the caches. */
+const evictee = new Float64Array(1 << 20);
+let evictSeed = 1;
+function evictCaches(): void {
+  for (let k = 0; k < 300_000; k++) evictee[(evictSeed = (evictSeed * 1103515245 + 12345) >>> 0) & 0xfffff]! += 1;
+}
+
+/**
+ * Median ns of one answer line written cold: for each line, the caches evicted and a 1 ms timer
+ * waited for (a new millisecond, as between requests), then the line timed alone; alternating.
+ */
+async function coldLines(devNull: number, n: number): Promise<{ custom: number; library: number }> {
+  const opts = { level: 'info', base: { pid: process.pid } };
+  const custom = pino({ ...opts, timestamp: isoTime }, bufferedDestination(devNull, 4096)).child({ component: 'webhook' });
+  const library = pino({ ...opts, timestamp: pino.stdTimeFunctions.isoTime }, bufferedDestination(devNull, 4096)).child({ component: 'webhook' });
+  const c: number[] = [];
+  const l: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (const [log, times] of i % 2 === 0 ? [[custom, c], [library, l]] as const : [[library, l], [custom, c]] as const) {
+      evictCaches();
+      await new Promise((r) => setTimeout(r, 1));
+      const t = process.hrtime.bigint();
+      log.info(answerLine(i), 'admission');
+      times.push(Number(process.hrtime.bigint() - t));
+    }
+  }
+  return { custom: median(c), library: median(l) };
+}
+
 /**
  * ns per call of `op(i)` over `n` calls, `perTurn` calls per event-loop turn (as serve answers a
  * batch of requests per turn; the log destinations write in the turns between).
@@ -114,6 +157,14 @@ async function timeTurns(n: number, perTurn: number, op: (i: number) => void): P
     await new Promise<void>((r) => setImmediate(r));
   }
   return Number(process.hrtime.bigint() - t) / n;
+}
+
+function report(name: string, result: { custom: number; library: number }): void {
+  const ratio = result.library / result.custom;
+  console.log(
+    `${name.padEnd(18)} custom ${result.custom.toFixed(1).padStart(7)} ns/op   library ${result.library.toFixed(1).padStart(7)} ns/op   library/custom ${ratio.toFixed(2)}  ` +
+      (ratio <= 1.1 ? '→ within 10%: use the library' : '→ custom is faster by more than 10%: keep it behind its interface'),
+  );
 }
 
 async function run(name: string, n: number, perTurn: number, custom: (i: number) => void, library: (i: number) => void): Promise<{ custom: number; library: number }> {
@@ -133,11 +184,7 @@ async function run(name: string, n: number, perTurn: number, custom: (i: number)
     }
   }
   const result = { custom: median(c), library: median(l) };
-  const ratio = result.library / result.custom;
-  console.log(
-    `${name.padEnd(18)} custom ${result.custom.toFixed(1).padStart(7)} ns/op   library ${result.library.toFixed(1).padStart(7)} ns/op   library/custom ${ratio.toFixed(2)}  ` +
-      (ratio <= 1.1 ? '→ within 10%: use the library' : '→ custom is faster by more than 10%: keep it behind its interface'),
-  );
+  report(name, result);
   return result;
 }
 
@@ -150,6 +197,7 @@ async function main(): Promise<void> {
   const logs = logOps(devNull);
   await run('log line', 20_000, 8, logs.custom, logs.library);
   logs.flush();
+  report('log line time, cold', await coldLines(devNull, Number(process.env['BENCH_COLD_LINES'] ?? 1500)));
   await new Promise((r) => setTimeout(r, 100));
   closeSync(devNull);
   process.exit(0); // the destinations' streams would keep the process alive

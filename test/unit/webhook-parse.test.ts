@@ -83,6 +83,19 @@ describe('isoTime (the serve log timestamp)', () => {
       vi.useRealTimers();
     }
   });
+
+  it('is Date’s own ISO string at every millisecond width, across seconds, days and years', () => {
+    const start = Date.parse('2026-12-31T23:59:59.000Z');
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    try {
+      for (const step of [0, 1, 9, 10, 99, 100, 999, 1, 1000, 86_400_000 - 1]) {
+        vi.advanceTimersByTime(step);
+        expect(isoTime()).toBe(`,"time":"${new Date(Date.now()).toISOString()}"`);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('reviewResponseBody', () => {
