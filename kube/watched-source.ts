@@ -153,14 +153,7 @@ export class WatchedSource {
         this.settleFirst?.();
         const ms = backoffMs(attempt, this.opts.backoff ?? DEFAULT_INFORMER_BACKOFF, this.opts.random);
         log?.warn({ resource: this.spec.name, backoffMs: ms, err: this.lastError }, 'discovery failed; retrying');
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, ms);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.wake = undefined;
+        await this.pause(ms);
       }
     }
     if (this.stopped || this.served === undefined) return;
@@ -207,17 +200,22 @@ export class WatchedSource {
     informer.start();
   }
 
+  /** Waits `ms`, or less when stop() wakes it. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
   /** Asks discovery every `everyMs` until the resource is served (its location) or the source stops (null). */
   private async rediscover(api: KubeApi, everyMs: number): Promise<ServedResource | null> {
     while (!this.stopped) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, everyMs);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await this.pause(everyMs);
       if (this.stopped) return null;
       this.abort = new AbortController();
       try {
