@@ -75,7 +75,7 @@ export class ControllerLedger {
   async sweep(input: { only?: readonly string[]; hasTenantObject: (tenant: string) => boolean; namespaceCount: (tenant: string) => number; now: number }): Promise<string[]> {
     if (!this.store.synced()) return [];
     const swept: string[] = [];
-    const records = input.only ? input.only.map((t): [string, LedgerRecord] => [t, this.store.cached(t)!]) : [...this.store.records()];
+    const records = input.only ? input.only.map((t): [string, LedgerRecord | undefined] => [t, this.store.cached(t)]) : [...this.store.records()];
     for (const [tenant, record] of records) {
       if (!record || record.resourceVersion === null) continue;
       const { reservations } = parseReservations(record.data);
