@@ -5,6 +5,7 @@ import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, type Document,
 import { RedlineError } from '../../core/errors.js';
 import { formatProblem, type DocumentProblem } from '../../core/result.js';
 import type { JsonObject } from './types.js';
+import { keyStartAt, plainValue, startAt, stringAt, type Places } from './yaml-places.js';
 
 /** Documents that do not parse or validate: a 'document-invalid' RedlineError with every problem's position. */
 export type DocumentError = RedlineError<DocumentProblem>;
@@ -59,6 +60,11 @@ export function parseDocuments(file: string, text: string): { docs: SourceDocume
       return;
     }
     if (doc.contents === null) return;
+    const plain = plainValue(doc.contents);
+    if (plain) {
+      docs.push(placedDocument(file, index, text, plain.value, plain.places, pos));
+      return;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
@@ -72,14 +78,27 @@ export function parseDocuments(file: string, text: string): { docs: SourceDocume
       problems.push({ file, ...start, path: '', message: 'a document must be a mapping (an object with apiVersion and kind)' });
       return;
     }
-    const locate = (path: readonly (string | number)[]): { line: number; column: number } => {
-      for (let n = path.length; n >= 0; n--) {
-        const node = doc.getIn(path.slice(0, n), true);
-        if (isNode(node) && (node as Node).range) return pos((node as Node).range![0]);
-      }
-      return start;
-    };
-    const locateKey = (path: readonly (string | number)[]): { line: number; column: number } => {
+    // Anchors, aliases, tags or merge keys: the Document itself answers where a field is.
+    docs.push({ file, index, value: value as JsonObject, ...start, ...documentLocator(doc, text, pos, start) });
+  });
+  return { docs, problems };
+}
+
+type Position = { line: number; column: number };
+type Locator = Pick<SourceDocument, 'locate' | 'locateKey' | 'locateInValue'>;
+
+/** Where a field is, asked of the yaml package's Document (`start`: the document's own position, the last resort). */
+export function documentLocator(doc: Document.Parsed, text: string, pos: (offset: number) => Position, start: Position): Locator {
+  const locate = (path: readonly (string | number)[]): Position => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && (node as Node).range) return pos((node as Node).range![0]);
+    }
+    return start;
+  };
+  return {
+    locate,
+    locateKey: (path) => {
       const parent = doc.getIn(path.slice(0, -1), true);
       const last = path.at(-1);
       if (isMap(parent) && typeof last === 'string') {
@@ -87,17 +106,36 @@ export function parseDocuments(file: string, text: string): { docs: SourceDocume
         if (pair && isNode(pair.key) && pair.key.range) return pos(pair.key.range[0]);
       }
       return locate(path);
-    };
-    const locateInValue = (path: readonly (string | number)[], offset: number): { line: number; column: number } => {
+    },
+    locateInValue: (path, offset) => {
       const node = doc.getIn(path, true);
       if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return locate(path);
-      const raw = text.slice(node.range[0], node.range[1]);
-      const at = rawIndexOf(node.value, raw, node.type ?? 'PLAIN', offset);
-      return pos(node.range[0] + at);
-    };
-    docs.push({ file, index, value: value as JsonObject, ...start, locate, locateKey, locateInValue });
-  });
-  return { docs, problems };
+      return pos(node.range[0] + rawIndexOf(node.value, text.slice(node.range[0], node.range[1]), node.type ?? 'PLAIN', offset));
+    },
+  };
+}
+
+/** A document of plain mappings, sequences and JSON scalars, located through its nodes' places. */
+function placedDocument(file: string, index: number, text: string, value: JsonObject, places: Places, pos: (offset: number) => { line: number; column: number }): SourceDocument {
+  const start = pos(places.tape[0]!);
+  const locate = (path: readonly (string | number)[]): { line: number; column: number } => {
+    for (let n = path.length; n >= 0; n--) {
+      const at = startAt(places, n === path.length ? path : path.slice(0, n));
+      if (at !== undefined) return pos(at);
+    }
+    return start;
+  };
+  return {
+    file, index, value, ...start, locate,
+    locateKey: (path) => {
+      const at = keyStartAt(places, path);
+      return at === undefined ? locate(path) : pos(at);
+    },
+    locateInValue: (path, offset) => {
+      const s = stringAt(places, path);
+      return s ? pos(s.start + rawIndexOf(s.value, text.slice(s.start, s.end), s.style, offset)) : locate(path);
+    },
+  };
 }
 
 /**
