@@ -32,7 +32,7 @@ export interface Places {
   readonly strings: readonly string[];
 }
 
-/** Thrown inside the walk when a node needs Document#toJS; caught by plainValue. */
+/** Thrown inside the walk when a node needs Document#toJS. */
 const NOT_PLAIN = Symbol('not plain');
 
 /**
@@ -45,9 +45,9 @@ export function plainValue(contents: ParsedNode | null): { value: JsonObject; pl
   const places = { tape: [] as number[], strings: [] as string[] };
   try {
     return { value: walk(contents, places) as JsonObject, places };
-  } catch (e) {
-    if (e === NOT_PLAIN) return null;
-    throw e;
+  } catch {
+    // NOT_PLAIN, or nesting too deep for the stack: Document#toJS then answers, or fails as a problem of the document.
+    return null;
   }
 }
 
