@@ -11,8 +11,12 @@
 // at a time, interleaved (the order rotates every round), so a change in the shared host's load
 // hits all three alike. Every create must answer 201. Prints median and p90 of each, the ratio
 // (redline − none) / (bare − none) on medians (target ≤ 1.2), the host's steal share during the
-// measurement, Redline's own per-request durations from its log (from the request's headers to its
-// answer written: time spent inside the server). The policy library is snapshotted into a temp dir.
+// measurement, and each server's own time per webhook call, per endpoint: Redline's `durationMs`
+// from its log, the bare server's the same interval (request handler → after the answer's
+// `res.end()`), which it keeps in memory, storing each value after its answer, and hands over on
+// `GET /bench/timings` (asked once after the warm-up to start afresh, once after the measurement).
+// Their difference is the part of Redline's excess spent inside the server; the rest is on the
+// wire and in the API server. The policy library is snapshotted into a temp dir.
 //
 // With --variant-arg ARG (repeatable) a second `redline serve` with those extra arguments serves a
 // fourth namespace (variant, a tenant namespace like redline's), in the same rotation: a setting
@@ -38,7 +42,7 @@ import { installCrds } from '../e2e/controlplane/crds.js';
 import { freePort, startControlPlane, type ControlPlane } from '../e2e/controlplane/index.js';
 import { isRedlineError, RedlineError } from '../../core/errors.js';
 import { apiFor, ROOT } from './bootstrap-harness.js';
-import { bareServer } from './webhook-harness.js';
+import { BARE_TIMINGS_PATH, bareServer, httpsRequest, type BareTimings } from './webhook-harness.js';
 
 const NAMESPACES = { none: 'bench-none', bare: 'bench-bare', redline: 'bench-redline', variant: 'bench-variant' } as const;
 type Target = keyof typeof NAMESPACES;
@@ -238,6 +242,13 @@ function profileFlags(dir: string | null): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=50'] : [];
 }
 
+/** The bare server's time inside it per call since the last ask (see bareServer); the list starts afresh. */
+async function bareTimings(port: number, caPem: string): Promise<BareTimings> {
+  const answer = await httpsRequest({ port, ca: caPem, method: 'GET', path: BARE_TIMINGS_PATH });
+  if (answer.status !== 200) throw new Error(`bare server's timings answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+  return answer.json() as BareTimings;
+}
+
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
@@ -341,6 +352,7 @@ async function main(): Promise<void> {
     }
     for (let i = 0; i < opts.warmup; i++) for (const t of targets) await creator.create(t);
     const logStart = readFileSync(redlineLog, 'utf8').length;
+    await bareTimings(barePort.value, caPem); // starts the bare server's list afresh
 
     const times: Record<Target, number[]> = { none: [], bare: [], redline: [], variant: [] };
     const host0 = hostTicks();
@@ -354,6 +366,7 @@ async function main(): Promise<void> {
     const host1 = hostTicks();
     const cpu1 = served.map(([, p]) => cpuMs(p));
     await new Promise((r) => setTimeout(r, 1500)); // serve's buffered log lines
+    const bareInside = await bareTimings(barePort.value, caPem);
 
     const stat: Record<Target, { p50: number; p90: number }> = {} as never;
     for (const t of targets) {
@@ -380,10 +393,20 @@ async function main(): Promise<void> {
     for (const t of targets) {
       console.log(`| ${t} | ${stat[t].p50.toFixed(2)} | ${stat[t].p90.toFixed(2)} | ${t === 'none' ? '—' : (stat[t].p50 - stat.none.p50).toFixed(2)} |`);
     }
-    for (const [endpoint, d] of Object.entries(inside)) {
-      const sorted = d.sort((a, b) => a - b);
-      console.log(`# redline ${endpoint}: ${d.length} Redis requests, time inside the server median ${quantile(sorted, 0.5).toFixed(3)} ms, p90 ${quantile(sorted, 0.9).toFixed(3)} ms`);
+    // The same interval in both servers: request handler → after the answer's res.end().
+    console.log('# time inside the server per webhook call (request handler → after res.end), ms:');
+    console.log('| endpoint | redline median | redline p90 | bare median | bare p90 | redline − bare (medians) |');
+    console.log('|---|---|---|---|---|---|');
+    let insideExcess = 0;
+    for (const endpoint of ['mutate', 'validate']) {
+      const r = (inside[endpoint] ?? []).sort((a, b) => a - b);
+      const b = (bareInside[`/${endpoint}`] ?? []).sort((x, y) => x - y);
+      const f = (v: number): string => (Number.isNaN(v) ? '—' : v.toFixed(3));
+      insideExcess += quantile(r, 0.5) - quantile(b, 0.5);
+      console.log(`| ${endpoint} (${r.length} / ${b.length} calls) | ${f(quantile(r, 0.5))} | ${f(quantile(r, 0.9))} | ${f(quantile(b, 0.5))} | ${f(quantile(b, 0.9))} | ${f(quantile(r, 0.5) - quantile(b, 0.5))} |`);
     }
+    const latencyExcess = stat.redline.p50 - stat.bare.p50;
+    console.log(`# inside the servers, Redline's pair spends ${insideExcess.toFixed(3)} ms more per create than the bare pair (sum of the two medians' differences), of the ${latencyExcess.toFixed(2)} ms it adds over bare to a create's median${latencyExcess > 0 ? ` (${((100 * insideExcess) / latencyExcess).toFixed(0)}%)` : ''}`);
     const cpuPerCreate = served.map(([t], i) => {
       const a = cpu0[i], b = cpu1[i];
       return a === null || a === undefined || b === null || b === undefined ? `${t} unknown` : `${t} ${((1000 * (b - a)) / opts.rounds).toFixed(0)} µs`;
@@ -406,7 +429,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--bare-server') {
-  bareServer(process.argv[3]!);
+  bareServer(process.argv[3]!, { timings: true });
 } else {
   main().catch((e: unknown) => {
     console.error(isRedlineError(e, 'usage') ? `bench:apiserver: ${e.message}` : e instanceof Error ? e.stack ?? e.message : e);

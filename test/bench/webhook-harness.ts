@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -383,14 +384,40 @@ export const TENANT_NS: NamespaceInfo = {
 };
 export const PLAIN_NS: NamespaceInfo = { name: 'default', labels: { 'kubernetes.io/metadata.name': 'default' } };
 
+/** The bare server's own time per request, in ms, by path: from its request handler to after `res.end()`. */
+export type BareTimings = Record<string, number[]>;
+
+/** A request's path without its query (the API server calls `/validate?timeout=10s`). */
+function pathOf(url = ''): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** The path on which a bare server started with timings answers (and clears) its `BareTimings`. */
+export const BARE_TIMINGS_PATH = '/bench/timings';
+
 /**
  * The bare webhook both benchmarks compare Redline with, run as a child process: node:https, the
  * body parsed, a fixed "allowed" answer. Prints its address as one JSON line; SIGTERM stops it.
+ *
+ * With `timings` (bench:apiserver) it also keeps, in memory, its time inside the server for each
+ * request: the interval Redline logs as `durationMs` (request handler → after the answer's
+ * `res.end()`). Both clock reads are all it adds before the answer; the value is stored after it.
+ * `GET /bench/timings` answers them as JSON (`BareTimings`) and starts a new list.
  */
-export function bareServer(certDir: string): void {
+export function bareServer(certDir: string, opts: { timings?: boolean } = {}): void {
+  let timings: BareTimings = {};
   const server = https.createServer(
     { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), minVersion: 'TLSv1.2', keepAlive: true, noDelay: true },
     (req: IncomingMessage, res: ServerResponse) => {
+      const start = opts.timings ? performance.now() : 0;
+      if (opts.timings && req.method === 'GET' && req.url === BARE_TIMINGS_PATH) {
+        const body = JSON.stringify(timings);
+        timings = {};
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -398,6 +425,7 @@ export function bareServer(certDir: string): void {
         const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
+        if (opts.timings) (timings[pathOf(req.url)] ??= []).push(performance.now() - start);
       });
     },
   );
