@@ -1,8 +1,10 @@
 // From a checked AdmissionRequest to the AdmissionResponse: route (Namespace label guard, quick
 // allows), look up the namespace, guard Secrets, call the reviewer, and shape the answer (denial
-// messages, warnings, audit annotations, JSONPatch). Pure apart from metrics: no I/O, nothing
-// written anywhere — so dryRun requests need no special path. (The tenant ledger's reservation,
-// the one write of serve, comes after it: AdmissionContext.ledger, called by the server.)
+// messages, warnings, audit annotations, JSONPatch). Pure apart from counting a reviewer's
+// exceptions: no I/O, nothing written anywhere — so dryRun requests need no special path. The
+// policy results to count come back with the result: the server counts them after the answer.
+// (The tenant ledger's reservation, the one write of serve, comes after it: AdmissionContext.ledger,
+// called by the server.)
 
 import type { Logger } from 'pino';
 import { errorMessage, RedlineError } from '../core/errors.js';
@@ -68,6 +70,11 @@ export interface AdmissionResult {
   patchOps: number;
   /** "policy.rule=result" for results other than pass/skip, "policy.rule=excepted:NAME" for waived ones (log line). */
   notable: string[];
+  /**
+   * The rule results to count in redline_policy_results_total (a validating review, or any denial
+   * by the policies); the server counts them once the answer is written. Absent: none.
+   */
+  policyResults?: readonly RuleResult[] | undefined;
 }
 
 export const MAX_WARNING_LENGTH = 120;
@@ -315,16 +322,13 @@ export function admit(endpoint: AdmissionEndpoint, req: AdmissionRequest, ctx: A
   if (!outcome.redis && outcome.results.length === 0 && outcome.patch.length === 0) return allow(uid, 'not-redis');
 
   const shaped = shapeOutcome(endpoint, uid, outcome);
-  const metrics = ctx.metrics;
-  if (metrics && (endpoint === 'validate' || outcome.denied)) {
-    for (const r of outcome.results) metrics.policyResult(r.policy, r.rule, r.result);
-  }
   return {
     response: shaped.response,
     outcome: shaped.outcome,
     reason: outcome.denied ? 'policy' : 'reviewed',
     patchOps: shaped.patchOps,
     notable: shaped.notable,
+    policyResults: endpoint === 'validate' || outcome.denied ? outcome.results : undefined,
   };
 }
 

@@ -205,6 +205,25 @@ describe('workloads in tenant namespaces (shipped library)', () => {
     expect(text).toMatch(/redline_admission_requests_total\{endpoint="validate",kind="Redis",operation="CREATE",outcome="denied"\} \d+/);
   });
 
+  it('counts every result of a validating review once, and none of a mutating one that does not deny, by the time the answer is read', async () => {
+    const counts = async (): Promise<Map<string, number>> => {
+      const m = new Map<string, number>();
+      for (const [, series, n] of (await hook.metrics.registry.metrics()).matchAll(/^redline_policy_results_total(\{[^}]*\}) (\d+)$/gm)) m.set(series!, Number(n));
+      return m;
+    };
+    const before = await counts();
+    expect((await hook.post(stsReview)).json().response.allowed).toBe(true);
+    const after = await counts();
+    const added = [...after].map(([series, n]) => [series, n - (before.get(series) ?? 0)] as const).filter(([, d]) => d !== 0);
+    // One count per rule of the library that judged it (each rule has exactly one result).
+    expect(added.length).toBeGreaterThan(20);
+    expect(added.every(([, d]) => d === 1)).toBe(true);
+    const rule = (series: string): string => series.replace(/,result="[^"]*"/, '');
+    expect(new Set(added.map(([series]) => rule(series))).size).toBe(added.length);
+    expect((await hook.post(stsReview, '/mutate')).json().response.allowed).toBe(true);
+    expect(await counts()).toEqual(after);
+  });
+
   it('policy result counts are exact across scrapes (counted per request, added at scrape time)', async () => {
     const count = async (): Promise<number> => {
       const m = /redline_policy_results_total\{policy="plan-limits",rule="mode-allowed",result="fail"\} (\d+)/.exec(await hook.metrics.registry.metrics());

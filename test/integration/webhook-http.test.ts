@@ -236,8 +236,12 @@ describe('robustness', () => {
       namespaces: [TENANT_NS],
     });
     try {
-      const a = await thrower.post(admissionReview(redisPod));
+      const a = await thrower.post(admissionReview(redisPod, { uid: 'boom-uid', username: 'carol' }));
       expectStatusDoc(a, 500, /policy evaluation failed/);
+      // The request's keys are on the failure's line too (built only when it is written).
+      expect(thrower.log.records().find((r) => r.msg === 'admission failed')).toMatchObject({
+        uid: 'boom-uid', operation: 'CREATE', kind: 'Pod', namespace: 'tenant-acme', name: 'cache-0', user: 'carol', endpoint: 'validate', outcome: 'error', status: 500,
+      });
       const text = await thrower.metrics.registry.metrics();
       expect(text).toMatch(/redline_errors_total\{kind="reviewer"\} 1/);
       expect(text).toMatch(/redline_admission_requests_total\{endpoint="validate",kind="Pod",operation="CREATE",outcome="error"\} 1/);

@@ -75,6 +75,15 @@ describe('a scale subresource is judged as an UPDATE of its parent', () => {
     expect(gets).toEqual([`GET ${STS_PATH}`]);
   });
 
+  it('its log line carries the keys of the scale request itself, not of the parent\'s update it was judged as', async () => {
+    const review = scaleReview(2);
+    const uid = (review.request as { uid: string }).uid;
+    expect((await answer(hook, review)).allowed).toBe(true);
+    expect(hook.log.records().filter((r) => r['uid'] === uid)).toEqual([expect.objectContaining({
+      msg: 'admission', kind: 'Scale', operation: 'UPDATE', namespace: 'tenant-standard', name: 'redis', endpoint: 'validate', outcome: 'allowed', status: 200,
+    })]);
+  });
+
   it('within the plan, down, or to zero (spec.replicas omitted): admitted', async () => {
     for (const n of [2, 1, undefined]) expect((await answer(hook, scaleReview(n))).allowed, String(n)).toBe(true);
     expect(gets).toHaveLength(3);
