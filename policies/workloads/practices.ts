@@ -7,6 +7,7 @@
 
 import type { Json, JsonObject, PdbInfo, StorageClassInfo } from '../engine/types.js';
 import { Quantity } from '../engine/quantity.js';
+import { pdbCandidates } from './pdb-index.js';
 import { at, list, obj, str, type PodView, type Segments, type WorkloadView } from './view.js';
 
 export type { StorageClassInfo, PdbInfo };
@@ -565,7 +566,7 @@ function storageClassOf(view: WorkloadView, classes: readonly StorageClassInfo[]
 
 // ---- PodDisruptionBudget coverage ------------------------------------------------------------
 
-/** Whether a PDB's selector picks pods with these labels. Allocates nothing: it runs for every PDB of the namespace, per pod template. */
+/** Whether a PDB's selector picks pods with these labels. Allocates nothing: it runs for every candidate PDB (pdb-index.ts), per pod template. */
 function selects(selector: PdbInfo['selector'], labels: Record<string, string>): boolean {
   // The selector comes from input files or a watch: read it defensively.
   const matchLabels = obj(selector?.matchLabels as Json | undefined);
@@ -600,7 +601,7 @@ function pdbOf(view: WorkloadView, pdbs: readonly PdbInfo[] | undefined): Practi
   const covering = new Set<string>();
   const uncovered: Practices['pdb']['uncovered'] = [];
   view.podTemplates.forEach((pod, i) => {
-    const mine = pdbs.filter((p) => (!p.namespace || !view.namespace || p.namespace === view.namespace) && selects(p.selector, pod.labels));
+    const mine = pdbCandidates(pdbs, pod.labels).filter((p) => (!p.namespace || !view.namespace || p.namespace === view.namespace) && selects(p.selector, pod.labels));
     for (const p of mine) covering.add(p.name);
     if (mine.length === 0 && pod.replicas > 1) {
       const suffix = view.podTemplates.length > 1 ? `-${pod.role || i}` : '';

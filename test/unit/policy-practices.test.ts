@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../policies/engine/engine.js';
 import { parseDocuments } from '../../policies/engine/documents.js';
 import { loadLibrary } from '../../policies/engine/library.js';
-import type { JsonObject, ReviewInput } from '../../policies/engine/types.js';
+import type { JsonObject, PdbInfo, ReviewInput } from '../../policies/engine/types.js';
 import { pdbsOf, reviewDocuments, storageClassesOf } from '../../policies/review/review.js';
 import { recognise } from '../../policies/workloads/index.js';
 import { practicesOf, redisBytes } from '../../policies/workloads/practices.js';
@@ -76,6 +76,35 @@ describe('practicesOf', () => {
     const prototype = { name: 'proto', namespace: 'tenant-acme', selector: { matchExpressions: [{ key: 'constructor', operator: 'Exists' }] } };
     expect(practicesOf(view, object, { pdbs: [covering, elsewhere, prototype] }).pdb).toEqual({ known: true, covering: ['ok'], uncovered: [] });
     expect(practicesOf(view, object, { pdbs: [elsewhere, prototype] }).pdb.uncovered).toEqual([{ path: 'spec.template', name: 'redis', selector: { app: 'redis' } }]);
+  });
+
+  it('picks the same covering PDBs from a long list (indexed by a matchLabels pair) as one by one, in list order', () => {
+    const object = statefulSet();
+    const view = viewOf(object);
+    const pdbs: PdbInfo[] = [
+      { name: 'other-namespace', namespace: 'other', selector: { matchLabels: { app: 'redis' } } },
+      { name: 'wrong-value', namespace: 'tenant-acme', selector: { matchLabels: { app: 'redis-x' } } },
+      { name: 'second-label-differs', namespace: 'tenant-acme', selector: { matchLabels: { app: 'redis', tier: 'db' } } },
+      { name: 'z-both-labels', namespace: 'tenant-acme', selector: { matchLabels: { tier: 'cache', app: 'redis' } } },
+      { name: 'number-value', namespace: 'tenant-acme', selector: { matchLabels: { app: 7 } } } as never,
+      { name: 'number-then-matching-string', namespace: 'tenant-acme', selector: { matchLabels: { replicas: 3, tier: 'cache' } } } as never,
+      { name: 'expressions-only', namespace: 'tenant-acme', selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['redis'] }] } },
+      { name: 'label-and-failing-expression', namespace: 'tenant-acme', selector: { matchLabels: { app: 'redis' }, matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] } },
+      { name: 'empty-selector', namespace: 'tenant-acme', selector: {} },
+      { name: 'prototype-key', namespace: 'tenant-acme', selector: { matchLabels: JSON.parse('{"__proto__": "x", "app": "redis"}') as Record<string, string> } },
+      { name: 'constructor-key', namespace: 'tenant-acme', selector: { matchLabels: { constructor: 'x' } } },
+      { name: 'a-any-namespace', namespace: '', selector: { matchLabels: { app: 'redis' } } },
+      ...Array.from({ length: 20 }, (_, i) => ({ name: `filler-${i}`, namespace: 'tenant-acme', selector: { matchLabels: { app: `other-${i}` } } })),
+    ];
+    const oneByOne = pdbs.flatMap((p) => practicesOf(view, object, { pdbs: [p] }).pdb.covering);
+    expect(oneByOne).toEqual(['z-both-labels', 'expressions-only', 'a-any-namespace']);
+    expect(practicesOf(view, object, { pdbs }).pdb).toEqual({ known: true, covering: oneByOne, uncovered: [] });
+    // Reviewed again with the same list (its index already built), and after the list grew.
+    expect(practicesOf(view, object, { pdbs }).pdb.covering).toEqual(oneByOne);
+    const fillers = pdbs.filter((p) => p.name.startsWith('filler-') || p.name === 'other-namespace' || p.name === 'wrong-value');
+    expect(practicesOf(view, object, { pdbs: fillers }).pdb.uncovered).toEqual([{ path: 'spec.template', name: 'redis', selector: { app: 'redis' } }]);
+    fillers.push({ name: 'late', namespace: 'tenant-acme', selector: { matchLabels: { tier: 'cache' } } });
+    expect(practicesOf(view, object, { pdbs: fillers }).pdb).toEqual({ known: true, covering: ['late'], uncovered: [] });
   });
 
   it('never throws on damaged objects or inputs', () => {
