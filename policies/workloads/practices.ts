@@ -378,7 +378,8 @@ const SENTINEL_KINDS = new Set([`${GROUP_KUBEDB}/RedisSentinel`, `${GROUP_OT}/Re
 
 /** The container (its command and args, as the view has them) runs a Sentinel. */
 function runsSentinel(c: { args: string[] }): boolean {
-  return c.args.some((a) => a.split(/\s+/).some((w) => /(^|\/)(redis|valkey)-sentinel$/.test(w) || w === '--sentinel'));
+  // Every word that counts contains "sentinel": an argument without it (most, and long shell scripts) is not split.
+  return c.args.some((a) => a.includes('sentinel') && a.split(/\s+/).some((w) => /(^|\/)(redis|valkey)-sentinel$/.test(w) || w === '--sentinel'));
 }
 
 function persistenceOf(view: WorkloadView, raw: RawTemplate[]): Practices['persistence'] {
@@ -470,6 +471,7 @@ function quantityBytes(text: string): number {
 }
 
 const FLAG_ENVS = ['REDIS_EXTRA_FLAGS', 'VALKEY_EXTRA_FLAGS', 'REDIS_ARGS'];
+const mentionsMaxmemory = (text: string): boolean => text.includes('--maxmemory');
 
 function fact(where: string, value: string, limit: string, headroom: number): MaxmemoryFact {
   const limitBytes = quantityBytes(limit);
@@ -484,9 +486,10 @@ function maxmemoryOf(view: WorkloadView, object: JsonObject, headroom: number): 
   for (const c of view.containers) {
     if (!c.redis) continue;
     const limit = c.resources.limits['memory'] ?? '';
-    const ws = c.args.flatMap((a) => a.split(/\s+/)).filter(Boolean);
-    const sources: [string, string[]][] = [[`container ${c.name} args`, ws]];
-    for (const e of FLAG_ENVS) if (c.env[e]) sources.push([`container ${c.name} env ${e}`, c.env[e]!.split(/\s+/).filter(Boolean)]);
+    // Only words that contain the flag yield a value, so sources without it are not split into words.
+    const sources: [string, string[]][] = [];
+    if (c.args.some(mentionsMaxmemory)) sources.push([`container ${c.name} args`, c.args.flatMap((a) => a.split(/\s+/)).filter(Boolean)]);
+    for (const e of FLAG_ENVS) if (c.env[e] && mentionsMaxmemory(c.env[e]!)) sources.push([`container ${c.name} env ${e}`, c.env[e]!.split(/\s+/).filter(Boolean)]);
     for (const [where, list_] of sources) {
       for (const value of flagValues(list_, '--maxmemory')) {
         out.push(fact(where, value, limit, headroom));
