@@ -77,6 +77,8 @@ export class Engine {
     let adapted: AdapterResult = recognition.result;
     let mutated = input.object;
     let patch: ReviewOutcome['patch'] = [];
+    // What the mutating pass evaluated, for the rules when it changed nothing (see below).
+    let unchanged: { activation: Scope; variables: Map<CompiledPolicy, Variables> } | null = null;
     // A Pod's spec is immutable after creation, so Pods are mutated on CREATE only.
     const isPod = adapted.view.role === 'pod' || adapted.view.role === 'other-pod';
     const operations = isPod ? ['CREATE'] : ['CREATE', 'UPDATE'];
@@ -85,10 +87,13 @@ export class Engine {
       const recorder = new PatchRecorder(input.object);
       const workload = adapted.view;
       const activation = reviewScope(input, plan, input.object, workload);
+      const evaluated = new Map<CompiledPolicy, Variables>();
       for (const policy of policies) {
         if (!policy.roles.has(adapted.view.role) || policy.mutations.length === 0) continue;
         // Mutations see the policy's variables too, evaluated against the object before mutation.
-        const { scope, error: variableError } = this.variables(policy, activation.with({ settings: policy.settings }));
+        const variables = this.variables(policy, activation.with({ settings: policy.settings }));
+        evaluated.set(policy, variables);
+        const { scope, error: variableError } = variables;
         for (const mutation of policy.mutations) {
           const error = variableError
             ? mutationError(policy, mutation, variableError)
@@ -99,6 +104,8 @@ export class Engine {
       if (recorder.ops.length > 0) {
         mutated = recorder.doc;
         patch = recorder.ops;
+      } else {
+        unchanged = { activation, variables: evaluated };
       }
     }
 
@@ -110,12 +117,15 @@ export class Engine {
       if (again.redis) adapted = again.result;
     }
     const view = adapted.view;
-    const activation = reviewScope(input, plan, mutated, view);
+    // Nothing mutated: the same object and view as the mutating pass, so the same shared values
+    // (practices computed once) and the same variables. The rules read them; nothing writes them.
+    const activation = unchanged?.activation ?? reviewScope(input, plan, mutated, view);
     let exhausted = false;
     for (const policy of policies) {
       if (!policy.roles.has(view.role)) continue;
       const from = results.length;
-      exhausted = this.evaluatePolicy(policy, activation.with({ settings: policy.settings }), input, deadline, exhausted, results);
+      const variables = unchanged?.variables.get(policy) ?? this.variables(policy, activation.with({ settings: policy.settings }));
+      exhausted = this.evaluatePolicy(policy, variables, input, deadline, exhausted, results);
       if (policy.warnRoles.has(view.role)) {
         for (let i = from; i < results.length; i++) results[i] = asWarningFor(policy, view.role, results[i]!);
       }
@@ -130,8 +140,8 @@ export class Engine {
   }
 
   /** Appends the policy's results; returns whether the budget is exhausted (it stays so). */
-  private evaluatePolicy(policy: CompiledPolicy, activation: Scope, input: ReviewInput, deadline: number, exhausted: boolean, out: RuleResult[]): boolean {
-    const { scope: withVars, error: variableError } = this.variables(policy, activation);
+  private evaluatePolicy(policy: CompiledPolicy, variables: Variables, input: ReviewInput, deadline: number, exhausted: boolean, out: RuleResult[]): boolean {
+    const { scope: withVars, error: variableError } = variables;
     let reached = 0;
     for (const rule of policy.rules) {
       if (rule.operations && !rule.operations.has(input.operation)) continue;
@@ -171,7 +181,7 @@ export class Engine {
    * the first one that needs cel-js on, all are evaluated by cel-js (CEL values), and expressions
    * reading `vars` are then interpreted too.
    */
-  private variables(policy: CompiledPolicy, activation: Scope): { scope: Scope; error: string } {
+  private variables(policy: CompiledPolicy, activation: Scope): Variables {
     if (policy.variables.length === 0) return { scope: activation, error: '' };
     const json: Record<string, unknown> = {};
     let i = 0;
@@ -232,6 +242,9 @@ export class Engine {
     return null;
   }
 }
+
+/** A policy's scope with its variables, or why one of them could not be evaluated. */
+interface Variables { scope: Scope; error: string }
 
 function isDenied(results: readonly RuleResult[]): boolean {
   return results.some((r) => (r.result === 'fail' && r.action === 'Deny') || (r.result === 'error' && r.denies));

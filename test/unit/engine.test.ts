@@ -503,6 +503,36 @@ describe('mutation and validation together', () => {
     expect(mutated.denied).toBe(false);
   });
 
+  it('an object the mutations leave as it is gets the results of a review without mutation (the mutating pass\'s values reused)', () => {
+    const settled = shipped.review(input(kubedb(), { mutate: true })).mutated;
+    const again = shipped.review(input(settled, { mutate: true, pdbs: [], storageClasses: [] }));
+    expect(again.patch).toEqual([]);
+    expect(again).toEqual(shipped.review(input(settled, { pdbs: [], storageClasses: [] })));
+    expect(byRule(again)['persistence/durable-storage']).toBeDefined();
+  });
+
+  it('reused variables stay each policy\'s own, and a failing one still fails its mutations and its rules', () => {
+    const policy = (name: string, variable: string) => policyDoc(name, `  action: Deny
+  variables:
+    - {name: v, expression: '${variable}'}
+  rules:
+    - name: r
+      expression: vars.v == "${name}"
+      message: m
+  mutations:
+    - name: nothing
+      target: object
+      when: 'false'
+      addExpression: '{"spec": {"x": vars.v}}'
+`);
+    const lib = custom(policy('a', '"a"'), policy('b', '"b"'), policy('c', 'object.spec.nothing.here'));
+    const out = new Engine(lib).review(input(kubedb(), { mutate: true }));
+    expect(out.patch).toEqual([]);
+    expect(out.results.map((r) => `${r.policy}/${r.rule} ${r.result}`)).toEqual(['c/nothing error', 'a/r pass', 'b/r pass', 'c/r error']);
+    expect(out.results[0]!.message).toMatch(/^mutation nothing: variable v: /);
+    expect(out.results[3]!.message).toBe(out.results[0]!.message.replace(/^mutation nothing: /, ''));
+  });
+
   it('the input object is never modified', () => {
     const object = kubedb();
     const snapshot = structuredClone(object);
