@@ -114,6 +114,7 @@ function group(view: WorkloadView): string {
 export function practicesOf(view: WorkloadView, object: JsonObject, inputs: PracticeInputs = {}): Practices {
   const raw = rawTemplates(view, object);
   const sentinels = sentinelsOf(view, object);
+  let pdb: Practices['pdb'] | undefined;
   return {
     resources: effectiveResources(view, inputs.containerDefaults),
     auth: authOf(view, object, raw),
@@ -125,7 +126,12 @@ export function practicesOf(view: WorkloadView, object: JsonObject, inputs: Prac
     probeHosts: probeHostsOf(object),
     userNamespaceTemplates: raw.filter((t) => t.spec['hostUsers'] === false).map((t) => t.pod.path),
     storageClass: storageClassOf(view, inputs.storageClasses),
-    pdb: pdbOf(view, inputs.pdbs),
+    // On first read (an enumerable getter, so the object still reads as a map of all its facts):
+    // only the pdb policy's rules read it, for some roles, and it is the one fact that grows with
+    // the namespace (its PDBs).
+    get pdb() {
+      return (pdb ??= pdbOf(view, inputs.pdbs));
+    },
   };
 }
 
