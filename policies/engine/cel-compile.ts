@@ -51,14 +51,45 @@ interface Node {
   args: unknown;
 }
 
+/**
+ * A compiled expression as data: the source of its factory and what each constant is. A build can
+ * store it (prepared.ts), and buildCode makes the same function from it as from a fresh generation.
+ */
+export interface CompiledCode {
+  source: string;
+  constants: ConstantSpec[];
+}
+
+/** A literal list (frozen), a set of strings (`in` a literal list), or a function by its key. */
+export type ConstantSpec = { list: unknown[] } | { set: string[] } | { fn: string };
+
 /** Compiles a cel-js AST, or returns null when the expression uses something not compiled here. */
 export function compileAst(ast: unknown, options: CompileOptions): CompiledFn | null {
+  const code = generateCode(ast, options);
+  return code && buildCode(code, options);
+}
+
+/** The code of a cel-js AST, or null when the expression uses something not compiled here. */
+export function generateCode(ast: unknown, options: CompileOptions): CompiledCode | null {
   try {
     return new Generator(options).program(ast as Node);
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
   }
+}
+
+/** The function of generated code; `options` must hold the functions it was generated with. */
+export function buildCode(code: CompiledCode, options: CompileOptions): CompiledFn {
+  const constants = code.constants.map((c): unknown => {
+    if ('list' in c) return Object.freeze(c.list.slice());
+    if ('set' in c) return new Set(c.set);
+    const f = options.functions[c.fn] ?? BUILTINS[c.fn];
+    if (!f) throw new Error(`compiled code calls ${c.fn}, which this environment does not have`);
+    return f;
+  });
+  const factory = new Function('h', 'k', code.source) as (h: typeof runtime, k: unknown[]) => CompiledFn;
+  return factory(runtime, constants);
 }
 
 class Unsupported extends Error {}
@@ -85,13 +116,13 @@ class FunctionBody {
 }
 
 class Generator {
-  private readonly constants: unknown[] = [];
+  private readonly constants: ConstantSpec[] = [];
   private readonly hoisted: string[] = [];
   private iterationVariables = 0;
 
   constructor(private readonly options: CompileOptions) {}
 
-  program(ast: Node): CompiledFn {
+  program(ast: Node): CompiledCode {
     const body = new FunctionBody();
     const value = this.value(ast, new Map(), body);
     const source = [
@@ -101,11 +132,10 @@ class Generator {
       ...this.hoisted,
       `return function compiled(s) { ${body.declarations()} return ${value}; };`,
     ].join('\n');
-    const factory = new Function('h', 'k', source) as (h: typeof runtime, k: unknown[]) => CompiledFn;
-    return factory(runtime, this.constants);
+    return { source, constants: this.constants };
   }
 
-  private constant(value: unknown): string {
+  private constant(value: ConstantSpec): string {
     this.constants.push(value);
     return `k${this.constants.length - 1}`;
   }
@@ -165,7 +195,7 @@ class Generator {
         const nodes = this.args(node);
         const constant = literalList(nodes);
         // A list of literals (`x in ['a', 'b']`) is built once; frozen, since callers share it.
-        if (constant) return this.constant(Object.freeze(constant));
+        if (constant) return this.constant({ list: constant });
         return `[${nodes.map((n) => this.value(n, env, fn)).join(', ')}]`;
       }
       case 'map':
@@ -255,7 +285,7 @@ class Generator {
   private membership([item, container]: Node[], env: Env, fn: FunctionBody): string {
     const strings = container!.op === 'list' ? literalList(this.args(container!)) : null;
     if (strings && strings.length > 0 && strings.every((s) => typeof s === 'string')) {
-      const set = this.constant(new Set(strings));
+      const set = this.constant({ set: strings as string[] });
       const t = fn.temp();
       return `(typeof (${t} = ${this.value(item!, env, fn)}) === "string" ? ${set}.has(${t}) : bail())`;
     }
@@ -305,8 +335,9 @@ class Generator {
     return `${f}(${[receiver, ...args].map((a) => this.value(a, env, fn)).join(', ')})`;
   }
 
-  private function(key: string): NativeFunction {
-    return this.options.functions[key] ?? BUILTINS[key] ?? this.unsupported();
+  /** A function the environment has, as a constant (by its key). */
+  private function(key: string): ConstantSpec {
+    return this.options.functions[key] ?? BUILTINS[key] ? { fn: key } : this.unsupported();
   }
 
   /**

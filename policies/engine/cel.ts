@@ -7,7 +7,7 @@ import { fail, ok, type Problem, type Result } from '../../core/result.js';
 import { Environment } from '@marcbachmann/cel-js';
 import type { Json } from './types.js';
 import { Quantity } from './quantity.js';
-import { compileAst, guard, type NativeFunction } from './cel-compile.js';
+import { buildCode, compileAst, generateCode, guard, type CompiledCode, type NativeFunction } from './cel-compile.js';
 
 /**
  * Variables every expression may use. `target` is the slot a mutation writes into, `pod` its pod
@@ -173,6 +173,22 @@ function checkBoth(check: CrossCheck, source: string, native: (scope: Scope) => 
  * library's expressions; serve generates everything at load, outside any request's time budget).
  */
 export function compile(source: string, expect: Expectation, lazy = false): CompileResult {
+  return compileSeeded(source, expect, lazy, null);
+}
+
+/** compile(), the compact form already built (`seed`, evaluated `evaluations` times so far) when given. */
+function compileSeeded(source: string, expect: Expectation, lazy: boolean, seed: { fn: (scope: Scope) => unknown; evaluations: number } | null): CompileResult {
+  const parsed = parse(source, expect);
+  if (!parsed.ok) return parsed;
+  const { program, ast } = parsed.value;
+  const interpret = (scope: Scope): unknown => program(scope.cel() as unknown as Record<string, unknown>);
+  const expr = new Expression(source, ast, interpret, seed);
+  if (!lazy) expr.generate();
+  return ok(expr);
+}
+
+/** The cel-js program of a checked expression, and the AST to compile (null: not compiled, an optional result). */
+function parse(source: string, expect: Expectation): Result<{ program: ReturnType<Environment['parse']>; ast: unknown }, ExpressionProblem> {
   const regex = checkRegexes(source);
   if (regex) return fail(regex);
   const env = environment();
@@ -189,11 +205,78 @@ export function compile(source: string, expect: Expectation, lazy = false): Comp
   }
   const type = String(check.type ?? 'dyn');
   if (!ACCEPTS[expect](type)) return fail({ message: `expression must return ${expect}, but returns ${type}`, offset: 0 });
-  const interpret = (scope: Scope): unknown => program(scope.cel() as unknown as Record<string, unknown>);
-  const ast = type.startsWith('optional') ? null : (program as unknown as { ast: unknown }).ast;
-  const expr = new Expression(source, ast, interpret);
-  if (!lazy) expr.generate();
-  return ok(expr);
+  return ok({ program, ast: type.startsWith('optional') ? null : (program as unknown as { ast: unknown }).ast });
+}
+
+const COMPACT = { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS, fieldAccess: 'call' } as const;
+
+/**
+ * The compact form of a valid expression as data, for a build to store (prepared.ts); null when it
+ * is not compiled (cel-js interprets it), undefined when it does not compile at all.
+ */
+export function compactCode(source: string, expect: Expectation): CompiledCode | null | undefined {
+  const parsed = parse(source, expect);
+  if (!parsed.ok) return undefined;
+  return parsed.value.ast === null ? null : generateCode(parsed.value.ast, COMPACT);
+}
+
+/**
+ * An expression a build has checked and stored the compact form of (compactCode): it runs that
+ * form without parsing, and cel-js parses it only when something needs more — an evaluation the
+ * compact form declines, cel-js itself, a cross-check, or the inline form once hot — from then on
+ * it is exactly the expression compile() makes, handed the compact function and its count. A
+ * first-contact review skipped half its expressions' parsing this way and all of their generation.
+ */
+export function preparedExpression(source: string, expect: Expectation, code: CompiledCode): Compiled {
+  return new PreparedExpression(source, expect, code);
+}
+
+class PreparedExpression implements Compiled {
+  private fn: ((scope: Scope) => unknown) | undefined;
+  private evaluations = 0;
+  private parsed: Compiled | undefined;
+
+  constructor(readonly source: string, private readonly expect: Expectation, private readonly code: CompiledCode) {}
+
+  /** The compact function while nothing needs cel-js; undefined once the expression is parsed. */
+  private compact(): ((scope: Scope) => unknown) | undefined {
+    if (this.parsed || crossCheck || this.evaluations + 1 >= hotEvaluations) return undefined;
+    this.evaluations++;
+    return (this.fn ??= buildCode(this.code, COMPACT) as (scope: Scope) => unknown);
+  }
+
+  private get expr(): Compiled {
+    if (this.parsed) return this.parsed;
+    const seed = this.fn ? { fn: this.fn, evaluations: this.evaluations } : null;
+    const result = compileSeeded(this.source, this.expect, true, seed);
+    // Only a build with another CEL environment than this process's could get here.
+    if (!result.ok) throw new RedlineError('internal', `prepared expression ${JSON.stringify(this.source)} does not compile: ${result.problem.message}`);
+    return (this.parsed = result.value);
+  }
+
+  get native(): boolean {
+    return this.parsed ? this.parsed.native : true;
+  }
+
+  evaluate(scope: Scope): unknown {
+    const fn = this.compact();
+    if (!fn) return this.expr.evaluate(scope);
+    try {
+      return fn(scope);
+    } catch {
+      // As Expression.evaluate: outside the compiled happy path, cel-js decides.
+      return this.expr.interpret(scope);
+    }
+  }
+
+  evaluateNative(scope: Scope): unknown {
+    const fn = this.compact();
+    return fn ? fn(scope) : this.expr.evaluateNative(scope);
+  }
+
+  interpret(scope: Scope): unknown {
+    return this.expr.interpret(scope);
+  }
 }
 
 /**
@@ -221,8 +304,12 @@ class Expression implements Compiled {
   private fn: ((scope: Scope) => unknown) | null | undefined;
   private evaluations = 0;
 
-  constructor(readonly source: string, private ast: unknown, readonly interpret: (scope: Scope) => unknown) {
+  constructor(readonly source: string, private ast: unknown, readonly interpret: (scope: Scope) => unknown, seed: { fn: (scope: Scope) => unknown; evaluations: number } | null = null) {
     if (ast === null) this.fn = null;
+    else if (seed) {
+      this.fn = seed.fn;
+      this.evaluations = seed.evaluations;
+    }
   }
 
   generate(): void {
@@ -235,7 +322,7 @@ class Expression implements Compiled {
   }
 
   private generated(fieldAccess: 'call' | 'inline'): ((scope: Scope) => unknown) | null {
-    return compileAst(this.ast, { variables: COMPILED_VARIABLES, functions: NATIVE_FUNCTIONS, fieldAccess }) as ((scope: Scope) => unknown) | null;
+    return compileAst(this.ast, { ...COMPACT, fieldAccess }) as ((scope: Scope) => unknown) | null;
   }
 
   /** The function to run now: the inline form from the HOT_EVALUATIONS-th evaluation on. */

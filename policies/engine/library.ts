@@ -10,7 +10,7 @@ import { compile, toCel, type Compiled, type CompileResult, type Expectation } f
 import type { DocumentProblem } from '../../core/result.js';
 import { documentError, parseDocuments, pathToString, type SourceDocument } from './documents.js';
 import { compileException, DEFAULT_LIBRARY_SETTINGS, librarySettingsOf, type CompiledException, type LibrarySettings } from './exceptions.js';
-import { checkedExpression, preparedFor, type LibrarySource } from './prepared.js';
+import { preparedExpressions, preparedFor, type LibrarySource } from './prepared.js';
 import { API_VERSION, DOCUMENT_KINDS, describeSchemaError, instanceSegments, relevantErrors, validatorFor, type DocumentKind } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 import { namespacePatternProblem, tenancyOf } from '../tenancy/namespaces.js';
@@ -303,7 +303,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
         policyRules.set(name, ((doc.value['spec'] as JsonObject)['rules'] as JsonObject[]).map((r) => String(r['name'])));
-        const expressions: CompileCel = ready && lazy ? checkedExpression : (source, expect) => compile(source, expect, lazy);
+        const expressions: CompileCel = ready && lazy ? preparedExpressions(prepared!) : (source, expect) => compile(source, expect, lazy);
         const policy = compilePolicy(doc, name, at, (p) => problems.push(p), expressions);
         if (policy) policies.push(policy);
       } else if (kind === 'PolicyException') exceptionDocs.push(doc);

@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RedlineError } from '../../core/errors.js';
 import { ok } from '../../core/result.js';
-import { compile, type Compiled, type CompileResult, type Expectation, type Scope } from './cel.js';
+import { compactCode, compile, preparedExpression, type Compiled, type CompileResult, type Expectation, type Scope } from './cel.js';
+import type { CompiledCode } from './cel-compile.js';
 import { parseDocuments, type SourceDocument } from './documents.js';
 import type { JsonObject } from './types.js';
 
@@ -25,7 +26,22 @@ export const PREPARED_LIBRARY = join(ROOT, 'dist', 'policies', 'library.prepared
 export interface LibrarySource { name: string; file: string; text: string }
 
 interface PreparedDocument { index: number; line: number; column: number; value: JsonObject }
-export interface PreparedLibrary { hash: string; files: Record<string, PreparedDocument[]> }
+export interface PreparedLibrary {
+  hash: string;
+  files: Record<string, PreparedDocument[]>;
+  /** The compact form of each CEL expression of its policies, by source (null: interpreted by cel-js). */
+  code?: Record<string, CompiledCode | null>;
+}
+
+/** Where a Policy keeps CEL: the lists under spec and the fields of each item that hold an expression, with what they must return. */
+const EXPRESSION_FIELDS: Record<string, Record<string, Expectation>> = {
+  variables: { expression: 'any' },
+  rules: { when: 'bool', expression: 'bool', violations: 'list', messageExpression: 'string', skipMessageExpression: 'string' },
+  mutations: { when: 'bool', addExpression: 'map' },
+};
+
+/** The prepared documents' expressions' code, by the documents map preparedFor returned. */
+const preparedCode = new WeakMap<ReadonlyMap<string, SourceDocument[]>, ReadonlyMap<string, CompiledCode | null>>();
 
 /** One hash over every file's name and text, in order. */
 export function libraryHash(sources: readonly LibrarySource[]): string {
@@ -49,6 +65,7 @@ export function preparedFor(sources: readonly LibrarySource[], path = PREPARED_L
     if (!docs) return null;
     out.set(source.name, docs.map((d) => documentOf(source, d)));
   }
+  preparedCode.set(out, new Map(Object.entries(prepared.code ?? {})));
   return out;
 }
 
@@ -67,8 +84,50 @@ function documentOf(source: LibrarySource, d: PreparedDocument): SourceDocument 
 /** What scripts/prepare-library.mjs writes: the documents of a library that loaded without a problem. */
 export function prepare(sources: readonly LibrarySource[], docs: ReadonlyMap<string, readonly SourceDocument[]>): PreparedLibrary {
   const files: Record<string, PreparedDocument[]> = {};
-  for (const s of sources) files[s.name] = (docs.get(s.name) ?? []).map((d) => ({ index: d.index, line: d.line, column: d.column, value: d.value }));
-  return { hash: libraryHash(sources), files };
+  const code: Record<string, CompiledCode | null> = {};
+  for (const s of sources) {
+    files[s.name] = (docs.get(s.name) ?? []).map((d) => ({ index: d.index, line: d.line, column: d.column, value: d.value }));
+    for (const d of docs.get(s.name) ?? []) {
+      if (d.value['kind'] !== 'Policy') continue;
+      for (const [source, expect] of policyExpressions(d.value)) {
+        if (Object.hasOwn(code, source)) continue;
+        const compact = compactCode(source, expect);
+        if (compact !== undefined) code[source] = compact;
+      }
+    }
+  }
+  return { hash: libraryHash(sources), files, code };
+}
+
+/** Every CEL expression of a Policy document, with what it must return. */
+function policyExpressions(policy: JsonObject): [string, Expectation][] {
+  const out: [string, Expectation][] = [];
+  const spec = policy['spec'];
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return out;
+  for (const [list, fields] of Object.entries(EXPRESSION_FIELDS)) {
+    const items = spec[list];
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
+      for (const [field, expect] of Object.entries(fields)) {
+        const source = item[field];
+        if (typeof source === 'string') out.push([source, expect]);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * How a one-shot process compiles the expressions of these prepared documents: from the compact
+ * form the build stored (no parsing until needed, see preparedExpression), else as checkedExpression.
+ */
+export function preparedExpressions(prepared: ReadonlyMap<string, SourceDocument[]>): (source: string, expect: Expectation) => CompileResult {
+  const code = preparedCode.get(prepared);
+  return (source, expect) => {
+    const compact = code?.get(source);
+    return compact ? ok(preparedExpression(source, expect, compact)) : checkedExpression(source, expect);
+  };
 }
 
 /**

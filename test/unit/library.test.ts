@@ -8,10 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedlineError } from '../../core/errors.js';
 import { formatProblem, type DocumentProblem } from '../../core/result.js';
 import type { DocumentError, SourceDocument } from '../../policies/engine/documents.js';
-import { Scope, SharedValues } from '../../policies/engine/cel.js';
+import { HOT_EVALUATIONS, Scope, SharedValues, setHotEvaluations, type Compiled } from '../../policies/engine/cel.js';
 import { compileLibrary, listYamlFiles, listYamlFilesSync, loadLibrary, onlyPolicyTests, readLibrarySources } from '../../policies/engine/library.js';
 import { parseDocuments } from '../../policies/engine/documents.js';
-import { prepare, preparedFor } from '../../policies/engine/prepared.js';
+import { prepare, preparedFor, type PreparedLibrary } from '../../policies/engine/prepared.js';
 
 const HEADER = 'apiVersion: redline.dev/v1alpha1';
 
@@ -612,6 +612,57 @@ describe('loading for review: no tests, and the library prepared at build time',
     expect(() => broken.evaluate(scope(1))).toThrow(expect.objectContaining({ code: 'internal', message: expect.stringMatching(/^prepared expression "object.spec.replicas <=" does not compile: /) }));
     // Loaded for serve (not lazy), every expression is compiled at load, prepared or not.
     expect(() => compileLibrary('.', sources, preparedWith('object.spec.replicas <='), false)).toThrow(/CEL: /);
+  });
+
+  it('a one-shot load runs the compact form the build stored, and parses with cel-js only when it must', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'redline-prepared-'));
+    await mkdir(join(dir, 'policies'));
+    await writeFile(join(dir, 'policies', 'custom.yaml'), policy(`    - name: sized
+      expression: 'object.spec.replicas <= 3'
+      message: m
+`));
+    const sources = await readLibrarySources(dir);
+    const parsed = new Map(sources.map((s) => [s.name, parseDocuments(s.file, s.text).docs]));
+    const artifact = prepare(sources, parsed);
+    expect(Object.keys(artifact.code!)).toEqual(['object.spec.replicas <= 3']);
+    const scope = (spec: Record<string, number>): Scope => new Scope(new SharedValues({
+      object: () => ({ spec }), oldObject: () => null, workload: () => null, plan: () => null, tenant: () => null, request: () => null,
+    }));
+    const load = async (code: PreparedLibrary['code']): Promise<Compiled> => {
+      await writeFile(join(dir, 'prepared.json'), JSON.stringify({ ...artifact, code }));
+      return compileLibrary(dir, sources, preparedFor(sources, join(dir, 'prepared.json')), true).policies[0]!.rules[0]!.expression!;
+    };
+    const eager = compileLibrary(dir, sources).policies[0]!.rules[0]!.expression!;
+
+    const stored = await load(artifact.code);
+    for (const n of [1, 3, 4]) expect(stored.evaluate(scope({ replicas: n }))).toBe(eager.evaluate(scope({ replicas: n })));
+    expect(stored.native).toBe(true);
+    // Where the compact form declines (a missing key), cel-js decides, with its own error.
+    const thrown = (fn: () => unknown): Error => {
+      try {
+        fn();
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('did not throw');
+    };
+    expect(thrown(() => stored.evaluate(scope({}))).message).toBe(thrown(() => eager.evaluate(scope({}))).message);
+    expect(stored.evaluate(scope({ replicas: 2 }))).toBe(true);
+
+    // The stored code is what runs until the expression is hot; then the inline form, generated
+    // from cel-js's parse, takes over (a stored function that says where it came from shows which).
+    const marked = { 'object.spec.replicas <= 3': { source: 'return function compiled(s) { return "stored"; };', constants: [] } };
+    setHotEvaluations(3);
+    try {
+      const tagged = await load(marked);
+      expect([1, 2, 3, 4].map(() => tagged.evaluate(scope({ replicas: 9 })))).toEqual(['stored', 'stored', false, false]);
+      expect((await load(marked)).evaluateNative(scope({ replicas: 1 }))).toBe('stored');
+    } finally {
+      setHotEvaluations(HOT_EVALUATIONS);
+    }
+    // An expression the build could not compile (null) is parsed and interpreted as before.
+    expect((await load({ 'object.spec.replicas <= 3': null })).evaluate(scope({ replicas: 4 }))).toBe(false);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('an edited library is validated as always, even where a prepared one would have been used', async () => {
