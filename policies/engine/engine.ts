@@ -87,12 +87,12 @@ export class Engine {
       const recorder = new PatchRecorder(input.object);
       const workload = adapted.view;
       const activation = reviewScope(input, plan, input.object, workload);
-      const evaluated = new Map<CompiledPolicy, Variables>();
+      const evaluated = input.validate === false ? null : new Map<CompiledPolicy, Variables>();
       for (const policy of policies) {
         if (!policy.roles.has(adapted.view.role) || policy.mutations.length === 0) continue;
         // Mutations see the policy's variables too, evaluated against the object before mutation.
         const variables = this.variables(policy, activation.with({ settings: policy.settings }));
-        evaluated.set(policy, variables);
+        evaluated?.set(policy, variables);
         const { scope, error: variableError } = variables;
         for (const mutation of policy.mutations) {
           const error = variableError
@@ -104,7 +104,7 @@ export class Engine {
       if (recorder.ops.length > 0) {
         mutated = recorder.doc;
         patch = recorder.ops;
-      } else {
+      } else if (evaluated) {
         unchanged = { activation, variables: evaluated };
       }
     }
