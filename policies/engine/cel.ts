@@ -227,20 +227,21 @@ export function compactCode(source: string, expect: Expectation): CompiledCode |
  * it is exactly the expression compile() makes, handed the compact function and its count. A
  * first-contact review skipped half its expressions' parsing this way and all of their generation.
  */
-export function preparedExpression(source: string, expect: Expectation, code: CompiledCode): Compiled {
+export function preparedExpression(source: string, expect: Expectation, code: CompiledCode | null): Compiled {
   return new PreparedExpression(source, expect, code);
 }
 
+/** `code` null: none stored, so parsed on first use (the build checked it; it is not checked at load). */
 class PreparedExpression implements Compiled {
   private fn: ((scope: Scope) => unknown) | undefined;
   private evaluations = 0;
   private parsed: Compiled | undefined;
 
-  constructor(readonly source: string, private readonly expect: Expectation, private readonly code: CompiledCode) {}
+  constructor(readonly source: string, private readonly expect: Expectation, private readonly code: CompiledCode | null) {}
 
   /** The compact function while nothing needs cel-js; undefined once the expression is parsed. */
   private compact(): ((scope: Scope) => unknown) | undefined {
-    if (this.parsed || crossCheck || this.evaluations + 1 >= hotEvaluations) return undefined;
+    if (!this.code || this.parsed || crossCheck || this.evaluations + 1 >= hotEvaluations) return undefined;
     this.evaluations++;
     return (this.fn ??= buildCode(this.code, COMPACT) as (scope: Scope) => unknown);
   }
@@ -255,7 +256,7 @@ class PreparedExpression implements Compiled {
   }
 
   get native(): boolean {
-    return this.parsed ? this.parsed.native : true;
+    return this.parsed || !this.code ? this.expr.native : true;
   }
 
   evaluate(scope: Scope): unknown {

@@ -1,8 +1,8 @@
 // The shipped library, read ahead of time. `npm run build` (scripts/prepare-library.mjs) parses and
 // validates policies/library once and writes its documents as JSON, keyed by a hash of every file
 // it read; loadLibrary uses them instead of parsing the YAML and running the Plan/Policy schemas
-// again when the library on disk hashes the same, and a one-shot process (review, mutate) parses
-// their CEL expressions only when it first evaluates them (checkedExpression). An edited library
+// again when the library on disk hashes the same, and a one-shot process (review, mutate) runs
+// their CEL expressions from the JS the build generated for them (preparedExpressions). An edited library
 // (another hash) is read from its files and checked as always, so the JSON can only ever stand
 // for the exact text it was made from.
 
@@ -10,9 +10,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RedlineError } from '../../core/errors.js';
 import { ok } from '../../core/result.js';
-import { compactCode, compile, preparedExpression, type Compiled, type CompileResult, type Expectation, type Scope } from './cel.js';
+import { compactCode, preparedExpression, type CompileResult, type Expectation } from './cel.js';
 import type { CompiledCode } from './cel-compile.js';
 import { parseDocuments, type SourceDocument } from './documents.js';
 import type { JsonObject } from './types.js';
@@ -119,43 +118,15 @@ function policyExpressions(policy: JsonObject): [string, Expectation][] {
 }
 
 /**
- * How a one-shot process compiles the expressions of these prepared documents: from the compact
- * form the build stored (no parsing until needed, see preparedExpression), else as checkedExpression.
+ * How a one-shot process (review, mutate) compiles the expressions of these prepared documents. The
+ * build compiled each without a problem (the prepared library is only written for a library that
+ * loads), so none is parsed at load: each runs the compact form the build stored, and cel-js
+ * parses it only when something needs cel-js (see preparedExpression); one without stored code is
+ * parsed on first use. A review of one object evaluates about half of the library's expressions
+ * (126 of 226 for a KubeDB Redis): parsing them all was a fifth of its start-up, and generating
+ * their code once parsed a tenth of a 1,000-file review's engine time (npm run bench:review).
  */
 export function preparedExpressions(prepared: ReadonlyMap<string, SourceDocument[]>): (source: string, expect: Expectation) => CompileResult {
   const code = preparedCode.get(prepared);
-  return (source, expect) => {
-    const compact = code?.get(source);
-    return compact ? ok(preparedExpression(source, expect, compact)) : checkedExpression(source, expect);
-  };
-}
-
-/**
- * An expression of a prepared document: the build compiled it without a problem (the prepared
- * library is only written for a library that loads), so a one-shot process (review, mutate) parses
- * and type-checks it on first use rather than at load. A review of one object evaluates about half
- * of the library's expressions (126 of 226 for a KubeDB Redis), and parsing them all was a fifth
- * of its start-up (npm run bench:review).
- */
-export function checkedExpression(source: string, expect: Expectation): CompileResult {
-  return ok(new CheckedExpression(source, expect));
-}
-
-class CheckedExpression implements Compiled {
-  private compiled: Compiled | undefined;
-
-  constructor(readonly source: string, private readonly expect: Expectation) {}
-
-  private get expr(): Compiled {
-    if (this.compiled) return this.compiled;
-    const result = compile(this.source, this.expect, true);
-    // Only a build with another CEL environment than this process's could get here.
-    if (!result.ok) throw new RedlineError('internal', `prepared expression ${JSON.stringify(this.source)} does not compile: ${result.problem.message}`);
-    return (this.compiled = result.value);
-  }
-
-  get native(): boolean { return this.expr.native; }
-  evaluate(scope: Scope): unknown { return this.expr.evaluate(scope); }
-  evaluateNative(scope: Scope): unknown { return this.expr.evaluateNative(scope); }
-  interpret(scope: Scope): unknown { return this.expr.interpret(scope); }
+  return (source, expect) => ok(preparedExpression(source, expect, code?.get(source) ?? null));
 }
