@@ -112,11 +112,14 @@ export class Engine {
     if (input.validate === false) return { redis: true, reason: '', results, patch, mutated, denied: false };
     // The rules judge the object as mutated: its view again, which the mutating webhook (validate
     // false) never needs.
+    let judgesMutated = subject === input.object;
     if (patch.length > 0) {
       const again = recognise(mutated);
       if (again.redis) adapted = again.result;
+      else judgesMutated = false;
     }
     const view = adapted.view;
+    const mutatedView = judgesMutated ? view : undefined;
     // Nothing mutated: the same object and view as the mutating pass, so the same shared values
     // (practices computed once) and the same variables. The rules read them; nothing writes them.
     const activation = unchanged?.activation ?? reviewScope(input, plan, mutated, view);
@@ -132,9 +135,9 @@ export class Engine {
     }
     const target = subjectOf(subject);
     const candidates = exceptionCandidates(this.exceptions, target, input.namespace);
-    if (candidates.length === 0) return { redis: true, reason: '', results, patch, mutated, denied: isDenied(results) };
+    if (candidates.length === 0) return { redis: true, reason: '', results, patch, mutated, denied: isDenied(results), view: mutatedView };
     const excepted = applyExceptions(candidates, this.library.settings, results, target, input.namespace, (input.now ?? this.clock()).getTime());
-    const outcome: ReviewOutcome = { redis: true, reason: '', results: excepted.results, patch, mutated, denied: isDenied(excepted.results) };
+    const outcome: ReviewOutcome = { redis: true, reason: '', results: excepted.results, patch, mutated, denied: isDenied(excepted.results), view: mutatedView };
     if (excepted.notices.length > 0) outcome.exceptions = excepted.notices;
     return outcome;
   }

@@ -1,6 +1,8 @@
 // Public types of the policy engine. The webhook, the review CLI and the bootstrapper depend on
 // these; keep them small and stable.
 
+import type { WorkloadView } from '../workloads/view.js';
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
@@ -125,4 +127,9 @@ export interface ReviewOutcome {
   denied: boolean;
   /** The PolicyExceptions that matched the object and waived rules or would have; absent: none. */
   exceptions?: ExceptionNotice[];
+  /**
+   * The workload view of `mutated` the rules judged, for callers that need it again (review's tenant
+   * totals) instead of recognising the object anew; absent when no rule judged `mutated` itself.
+   */
+  view?: WorkloadView;
 }

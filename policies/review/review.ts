@@ -5,7 +5,7 @@ import { LABEL_MANAGED, LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.j
 import type { Engine } from '../engine/engine.js';
 import type { SourceDocument } from '../engine/documents.js';
 import type { ExceptionNotice, JsonObject, PdbInfo, ResultKind, RuleResult, StorageClassInfo } from '../engine/types.js';
-import { RECOGNISED_KINDS, recognise } from '../workloads/index.js';
+import { RECOGNISED_KINDS, recognise, type WorkloadView } from '../workloads/index.js';
 import { judgeTenantTotals, TENANT_TOTALS_POLICY } from './tenant-totals.js';
 import type { CompiledRule } from '../engine/library.js';
 import { locate, type Location } from './locations.js';
@@ -172,6 +172,8 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
     else pdbsByNamespace.set(p.namespace, [p]);
   }
   const out: ObjectReview[] = [];
+  // Each reviewed object's view as the engine built it, for the tenant totals.
+  const views = new Map<JsonObject, WorkloadView>();
   const notReviewed: NotReviewed[] = [];
   const rules = new Map<string, CompiledRule>();
   for (const p of engine.library.policies) for (const r of p.rules) rules.set(`${p.name}/${r.name}`, r);
@@ -207,6 +209,7 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
       pdbs: pdbsByNamespace.get(namespace) ?? [],
     });
     if (!outcome.redis) continue;
+    if (outcome.view) views.set(outcome.mutated, outcome.view);
     out.push({
       doc,
       kind,
@@ -230,7 +233,7 @@ export function reviewInput(engine: Engine, docs: readonly SourceDocument[], opt
     judgeTenantTotals(out, (ns) => {
       const l = namespaces.get(ns);
       return { tenant: l?.[LABEL_TENANT] ?? options.tenant ?? (ns || 'default'), plan: l?.[LABEL_PLAN] ?? options.plan };
-    }, engine.library.plans);
+    }, engine.library.plans, (r) => views.get(r.mutated));
   }
   return { reviews: out, notReviewed };
 }

@@ -6,9 +6,10 @@
 
 import type { Plan } from '../engine/library.js';
 import type { RuleResult } from '../engine/types.js';
+import type { WorkloadView } from '../workloads/view.js';
 import { entitlementOf } from '../tenancy/ledger.js';
 import { countsItself, namespaceKey } from '../tenancy/tally.js';
-import { add, count, DIMENSIONS, formatAmount, objectUsage, planDefaults, zero, type Amounts } from '../tenancy/usage.js';
+import { add, count, DIMENSIONS, formatAmount, objectUsage, planDefaults, usageOf, zero, type Amounts } from '../tenancy/usage.js';
 import type { ObjectReview } from './review.js';
 
 export const TENANT_TOTALS_POLICY = 'tenant-totals';
@@ -18,8 +19,14 @@ export interface TenantOf {
   (namespace: string): { tenant: string; plan: string };
 }
 
-/** Adds a tenant-totals denial to each review that would take its tenant past the plan; returns the tenants' sums. */
-export function judgeTenantTotals(reviews: ObjectReview[], tenantOf: TenantOf, plans: ReadonlyMap<string, Plan>): Map<string, Amounts> {
+/**
+ * Adds a tenant-totals denial to each review that would take its tenant past the plan; returns the
+ * tenants' sums. `viewOf`: the view of a review's mutated object when the engine built it (else the
+ * object is recognised here).
+ */
+export function judgeTenantTotals(
+  reviews: ObjectReview[], tenantOf: TenantOf, plans: ReadonlyMap<string, Plan>, viewOf?: (r: ObjectReview) => WorkloadView | undefined,
+): Map<string, Amounts> {
   const used = new Map<string, Amounts>();
   const namespacesSeen = new Map<string, Set<string>>();
   const uids = new Set<string>();
@@ -31,7 +38,9 @@ export function judgeTenantTotals(reviews: ObjectReview[], tenantOf: TenantOf, p
     if (r.denied) continue;
     const { tenant, plan: planName } = tenantOf(r.namespace);
     const plan = plans.get(planName);
-    const usage = objectUsage(r.mutated, plan ? planDefaults(plan.spec) : undefined);
+    const defaults = plan ? planDefaults(plan.spec) : undefined;
+    const view = viewOf?.(r);
+    const usage = view ? usageOf(view, r.mutated, defaults) : objectUsage(r.mutated, defaults);
     if (!countsItself(usage, uids)) continue;
     const sum = used.get(tenant) ?? zero();
     const seen = namespacesSeen.get(tenant) ?? new Set<string>();

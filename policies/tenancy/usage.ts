@@ -93,8 +93,11 @@ export function controllerOf(object: JsonObject): OwnerRef | null {
 /** The usage of any object (a kind Redline does not know, or one that runs no Redis, uses nothing). */
 export function objectUsage(object: JsonObject, defaults?: ResourceDefaults): ObjectUsage {
   const r = recognise(object);
-  if (!r.redis) return NOTHING;
-  const view = r.result.view;
+  return r.redis ? usageOf(r.result.view, object, defaults) : NOTHING;
+}
+
+/** objectUsage of an object whose view is at hand (`view` must be recognise(object)'s). */
+export function usageOf(view: WorkloadView, object: JsonObject, defaults?: ResourceDefaults): ObjectUsage {
   if (!view.redis || (view.role !== 'workload' && view.role !== 'pod')) return NOTHING;
   // Only what operators and controllers create (sets, Pods) is counted by an owner. A Redis custom
   // resource is what a tenant writes: one that names another as its controller still counts itself.
