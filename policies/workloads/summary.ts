@@ -30,6 +30,7 @@ export function summarise(base: Base): WorkloadView {
       zeroes(c, zeroResources);
     }
   }
+  const memory = memoryLimits(pods);
   return {
     apiVersion: base.apiVersion,
     kind: base.kind,
@@ -43,11 +44,11 @@ export function summarise(base: Base): WorkloadView {
     podsPerShard: base.podsPerShard,
     pods: base.pods,
     version: base.version,
-    memoryLimit: largest(pods, 'limits', 'memory'),
+    memoryLimit: memory.perPod,
     cpuLimit: largest(pods, 'limits', 'cpu'),
     memoryRequest: largest(pods, 'requests', 'memory'),
     cpuRequest: largest(pods, 'requests', 'cpu'),
-    totalMemoryLimit: totalMemory(pods),
+    totalMemoryLimit: memory.total,
     zeroResources,
     storage: base.storage,
     tls: base.tls,
@@ -115,15 +116,35 @@ function largest(pods: PodView[], side: Side, resource: string): string {
   return best?.text ?? '';
 }
 
-function totalMemory(pods: PodView[]): string {
-  let total = Quantity.fromNanos(0n);
+/**
+ * The largest per-pod memory limit and pods × per-pod limit summed over the templates, from one
+ * pass (each template's sum is computed once for both); '' where unknown, as largest() does.
+ */
+function memoryLimits(pods: PodView[]): { perPod: string; total: string } {
+  let best: Quantity | undefined;
+  let total = 0n;
   let counted = 0;
   for (const pod of pods) {
     if (!runsRedis(pod)) continue;
     const q = perPod(pod, 'limits', 'memory');
-    if (!q) return '';
-    total = total.plus(q.times(BigInt(pod.replicas)));
+    if (!q) return { perPod: '', total: '' };
+    if (!best || q.compareTo(best) > 0) best = q;
+    total += q.nanos * BigInt(pod.replicas);
     counted++;
   }
-  return counted === 0 ? '' : total.text;
+  return { perPod: best?.text ?? '', total: counted === 0 ? '' : textOf(total) };
+}
+
+/** A computed total's text; the same few totals recur, and rendering one costs BigInt divisions. */
+const TEXTS = new Map<bigint, string>();
+const TEXTS_LIMIT = 1024;
+
+function textOf(nanos: bigint): string {
+  let text = TEXTS.get(nanos);
+  if (text === undefined) {
+    text = Quantity.fromNanos(nanos).text;
+    if (TEXTS.size >= TEXTS_LIMIT) TEXTS.clear();
+    TEXTS.set(nanos, text);
+  }
+  return text;
 }
