@@ -132,19 +132,5 @@ function memoryLimits(pods: PodView[]): { perPod: string; total: string } {
     total += q.nanos * BigInt(pod.replicas);
     counted++;
   }
-  return { perPod: best?.text ?? '', total: counted === 0 ? '' : textOf(total) };
-}
-
-/** A computed total's text; the same few totals recur, and rendering one costs BigInt divisions. */
-const TEXTS = new Map<bigint, string>();
-const TEXTS_LIMIT = 1024;
-
-function textOf(nanos: bigint): string {
-  let text = TEXTS.get(nanos);
-  if (text === undefined) {
-    text = Quantity.fromNanos(nanos).text;
-    if (TEXTS.size >= TEXTS_LIMIT) TEXTS.clear();
-    TEXTS.set(nanos, text);
-  }
-  return text;
+  return { perPod: best?.text ?? '', total: counted === 0 ? '' : Quantity.fromNanos(total).text };
 }
