@@ -187,13 +187,15 @@ export class Engine {
   private variables(policy: CompiledPolicy, activation: Scope): Variables {
     if (policy.variables.length === 0) return { scope: activation, error: '' };
     const json: Record<string, unknown> = {};
+    // One scope for them all: each variable sees the ones before it as they are added to `json`.
+    const scope = activation.with({ vars: json });
     let i = 0;
     try {
       for (; i < policy.variables.length; i++) {
         const v = policy.variables[i]!;
-        json[v.name] = v.expr.evaluateNative(activation.with({ vars: json }));
+        json[v.name] = v.expr.evaluateNative(scope);
       }
-      return { scope: activation.with({ vars: json }), error: '' };
+      return { scope, error: '' };
     } catch {
       // cel-js decides this variable and every later one.
     }

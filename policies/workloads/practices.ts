@@ -535,26 +535,37 @@ function probeHostsOf(object: JsonObject): string[] {
   return out;
 }
 
-// A plain recursion (no closure per node): it walks the whole spec of every object reviewed.
+// A plain recursion (no closure per node): it walks the whole spec of every object reviewed. The
+// probe and lifecycle keys are noticed while the node's keys are enumerated anyway, rather than
+// looked up by name on every node (absent-key lookups on objects of many shapes were most of its
+// cost); a container's own hosts still come before anything found below it.
 function visitProbes(node: Json | undefined, depth: number, out: string[]): void {
   if (depth > 24 || node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
     for (const item of node) visitProbes(item, depth + 1, out);
     return;
   }
-  let name = '';
-  for (const p of PROBES) {
-    if (node[p] !== undefined) probeHosts(node[p], p, (name ||= str(node['name']) || '(unnamed)'), out);
-  }
-  const lifecycle = node['lifecycle'];
-  if (lifecycle !== undefined) {
-    for (const h of HANDLERS) probeHosts(obj(lifecycle)[h], `lifecycle.${h}`, (name ||= str(node['name']) || '(unnamed)'), out);
-  }
+  const below = out.length;
+  let handlers = false;
   for (const key in node) {
-    if (key === 'livenessProbe' || key === 'readinessProbe' || key === 'startupProbe' || key === 'lifecycle') continue;
+    if (key === 'livenessProbe' || key === 'readinessProbe' || key === 'startupProbe' || key === 'lifecycle') {
+      handlers = true;
+      continue;
+    }
     const child = node[key];
     if (child !== null && typeof child === 'object') visitProbes(child, depth + 1, out);
   }
+  if (!handlers) return;
+  const own: string[] = [];
+  const name = str(node['name']) || '(unnamed)';
+  for (const p of PROBES) {
+    if (node[p] !== undefined) probeHosts(node[p], p, name, own);
+  }
+  const lifecycle = node['lifecycle'];
+  if (lifecycle !== undefined) {
+    for (const h of HANDLERS) probeHosts(obj(lifecycle)[h], `lifecycle.${h}`, name, own);
+  }
+  if (own.length > 0) out.splice(below, 0, ...own);
 }
 
 function probeHosts(handler: Json | undefined, where: string, name: string, out: string[]): void {

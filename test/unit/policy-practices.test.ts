@@ -57,6 +57,31 @@ describe('practicesOf', () => {
     expect(facts.probeHosts).toEqual(['container redis livenessProbe.httpGet.host x']);
   });
 
+  it('lists a container\'s probe and handler hosts in a fixed order, before any found inside it, whatever the key order', () => {
+    // A tenant cannot hide a host by the order of its keys, nor by nesting one container-like object in another.
+    const object = statefulSet({
+      containers: [{
+        lifecycle: { preStop: { tcpSocket: { port: 1, host: 'e' } }, postStart: { httpGet: { port: 1, host: 'd' } } },
+        sidecar: { name: 'inner', startupProbe: { httpGet: { port: 1, host: 'f' } } },
+        readinessProbe: { tcpSocket: { port: 1, host: 'b' } },
+        startupProbe: { httpGet: { port: 1, host: 'c' } },
+        name: 'redis', image: 'redis:7.2',
+        livenessProbe: { httpGet: { port: 1, host: 'a' }, tcpSocket: { port: 1, host: 'a2' } },
+      }],
+      initContainers: [{ image: 'busybox', readinessProbe: { httpGet: { port: 1, host: 'g' } } }],
+    });
+    expect(practicesOf(viewOf(object), object).probeHosts).toEqual([
+      'container redis livenessProbe.httpGet.host a',
+      'container redis livenessProbe.tcpSocket.host a2',
+      'container redis readinessProbe.tcpSocket.host b',
+      'container redis startupProbe.httpGet.host c',
+      'container redis lifecycle.postStart.httpGet.host d',
+      'container redis lifecycle.preStop.tcpSocket.host e',
+      'container inner startupProbe.httpGet.host f',
+      'container (unnamed) readinessProbe.httpGet.host g',
+    ]);
+  });
+
   it('resolves the default StorageClass when none is named, and says when the list is unknown', () => {
     const object: JsonObject = {
       ...statefulSet(),
