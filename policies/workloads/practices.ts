@@ -8,7 +8,7 @@
 import type { Json, JsonObject, PdbInfo, StorageClassInfo } from '../engine/types.js';
 import { Quantity } from '../engine/quantity.js';
 import { pdbCandidates } from './pdb-index.js';
-import { at, list, obj, str, type PodView, type Segments, type WorkloadView } from './view.js';
+import { at, list, obj, str, type PodView, type WorkloadView } from './view.js';
 
 export type { StorageClassInfo, PdbInfo };
 
@@ -124,7 +124,7 @@ export function practicesOf(view: WorkloadView, object: JsonObject, inputs: Prac
     maxmemory: maxmemoryOf(view, object, inputs.maxmemoryHeadroomPercent ?? 0),
     maxmemoryPercent: maxmemoryPercentOf(view, object),
     probeHosts: probeHostsOf(object),
-    userNamespaceTemplates: raw.filter((t) => t.spec['hostUsers'] === false).map((t) => t.pod.path),
+    userNamespaceTemplates: userNamespaceTemplates(raw),
     storageClass: storageClassOf(view, inputs.storageClasses),
     // On first read (an enumerable getter, so the object still reads as a map of all its facts):
     // only the pdb policy's rules read it, for some roles, and it is the one fact that grows with
@@ -133,6 +133,12 @@ export function practicesOf(view: WorkloadView, object: JsonObject, inputs: Prac
       return (pdb ??= pdbOf(view, inputs.pdbs));
     },
   };
+}
+
+function userNamespaceTemplates(raw: readonly RawTemplate[]): string[] {
+  const out: string[] = [];
+  for (const t of raw) if (t.spec['hostUsers'] === false) out.push(t.pod.path);
+  return out;
 }
 
 // ---- resources as the pods get them ----------------------------------------------------------
@@ -203,13 +209,14 @@ interface RawTemplate { pod: PodView; spec: JsonObject }
  * `.spec` (spec.template, spec.podTemplate, spec.jobTemplate.spec.template). CRs with flat pod
  * fields (OT-Container-Kit) have none.
  */
+const TEMPLATE_PATH = /(^|\.)(template|podTemplate)$/;
+
 function rawTemplates(view: WorkloadView, object: JsonObject): RawTemplate[] {
   const out: RawTemplate[] = [];
   for (const pod of view.podTemplates) {
-    const segments: Segments = pod.path.split('.');
     let spec: Json | undefined;
-    if (view.kind === 'Pod' && pod.path === 'spec') spec = at(object, segments);
-    else if (/(^|\.)(template|podTemplate)$/.test(pod.path)) spec = at(object, [...segments, 'spec']);
+    if (view.kind === 'Pod' && pod.path === 'spec') spec = object['spec'];
+    else if (TEMPLATE_PATH.test(pod.path)) spec = at(object, [...pod.path.split('.'), 'spec']);
     if (spec !== undefined && spec !== null && typeof spec === 'object' && !Array.isArray(spec)) out.push({ pod, spec });
   }
   return out;
