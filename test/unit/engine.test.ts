@@ -187,6 +187,34 @@ ${extra}  rules:
     expect(out.denied).toBe(true);
   });
 
+  it('each variable sees the ones before it, never one after it, compiled or on cel-js', () => {
+    // `b` reads `a`; `c` needs cel-js (a double), so it and every later one run there, reading what came before.
+    const ordered = custom(policyDoc('ordered', `  action: Deny
+  variables:
+    - {name: a, expression: 'object.spec.version'}
+    - {name: b, expression: 'vars.a + "-b"'}
+    - {name: c, expression: '1.5 + 1.0'}
+    - {name: d, expression: 'vars.b + "-d"'}
+  rules:
+    - name: sees-earlier
+      expression: 'vars.d == "7.2.4-b-d" && vars.c == 2.5'
+      message: m
+`));
+    expect(new Engine(ordered).review(input(kubedb({ version: '7.2.4' }))).results.map((r) => [r.rule, r.result])).toEqual([['sees-earlier', 'pass']]);
+    const early = custom(policyDoc('early', `  action: Deny
+  variables:
+    - {name: first, expression: 'vars.second'}
+    - {name: second, expression: '"x"'}
+  rules:
+    - name: r
+      expression: 'true'
+      message: m
+`));
+    const out = new Engine(early).review(input(kubedb()));
+    expect(out.results[0]).toMatchObject({ rule: 'r', result: 'error' });
+    expect(out.results[0]!.message).toMatch(/^variable first: /);
+  });
+
   it('a dyn expression that returns a non-bool, or violations that are not a list, is an error', () => {
     const lib = custom(policyDoc('types', `  action: Deny
   rules:
