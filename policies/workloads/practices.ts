@@ -114,7 +114,6 @@ function group(view: WorkloadView): string {
 export function practicesOf(view: WorkloadView, object: JsonObject, inputs: PracticeInputs = {}): Practices {
   const raw = rawTemplates(view, object);
   const sentinels = sentinelsOf(view, object);
-  let pdb: Practices['pdb'] | undefined;
   return {
     resources: effectiveResources(view, inputs.containerDefaults),
     auth: authOf(view, object, raw),
@@ -126,12 +125,7 @@ export function practicesOf(view: WorkloadView, object: JsonObject, inputs: Prac
     probeHosts: probeHostsOf(object),
     userNamespaceTemplates: userNamespaceTemplates(raw),
     storageClass: storageClassOf(view, inputs.storageClasses),
-    // On first read (an enumerable getter, so the object still reads as a map of all its facts):
-    // only the pdb policy's rules read it, for some roles, and it is the one fact that grows with
-    // the namespace (its PDBs).
-    get pdb() {
-      return (pdb ??= pdbOf(view, inputs.pdbs));
-    },
+    pdb: pdbOf(view, inputs.pdbs),
   };
 }
 

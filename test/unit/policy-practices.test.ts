@@ -132,14 +132,6 @@ describe('practicesOf', () => {
     expect(practicesOf(view, object, { pdbs: fillers }).pdb).toEqual({ known: true, covering: ['late'], uncovered: [] });
   });
 
-  it('computes the PDB fact when first read, and still lists it with the other facts (as cel-js walks a map)', () => {
-    const object = statefulSet();
-    const facts = practicesOf(viewOf(object), object, { pdbs: [{ name: 'ok', namespace: 'tenant-acme', selector: { matchLabels: { app: 'redis' } } }] });
-    expect(Object.keys(facts).at(-1)).toBe('pdb');
-    expect(facts.pdb).toBe(facts.pdb);
-    expect(JSON.parse(JSON.stringify(facts)).pdb).toEqual({ known: true, covering: ['ok'], uncovered: [] });
-  });
-
   it('never throws on damaged objects or inputs', () => {
     const damaged: unknown[] = [null, 7, 'x', [], { containers: 'x' }, { containers: [null, 1, { env: 'x', args: 9, volumeMounts: [null] }] }];
     const badPdb = { name: 'p', namespace: '', selector: { matchLabels: 'x', matchExpressions: [null, { key: 1, values: 'x' }] } } as never;
