@@ -10,7 +10,7 @@ import { compile, toCel, type Compiled, type CompileResult, type Expectation } f
 import type { DocumentProblem } from '../../core/result.js';
 import { documentError, parseDocuments, pathToString, type SourceDocument } from './documents.js';
 import { compileException, DEFAULT_LIBRARY_SETTINGS, librarySettingsOf, type CompiledException, type LibrarySettings } from './exceptions.js';
-import { preparedExpressions, preparedFor, type LibrarySource } from './prepared.js';
+import { preparedExpressions, preparedFor, type LibrarySource, type PreparedSources } from './prepared.js';
 import { API_VERSION, DOCUMENT_KINDS, describeSchemaError, instanceSegments, relevantErrors, validatorFor, type DocumentKind } from './schema.js';
 import type { Action, Json, JsonObject, Operation } from './types.js';
 import { namespacePatternProblem, tenancyOf } from '../tenancy/namespaces.js';
@@ -243,9 +243,9 @@ export function onlyPolicyTests(text: string): boolean {
 
 /**
  * Compiles a library's sources. `prepared`: documents already parsed and validated (by
- * `npm run build`) for each source name; they are not validated again.
+ * `npm run build`) for each source name, not validated again, and their expressions' stored code.
  */
-export function compileLibrary(dir: string, sources: { file: string; text: string; name?: string }[], prepared: ReadonlyMap<string, SourceDocument[]> | null = null, lazy = false): Library {
+export function compileLibrary(dir: string, sources: { file: string; text: string; name?: string }[], prepared: PreparedSources | null = null, lazy = false): Library {
   const problems: DocumentProblem[] = [];
   const plans = new Map<string, Plan>();
   const policies: CompiledPolicy[] = [];
@@ -259,7 +259,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
     problems.push({ file: doc.file, ...(key ? doc.locateKey(path) : doc.locate(path)), path: pathToString(path), message });
   };
   for (const { file, text, name } of sources) {
-    const ready = name === undefined ? undefined : prepared?.get(name);
+    const ready = name === undefined ? undefined : prepared?.documents.get(name);
     const parsed = ready ? { docs: ready, problems: [] } : parseDocuments(file, text);
     problems.push(...parsed.problems);
     for (const doc of parsed.docs) {
@@ -303,7 +303,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         plans.set(name, makePlan(name, spec));
       } else if (kind === 'Policy') {
         policyRules.set(name, ((doc.value['spec'] as JsonObject)['rules'] as JsonObject[]).map((r) => String(r['name'])));
-        const expressions: CompileCel = ready && lazy ? preparedExpressions(prepared!) : (source, expect) => compile(source, expect, lazy);
+        const expressions: CompileCel = ready && lazy ? preparedExpressions(prepared!.code) : (source, expect) => compile(source, expect, lazy);
         const policy = compilePolicy(doc, name, at, (p) => problems.push(p), expressions);
         if (policy) policies.push(policy);
       } else if (kind === 'PolicyException') exceptionDocs.push(doc);

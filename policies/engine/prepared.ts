@@ -39,8 +39,13 @@ const EXPRESSION_FIELDS: Record<string, Record<string, Expectation>> = {
   mutations: { when: 'bool', addExpression: 'map' },
 };
 
-/** The prepared documents' expressions' code, by the documents map preparedFor returned. */
-const preparedCode = new WeakMap<ReadonlyMap<string, SourceDocument[]>, ReadonlyMap<string, CompiledCode | null>>();
+/** A prepared library as loadLibrary uses it: each source's documents, and its expressions' stored code. */
+export interface PreparedSources {
+  /** Source name → its documents, parsed and validated by the build. */
+  documents: ReadonlyMap<string, SourceDocument[]>;
+  /** Expression source → its compact form (null: interpreted by cel-js); an expression not in it is parsed on first use. */
+  code: ReadonlyMap<string, CompiledCode | null>;
+}
 
 /** One hash over every file's name and text, in order. */
 export function libraryHash(sources: readonly LibrarySource[]): string {
@@ -49,8 +54,8 @@ export function libraryHash(sources: readonly LibrarySource[]): string {
   return hash.digest('hex');
 }
 
-/** The prepared documents of these sources (name → documents), or null when none match them. */
-export function preparedFor(sources: readonly LibrarySource[], path = PREPARED_LIBRARY): Map<string, SourceDocument[]> | null {
+/** What was prepared for exactly these sources, or null when nothing matches them. */
+export function preparedFor(sources: readonly LibrarySource[], path = PREPARED_LIBRARY): PreparedSources | null {
   let prepared: PreparedLibrary;
   try {
     prepared = JSON.parse(readFileSync(path, 'utf8')) as PreparedLibrary;
@@ -58,14 +63,13 @@ export function preparedFor(sources: readonly LibrarySource[], path = PREPARED_L
     return null;
   }
   if (prepared.hash !== libraryHash(sources)) return null;
-  const out = new Map<string, SourceDocument[]>();
+  const documents = new Map<string, SourceDocument[]>();
   for (const source of sources) {
     const docs = prepared.files[source.name];
     if (!docs) return null;
-    out.set(source.name, docs.map((d) => documentOf(source, d)));
+    documents.set(source.name, docs.map((d) => documentOf(source, d)));
   }
-  preparedCode.set(out, new Map(Object.entries(prepared.code ?? {})));
-  return out;
+  return { documents, code: new Map(Object.entries(prepared.code ?? {})) };
 }
 
 /** A document from its prepared value; positions inside it are found by parsing its file, only if asked. */
@@ -126,7 +130,6 @@ function policyExpressions(policy: JsonObject): [string, Expectation][] {
  * (126 of 226 for a KubeDB Redis): parsing them all was a fifth of its start-up, and parsing and
  * generating them a twelfth of a 1,000-file review's engine time (39 of 446 µs per object).
  */
-export function preparedExpressions(prepared: ReadonlyMap<string, SourceDocument[]>): (source: string, expect: Expectation) => CompileResult {
-  const code = preparedCode.get(prepared);
-  return (source, expect) => ok(preparedExpression(source, expect, code?.get(source) ?? null));
+export function preparedExpressions(code: PreparedSources['code']): (source: string, expect: Expectation) => CompileResult {
+  return (source, expect) => ok(preparedExpression(source, expect, code.get(source) ?? null));
 }

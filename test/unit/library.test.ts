@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedlineError } from '../../core/errors.js';
 import { formatProblem, type DocumentProblem } from '../../core/result.js';
-import type { DocumentError, SourceDocument } from '../../policies/engine/documents.js';
+import type { DocumentError } from '../../policies/engine/documents.js';
 import { HOT_EVALUATIONS, Scope, SharedValues, setHotEvaluations, type Compiled } from '../../policies/engine/cel.js';
 import { compileLibrary, listYamlFiles, listYamlFilesSync, loadLibrary, onlyPolicyTests, readLibrarySources } from '../../policies/engine/library.js';
 import { parseDocuments } from '../../policies/engine/documents.js';
-import { prepare, preparedFor, type PreparedLibrary } from '../../policies/engine/prepared.js';
+import { prepare, preparedFor, type PreparedLibrary, type PreparedSources } from '../../policies/engine/prepared.js';
 
 const HEADER = 'apiVersion: redline.dev/v1alpha1';
 
@@ -569,12 +569,12 @@ describe('loading for review: no tests, and the library prepared at build time',
     await writeFile(artifact, JSON.stringify(prepare(sources, parsed)));
 
     const prepared = preparedFor(sources, artifact);
-    expect([...prepared!.keys()].sort()).toEqual(['plans/tiny.yaml', 'policies/custom.yaml']);
+    expect([...prepared!.documents.keys()].sort()).toEqual(['plans/tiny.yaml', 'policies/custom.yaml']);
     const lib = compileLibrary(dir, sources, prepared);
     expect(lib.policies.map((p) => p.name)).toEqual(['custom']);
     expect(lib.plans.get('tiny')?.spec).toEqual(compileLibrary(dir, sources).plans.get('tiny')?.spec);
     // Positions inside a prepared document come from its file, parsed when asked.
-    expect(prepared!.get('policies/custom.yaml')![0]!.locate(['spec', 'rules', 0, 'name'])).toEqual({ line: 8, column: 13 });
+    expect(prepared!.documents.get('policies/custom.yaml')![0]!.locate(['spec', 'rules', 0, 'name'])).toEqual({ line: 8, column: 13 });
 
     // One changed character, a file more or a file less: nothing prepared is used.
     const edited = sources.map((s) => (s.name === 'plans/tiny.yaml' ? { ...s, text: s.text.replace('256Mi', '512Mi') } : s));
@@ -591,11 +591,11 @@ describe('loading for review: no tests, and the library prepared at build time',
       message: m
 `);
     const sources = [{ name: 'policies/custom.yaml', file: 'custom.yaml', text }];
-    const preparedWith = (expression: string): Map<string, SourceDocument[]> => {
+    const preparedWith = (expression: string): PreparedSources => {
       const [doc] = parseDocuments('custom.yaml', text).docs;
       const value = structuredClone(doc!.value);
       ((value['spec'] as { rules: { expression: string }[] }).rules[0]!).expression = expression;
-      return new Map([['policies/custom.yaml', [{ ...doc!, value }]]]);
+      return { documents: new Map([['policies/custom.yaml', [{ ...doc!, value }]]]), code: new Map() };
     };
     const scope = (replicas: number): Scope => new Scope(new SharedValues({
       object: () => ({ spec: { replicas } }), oldObject: () => null, workload: () => null, plan: () => null, tenant: () => null, request: () => null,
