@@ -18,8 +18,8 @@ import type { JsonObject } from './types.js';
 //        NONE: a key without a value node (`? key`).
 //        OTHER: a scalar that is not a string (number, boolean, null).
 //        0…4: a string scalar written in STYLES[what]; link = its value's index in `strings`.
-const MAP = -1;
-const SEQ = -2;
+export const MAP = -1;
+export const SEQ = -2;
 const KEY = -3;
 const NONE = -4;
 const OTHER = -5;
@@ -42,7 +42,7 @@ const NOT_PLAIN = Symbol('not plain');
  */
 export function plainValue(contents: ParsedNode | null): { value: JsonObject; places: Places } | null {
   if (!isMap(contents)) return null;
-  const places = { tape: [] as number[], strings: [] as string[] };
+  const places = new TapeWriter();
   try {
     return { value: walk(contents, places) as JsonObject, places };
   } catch {
@@ -52,47 +52,85 @@ export function plainValue(contents: ParsedNode | null): { value: JsonObject; pl
 }
 
 /** Appends the node's entries to the tape and returns its JS value. */
-function walk(node: unknown, places: { tape: number[]; strings: string[] }): unknown {
-  const { tape, strings } = places;
+function walk(node: unknown, places: TapeWriter): unknown {
   if (isAlias(node) || (node as Node | null)?.anchor || (node as Node | null)?.tag) throw NOT_PLAIN;
   if (isScalar(node)) {
     const v = node.value;
     const [start, end] = node.range!;
     if (typeof v === 'string') {
-      const style = STYLES.indexOf(node.type ?? 'PLAIN');
-      if (style < 0) throw NOT_PLAIN;
-      tape.push(start, end, style, strings.push(v) - 1);
-    } else if (v === null || typeof v === 'number' || typeof v === 'boolean') tape.push(start, end, OTHER, 0);
+      if (!places.string(start, end, node.type ?? 'PLAIN', v)) throw NOT_PLAIN;
+    } else if (v === null || typeof v === 'number' || typeof v === 'boolean') places.other(start, end);
     else throw NOT_PLAIN;
     return v;
   }
-  const at = tape.length;
   if (isMap(node)) {
-    tape.push(node.range![0], node.range![1], MAP, 0);
+    const at = places.open(node.range![0], node.range![1], MAP);
     const value: Record<string, unknown> = {};
     for (const pair of node.items) {
       const key = pair.key;
       if (!isScalar(key) || typeof key.value !== 'string' || key.value === '<<' || key.anchor || key.tag) throw NOT_PLAIN;
       const k = key.value;
-      tape.push(key.range![0], key.range![1], KEY, strings.push(k) - 1);
+      places.key(key.range![0], key.range![1], k);
       let child: unknown = null;
-      if (pair.value === null || pair.value === undefined) tape.push(key.range![0], key.range![1], NONE, 0);
+      if (pair.value === null || pair.value === undefined) places.none(key.range![0], key.range![1]);
       else child = walk(pair.value, places);
-      // As the yaml package does: a key the object already answers to (__proto__, toString) becomes an own property.
-      if (k in value) Object.defineProperty(value, k, { value: child, writable: true, enumerable: true, configurable: true });
-      else value[k] = child;
+      setField(value, k, child);
     }
-    tape[at + 3] = tape.length / WIDTH;
+    places.close(at);
     return value;
   }
   if (isSeq(node)) {
-    tape.push(node.range![0], node.range![1], SEQ, 0);
+    const at = places.open(node.range![0], node.range![1], SEQ);
     const value: unknown[] = [];
     for (const item of node.items) value.push(walk(item, places));
-    tape[at + 3] = tape.length / WIDTH;
+    places.close(at);
     return value;
   }
   throw NOT_PLAIN;
+}
+
+/** As the yaml package does: a key the object already answers to (__proto__, toString) becomes an own property. */
+export function setField(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key in target) Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Writes a tape in source order: both walkers (the Document's here, the CST's in yaml-cst.ts) go through it. */
+export class TapeWriter implements Places {
+  readonly tape: number[] = [];
+  readonly strings: string[] = [];
+
+  /** Opens a MAP or SEQ entry; close it with its index once its subtree is written. */
+  open(start: number, end: number, what: typeof MAP | typeof SEQ): number {
+    const at = this.tape.length;
+    this.tape.push(start, end, what, 0);
+    return at;
+  }
+
+  close(at: number): void {
+    this.tape[at + 3] = this.tape.length / WIDTH;
+  }
+
+  key(start: number, end: number, key: string): void {
+    this.tape.push(start, end, KEY, this.strings.push(key) - 1);
+  }
+
+  none(start: number, end: number): void {
+    this.tape.push(start, end, NONE, 0);
+  }
+
+  /** A string scalar; false when its style is not one the tape knows. */
+  string(start: number, end: number, style: Scalar.Type, value: string): boolean {
+    const what = STYLES.indexOf(style);
+    if (what < 0) return false;
+    this.tape.push(start, end, what, this.strings.push(value) - 1);
+    return true;
+  }
+
+  /** A scalar that is not a string: a number, a boolean or null. */
+  other(start: number, end: number): void {
+    this.tape.push(start, end, OTHER, 0);
+  }
 }
 
 /** The entry after entry `i`'s subtree. */
