@@ -4,64 +4,14 @@
 // Document) over every YAML file in the repository and the documents that fall back to it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isScalar, isMap, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { documentLocator, parseDocuments, unwrapLists, type SourceDocument } from '../../policies/engine/documents.js';
+import { parseDocuments, unwrapLists } from '../../policies/engine/documents.js';
 import { listYamlFilesSync } from '../../policies/engine/library.js';
 import { plainValue } from '../../policies/engine/yaml-places.js';
+import { expectSameAnswers } from '../helpers/yaml-oracle.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-type Path = (string | number)[];
-
-/** Every path into a value: each container, each leaf, and for mappings each key. */
-function paths(value: unknown, prefix: Path = []): Path[] {
-  const out: Path[] = [prefix];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
-  return out;
-}
-
-/** What the yaml package's Document says: its value, and where a field is as parseDocuments asks the Document when it keeps it. */
-function oracle(doc: Document.Parsed, text: string, lines: LineCounter) {
-  const pos = (offset: number) => {
-    const p = lines.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
-  const stringValue = (path: Path) => {
-    const node = doc.getIn(path, true);
-    return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
-  };
-  const located = documentLocator(doc, text, pos, pos((doc.contents as Node).range![0]));
-  return { value: doc.toJS({ maxAliasCount: 100 }) as unknown, ...located, stringValue };
-}
-
-/** Asks both the same questions about every path (and a few that lead nowhere). */
-function expectSameAnswers(file: string, text: string): number {
-  const ours = parseDocuments(file, text).docs;
-  const lines = new LineCounter();
-  const theirs = (parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[])
-    .filter((d) => d.errors.length === 0 && isMap(d.contents));
-  expect(ours.length, file).toBe(theirs.length);
-  let asked = 0;
-  ours.forEach((doc: SourceDocument, i) => {
-    const o = oracle(theirs[i]!, text, lines);
-    expect(doc.value, file).toEqual(o.value);
-    const questions = [...paths(doc.value)];
-    for (const p of paths(doc.value)) questions.push([...p, 'missing'], [...p, 99], [...p, '0'], [...p, '']);
-    for (const p of questions) {
-      const where = `${file} ${JSON.stringify(p)}`;
-      expect(doc.locate(p), where).toEqual(o.locate(p));
-      expect(doc.locateKey(p), where).toEqual(o.locateKey(p));
-      const length = o.stringValue(p)?.length;
-      for (const offset of length === undefined ? [0] : [0, 1, Math.floor(length / 2), length - 1, length, length + 3]) {
-        expect(doc.locateInValue(p, offset), `${where} @${offset}`).toEqual(o.locateInValue(p, offset));
-      }
-      asked++;
-    }
-  });
-  return asked;
-}
 
 describe('parseDocuments: where a field is', () => {
   it('answers as the yaml Document does for every path of every YAML file in the repository', () => {
