@@ -6,7 +6,7 @@
 // Run by `npm run build` after tsc. dist/cli/main.js (tsc's output, the `redline` bin) is rewritten
 // as the bundle of everything it imports; the commands it loads on use (serve, controller, …) and
 // the code they share become chunks next to it (bundle-HASH.js), so review still loads nothing of
-// serve. yaml and cel-js (which review needs at start-up) are bundled; the other dependencies stay
+// serve. yaml, js-yaml and cel-js (which review needs at start-up) are bundled; the other dependencies stay
 // external, loaded from node_modules as before. Every other file under dist/ is tsc's, unchanged.
 // The chunks sit in dist/cli, as main.js does, so the paths the modules derive from their own
 // location (the library, the prepared library, the compiled schemas) are the same.
@@ -20,7 +20,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist', 'cli');
 const CHUNK = /^bundle-[A-Z0-9]+\.js(\.map)?$/;
 /** Bundled: what every command needs at start-up. */
-const BUNDLED = new Set(['yaml', '@marcbachmann/cel-js']);
+const BUNDLED = new Set(['yaml', 'js-yaml', '@marcbachmann/cel-js']);
 
 const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 for (const f of readdirSync(OUT)) if (CHUNK.test(f)) rmSync(join(OUT, f));

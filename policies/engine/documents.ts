@@ -5,6 +5,7 @@ import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, type Document,
 import { RedlineError } from '../../core/errors.js';
 import { formatProblem, type DocumentProblem } from '../../core/result.js';
 import type { JsonObject } from './types.js';
+import { plainDocuments } from './plain-yaml.js';
 import { keyStartAt, plainValue, startAt, stringAt, type Places } from './yaml-places.js';
 
 /** Documents that do not parse or validate: a 'document-invalid' RedlineError with every problem's position. */
@@ -44,6 +45,14 @@ export function parseDocuments(file: string, text: string): { docs: SourceDocume
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };
+  const plain = plainDocuments(text);
+  if (plain) {
+    // As the yaml package's parser counts lines: the start of the input and after every line feed.
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+    for (const d of plain) docs.push(placedDocument(file, d.index, text, d.value, d.places, pos));
+    return { docs, problems };
+  }
   let parsed: Document.Parsed[];
   try {
     parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
