@@ -11,7 +11,8 @@
 // A CRD schema is large (a KubeDB Redis is ~80 KB): compiling it with ajv takes 0.3–0.6 s, so
 // `npm run build` compiles every schema ahead of time to standalone code
 // (scripts/compile-schemas.mjs → dist/policies/schemas/), and review loads only the validators of
-// the kinds in its input. Without a build (tests run from the sources) a schema is compiled here.
+// the kinds in its input, each with the V8 code cache the build wrote of it (code-cache.ts).
+// Without a build (tests run from the sources) a schema is compiled here.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,6 +22,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { DocumentProblem } from '../../core/result.js';
 import type { SourceDocument } from '../engine/documents.js';
 import { pathToString } from '../engine/documents.js';
+import { requireWithCodeCache } from './code-cache.js';
 import { KUBERNETES_SCHEMAS, QUANTITY_PATTERN } from './kubernetes-schemas.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -68,7 +70,7 @@ function validatorOf(apiVersion: string, kind: string): ValidateFunction | null 
   const builtin = KUBERNETES_SCHEMAS[key];
   const file = builtin ? builtinFileOf(key) : schemaFileOf(apiVersion, kind);
   const compiled = join(COMPILED_DIR, file.replace(/\.json$/, '.cjs'));
-  if (existsSync(compiled)) validator = require(compiled) as ValidateFunction;
+  if (existsSync(compiled)) validator = requireWithCodeCache(compiled) as ValidateFunction;
   else if (builtin) validator = compileHere(builtin);
   else if (existsSync(join(SCHEMAS_DIR, file))) validator = compileHere(JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as object);
   validators.set(key, validator);
