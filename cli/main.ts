@@ -2,6 +2,7 @@
 // `redline` — one CLI for every process: serve (webhook), review/mutate/test (offline engine).
 
 import { errorKind, errorMessage, EXIT_CODES, RedlineError, type ErrorKind } from '../core/errors.js';
+import { tierUpLater } from './batch-tiering.js';
 
 const HELP = `usage: redline <command> [flags]
 
@@ -35,9 +36,9 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   // Each command loads only its own modules (serve never loads review's, review never serve's).
-  review: async () => (await import('./review.js')).runReview,
-  mutate: async () => (await import('./review.js')).runMutate,
-  test: async () => (await import('./review.js')).runTest,
+  review: async () => batch((await import('./review.js')).runReview),
+  mutate: async () => batch((await import('./review.js')).runMutate),
+  test: async () => batch((await import('./review.js')).runTest),
   serve: async () => (await import('./serve.js')).runServe,
   controller: async () => (await import('./controller.js')).runController,
   render: async () => (await import('./render.js')).runRender,
@@ -45,6 +46,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('./audit.js')).runAudit,
   'plan-check': async () => (await import('./audit.js')).runPlanCheck,
 };
+
+/** A command that runs as a short batch: V8 tiers its functions up later (batch-tiering.ts). */
+function batch(command: Command): Command {
+  tierUpLater();
+  return command;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

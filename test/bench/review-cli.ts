@@ -5,7 +5,9 @@
 //      `node -e 0`; target at most 4×.
 //  (b) a repository of 1,000 manifest files (the shipped examples, copied under new names into
 //      tenant namespaces, with their Namespaces): `redline review DIR` against a node process that
-//      reads the same files and parses them with the yaml package; target at most 1.5×.
+//      reads the same files and parses them with the yaml package; target at most 1.5×. A third
+//      command in the same rotation reviews it with V8's default interrupt budget, which review
+//      otherwise raises (cli/batch-tiering.ts), to show what that is worth on the same machine state.
 //
 // Each figure is the median of --runs runs (default 9). Wall time is what a CI step waits for; CPU
 // time (user + system of the child, from bash's `times`) is printed next to it because it is what
@@ -20,6 +22,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { V8_DEFAULT_INTERRUPT_BUDGET } from '../../cli/batch-tiering.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -51,25 +54,17 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Runs the two commands alternately `runs` times (after one warm-up each); medians of both. */
-function compare(runs: number, subject: () => Sample, baseline: () => Sample): { subject: Sample; baseline: Sample } {
-  subject();
-  baseline();
-  const s: Sample[] = [];
-  const b: Sample[] = [];
+/** Runs the commands in turn `runs` times, the order rotating each round (after one warm-up each); the medians of each. */
+function compare(runs: number, ...commands: (() => Sample)[]): Sample[] {
+  for (const c of commands) c();
+  const samples: Sample[][] = commands.map(() => []);
   for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      s.push(subject());
-      b.push(baseline());
-    } else {
-      b.push(baseline());
-      s.push(subject());
+    for (let k = 0; k < commands.length; k++) {
+      const which = (i + k) % commands.length;
+      samples[which]!.push(commands[which]!());
     }
   }
-  return {
-    subject: { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)) },
-    baseline: { wall: median(b.map((x) => x.wall)), cpu: median(b.map((x) => x.cpu)) },
-  };
+  return samples.map((s) => ({ wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)) }));
 }
 
 /** A repository of `count` manifest files: the examples, renamed per copy, in tenant namespaces. */
@@ -116,10 +111,16 @@ function main(): void {
   const one = join(EXAMPLES, 'good', 'kubedb-standalone.yaml');
   const node = process.execPath;
 
-  const startup = compare(runs, () => run([node, CLI, 'review', '--plan', 'free', one], [0]), () => run([node, '-e', '0'], [0]));
+  const [startupReview, startupNode] = compare(runs, () => run([node, CLI, 'review', '--plan', 'free', one], [0]), () => run([node, '-e', '0'], [0]));
+  const startup = { subject: startupReview!, baseline: startupNode! };
   const repo = makeRepository(files);
-  // The bad examples are denied: review exits 1 there.
-  const scan = compare(runs, () => run([node, CLI, 'review', repo], [1]), () => run([node, '--input-type=module', '-e', PARSE_ONLY, repo], [0]));
+  // The bad examples are denied: review exits 1 there. The third command is review with V8's
+  // default interrupt budget, which review raises unless node was given one (cli/batch-tiering.ts).
+  const [scanReview, scanParse, scanDefault] = compare(runs,
+    () => run([node, CLI, 'review', repo], [1]),
+    () => run([node, '--input-type=module', '-e', PARSE_ONLY, repo], [0]),
+    () => run([node, `--interrupt-budget=${V8_DEFAULT_INTERRUPT_BUDGET}`, CLI, 'review', repo], [1]));
+  const scan = { subject: scanReview!, baseline: scanParse!, defaultTiering: scanDefault! };
   const phases = breakdown(repo, Math.min(runs, 3));
   if (values.keep) console.log(`repository kept at ${repo}`);
   else rmSync(repo, { recursive: true, force: true });
@@ -137,6 +138,9 @@ function main(): void {
   console.log(`    review      wall ${ms(scan.subject.wall).padStart(8)}   cpu ${ms(scan.subject.cpu).padStart(8)}`);
   console.log(`    yaml parse  wall ${ms(scan.baseline.wall).padStart(8)}   cpu ${ms(scan.baseline.cpu).padStart(8)}`);
   console.log(`    ratio       wall ${ratio(scan.subject.wall, scan.baseline.wall).padStart(8)}   cpu ${ratio(scan.subject.cpu, scan.baseline.cpu).padStart(8)}`);
+  console.log(`    review with V8's default interrupt budget (what cli/batch-tiering.ts raises):`);
+  console.log(`                wall ${ms(scan.defaultTiering.wall).padStart(8)}   cpu ${ms(scan.defaultTiering.cpu).padStart(8)}`);
+  console.log(`    ratio       wall ${ratio(scan.defaultTiering.wall, scan.baseline.wall).padStart(8)}   cpu ${ratio(scan.defaultTiering.cpu, scan.baseline.cpu).padStart(8)}`);
   console.log('');
   console.log(`    where review's CPU goes (one process, tsc's modules unbundled; median of ${Math.min(runs, 3)}), against the yaml parse's cpu:`);
   for (const [phase, cpu] of Object.entries(phases)) {

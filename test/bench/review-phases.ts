@@ -1,6 +1,7 @@
 // Where `redline review DIR` spends its CPU, phase by phase, in one cold process (run by
 // review-cli.ts as a child, once per run): what `runReview` does, step by step, through the same
-// modules (tsc's output, not the CLI bundle: module loading is shown apart). The policy engine's
+// modules (tsc's output, not the CLI bundle: module loading is shown apart), with V8's interrupt
+// budget raised as the CLI raises it (cli/batch-tiering.ts). The policy engine's
 // share of the review phase is its share of that phase's wall time, timed around Engine.review
 // (reading the process's CPU time costs a system call, too much to do per object); the rest is
 // review's own (locating findings, tenant totals, objects not reviewed). Prints one JSON line of
@@ -9,6 +10,10 @@
 //   node dist/test/bench/review-phases.js DIR
 
 import { cpuUsage } from 'node:process';
+import { tierUpLater } from '../../cli/batch-tiering.js';
+
+// As the CLI runs review (cli/main.ts).
+tierUpLater();
 
 function cpu(): number {
   const u = cpuUsage();
