@@ -7,12 +7,14 @@
 // schema tags, keys inserted in source order, `__proto__` as an own key) and the tape of places
 // (yaml-places.ts). Only what a manifest needs is taken this way: block and flow mappings and
 // sequences of scalars, written the usual way. Anything else — anchors, aliases, tags, explicit
-// keys, empty values, directives, tabs, carriage returns, a byte-order mark, text after `---`, a
-// key that is not a string or is `<<`, an implicit key near the 1024-character limit, a tree whose
-// shape does not match its value, anything js-yaml rejects — declines the whole file, and the caller
-// parses it with the yaml package. test/unit/plain-yaml.test.ts holds this path to the yaml
-// package's answers (values, errors, every field's place) on the repository's files and on
-// thousands of mutations of them.
+// keys, empty values, directives, tabs, carriage returns, a byte-order mark, text after `---` or
+// `...`, a key that is not a string or is `<<`, an implicit key near the 1024-character limit, a
+// flow node whose later lines are not indented past its block collection, a comment glued to a
+// closing quote or bracket, a tree whose shape does not match its value, anything js-yaml rejects —
+// declines the whole file, and the caller parses it with the yaml package (each of these rules is
+// a difference between the two parsers that the tests found). test/unit/plain-yaml.test.ts holds
+// this path to the yaml package's answers (values, errors, every field's place) on the
+// repository's files and on thousands of mutations of them.
 
 import { FAILSAFE_SCHEMA, loadAll, type State } from 'js-yaml';
 import { Document, isScalar, type ScalarTag } from 'yaml';
@@ -40,7 +42,6 @@ const DECLINE = Symbol('decline');
 
 /** What declines a file before it is read: a tab, a carriage return, a byte-order mark, a directive, anything but a comment after a line's `---` or `...`. */
 const UNUSUAL = /[\t\r\uFEFF]|^%|^(?:---|\.\.\.)(?!(?:[ ]+(?:#.*)?)?$)/m;
-
 
 // The schema and options every document of parseAllDocuments has (YAML 1.2, core schema).
 const reference = new Document();
