@@ -1,31 +1,12 @@
 // The engine: recognition, plan lookup, rule evaluation, failure modes, the time budget, actions,
 // the `only` filter, operations and roles — with the real library and small custom policies.
 
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../policies/engine/engine.js';
-import { compileLibrary, loadLibrary, type Library } from '../../policies/engine/library.js';
-import type { JsonObject, ReviewInput, ReviewOutcome } from '../../policies/engine/types.js';
+import { loadLibrary, type Library } from '../../policies/engine/library.js';
+import { custom, input, kubedb, policyDoc } from '../helpers/policies.js';
+import type { JsonObject, ReviewOutcome } from '../../policies/engine/types.js';
 
-const FREE_PLAN = readFileSync('policies/library/plans/free.yaml', 'utf8');
-
-/** A library of the shipped free plan plus the given policy documents. */
-function custom(...policies: string[]): Library {
-  return compileLibrary('custom', [
-    { file: 'plans/free.yaml', text: FREE_PLAN },
-    ...policies.map((text, i) => ({ file: `policies/p${i}.yaml`, text })),
-  ]);
-}
-
-/** A Policy document; `body` is the YAML under spec (indented by 2). */
-function policyDoc(name: string, body: string): string {
-  return `apiVersion: redline.dev/v1alpha1\nkind: Policy\nmetadata:\n  name: ${name}\nspec:\n${body}`;
-}
-
-const kubedb = (spec: JsonObject = {}): JsonObject => ({
-  apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'sessions', namespace: 'tenant-acme' },
-  spec: { version: '7.2.4', storageType: 'Ephemeral', ...spec },
-});
 const redisPdb: JsonObject = {
   apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'sessions', namespace: 'tenant-acme' },
   spec: { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'redises.kubedb.com', 'app.kubernetes.io/instance': 'sessions' } } },
@@ -34,14 +15,6 @@ const redisPod: JsonObject = {
   apiVersion: 'v1', kind: 'Pod', metadata: { name: 'scratch', namespace: 'tenant-acme', labels: { app: 'redis' } },
   spec: { containers: [{ name: 'redis', image: 'redis:7.2.4' }] },
 };
-
-function input(object: JsonObject, extra: Partial<ReviewInput> = {}): ReviewInput {
-  return {
-    object, operation: 'CREATE', plan: 'free', mutate: false,
-    namespace: { name: 'tenant-acme', labels: { 'redline.dev/tenant': 'acme', 'redline.dev/plan': 'free' } },
-    ...extra,
-  };
-}
 
 const byRule = (outcome: ReviewOutcome): Record<string, string> =>
   Object.fromEntries(outcome.results.map((r) => [`${r.policy}/${r.rule}`, r.result]));
