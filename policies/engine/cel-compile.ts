@@ -79,6 +79,35 @@ export function generateCode(ast: unknown, options: CompileOptions): CompiledCod
   }
 }
 
+/**
+ * A policy's expressions as fused code takes them: checked ASTs, null for one not compiled (cel-js
+ * interprets it). A rule's `main` is its expression or its violations; `when` undefined: it has none.
+ */
+export interface FusedTrees {
+  variables: { name: string; tree: unknown }[];
+  rules: { when: unknown; main: unknown }[];
+}
+
+/**
+ * The two functions of a fused policy. `variables` assigns the variables' JSON values to `json` in
+ * order (the scope's `vars` is `json`, so each sees the ones before it) and returns how many it
+ * assigned: from the next one on, cel-js decides. `rules` evaluates up to `count` of the rules
+ * `active` marks, from index `from` on, and returns the index of the first active rule it left
+ * (the rule count when none). It writes each evaluated rule's outcome to `out` at its index: the
+ * value of its expression or violations; SKIPPED when its when is not true; WHEN_DECLINED or
+ * MAIN_DECLINED when compiled code declined its when, or its expression or violations after a
+ * true when (cel-js decides that one); NOT_FUSED when it has an expression not compiled.
+ */
+export interface FusedFunctions {
+  variables(scope: JsonVariables, json: Record<string, unknown>): number;
+  rules(scope: JsonVariables, active: readonly boolean[], from: number, count: number, out: unknown[]): number;
+}
+
+/** A policy's fused code (see FusedFunctions); it compiles whatever the separate expressions compile. */
+export function generateFusedCode(trees: FusedTrees, options: CompileOptions): CompiledCode {
+  return new Generator(options).fused(trees);
+}
+
 /** The function of generated code; `options` must hold the functions it was generated with. */
 export function buildCode(code: CompiledCode, options: CompileOptions): CompiledFn {
   const constants = code.constants.map((c): unknown => {
@@ -97,21 +126,51 @@ class Unsupported extends Error {}
 /** The helpers generated code calls, by the names it calls them. */
 const HELPERS = ['bail', 'bool', 'isInt', 'field', 'hasField', 'optionalField', 'index', 'put', 'equals', 'add', 'subtract', 'multiply', 'contains', 'range', 'NONE', 'member', 'optionalMember'] as const;
 
+/** What fused code writes as a rule's outcome when it is not the rule's value (see FusedFunctions). */
+const OUTCOMES = ['NOT_FUSED', 'SKIPPED', 'WHEN_DECLINED', 'MAIN_DECLINED'] as const;
+
 const MACROS = new Set(['all', 'exists', 'exists_one', 'filter', 'map']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** CEL iteration variable → the JS name it has in generated code. */
 type Env = ReadonlyMap<string, string>;
 
-/** One generated function: the temporaries its expression needs. */
+/**
+ * One generated function: the temporaries its expressions need. A body that holds several
+ * expressions (a fused policy) reuses them from one expression to the next, and reads each variable
+ * of the scope once (`cached`): a local holds it from its first read on.
+ */
 class FunctionBody {
   private temps = 0;
+  private maxTemps = 0;
+  private readonly cachedReads: Map<string, string> | null;
+
+  constructor(cacheVariables = false) {
+    this.cachedReads = cacheVariables ? new Map() : null;
+  }
+
   temp(): string {
+    this.maxTemps = Math.max(this.maxTemps, this.temps + 1);
     return `t${this.temps++}`;
   }
+
+  /** The expression that needed the temporaries so far is complete: the next one may reuse them. */
+  release(): void {
+    this.temps = 0;
+  }
+
+  /** The local that caches the scope variable `name`, or null when this body reads it each time. */
+  cached(name: string): string | null {
+    if (!this.cachedReads) return null;
+    let local = this.cachedReads.get(name);
+    if (!local) this.cachedReads.set(name, (local = `v${this.cachedReads.size}`));
+    return local;
+  }
+
   declarations(): string {
-    if (this.temps === 0) return '';
-    return `let ${Array.from({ length: this.temps }, (_, i) => `t${i}`).join(', ')};`;
+    const names = Array.from({ length: this.maxTemps }, (_, i) => `t${i}`);
+    if (this.cachedReads) names.push(...this.cachedReads.values());
+    return names.length === 0 ? '' : `let ${names.join(', ')};`;
   }
 }
 
@@ -121,6 +180,64 @@ class Generator {
   private iterationVariables = 0;
 
   constructor(private readonly options: CompileOptions) {}
+
+  /**
+   * A policy's code as two functions: `variables(s, json)` and `rules(s, active, from, count, out)`
+   * (see FusedFunctions). Each rule is one case of a switch that falls through to the next, so a
+   * call can start at any rule; each runs in its own try, and what throws is cel-js's to decide.
+   */
+  fused(trees: FusedTrees): CompiledCode {
+    const rulesBody = new FunctionBody(true);
+    const cases = trees.rules.map((rule, i) => {
+      const outcome = `out[${i}]`;
+      let evaluate: string;
+      const when = rule.when === undefined ? undefined : this.expression(rule.when, rulesBody);
+      const main = this.expression(rule.main, rulesBody);
+      if (when === null || main === null) evaluate = `${outcome} = NOT_FUSED;`;
+      else {
+        const judged = `stage = 1; ${outcome} = ${main};`;
+        const guarded = when === undefined ? judged : `if (${when} !== true) ${outcome} = SKIPPED; else { ${judged} }`;
+        evaluate = `stage = 0; try { ${guarded} } catch { ${outcome} = stage === 0 ? WHEN_DECLINED : MAIN_DECLINED; }`;
+      }
+      return `case ${i}: if (active[${i}]) { if (count-- === 0) return ${i}; ${evaluate} }`;
+    });
+    const variablesBody = new FunctionBody(true);
+    const assignments = trees.variables.map((v, i) => {
+      const value = this.expression(v.tree, variablesBody);
+      return value === null ? `return ${i};` : `json[${JSON.stringify(v.name)}] = ${value}; n = ${i + 1};`;
+    });
+    const source = [
+      '"use strict";',
+      `const { ${HELPERS.join(', ')}, ${OUTCOMES.join(', ')} } = h;`,
+      ...this.constants.map((_, i) => `const k${i} = k[${i}];`),
+      ...this.hoisted,
+      `function rules(s, active, from, count, out) { ${rulesBody.declarations()} let stage = 0;`,
+      `switch (from) {\n${cases.join('\n')}\n}`,
+      `return ${trees.rules.length}; }`,
+      `function variables(s, json) { ${variablesBody.declarations()} let n = 0;`,
+      `try {\n${assignments.join('\n')}\n} catch {}`,
+      'return n; }',
+      'return { rules, variables };',
+    ].join('\n');
+    return { source, constants: this.constants };
+  }
+
+  /** One expression of a fused body, or null when it is not compiled (nothing of it is kept). */
+  private expression(tree: unknown, body: FunctionBody): string | null {
+    if (tree === null) return null;
+    const constants = this.constants.length;
+    const hoisted = this.hoisted.length;
+    try {
+      return this.value(tree as Node, new Map(), body);
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      this.constants.length = constants;
+      this.hoisted.length = hoisted;
+      return null;
+    } finally {
+      body.release();
+    }
+  }
 
   program(ast: Node): CompiledCode {
     const body = new FunctionBody();
@@ -246,6 +363,9 @@ class Generator {
     const local = env.get(name);
     if (local !== undefined) return local;
     if (!this.options.variables.has(name) || !IDENTIFIER.test(name)) return this.unsupported();
+    const cached = fn.cached(name);
+    // A variable is the same throughout one call (undefined: not known as JSON; read again, bail).
+    if (cached) return `(${cached} !== undefined ? ${cached} : (${cached} = s.${name}) === undefined ? bail() : ${cached})`;
     const t = fn.temp();
     return `((${t} = s.${name}) === undefined ? bail() : ${t})`;
   }

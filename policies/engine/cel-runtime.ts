@@ -15,6 +15,12 @@ export function bail(): never {
 /** An absent optional value (`a.?b` where b is absent). */
 export const NONE: unique symbol = Symbol('optional.none');
 
+/** A rule's outcome in fused code when it is not the rule's value (see FusedFunctions in cel-compile.ts). */
+export const NOT_FUSED: unique symbol = Symbol('not fused');
+export const SKIPPED: unique symbol = Symbol('skipped');
+export const WHEN_DECLINED: unique symbol = Symbol('when declined');
+export const MAIN_DECLINED: unique symbol = Symbol('main declined');
+
 /** Functions the compiler knows, by `name/arity` (calls) or `.name/arity` (methods, receiver first). */
 export type NativeFunction = (...args: unknown[]) => unknown;
 

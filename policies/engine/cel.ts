@@ -7,7 +7,8 @@ import { fail, ok, type Problem, type Result } from '../../core/result.js';
 import { Environment } from '@marcbachmann/cel-js';
 import type { Json } from './types.js';
 import { Quantity } from './quantity.js';
-import { buildCode, compileAst, generateCode, guard, type CompiledCode, type NativeFunction } from './cel-compile.js';
+import { buildCode, compileAst, generateCode, generateFusedCode, guard, type CompiledCode, type FusedFunctions, type FusedTrees, type NativeFunction } from './cel-compile.js';
+import { MAIN_DECLINED, NOT_FUSED, SKIPPED, WHEN_DECLINED } from './cel-runtime.js';
 
 /**
  * Variables every expression may use. `target` is the slot a mutation writes into, `pod` its pod
@@ -304,8 +305,11 @@ class Expression implements Compiled {
   /** undefined: not generated yet; null: not compilable (cel-js interprets every evaluation). */
   private fn: ((scope: Scope) => unknown) | null | undefined;
   private evaluations = 0;
+  /** The checked AST, for a fused policy (null: not compiled); `ast` is dropped once hot. */
+  readonly tree: unknown;
 
   constructor(readonly source: string, private ast: unknown, readonly interpret: (scope: Scope) => unknown, seed: { fn: (scope: Scope) => unknown; evaluations: number } | null = null) {
+    this.tree = ast;
     if (ast === null) this.fn = null;
     else if (seed) {
       this.fn = seed.fn;
@@ -357,6 +361,123 @@ class Expression implements Compiled {
       // Outside the compiled happy path (a type error, a missing key, …): cel-js decides.
       return this.interpret(scope);
     }
+  }
+}
+
+/** A policy's expressions, as a fused policy evaluates them: a rule's violations if it has them, else its expression. */
+export interface PolicyExpressions {
+  variables: readonly { name: string; expr: Compiled }[];
+  rules: readonly { when: Compiled | null; expression: Compiled | null; violations: Compiled | null }[];
+}
+
+export { MAIN_DECLINED, NOT_FUSED, SKIPPED, WHEN_DECLINED };
+
+/**
+ * A policy's variables and its rules' `when`s and expressions (or violations) compiled into two
+ * functions, instead of one per expression and comprehension: a cold validating review entered some
+ * 180 generated functions once each, which cost more than their work (`npm run bench:engine`, (b)).
+ * Each expression still either returns what cel-js would or declines, per expression: what it
+ * declines, cel-js decides, as for the expression alone. Messages are evaluated by their own
+ * expressions (only when a rule fails or skips).
+ */
+export interface FusedPolicy {
+  /** Whether it was made from exactly these expressions (a copy of a policy with others must not use it). */
+  covers(expressions: PolicyExpressions): boolean;
+  /**
+   * Assigns the variables' JSON values to `json` in order, as evaluateNative would (the scope's
+   * `vars` must be `json`), and returns how many it assigned: from the next one on, cel-js decides.
+   */
+  variables(scope: Scope, json: Record<string, unknown>): number;
+  /**
+   * Evaluates up to `count` of the rules `active` marks, from index `from` on, writing each one's
+   * outcome to `out` at its index: the value of its expression or violations (a `when` that is
+   * true first), SKIPPED (its `when` is not true), WHEN_DECLINED or MAIN_DECLINED (compiled code
+   * declined its when, or its expression or violations: cel-js decides), NOT_FUSED (evaluate its
+   * expressions as they are). Returns the index of the first active rule it did not evaluate, or
+   * the rule count.
+   */
+  rules(scope: Scope, active: readonly boolean[], from: number, count: number, out: unknown[]): number;
+}
+
+/**
+ * The fused form of a policy's expressions, or null when none of them is compiled here (a prepared
+ * library's expressions run the build's stored code one by one). `lazy`: generated on first use
+ * (as compile()'s `lazy`).
+ */
+export function fusePolicy(expressions: PolicyExpressions, lazy = false): FusedPolicy | null {
+  const tree = (c: Compiled | null): unknown => (c instanceof Expression ? c.tree : null);
+  const trees: FusedTrees = {
+    variables: expressions.variables.map((v) => ({ name: v.name, tree: tree(v.expr) })),
+    rules: expressions.rules.map((r) => ({ when: r.when ? tree(r.when) : undefined, main: tree(r.violations ?? r.expression) })),
+  };
+  if (trees.variables.every((v) => v.tree === null) && trees.rules.every((r) => r.main === null || r.when === null)) return null;
+  const fused = new Fusion(expressions, trees);
+  if (!lazy) fused.generate();
+  return fused;
+}
+
+/** The per-expression way: each variable's evaluateNative in order, until one throws. */
+export function evaluateVariables(variables: PolicyExpressions['variables'], scope: Scope, json: Record<string, unknown>): number {
+  let i = 0;
+  try {
+    for (; i < variables.length; i++) {
+      const v = variables[i]!;
+      json[v.name] = v.expr.evaluateNative(scope);
+    }
+  } catch {
+    // cel-js decides this variable and every later one.
+  }
+  return i;
+}
+
+/**
+ * Generated compact, then again with inline field reads once hot, as an Expression is: after
+ * HOT_EVALUATIONS passes over its rules (calls that start at the first active rule: the budget
+ * splits a pass into several calls), as its rules' `when`s would be on their own. The variables
+ * are evaluated by every pass of a review that changes the object, so they do not count.
+ */
+class Fusion implements FusedPolicy {
+  private fns: FusedFunctions | undefined;
+  private uses = 0;
+
+  constructor(private readonly expressions: PolicyExpressions, private trees: FusedTrees | null) {}
+
+  covers(expressions: PolicyExpressions): boolean {
+    return expressions.rules === this.expressions.rules && expressions.variables === this.expressions.variables;
+  }
+
+  generate(): void {
+    this.fns ??= this.generated('call');
+  }
+
+  private generated(fieldAccess: 'call' | 'inline'): FusedFunctions {
+    return buildCode(generateFusedCode(this.trees!, { ...COMPACT, fieldAccess }), COMPACT) as unknown as FusedFunctions;
+  }
+
+  private current(use: boolean): FusedFunctions {
+    const fns = (this.fns ??= this.generated('call'));
+    if (use && this.trees !== null && ++this.uses >= hotEvaluations) {
+      this.fns = this.generated('inline');
+      this.trees = null;
+      return this.fns;
+    }
+    return fns;
+  }
+
+  variables(scope: Scope, json: Record<string, unknown>): number {
+    // A cross-check sees each expression on its own, as without fusion.
+    if (crossCheck) return evaluateVariables(this.expressions.variables, scope, json);
+    return this.current(false).variables(scope, json);
+  }
+
+  rules(scope: Scope, active: readonly boolean[], from: number, count: number, out: unknown[]): number {
+    if (crossCheck) {
+      out.fill(NOT_FUSED);
+      return out.length;
+    }
+    let first = 0;
+    while (first < from && !active[first]) first++;
+    return this.current(first === from).rules(scope, active, from, count, out);
   }
 }
 

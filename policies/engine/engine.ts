@@ -7,12 +7,14 @@
 import { LABEL_PLAN, LABEL_TENANT } from '../../core/vocabulary.js';
 import { recognise } from '../workloads/index.js';
 import type { AdapterResult, PodSlots, PodView, Segments, WorkloadView } from '../workloads/index.js';
-import { Scope, SharedValues, describeEvaluationError, fromCel, toCel, type Compiled } from './cel.js';
+import {
+  MAIN_DECLINED, NOT_FUSED, SKIPPED, Scope, SharedValues, WHEN_DECLINED, describeEvaluationError, evaluateVariables, fromCel, toCel, type Compiled, type FusedPolicy,
+} from './cel.js';
 import type { CompiledMutation, CompiledPolicy, CompiledRule, Library, Plan } from './library.js';
 import { applyExceptions, exceptionCandidates, exceptionStatuses, indexExceptions, type ExceptionIndex, type ExceptionStatus } from './exceptions.js';
 import { PatchRecorder } from './mutate.js';
 import { practicesOf } from '../workloads/practices.js';
-import type { Json, JsonObject, ReviewInput, ReviewOutcome, RuleResult } from './types.js';
+import type { Json, JsonObject, Operation, ReviewInput, ReviewOutcome, RuleResult } from './types.js';
 
 export interface EngineOptions {
   /** Upper bound for one review; rules not reached by then resolve as errors. */
@@ -145,35 +147,53 @@ export class Engine {
   /** Appends the policy's results; returns whether the budget is exhausted (it stays so). */
   private evaluatePolicy(policy: CompiledPolicy, variables: Variables, input: ReviewInput, deadline: number, exhausted: boolean, out: RuleResult[]): boolean {
     const { scope: withVars, error: variableError } = variables;
+    const fused = fusedOf(policy);
+    const rules = policy.rules;
+    const active = fused ? rules.map((rule) => applies(rule, input.operation)) : null;
+    // With a fused policy: each active rule's outcome, evaluated RULES_PER_CLOCK_READING rules at a
+    // time right after the clock reading before the first of them, as the rules are judged otherwise.
+    const outcomes: unknown[] | null = fused ? new Array(rules.length) : null;
+    let evaluated = 0;
     let reached = 0;
-    for (const rule of policy.rules) {
-      if (rule.operations && !rule.operations.has(input.operation)) continue;
-      if (!rule.operations && input.operation === 'DELETE') continue;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      if (!applies(rule, input.operation)) continue;
       if (!exhausted && reached++ % RULES_PER_CLOCK_READING === 0 && this.now() > deadline) exhausted = true;
       if (variableError) out.push(ruleResult(policy, rule, 'error', variableError));
       else if (exhausted) out.push(ruleResult(policy, rule, 'error', `evaluation stopped: the ${this.budgetMs} ms budget of this review was exhausted`));
-      else out.push(this.judge(policy, rule, withVars));
+      else {
+        if (fused && i >= evaluated) evaluated = fused.rules(withVars, active!, i, RULES_PER_CLOCK_READING, outcomes!);
+        out.push(this.judge(policy, rule, withVars, outcomes ? outcomes[i] : NOT_FUSED));
+      }
     }
     return exhausted;
   }
 
-  /** One rule's result; an evaluation error is a result, never an exception. */
-  private judge(policy: CompiledPolicy, rule: CompiledRule, scope: Scope): RuleResult {
+  /**
+   * One rule's result; an evaluation error is a result, never an exception. `outcome`: what its
+   * fused policy made of its when and expression (see FusedPolicy.rules), NOT_FUSED to evaluate them here.
+   */
+  private judge(policy: CompiledPolicy, rule: CompiledRule, scope: Scope, outcome: unknown): RuleResult {
     try {
-      if (rule.when && rule.when.evaluate(scope) !== true) return ruleResult(policy, rule, 'skip', this.message(rule.skipMessage, rule.skipMessageExpression, scope));
+      const skips = outcome === NOT_FUSED ? rule.when !== null && rule.when.evaluate(scope) !== true
+        : outcome === WHEN_DECLINED ? rule.when!.interpret(scope) !== true
+        : outcome === SKIPPED;
+      if (skips) return ruleResult(policy, rule, 'skip', this.message(rule.skipMessage, rule.skipMessageExpression, scope));
       const failed = rule.action === 'Warn' ? 'warn' : 'fail';
+      const main = (rule.violations ?? rule.expression)!;
+      const value = outcome === NOT_FUSED || outcome === WHEN_DECLINED ? main.evaluate(scope)
+        : outcome === MAIN_DECLINED ? main.interpret(scope)
+        : outcome;
       if (rule.violations) {
-        const offenders = rule.violations.evaluate(scope);
-        if (!Array.isArray(offenders)) return ruleResult(policy, rule, 'error', 'violations must return a list');
-        if (offenders.length === 0) return ruleResult(policy, rule, 'pass', '');
-        const result = ruleResult(policy, rule, failed, `${this.message(rule.message, rule.messageExpression, scope)}: ${offenders.map(String).join(', ')}`);
-        const paths = leadingPaths(offenders);
+        if (!Array.isArray(value)) return ruleResult(policy, rule, 'error', 'violations must return a list');
+        if (value.length === 0) return ruleResult(policy, rule, 'pass', '');
+        const result = ruleResult(policy, rule, failed, `${this.message(rule.message, rule.messageExpression, scope)}: ${value.map(String).join(', ')}`);
+        const paths = leadingPaths(value);
         return paths.length > 0 ? { ...result, paths } : result;
       }
-      const passed = rule.expression?.evaluate(scope);
-      if (passed === true) return ruleResult(policy, rule, 'pass', '');
-      if (passed === false) return ruleResult(policy, rule, failed, this.message(rule.message, rule.messageExpression, scope));
-      return ruleResult(policy, rule, 'error', `expression returned ${typeof passed}, not bool`);
+      if (value === true) return ruleResult(policy, rule, 'pass', '');
+      if (value === false) return ruleResult(policy, rule, failed, this.message(rule.message, rule.messageExpression, scope));
+      return ruleResult(policy, rule, 'error', `expression returned ${typeof value}, not bool`);
     } catch (e) {
       return ruleResult(policy, rule, 'error', `${rule.name}: ${describeEvaluationError(e)}`);
     }
@@ -189,16 +209,10 @@ export class Engine {
     const json: Record<string, unknown> = {};
     // One scope for them all: each variable sees the ones before it as they are added to `json`.
     const scope = activation.with({ vars: json });
-    let i = 0;
-    try {
-      for (; i < policy.variables.length; i++) {
-        const v = policy.variables[i]!;
-        json[v.name] = v.expr.evaluateNative(scope);
-      }
-      return { scope, error: '' };
-    } catch {
-      // cel-js decides this variable and every later one.
-    }
+    const fused = fusedOf(policy);
+    let i = fused ? fused.variables(scope, json) : evaluateVariables(policy.variables, scope, json);
+    if (i === policy.variables.length) return { scope, error: '' };
+    // cel-js decides this variable and every later one.
     const cel = toCel(json) as Record<string, unknown>;
     for (; i < policy.variables.length; i++) {
       const v = policy.variables[i]!;
@@ -246,6 +260,16 @@ export class Engine {
     }
     return null;
   }
+}
+
+/** The policy's fused form, unless it is a copy with other expressions than the form was made from. */
+function fusedOf(policy: CompiledPolicy): FusedPolicy | null {
+  return policy.fused?.covers(policy) ? policy.fused : null;
+}
+
+/** Whether a rule is evaluated for this operation: its own operations, else every one but DELETE. */
+function applies(rule: CompiledRule, operation: Operation): boolean {
+  return rule.operations ? rule.operations.has(operation) : operation !== 'DELETE';
 }
 
 /** A policy's scope with its variables, or why one of them could not be evaluated. */

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { compile, toCel, type Compiled, type CompileResult, type Expectation } from './cel.js';
+import { compile, fusePolicy, toCel, type Compiled, type CompileResult, type Expectation, type FusedPolicy } from './cel.js';
 import type { DocumentProblem } from '../../core/result.js';
 import { documentError, parseDocuments, pathToString, type SourceDocument } from './documents.js';
 import { compileException, DEFAULT_LIBRARY_SETTINGS, librarySettingsOf, type CompiledException, type LibrarySettings } from './exceptions.js';
@@ -120,6 +120,8 @@ export interface CompiledPolicy {
   variables: { name: string; expr: Compiled }[];
   rules: CompiledRule[];
   mutations: CompiledMutation[];
+  /** The variables and rules as fused code (see cel.ts), or null: each expression runs on its own. */
+  fused: FusedPolicy | null;
 }
 
 export interface Library {
@@ -277,7 +279,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
         // Report the CEL problems of the same document too, so one run lists everything.
         if (kind === 'Policy') {
           try {
-            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p), (source, expect) => compile(source, expect, lazy));
+            compilePolicy(doc, 'invalid', () => undefined, (p) => problems.push(p), (source, expect) => compile(source, expect, lazy), lazy);
           } catch {
             // The structure is too broken to find expressions; the schema errors say why.
           }
@@ -304,7 +306,7 @@ export function compileLibrary(dir: string, sources: { file: string; text: strin
       } else if (kind === 'Policy') {
         policyRules.set(name, ((doc.value['spec'] as JsonObject)['rules'] as JsonObject[]).map((r) => String(r['name'])));
         const expressions: CompileCel = ready && lazy ? preparedExpressions(prepared!.code) : (source, expect) => compile(source, expect, lazy);
-        const policy = compilePolicy(doc, name, at, (p) => problems.push(p), expressions);
+        const policy = compilePolicy(doc, name, at, (p) => problems.push(p), expressions, lazy);
         if (policy) policies.push(policy);
       } else if (kind === 'PolicyException') exceptionDocs.push(doc);
       else if (kind === 'LibrarySettings') {
@@ -333,7 +335,7 @@ function expressionProblem(doc: SourceDocument, path: (string | number)[], offse
 
 type CompileCel = (source: string, expect: Expectation) => CompileResult;
 
-function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: DocumentProblem) => void, compileCel: CompileCel): CompiledPolicy | null {
+function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p: DocumentProblem) => void, compileCel: CompileCel, lazy = false): CompiledPolicy | null {
   const spec = doc.value['spec'] as JsonObject;
   let ok = true;
   const cel = (path: (string | number)[], source: unknown, expect: Expectation): Compiled | null => {
@@ -398,6 +400,7 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
   if (!ok) return null;
   const declaredOps = Array.isArray(match['operations']) ? (match['operations'] as Operation[]) : null;
   const ruleOps = rules.flatMap((r) => (r.operations ? [...r.operations] : []));
+  const compiledVariables = variables.filter((v): v is { name: string; expr: Compiled } => v.expr !== null);
   return {
     name,
     file: doc.file,
@@ -408,8 +411,9 @@ function compilePolicy(doc: SourceDocument, name: string, at: Report, report: (p
     warnRoles: new Set(warnRoles),
     operations: new Set(declaredOps ?? [...DEFAULT_OPERATIONS, ...ruleOps]),
     settings: spec['settings'] ?? {},
-    variables: variables.filter((v): v is { name: string; expr: Compiled } => v.expr !== null),
+    variables: compiledVariables,
     rules,
     mutations,
+    fused: fusePolicy({ variables: compiledVariables, rules }, lazy),
   };
 }

@@ -116,6 +116,7 @@ function inputOf(sample: Sample, object: JsonObject, endpoint: 'mutate' | 'valid
 /** The library with compilation switched off: every expression is interpreted by cel-js. */
 function interpretedOnly(library: Library): Library {
   for (const policy of library.policies) {
+    policy.fused = null;
     const expressions = [
       ...policy.variables.map((v) => v.expr),
       ...policy.rules.flatMap((r) => [r.when, r.expression, r.violations, r.messageExpression, r.skipMessageExpression]),
