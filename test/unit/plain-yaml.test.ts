@@ -152,7 +152,12 @@ function seeded(seed: number): () => number {
 }
 
 /** Characters that mean something to YAML, and some that do not. */
-const ALPHABET = [':', ': ', '-', '- ', ' ', '  ', '\n', '#', ' #', '"', "'", '{', '}', '[', ']', ',', '?', '&', '*', '!', '|', '>', '%', '@', '`', '\\', '~', '.', '...', '---', 'a', '0', '1', 'é', 'true', 'null'];
+const ALPHABET = [
+  ':', ': ', '-', '- ', ' ', '  ', '\n', '#', ' #', '"', "'", '{', '}', '[', ']', ',', '?', '&', '*', '!', '|', '>', '%', '@', '`',
+  '\\', '\\u', '\\x', '\\U', '~', '.', '...', '---', 'a', '0', '1', 'é', '😀', 'true', 'null',
+  // Characters YAML treats apart: control, next-line, line and paragraph separators, no-break space, byte-order mark.
+  '\u0007', '\u0000', '\u0085', '\u2028', '\u2029', '\u00a0', '\ufeff', '\ud800',
+];
 
 /** `count` random edits of the text: characters inserted or deleted, lines deleted, duplicated, joined or re-indented. */
 function mutate(text: string, random: () => number, count: number): string {
