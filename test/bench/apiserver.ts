@@ -22,7 +22,9 @@
 // fourth namespace (variant, a tenant namespace like redline's), in the same rotation: a setting
 // changed there (e.g. --variant-arg --log-level=warn: no line per request) is measured against the
 // same machine state, and the ratio (variant − none) / (redline − none) printed. The CPU time each
-// server used during the measurement (from /proc) is printed per create.
+// server used during the measurement (from /proc) is printed per create. --variant-node-arg ARG
+// (repeatable) gives the variant's node process a flag (e.g. --variant-node-arg --v8-pool-size=1);
+// on its own it starts the variant too.
 //
 // Options: --rounds N (default 300) --warmup N (default 30) --redline-arg ARG (repeatable, passed
 // to serve) --variant-arg ARG (repeatable) --cpu-prof DIR (profile serve) --help.
@@ -90,14 +92,18 @@ async function startProcess(name: string, args: string[], logFile: string, ready
 }
 
 /**
- * CPU time a process has used so far, in ms (user + system, from /proc): less sensitive to a busy
+ * CPU time a process has used so far, in ms (user + system, from /proc), in all and on its main
+ * thread (the rest is V8's and libuv's threads: GC, compilation, I/O): less sensitive to a busy
  * host than latency, which also counts the time a process waits for a CPU.
  */
-function cpuMs(proc: ChildProcess): number | null {
-  try {
-    // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+function cpuMs(proc: ChildProcess): { all: number; main: number } | null {
+  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+  const ticks = (stat: string): number => {
+    const fields = readFileSync(stat, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  };
+  try {
+    return { all: ticks(`/proc/${proc.pid}/stat`), main: ticks(`/proc/${proc.pid}/task/${proc.pid}/stat`) };
   } catch {
     return null;
   }
@@ -256,10 +262,10 @@ function quantile(sorted: number[], q: number): number {
 }
 
 
-interface Options { rounds: number; warmup: number; redlineArgs: string[]; variantArgs: string[]; cpuProf: string | null }
+interface Options { rounds: number; warmup: number; redlineArgs: string[]; variantArgs: string[]; variantNodeArgs: string[]; cpuProf: string | null }
 
 function options(argv: string[]): Options | 'help' {
-  const o: Options = { rounds: 300, warmup: 30, redlineArgs: [], variantArgs: [], cpuProf: null };
+  const o: Options = { rounds: 300, warmup: 30, redlineArgs: [], variantArgs: [], variantNodeArgs: [], cpuProf: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -272,6 +278,7 @@ function options(argv: string[]): Options | 'help' {
     else if (a === '--warmup') o.warmup = Number(next());
     else if (a === '--redline-arg') o.redlineArgs.push(next());
     else if (a === '--variant-arg') o.variantArgs.push(next());
+    else if (a === '--variant-node-arg') o.variantNodeArgs.push(next());
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(next());
     else throw new RedlineError('usage', `unknown option ${a}; see --help`);
   }
@@ -282,7 +289,7 @@ function options(argv: string[]): Options | 'help' {
 async function main(): Promise<void> {
   const opts = options(process.argv.slice(2));
   if (opts === 'help') {
-    console.log('usage: npm run bench:apiserver -- [--rounds N] [--warmup N] [--redline-arg ARG]... [--variant-arg ARG]... [--cpu-prof DIR]');
+    console.log('usage: npm run bench:apiserver -- [--rounds N] [--warmup N] [--redline-arg ARG]... [--variant-arg ARG]... [--variant-node-arg ARG]... [--cpu-prof DIR]');
     return;
   }
   const self = fileURLToPath(import.meta.url);
@@ -300,7 +307,7 @@ async function main(): Promise<void> {
   try {
     await installCrds(cp.adminKubeconfig);
     const admin = await apiFor(cp.adminKubeconfig);
-    const variant = opts.variantArgs.length > 0;
+    const variant = opts.variantArgs.length > 0 || opts.variantNodeArgs.length > 0;
     const targets: Target[] = variant ? ['none', 'bare', 'redline', 'variant'] : ['none', 'bare', 'redline'];
     await setUpCluster(admin, variant);
 
@@ -311,12 +318,12 @@ async function main(): Promise<void> {
       if (m) barePort.value = Number(m[1]);
       return m !== null;
     }));
-    const serve = async (name: string, args: string[], profileDir: string | null): Promise<{ port: number; healthPort: number; log: string; proc: ChildProcess }> => {
+    const serve = async (name: string, args: string[], profileDir: string | null, nodeArgs: string[] = []): Promise<{ port: number; healthPort: number; log: string; proc: ChildProcess }> => {
       const port = await freePort();
       const healthPort = await freePort();
       const log = path.join(work, `${name}.log`);
       procs.push(await startProcess(`${name} serve`, [
-        ...profileFlags(profileDir),
+        ...profileFlags(profileDir), ...nodeArgs,
         path.join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--dev', '--dev-cert-dir', certDir, '--kubeconfig', cp.adminKubeconfig,
         // --no-ledger: hundreds of creates on plan free would exceed its tenantTotals (one instance);
         // the ledger's own cost is bench:ledger's.
@@ -327,7 +334,7 @@ async function main(): Promise<void> {
     const bareProc = procs[0]!.proc;
     const redline = await serve('redline', opts.redlineArgs, opts.cpuProf);
     const { port, log: redlineLog } = redline;
-    const variantServe = variant ? await serve('variant', [...opts.redlineArgs, ...opts.variantArgs], opts.cpuProf && path.join(opts.cpuProf, 'variant')) : null;
+    const variantServe = variant ? await serve('variant', [...opts.redlineArgs, ...opts.variantArgs], opts.cpuProf && path.join(opts.cpuProf, 'variant'), opts.variantNodeArgs) : null;
     const served: [Target, ChildProcess][] = [['bare', bareProc], ['redline', redline.proc]];
     if (variantServe) served.push(['variant', variantServe.proc]);
 
@@ -387,7 +394,7 @@ async function main(): Promise<void> {
     }
 
     console.log(`# bench:apiserver — ${opts.rounds} rounds × ${targets.length} namespaces, one create at a time (order rotates each round), after ${opts.warmup} warm-up rounds`);
-    console.log(`# kube-apiserver ${cp.url}; bare: node:https JSON.parse + allow; redline: dist/cli/main.js serve ${opts.redlineArgs.join(' ')} (plan ${PLAN}, shipped webhooks)${variant ? `; variant: the same serve with ${opts.variantArgs.join(' ')}` : ''}`);
+    console.log(`# kube-apiserver ${cp.url}; bare: node:https JSON.parse + allow; redline: dist/cli/main.js serve ${opts.redlineArgs.join(' ')} (plan ${PLAN}, shipped webhooks)${variant ? `; variant: the same serve with ${[...opts.variantNodeArgs.map((a) => `node ${a}`), ...opts.variantArgs].join(' ')}` : ''}`);
     console.log('| namespace | median ms | p90 ms | added over none (median) |');
     console.log('|---|---|---|---|');
     for (const t of targets) {
@@ -409,7 +416,9 @@ async function main(): Promise<void> {
     console.log(`# inside the servers, Redline's pair spends ${insideExcess.toFixed(3)} ms more per create than the bare pair (sum of the two medians' differences), of the ${latencyExcess.toFixed(2)} ms it adds over bare to a create's median${latencyExcess > 0 ? ` (${((100 * insideExcess) / latencyExcess).toFixed(0)}%)` : ''}`);
     const cpuPerCreate = served.map(([t], i) => {
       const a = cpu0[i], b = cpu1[i];
-      return a === null || a === undefined || b === null || b === undefined ? `${t} unknown` : `${t} ${((1000 * (b - a)) / opts.rounds).toFixed(0)} µs`;
+      if (!a || !b) return `${t} unknown`;
+      const us = (ms: number): string => ((1000 * ms) / opts.rounds).toFixed(0);
+      return `${t} ${us(b.all - a.all)} µs (main thread ${us(b.main - a.main)}, other threads ${us(b.all - a.all - (b.main - a.main))})`;
     });
     console.log(`# CPU per create (both webhook calls, all of the server's work, 10 ms resolution over the run): ${cpuPerCreate.join(', ')}`);
     if (patched) console.log(`# WARNING: ${patched} Redis creates were patched by /mutate; the object is meant to need no patch`);
