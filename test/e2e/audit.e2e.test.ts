@@ -5,7 +5,9 @@
 // the namespace moving to free; `plan-check` must predict it and `audit` say the same; fixing the
 // object clears it; a report stays within its cap; an unchanged audit writes nothing. The
 // controller judges with a copy of the library, so a PolicyException can be added while it runs:
-// the failure becomes a skip naming the owner, and comes back when the exception expires.
+// the failure becomes a skip naming the owner, and comes back when the exception expires. Last, a
+// controller with a ten-minute interval shows the triggers: a new StorageClass and a policy added
+// to or removed from the library each re-audit every tenant namespace within seconds.
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +25,7 @@ const MANY = 'globex-audit'; // tenant globex: many violations
 const MAX_RESULTS = 8;
 const INTERVAL_MS = 2_000;
 const MIN_WRITE_INTERVAL_MS = 500;
+const TRIGGERS = 'initech-audit'; // tenant initech, premium: the triggers' namespace
 const BURST = 8; // premium objects of 6 pods each: within premium's tenant ledger (60 pods)
 const REPORT = (ns: string): string => apiPath('openreports.io/v1alpha1', 'reports', ns, 'redline-audit');
 const POLICY_REPORT = (ns: string): string => apiPath('wgpolicyk8s.io/v1alpha2', 'policyreports', ns, 'redline-audit');
@@ -315,4 +318,68 @@ spec:
     ok(await admin.patch(P.namespaces(MANY), { metadata: { labels: { 'redline.dev/tenant': null } } }), 'offboard');
     await until('the Report of the offboarded namespace is gone', async () => (await report(MANY)) === undefined && (await report(MANY, POLICY_REPORT)) === undefined, 15_000, 100, () => controller.tail());
   });
+
+  it('with a ten-minute interval, a new StorageClass and a library change each re-audit every namespace within seconds', async () => {
+    // The interval can no longer explain a re-audit: only the StorageClass informer and the
+    // library's hot reload can.
+    await controller.stop();
+    controller = await spawnController({
+      kubeconfig: cluster.controllerKubeconfig, identity: 'ctrl-audit-triggers', dir,
+      config: { ...CONTROLLER_CONFIG, policiesDir: library, audit: { intervalMs: 600_000, minWriteIntervalMs: MIN_WRITE_INTERVAL_MS, maxResults: 50, policyReports: false } },
+    });
+    await controller.waitReady();
+    await until('the new controller leads', async () => metricSum(await controller.metrics(), 'redline_controller_is_leader') === 1, 30_000, 200, () => controller.tail());
+    await onboard(admin, { [TRIGGERS]: ['initech', 'premium'] }, controller);
+    await waitJudged(admin, [TRIGGERS], serve);
+
+    // On a class the cluster does not have yet: network-storage cannot tell, and skips.
+    ok(await admin.create(P.kubedbRedis(TRIGGERS), kubedbRedis(TRIGGERS, 'local', { spec: { mode: 'Cluster', cluster: { shards: 3, replicas: 2 }, storage: { storageClassName: 'node-local' } } })), 'Redis local');
+    const clean = await until('Redis/local judged clean', async () => {
+      const r = await report(TRIGGERS);
+      return r && r.summary.pass > 0 && r;
+    }, 15_000, 100, () => controller.tail());
+    expect(failing(clean, 'local')).toEqual([]);
+
+    const classAt = performance.now();
+    ok(await admin.create(apiPath('storage.k8s.io/v1', 'storageclasses'), {
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'node-local' }, provisioner: 'rancher.io/local-path',
+    }), 'StorageClass node-local');
+    const onClass = await until('Redis/local failing network-storage', async () => {
+      const r = await report(TRIGGERS);
+      return r && failing(r, 'local').some((x) => `${x.policy}/${x.rule}` === 'persistence/network-storage') && r;
+    }, 10_000, 50, () => controller.tail());
+    console.log(`[audit e2e] network-storage failing ${(performance.now() - classAt).toFixed(0)} ms after the StorageClass was created`);
+    expect(facts(failing(onClass, 'local'))).toEqual([expect.stringMatching(/^persistence\/network-storage: StorageClass node-local provisions node-local volumes \(rancher\.io\/local-path\)/)]);
+
+    // A policy added to the library: every tenant namespace's objects are judged by it.
+    const policyFile = nodePath.join(library, 'policies', 'e2e-team-label.yaml');
+    const addedAt = performance.now();
+    fs.writeFileSync(policyFile, `apiVersion: redline.dev/v1alpha1
+kind: Policy
+metadata: {name: e2e-team-label}
+spec:
+  description: Every Redis names the team that owns it (added while the controller runs).
+  action: Deny
+  match: {roles: [workload]}
+  rules:
+    - name: team-label
+      expression: '"team" in object.metadata.?labels.orValue({})'
+      message: label the Redis with its team
+`);
+    const teamRule = (r: Report | undefined, name: string): ReportResult[] => failing(r, name).filter((x) => x.policy === 'e2e-team-label');
+    await until('both namespaces report the new policy', async () =>
+      teamRule(await report(TRIGGERS), 'local').length === 1 && teamRule(await report(NS), 'cache').length === 1, 10_000, 50, () => controller.tail());
+    console.log(`[audit e2e] a policy added to the library reported in both namespaces ${(performance.now() - addedAt).toFixed(0)} ms after its file was written`);
+    expect(teamRule(await report(NS), 'cache')[0]!.message).toBe('label the Redis with its team');
+
+    // And removed again: gone from every report, the StorageClass's failure kept.
+    fs.rmSync(policyFile);
+    const after = await until('the new policy gone from both reports', async () => {
+      const r = await report(TRIGGERS);
+      return r && teamRule(r, 'local').length === 0 && teamRule(await report(NS), 'cache').length === 0 && r;
+    }, 10_000, 50, () => controller.tail());
+    expect(facts(failing(after, 'local'))).toEqual(facts(failing(onClass, 'local')));
+    const m = await controller.metrics();
+    expect(metricSum(m, 'redline_controller_is_leader')).toBe(1);
+  }, 120_000);
 });
