@@ -26,6 +26,16 @@ import {
 
 const DEFAULT_IMAGE = 'redis:6.2.6-alpine';
 const DEFAULT_REPLICAS = 3;
+
+/**
+ * A count or port as the operator reads it: RedisFailover.Validate() (api/redisfailover/v1/
+ * validate.go) replaces 0 and negative replicas and ports by its defaults, and the CRD sets no
+ * minimum. `replicas: 0` runs three pods.
+ */
+function positive(value: Json | undefined, fallback: number): number {
+  const n = int(value, fallback);
+  return n > 0 ? n : fallback;
+}
 const PART_OF = 'redis-failover';
 
 function defaultPodSecurity(): JsonObject {
@@ -60,7 +70,7 @@ function buildPod(name: string, role: Role, spec: JsonObject, auth: string, secr
   const slots: ContainerSlot[] = [];
   const image = str(s['image']) || DEFAULT_IMAGE;
   const securityContext = present(s['containerSecurityContext']) ? s['containerSecurityContext'] : defaultContainerSecurity();
-  const port = int(s['port'], 6379);
+  const port = positive(s['port'], 6379);
   const command = list(s['command']).length > 0 ? s['command'] ?? []
     : role === 'redis' ? ['redis-server', '/redis/redis.conf'] : ['redis-server', '/redis/sentinel.conf', '--sentinel'];
   const env: Json[] = auth && role === 'redis'
@@ -141,7 +151,7 @@ function buildPod(name: string, role: Role, spec: JsonObject, auth: string, secr
   const pod: PodView = {
     path,
     role,
-    replicas: int(s['replicas'], DEFAULT_REPLICAS),
+    replicas: positive(s['replicas'], DEFAULT_REPLICAS),
     labels,
     hostNetwork: s['hostNetwork'] === true,
     hostPID: false,

@@ -1,0 +1,40 @@
+// Fields that the operators read otherwise than they are written: a red-team pass on a real API
+// server (test/e2e/attack.e2e.test.ts) found each of these admitted. Here each is held to the
+// operator's own reading, next to the value that was always judged right.
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../policies/engine/types.js';
+import { recognise, type WorkloadView } from '../../policies/workloads/index.js';
+import { viewUsage } from '../../policies/tenancy/usage.js';
+
+function viewOf(object: JsonObject): WorkloadView {
+  const r = recognise(object);
+  if (!r.redis) throw new Error(r.reason);
+  return r.result.view;
+}
+
+const NS = 'tenant-acme';
+const GI = 1024 ** 3;
+
+const failover = (redis: JsonObject, sentinel: JsonObject = {}): JsonObject => ({
+  apiVersion: 'databases.spotahome.com/v1', kind: 'RedisFailover', metadata: { name: 'cache', namespace: NS },
+  spec: { auth: { secretPath: 'cache-auth' }, redis, sentinel },
+});
+
+describe('Spotahome: replicas and port of 0 or below are the operator\'s defaults (RedisFailover.Validate)', () => {
+  const memory = { limits: { memory: '4Gi', cpu: '500m' }, requests: { memory: '4Gi', cpu: '500m' } };
+
+  it.each([0, -5])('spec.redis.replicas %d runs 3 Redis pods, and the ledger counts their memory', (replicas) => {
+    const v = viewOf(failover({ replicas, resources: memory }));
+    expect(v.podTemplates.map((t) => [t.role, t.replicas])).toEqual([['redis', 3], ['sentinel', 3]]);
+    expect(v.pods).toBe(3);
+    const written3 = viewOf(failover({ replicas: 3, resources: memory }));
+    expect(viewUsage(v).memory).toBe(viewUsage(written3).memory);
+    expect(viewUsage(v).memory >= BigInt(12 * GI) * 10n ** 9n).toBe(true);
+  });
+
+  it('spec.sentinel.replicas -1 runs 3 Sentinels; a written count above 0 is kept', () => {
+    expect(viewOf(failover({ replicas: 2 }, { replicas: -1 })).podTemplates.map((t) => t.replicas)).toEqual([2, 3]);
+    expect(viewOf(failover({ replicas: 5 }, { replicas: 5 })).podTemplates.map((t) => t.replicas)).toEqual([5, 5]);
+  });
+});
+
