@@ -2,9 +2,10 @@
 //  1. its pod labels say so: app.kubernetes.io/name, app.kubernetes.io/component or app is one of
 //     REDIS_NAMES, or the labels an operator puts on the Redis pods it creates (OT-Container-Kit:
 //     redis_setup_type, or app <cr>-leader|-follower with role leader|follower); or
-//  2. one of its containers runs a Redis or Valkey image: the last path segment of the image
-//     repository is `redis`/`valkey` or starts with `redis-`/`valkey-` (bitnami/redis-cluster,
-//     redis/redis-stack-server), excluding tools around Redis: exporters, operators and UIs
+//  2. one of its containers runs a Redis, Valkey or KeyDB image: the last path segment of the image
+//     repository is `redis`/`valkey`/`keydb` or starts with `redis-`/`valkey-`/`keydb-`
+//     (bitnami/redis-cluster, redis/redis-stack-server, eqalpha/keydb, whose entrypoint is
+//     keydb-server), excluding tools around Redis: exporters, operators and UIs
 //     (oliver006/redis_exporter, opstree/redis-operator, rediscommander/redis-commander); or
 //  3. one of its containers runs a Redis server binary, whatever the image is called: a word of its
 //     command or args is redis-server, valkey-server, redis-sentinel or keydb-server; or
@@ -21,6 +22,8 @@ export const REDIS_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 const NOT_A_SERVER = ['exporter', 'operator', 'commander', 'insight'];
+/** Image repositories (their last path segment) that run a Redis-protocol server by default. */
+const SERVER_IMAGES = ['redis', 'valkey', 'keydb'];
 
 const LABEL_KEYS = ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app'] as const;
 
@@ -61,7 +64,7 @@ function isRedisImageUncached(image: string): boolean {
   const repoAndTag = withoutDigest.slice(lastSlash + 1);
   const repo = (repoAndTag.split(':')[0] ?? '').toLowerCase();
   if (NOT_A_SERVER.some((word) => repo.includes(word))) return false;
-  return repo === 'redis' || repo === 'valkey' || repo.startsWith('redis-') || repo.startsWith('valkey-');
+  return SERVER_IMAGES.some((name) => repo === name || repo.startsWith(`${name}-`));
 }
 
 const SERVER_BINARIES: ReadonlySet<string> = new Set(['redis-server', 'valkey-server', 'redis-sentinel', 'keydb-server', 'valkey-sentinel']);

@@ -38,3 +38,22 @@ describe('Spotahome: replicas and port of 0 or below are the operator\'s default
   });
 });
 
+describe('KeyDB images run a server by their entrypoint', () => {
+  const kubedbWith = (container: JsonObject): JsonObject => ({
+    apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'cache', namespace: NS },
+    spec: { version: '7.2.4', podTemplate: { spec: { containers: [
+      { name: 'redis', resources: { limits: { memory: '1Gi' } } },
+      { name: 'cache', resources: { limits: { memory: '3584Mi' } }, ...container },
+    ] } } },
+  });
+
+  it('a sidecar on eqalpha/keydb with no command counts toward the pod\'s Redis memory, as it does with keydb-server', () => {
+    const byImage = viewOf(kubedbWith({ image: 'eqalpha/keydb:x86_64_v6.3.4' }));
+    const byCommand = viewOf(kubedbWith({ image: 'ghcr.io/acme/kv:1', command: ['keydb-server'] }));
+    const other = viewOf(kubedbWith({ image: 'ghcr.io/acme/kv:1' }));
+    expect(byImage.containers.map((c) => [c.name, c.redis])).toEqual([['redis', true], ['cache', true]]);
+    expect(viewUsage(byImage).memory).toBe(viewUsage(byCommand).memory);
+    expect(viewUsage(byImage).memory > viewUsage(other).memory).toBe(true);
+  });
+});
+
