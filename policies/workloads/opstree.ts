@@ -322,9 +322,7 @@ function makeAdapter(kind: Kind): WorkloadAdapter {
               ephemeral: spec['storage'] === undefined,
               known: true,
             },
-        tls: secretName
-          ? { enabled: true, detail: `spec.TLS.secret.secretName ${secretName}` }
-          : { enabled: false, detail: 'spec.TLS is not set' },
+        tls: tlsOf(spec, secretName),
         podTemplates: pods,
         pdb: pdbOf(kind, spec, ls),
         services: servicesOf(spec),
@@ -334,6 +332,25 @@ function makeAdapter(kind: Kind): WorkloadAdapter {
       return { redis: true, result: { view, slots: built.map((b) => b.slots), mutable: true } };
     },
   };
+}
+
+/**
+ * The env the operator derives from spec.TLS (GenerateTLSEnvironmentVariables). spec.env is
+ * appended after it and sorted by name (getEnvironmentVariables), so an entry of the same name is
+ * the one the container gets: TLS_MODE other than "true" starts the server without TLS, and the
+ * file variables point it at other certificates than the Secret of spec.TLS.
+ */
+const OPERATOR_TLS_ENV = new Set(['TLS_MODE', 'REDIS_TLS_CA_KEY', 'REDIS_TLS_CERT', 'REDIS_TLS_CERT_KEY']);
+
+function tlsOf(spec: JsonObject, secretName: string): { enabled: boolean; detail: string } {
+  if (!secretName) return { enabled: false, detail: 'spec.TLS is not set' };
+  for (const e of list(spec['env']).map(obj)) {
+    const name = str(e['name']);
+    if (!OPERATOR_TLS_ENV.has(name)) continue;
+    if (name === 'TLS_MODE' && e['valueFrom'] === undefined && str(e['value']) === 'true') continue; // what the operator sets
+    return { enabled: false, detail: `spec.env ${name} replaces what the operator derives from spec.TLS; remove the entry` };
+  }
+  return { enabled: true, detail: `spec.TLS.secret.secretName ${secretName}` };
 }
 
 export const opstreeAdapters: WorkloadAdapter[] =

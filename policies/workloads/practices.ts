@@ -304,21 +304,57 @@ function authOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Pra
     if (!str(secret['name']) || !str(secret['key'])) {
       auth.missing = `${view.kind} ${view.name} has no password: set spec.kubernetesConfig.redisSecret {name: <Secret>, key: <key>} to a Secret holding it`;
     }
+    otPasswordOverrides(spec, auth);
     return auth;
   }
   if (g === GROUP_SPOTAHOME) {
     if (!str(obj(spec['auth'])['secretPath'])) {
       auth.missing = `RedisFailover ${view.name} has no password: set spec.auth.secretPath to a Secret with the key "password"`;
     }
-    for (const line of list(obj(spec['redis'])['customConfig']).map(str)) {
-      if (/^\s*(requirepass|masterauth)\s+\S/i.test(line)) auth.literal.push(`spec.redis.customConfig "${line.split(/\s+/)[0]} …" is a literal password; use spec.auth.secretPath`);
-    }
+    spotahomePasswordLines(spec, auth);
     return auth;
   }
   if (g === GROUP_ENTERPRISE) return auth; // the operator generates every database's password Secret
   if (view.engine !== 'kubernetes' || view.role === 'other-pod' || view.role === 'other-workload') return auth;
   plainAuth(view, raw, auth);
   return auth;
+}
+
+/**
+ * OT-Container-Kit appends spec.env to the env it derives from the CR and sorts by name, so an
+ * entry named REDIS_PASSWORD comes after the operator's (from kubernetesConfig.redisSecret) and is
+ * the one the container gets (k8sutils/statefulset.go getEnvironmentVariables). The image's
+ * entrypoint sets requirepass only for a non-empty REDIS_PASSWORD.
+ */
+function otPasswordOverrides(spec: JsonObject, auth: Practices['auth']): void {
+  for (const e of list(spec['env']).map(obj)) {
+    if (str(e['name']) !== 'REDIS_PASSWORD') continue;
+    const from = obj(e['valueFrom']);
+    if (from['secretKeyRef'] !== undefined) continue; // another Secret: still a password
+    if (e['valueFrom'] !== undefined) {
+      auth.literal.push('spec.env REDIS_PASSWORD does not come from a Secret; remove it (the operator takes the password from spec.kubernetesConfig.redisSecret)');
+    } else if (!str(e['value']).trim()) {
+      auth.disabled.push('spec.env REDIS_PASSWORD is empty and replaces the password the operator takes from spec.kubernetesConfig.redisSecret, so the server runs without one; remove the entry');
+    }
+  }
+}
+
+/**
+ * Spotahome applies each customConfig line with CONFIG SET, the first word the parameter and the
+ * rest its value (service/redis/client.go): "requirepass x" writes a password into the manifest,
+ * "requirepass " (nothing after the space) sets an empty one, which turns the password from
+ * spec.auth.secretPath off.
+ */
+function spotahomePasswordLines(spec: JsonObject, auth: Practices['auth']): void {
+  for (const line of list(obj(spec['redis'])['customConfig']).map(str)) {
+    const m = /^\s*(requirepass|masterauth)(?:\s(.*))?$/is.exec(line);
+    if (!m) continue;
+    const parameter = m[1]!.toLowerCase();
+    if ((m[2] ?? '').trim()) auth.literal.push(`spec.redis.customConfig "${parameter} …" is a literal password; use spec.auth.secretPath`);
+    else if (m[2] === undefined) continue; // no value at all: the operator refuses the line
+    else if (parameter === 'requirepass') auth.disabled.push('spec.redis.customConfig "requirepass " sets an empty password, which turns the one from spec.auth.secretPath off; remove the line');
+    else auth.disabled.push('spec.redis.customConfig "masterauth " sets an empty masterauth in place of the password from spec.auth.secretPath; remove the line');
+  }
 }
 
 /** StatefulSets, Deployments, Pods…: the env and arguments of the containers that run Redis. */

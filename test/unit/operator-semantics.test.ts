@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../policies/engine/types.js';
 import { recognise, type WorkloadView } from '../../policies/workloads/index.js';
+import { practicesOf } from '../../policies/workloads/practices.js';
 import { viewUsage } from '../../policies/tenancy/usage.js';
 
 function viewOf(object: JsonObject): WorkloadView {
@@ -38,6 +39,26 @@ describe('Spotahome: replicas and port of 0 or below are the operator\'s default
   });
 });
 
+describe('Spotahome customConfig: a password line with no value empties the password', () => {
+  const auth = (lines: string[]): ReturnType<typeof practicesOf>['auth'] => {
+    const object = failover({ replicas: 3, customConfig: lines });
+    return practicesOf(viewOf(object), object).auth;
+  };
+
+  it.each(['requirepass ', 'requirepass   ', 'REQUIREPASS \t'])('%j turns authentication off', (line) => {
+    expect(auth([line]).disabled).toEqual([expect.stringContaining('"requirepass " sets an empty password')]);
+    expect(auth([line]).literal).toEqual([]);
+  });
+
+  it('"masterauth " is refused too; a literal password is still a literal; other lines and a bare keyword are not about auth', () => {
+    expect(auth(['masterauth ']).disabled).toEqual([expect.stringContaining('empty masterauth')]);
+    expect(auth(['requirepass hunter2']).literal).toEqual([expect.stringContaining('"requirepass …" is a literal password')]);
+    expect(auth(['requirepass hunter2']).disabled).toEqual([]);
+    // The operator refuses a line without a value ("malformed"): nothing reaches the server.
+    expect(auth(['requirepass', 'maxmemory-policy allkeys-lru', 'requirepassword x'])).toMatchObject({ disabled: [], literal: [] });
+  });
+});
+
 describe('KeyDB images run a server by their entrypoint', () => {
   const kubedbWith = (container: JsonObject): JsonObject => ({
     apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'cache', namespace: NS },
@@ -54,6 +75,45 @@ describe('KeyDB images run a server by their entrypoint', () => {
     expect(byImage.containers.map((c) => [c.name, c.redis])).toEqual([['redis', true], ['cache', true]]);
     expect(viewUsage(byImage).memory).toBe(viewUsage(byCommand).memory);
     expect(viewUsage(byImage).memory > viewUsage(other).memory).toBe(true);
+  });
+});
+
+describe('OT-Container-Kit spec.env replaces what the operator derives from the CR', () => {
+  const ot = (env: JsonObject[]): JsonObject => ({
+    apiVersion: 'redis.redis.opstreelabs.in/v1beta2', kind: 'Redis', metadata: { name: 'orders', namespace: NS },
+    spec: {
+      kubernetesConfig: { image: 'quay.io/opstree/redis:v7.0.15', redisSecret: { name: 'orders-auth', key: 'password' } },
+      TLS: { secret: { secretName: 'orders-tls' } },
+      env,
+    },
+  });
+  const auth = (env: JsonObject[]): ReturnType<typeof practicesOf>['auth'] => {
+    const object = ot(env);
+    return practicesOf(viewOf(object), object).auth;
+  };
+
+  it('an empty REDIS_PASSWORD turns authentication off; one from a ConfigMap or a field is not a Secret; another Secret is a password', () => {
+    expect(auth([]).disabled).toEqual([]);
+    expect(auth([{ name: 'REDIS_PASSWORD', value: '' }]).disabled).toEqual([expect.stringContaining('spec.env REDIS_PASSWORD is empty')]);
+    expect(auth([{ name: 'REDIS_PASSWORD' }]).disabled).toHaveLength(1);
+    expect(auth([{ name: 'REDIS_PASSWORD', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }]).literal)
+      .toContain('spec.env REDIS_PASSWORD does not come from a Secret; remove it (the operator takes the password from spec.kubernetesConfig.redisSecret)');
+    expect(auth([{ name: 'REDIS_PASSWORD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]).literal).toHaveLength(1);
+    expect(auth([{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'other', key: 'k' } } }])).toMatchObject({ disabled: [], literal: [] });
+  });
+
+  it.each([
+    [{ name: 'TLS_MODE', value: 'false' }, 'TLS_MODE'],
+    [{ name: 'TLS_MODE', value: '' }, 'TLS_MODE'],
+    [{ name: 'TLS_MODE', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }, 'TLS_MODE'],
+    [{ name: 'REDIS_TLS_CERT', value: '/data/mine.crt' }, 'REDIS_TLS_CERT'],
+    [{ name: 'REDIS_TLS_CA_KEY', value: '/data/ca.crt' }, 'REDIS_TLS_CA_KEY'],
+  ])('%j turns TLS off', (entry, name) => {
+    expect(viewOf(ot([entry])).tls).toEqual({ enabled: false, detail: `spec.env ${name} replaces what the operator derives from spec.TLS; remove the entry` });
+  });
+
+  it('TLS_MODE "true" is what the operator sets; other env leaves TLS on', () => {
+    expect(viewOf(ot([{ name: 'TLS_MODE', value: 'true' }, { name: 'APP', value: 'x' }])).tls).toEqual({ enabled: true, detail: 'spec.TLS.secret.secretName orders-tls' });
   });
 });
 
