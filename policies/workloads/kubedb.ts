@@ -7,7 +7,7 @@
 // Besides the pod template the operator puts into the pod: spec.init.script (a volume source),
 // spec.monitor's exporter container, spec.coordinator (v1alpha2). Services come from
 // spec.serviceTemplates, Secrets from spec.authSecret (else the implied <name>-auth),
-// configSecret, acl and spec.tls (else the implied <name>-<alias>-cert), issuers from spec.tls.
+// configSecret, acl, spec.configuration (secretName, acl.secretRef) and spec.tls (else the implied <name>-<alias>-cert), issuers from spec.tls.
 
 import type { Json, JsonObject, Mode } from '../engine/types.js';
 import {
@@ -146,6 +146,10 @@ function secretsOf(name: string, spec: JsonObject, out: SecretRefView[]): void {
   else if (spec['disableAuth'] !== true) pushSecret(out, 'spec.authSecret.name', `${name}-auth`, true);
   pushSecret(out, 'spec.configSecret.name', str(obj(spec['configSecret'])['name']));
   pushSecret(out, 'spec.acl.secretRef.name', str(obj(obj(spec['acl'])['secretRef'])['name']));
+  // v1's spec.configuration, the successor of configSecret and acl: the same Secrets, other fields.
+  const configuration = obj(spec['configuration']);
+  pushSecret(out, 'spec.configuration.secretName', str(configuration['secretName']));
+  pushSecret(out, 'spec.configuration.acl.secretRef.name', str(obj(obj(configuration['acl'])['secretRef'])['name']));
   const tls = obj(spec['tls']);
   const named = new Set<string>();
   list(tls['certificates']).forEach((c, i) => {

@@ -117,3 +117,15 @@ describe('OT-Container-Kit spec.env replaces what the operator derives from the 
   });
 });
 
+describe('KubeDB v1 spec.configuration names Secrets as configSecret and acl did', () => {
+  it('secretName and acl.secretRef are Secret references of the view', () => {
+    const v = viewOf({
+      apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'cache', namespace: NS },
+      spec: { version: '7.2.4', authSecret: { name: 'a' }, configuration: { secretName: 'redline-tenant-ca', acl: { secretRef: { name: 'acl' }, rules: ['app ${k1} +@all'] } } },
+    });
+    expect(v.secretRefs.map((r) => [r.path, r.name])).toEqual(expect.arrayContaining([
+      ['spec.configuration.secretName', 'redline-tenant-ca'],
+      ['spec.configuration.acl.secretRef.name', 'acl'],
+    ]));
+  });
+});
