@@ -87,18 +87,33 @@ export function referencedSecrets(obj: KubeObject): string[] {
 
 /** Operators whose app.kubernetes.io/managed-by label on a Secret says they wrote it for a Redis. */
 const REDIS_OPERATORS: ReadonlySet<string> = new Set(['kubedb.com', 'redis-operator', 'redis.redis.opstreelabs.in']);
-const OWNER_KINDS: ReadonlySet<string> = new Set([...REDIS_KINDS.map((k) => k.kind), 'Certificate']);
+/** Owner kinds by API group: a Redis object, or a cert-manager Certificate. */
+const OWNER_KINDS: ReadonlySet<string> = new Set([...REDIS_KINDS.map((k) => `${k.group}/${k.kind}`), 'cert-manager.io/Certificate']);
 export const CERTIFICATE_NAME_ANNOTATION = 'cert-manager.io/certificate-name';
+/**
+ * The keys cert-manager writes into a Certificate's Secret. cert-manager adopts a Secret that
+ * already exists and keeps its other keys, so a tenant Certificate naming someone else's Secret
+ * would otherwise make all of it grantable once cert-manager has written there.
+ */
+const CERT_MANAGER_KEYS: ReadonlySet<string> = new Set(['tls.crt', 'tls.key', 'ca.crt', 'keystore.jks', 'truststore.jks', 'keystore.p12', 'truststore.p12']);
 
 /** Why a referenced Secret belongs to the tenant's Redis, or undefined when nothing says so. */
 function provenance(s: KubeObject): string | undefined {
   const labels = s.metadata.labels ?? {};
   if (labels[LABEL_TENANT_SECRET] === 'true') return 'created by the tenant';
-  if (s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION]) return 'written by cert-manager';
+  if (s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION] && dataKeysOf(s).every((k) => CERT_MANAGER_KEYS.has(k))) return 'written by cert-manager';
   if (REDIS_OPERATORS.has(labels[LABEL_MANAGED_BY] ?? '')) return 'written by a Redis operator';
-  const owners = (s.metadata as { ownerReferences?: { kind?: string }[] }).ownerReferences ?? [];
-  if (owners.some((o) => OWNER_KINDS.has(o.kind ?? ''))) return 'owned by a Redis object or Certificate';
+  const owners = (s.metadata as { ownerReferences?: { apiVersion?: string; kind?: string }[] }).ownerReferences ?? [];
+  if (owners.some((o) => OWNER_KINDS.has(`${(o.apiVersion ?? '').split('/')[0]}/${o.kind ?? ''}`))) return 'owned by a Redis object or Certificate';
   return undefined;
+}
+
+/** The names of a Secret's data keys (the informer keeps them as `dataKeys`, never the values). */
+function dataKeysOf(s: KubeObject): string[] {
+  const kept = s['dataKeys'];
+  if (Array.isArray(kept)) return kept.filter((k): k is string => typeof k === 'string');
+  const data = s['data'];
+  return data && typeof data === 'object' && !Array.isArray(data) ? Object.keys(data) : [];
 }
 
 function certificateSecret(cert: KubeObject): string | undefined {
@@ -130,17 +145,19 @@ export function grantableSecrets(src: SecretSources): SecretGrant {
   return { names, refused };
 }
 
-/** What the Secret informer keeps of a Secret: never its data. */
+/** What the Secret informer keeps of a Secret: never its data, only the names of its keys. */
 export function secretMetadataOnly(s: KubeObject): KubeObject {
   const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = s.metadata;
   const certificate = s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
-  const owners = (s.metadata as { ownerReferences?: { kind?: string; name?: string }[] }).ownerReferences;
+  const owners = (s.metadata as { ownerReferences?: { apiVersion?: string; kind?: string; name?: string }[] }).ownerReferences;
+  const keys = dataKeysOf(s);
   return {
     apiVersion: s.apiVersion ?? 'v1',
     kind: s.kind ?? 'Secret',
     metadata: { name, ...(namespace ? { namespace } : {}), ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}), ...(labels ? { labels } : {}), ...(deletionTimestamp ? { deletionTimestamp } : {}),
       ...(certificate ? { annotations: { [CERTIFICATE_NAME_ANNOTATION]: certificate } } : {}),
-      ...(owners?.length ? { ownerReferences: owners.map((o) => ({ kind: o.kind, name: o.name })) } : {}) },
+      ...(owners?.length ? { ownerReferences: owners.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.name })) } : {}) },
     ...(typeof s['type'] === 'string' ? { type: s['type'] } : {}),
+    ...(keys.length ? { dataKeys: keys } : {}),
   };
 }

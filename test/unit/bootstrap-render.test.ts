@@ -320,11 +320,19 @@ describe('renderTenant', () => {
         // a Pod is not a Redis object: its references grant nothing
         { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n' }, spec: { containers: [{ name: 'c', image: 'busybox', envFrom: [{ secretRef: { name: 'pod-secret' } }] }] } },
       ],
-      certificates: [{ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c', namespace: 'n' }, spec: { secretName: 'cert-tls' } }],
+      certificates: [
+        { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c', namespace: 'n' }, spec: { secretName: 'cert-tls' } },
+        { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c2', namespace: 'n' }, spec: { secretName: 'adopted' } },
+        { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c3', namespace: 'n' }, spec: { secretName: 'foreign-owner' } },
+      ],
       secrets: [
         secret('creds', {}, { 'app.kubernetes.io/managed-by': 'kubedb.com' }),
-        secret('owned-auth', { metadata: { name: 'owned-auth', namespace: 'n', ownerReferences: [{ kind: 'Redis', name: 'owned' }] } }),
-        secret('cert-tls', { type: 'kubernetes.io/tls', metadata: { name: 'cert-tls', namespace: 'n', annotations: { 'cert-manager.io/certificate-name': 'c' } } }),
+        secret('owned-auth', { metadata: { name: 'owned-auth', namespace: 'n', ownerReferences: [{ apiVersion: 'kubedb.com/v1', kind: 'Redis', name: 'owned' }] } }),
+        secret('cert-tls', { type: 'kubernetes.io/tls', data: { 'tls.crt': 'Yw==', 'tls.key': 'aw==', 'ca.crt': '' }, metadata: { name: 'cert-tls', namespace: 'n', annotations: { 'cert-manager.io/certificate-name': 'c' } } }),
+        // cert-manager adopted a Secret that holds more than its keys: not the certificate's alone
+        secret('adopted', { data: { 'tls.crt': 'Yw==', 'tls.key': 'aw==', token: 'cA==' }, metadata: { name: 'adopted', namespace: 'n', annotations: { 'cert-manager.io/certificate-name': 'c2' } } }),
+        // an owner of another group that is merely called Redis
+        secret('foreign-owner', { metadata: { name: 'foreign-owner', namespace: 'n', ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'Redis', name: 'owned' }] } }),
         secret('platform-creds'),
         secret('registry', { type: 'kubernetes.io/dockerconfigjson' }, mine),
         secret('pod-secret', {}, { 'app.kubernetes.io/managed-by': 'kubedb.com' }),
@@ -338,19 +346,26 @@ describe('renderTenant', () => {
     // registry: labelled as the tenant's own, so granted as such — not through the pull-secret reference
     expect(g.names).toEqual(['cert-tls', 'creds', 'owned-auth', 'registry', 'uploaded']);
     expect(Object.fromEntries(g.refused.map((r) => [r.name, r.why]))).toEqual({
+      'adopted': 'referenced, but neither the tenant, cert-manager nor a Redis operator wrote it',
+      'foreign-owner': 'referenced, but neither the tenant, cert-manager nor a Redis operator wrote it',
       'ours': 'managed by Redline',
       'platform-creds': 'referenced, but neither the tenant, cert-manager nor a Redis operator wrote it',
       'redline-tenant-ca': 'the tenant CA key',
       'token': 'a ServiceAccount token',
     });
-    // the Secret informer keeps metadata and type, never data
+    // the Secret informer keeps metadata, type and the names of the data keys, never the values
     const kept = secretMetadataOnly(secret('creds', { stringData: { p: 'x' } }, mine));
-    expect(kept).toEqual({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'creds', namespace: 'n', labels: mine } });
+    expect(kept).toEqual({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'creds', namespace: 'n', labels: mine }, dataKeys: ['k'] });
+    expect(JSON.stringify(kept)).not.toContain('c2VjcmV0');
+    // …and provenance reads the same from what it kept
+    const slim = grantableSecrets({ redis: [], certificates: [{ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c2', namespace: 'n' }, spec: { secretName: 'adopted' } }],
+      secrets: [secretMetadataOnly(secret('adopted', { data: { 'tls.crt': 'Yw==', token: 'cA==' }, metadata: { name: 'adopted', namespace: 'n', annotations: { 'cert-manager.io/certificate-name': 'c2' } } }))] });
+    expect(slim.names).toEqual([]);
   });
 
   it('grantableSecrets: the Secrets of Redis Enterprise and Spotahome objects (derived names included), by the same provenance rules', () => {
     const secret = (name: string, owner?: string, labels: Record<string, string> = {}): KubeObject =>
-      ({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'n', labels, ...(owner ? { ownerReferences: [{ kind: owner, name: 'x' }] } : {}) } }) as KubeObject;
+      ({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'n', labels, ...(owner ? { ownerReferences: [{ apiVersion: 'app.redislabs.com/v1alpha1', kind: owner, name: 'x' }] } : {}) } }) as KubeObject;
     const mine = { 'redline.dev/tenant-secret': 'true' };
     const re = 'app.redislabs.com';
     const g = grantableSecrets({
