@@ -1,5 +1,5 @@
-// Secrets in namespaces Redline enforces. Reads only `type` and `metadata.labels`: never the data,
-// and nothing here is logged or bound to a logger.
+// Secrets in namespaces Redline enforces. Reads only `type`, `metadata.labels` and which values are
+// empty: never what a value holds, and nothing here is logged or bound to a logger.
 //  - A `kubernetes.io/service-account-token` Secret is written only by admins and the control
 //    plane: before Kubernetes 1.24 the token controller fills such a Secret with the token of
 //    whichever ServiceAccount its annotation names, so a tenant could mint a stronger account's token.
@@ -10,6 +10,10 @@
 //    only admins may set or remove it afterwards.
 //  - `redline-tenant-ca` is where cert-manager writes the namespace's CA; a tenant who created it
 //    first (during onboarding) would hand cert-manager a key pair of its own choosing.
+//  - A tenant user's Secret has no empty value: an empty password is "no password" to
+//    OT-Container-Kit (its entrypoint sets no requirepass), Spotahome (no requirepass in redis.conf)
+//    and Redis Enterprise (databaseSecretName: "an empty string … disables authentication"), and a
+//    Redis object naming such a Secret looks protected.
 
 import { LABEL_TENANT_SECRET, SECRET_TYPE_SERVICE_ACCOUNT_TOKEN, SERVICE_ACCOUNT_PREFIX, TENANT_CA_SECRET } from '../core/vocabulary.js';
 import type { JsonObject, JsonPatchOp, UserInfo } from '../policies/engine/types.js';
@@ -35,7 +39,7 @@ export interface AdminCheck {
 
 export type SecretVerdict =
   | { allowed: true; reason: 'secret-allowed' | 'secret-admin' }
-  | { allowed: false; reason: 'service-account-token' | 'tenant-secret-label' | 'tenant-ca-secret'; message: string };
+  | { allowed: false; reason: 'service-account-token' | 'tenant-secret-label' | 'tenant-ca-secret' | 'empty-secret-value'; message: string };
 
 function typeOf(obj: JsonObject | null): string {
   const t = obj?.type;
@@ -51,6 +55,14 @@ function isControlPlane(user: UserInfo | undefined): boolean {
 function isTenantUser(user: UserInfo | undefined): boolean {
   const name = user?.username ?? '';
   return name !== '' && !name.startsWith('system:');
+}
+
+/**
+ * Who acts for the tenant here: a tenant user, or a service account of this namespace (a Tenant's
+ * subjects may be service accounts, and the tenant's pods run as the namespace's accounts).
+ */
+function actsForTenant(user: UserInfo | undefined, namespace: string): boolean {
+  return isTenantUser(user) || (user?.username ?? '').startsWith(`${SERVICE_ACCOUNT_PREFIX}${namespace}:`);
 }
 
 function who(user: UserInfo | undefined): string {
@@ -74,13 +86,24 @@ export function checkSecret(req: SecretRequest, admins: AdminCheck): SecretVerdi
     }
     return { allowed: true, reason: 'secret-allowed' };
   }
-  if (req.operation === 'CREATE' && isTenantUser(req.userInfo) && req.name === TENANT_CA_SECRET) {
+  if (req.operation === 'CREATE' && actsForTenant(req.userInfo, req.namespace) && req.name === TENANT_CA_SECRET) {
     return {
       allowed: false,
       reason: 'tenant-ca-secret',
       message:
         `${secret}: ${TENANT_CA_SECRET} is where cert-manager writes the namespace's CA (its key signs the tenant's ` +
         'certificates); only Redline admins and cert-manager create it. Choose another name for your Secret',
+    };
+  }
+  const empty = actsForTenant(req.userInfo, req.namespace) ? emptyKeys(req.object) : [];
+  if (empty.length > 0) {
+    return {
+      allowed: false,
+      reason: 'empty-secret-value',
+      message:
+        `${secret}: ${empty.length === 1 ? `key ${JSON.stringify(empty[0])} is` : `keys ${empty.map((k) => JSON.stringify(k)).join(', ')} are`} empty; ` +
+        'an empty password turns a Redis server\'s authentication off (OT-Container-Kit, Spotahome and Redis Enterprise read it as none). ' +
+        'Give each key a value, or leave it out',
     };
   }
   if (req.operation === 'CREATE' && !isTenantUser(req.userInfo) && labelsOf(req.object)[LABEL_TENANT_SECRET] !== undefined) {
@@ -105,6 +128,17 @@ export function checkSecret(req: SecretRequest, admins: AdminCheck): SecretVerdi
     }
   }
   return { allowed: true, reason: 'secret-allowed' };
+}
+
+/** The keys of `data` and `stringData` whose value is empty (sorted, each once). */
+function emptyKeys(secret: JsonObject | null): string[] {
+  const out = new Set<string>();
+  for (const field of ['data', 'stringData']) {
+    const values = secret?.[field];
+    if (!values || typeof values !== 'object' || Array.isArray(values)) continue;
+    for (const [k, v] of Object.entries(values)) if (v === '' || v === null) out.add(k);
+  }
+  return [...out].sort();
 }
 
 /**

@@ -79,6 +79,42 @@ describe('Secrets a tenant could plant', () => {
     expect(checkSecret({ ...ca, userInfo: { username: 'system:serviceaccount:cert-manager:cert-manager', groups: [] } }, admins).allowed).toBe(true);
     expect(checkSecret({ ...ca, userInfo: { username: 'platform-admin', groups: [] } }, admins).allowed).toBe(true);
   });
+
+  it('nor can a service account of the namespace (a Tenant subject, or a tenant pod\'s account); one of another namespace is not the tenant', () => {
+    const ca = { operation: 'CREATE', name: 'redline-tenant-ca', namespace: 'tenant-acme', object: secret({}, 'kubernetes.io/tls'), oldObject: null };
+    expect(checkSecret({ ...ca, userInfo: { username: 'system:serviceaccount:tenant-acme:deployer', groups: [] } }, admins))
+      .toMatchObject({ allowed: false, reason: 'tenant-ca-secret' });
+    expect(checkSecret({ ...ca, userInfo: { username: 'system:serviceaccount:tenant-acme-2:deployer', groups: [] } }, admins).allowed).toBe(true);
+  });
+});
+
+describe('empty values in a tenant\'s Secret (an empty password turns authentication off)', () => {
+  const withData = (data: JsonObject, field = 'data'): JsonObject => {
+    const { data: _ignored, ...rest } = secret();
+    return { ...rest, [field]: data };
+  };
+
+  it.each([
+    ['an empty data value', withData({ password: '' }), ['password']],
+    ['an empty stringData value', withData({ password: '' }, 'stringData'), ['password']],
+    ['any key, as OT-Container-Kit reads the key its redisSecret names', withData({ k: 'eA==', 'redis-pass': '', z: '' }), ['redis-pass', 'z']],
+  ])('%s is refused to a tenant user and to the namespace\'s service accounts, naming the keys', (_what, object, keys) => {
+    for (const userInfo of [alice, { username: 'system:serviceaccount:tenant-acme:deployer', groups: [] }]) {
+      for (const op of ['CREATE', 'UPDATE']) {
+        const v = checkSecret(req(op, object as JsonObject, userInfo, op === 'UPDATE' ? secret() : null), admins);
+        expect(v).toMatchObject({ allowed: false, reason: 'empty-secret-value' });
+        if (!v.allowed) for (const k of keys as string[]) expect(v.message).toContain(JSON.stringify(k));
+      }
+    }
+  });
+
+  it('values present pass; operators, cert-manager (an empty ca.crt) and admins are not checked', () => {
+    expect(checkSecret(req('CREATE', withData({ password: 'eA==' }), alice), admins).allowed).toBe(true);
+    const caEmpty = withData({ 'tls.crt': 'Yw==', 'tls.key': 'aw==', 'ca.crt': '' });
+    expect(checkSecret(req('CREATE', caEmpty, { username: 'system:serviceaccount:cert-manager:cert-manager', groups: [] }), admins).allowed).toBe(true);
+    expect(checkSecret(req('CREATE', withData({ password: '' }), operator), admins).allowed).toBe(true);
+    expect(checkSecret(req('CREATE', withData({ password: '' }), { username: 'platform-admin', groups: [] }), admins).allowed).toBe(true);
+  });
 });
 
 describe('tenantSecretPatch (mutating, Secret CREATE)', () => {
