@@ -112,8 +112,9 @@ export function viewUsage(view: WorkloadView, defaults?: ResourceDefaults): Amou
     const replicas = BigInt(Math.max(0, t.replicas));
     out.pods += replicas * ONE;
     if (!runsRedis(t)) continue;
-    out.memory += perPod(t, 'memory', defaults) * replicas;
-    out.cpu += perPod(t, 'cpu', defaults) * replicas;
+    const atLeastDefault = countsAtLeastDefault(view);
+    out.memory += perPod(t, 'memory', defaults, atLeastDefault) * replicas;
+    out.cpu += perPod(t, 'cpu', defaults, atLeastDefault) * replicas;
     if (t.role !== 'sentinel') dataPods += Math.max(0, t.replicas);
   }
   const size = view.storage.ephemeral ? undefined : Quantity.tryParse(view.storage.size);
@@ -128,16 +129,28 @@ function runsRedis(t: PodView): boolean {
 }
 
 /** One pod of the template: its Redis containers' limits, each missing or 0 limit as the default. */
-function perPod(t: PodView, resource: 'memory' | 'cpu', defaults?: ResourceDefaults): bigint {
+function perPod(t: PodView, resource: 'memory' | 'cpu', defaults?: ResourceDefaults, atLeastDefault = false): bigint {
   const fallbackText = t.role === 'sentinel' && defaults?.sentinel ? defaults.sentinel[resource] : defaults?.[resource];
   const fallback = fallbackText ? (Quantity.tryParse(fallbackText)?.nanos ?? 0n) : 0n;
   let total = 0n;
   for (const c of t.containers) {
     if (!c.redis || c.kind === 'ephemeral') continue;
     const q = Quantity.tryParse(c.resources.limits[resource] ?? '');
-    total += q && q.nanos > 0n ? q.nanos : fallback;
+    const limit = q && q.nanos > 0n ? q.nanos : fallback;
+    total += atLeastDefault && limit < fallback ? fallback : limit;
   }
   return total;
+}
+
+/**
+ * KubeDB stores Redis as v1, and its upstream CRD converts with strategy None: a v1alpha2 write's
+ * flat podTemplate.spec.resources are pruned on the way in, and the stored object runs with the
+ * defaults. Where no conversion webhook converts them, a v1alpha2 limit below the plan's default
+ * would be counted for pods that run with the default; counted at least at the default, a
+ * cluster that does convert them counts a small v1alpha2 container high, never low.
+ */
+function countsAtLeastDefault(view: WorkloadView): boolean {
+  return view.engine === 'kubedb' && view.apiVersion === 'kubedb.com/v1alpha2';
 }
 
 /** The plan's defaults for containers without limits (Plan spec.defaults). */

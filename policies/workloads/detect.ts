@@ -5,7 +5,8 @@
 //  2. one of its containers runs a Redis, Valkey or KeyDB image: the last path segment of the image
 //     repository is `redis`/`valkey`/`keydb` or starts with `redis-`/`valkey-`/`keydb-`
 //     (bitnami/redis-cluster, redis/redis-stack-server, eqalpha/keydb, whose entrypoint is
-//     keydb-server), excluding tools around Redis: exporters, operators and UIs
+//     keydb-server), or is one of Redis Ltd's module images (redislabs/redisearch, rejson,
+//     redismod, …: redis-server with a module), excluding tools around Redis: exporters, operators and UIs
 //     (oliver006/redis_exporter, opstree/redis-operator, rediscommander/redis-commander); or
 //  3. one of its containers runs a Redis server binary, whatever the image is called: a word of its
 //     command or args is redis-server, valkey-server, redis-sentinel or keydb-server; or
@@ -22,8 +23,14 @@ export const REDIS_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 const NOT_A_SERVER = ['exporter', 'operator', 'commander', 'insight'];
-/** Image repositories (their last path segment) that run a Redis-protocol server by default. */
-const SERVER_IMAGES = ['redis', 'valkey', 'keydb'];
+/**
+ * Image repositories (their last path segment) that run a Redis-protocol server by default: the
+ * servers, and Redis Ltd's module images, each a redis-server loading its module.
+ */
+const SERVER_IMAGES = [
+  'redis', 'valkey', 'keydb',
+  'redisearch', 'rejson', 'redismod', 'redistimeseries', 'redisgraph', 'rebloom', 'redisbloom', 'redisai', 'redisgears',
+];
 
 const LABEL_KEYS = ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'app'] as const;
 

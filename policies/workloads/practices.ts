@@ -117,7 +117,7 @@ export function practicesOf(view: WorkloadView, object: JsonObject, inputs: Prac
   return {
     resources: effectiveResources(view, inputs.containerDefaults),
     auth: authOf(view, object, raw),
-    persistence: persistenceOf(view, raw),
+    persistence: persistenceOf(view, object, raw),
     sentinels,
     sentinelsOdd: sentinels % 2 === 1,
     maxmemory: maxmemoryOf(view, object, inputs.maxmemoryHeadroomPercent ?? 0),
@@ -304,7 +304,7 @@ function authOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Pra
     if (!str(secret['name']) || !str(secret['key'])) {
       auth.missing = `${view.kind} ${view.name} has no password: set spec.kubernetesConfig.redisSecret {name: <Secret>, key: <key>} to a Secret holding it`;
     }
-    otPasswordOverrides(spec, auth);
+    otEnvOverrides(spec, auth);
     return auth;
   }
   if (g === GROUP_SPOTAHOME) {
@@ -324,10 +324,15 @@ function authOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Pra
  * OT-Container-Kit appends spec.env to the env it derives from the CR and sorts by name, so an
  * entry named REDIS_PASSWORD comes after the operator's (from kubernetesConfig.redisSecret) and is
  * the one the container gets (k8sutils/statefulset.go getEnvironmentVariables). The image's
- * entrypoint sets requirepass only for a non-empty REDIS_PASSWORD.
+ * entrypoint sets requirepass only for a non-empty REDIS_PASSWORD, and includes
+ * EXTERNAL_CONFIG_FILE after everything it writes.
  */
-function otPasswordOverrides(spec: JsonObject, auth: Practices['auth']): void {
+function otEnvOverrides(spec: JsonObject, auth: Practices['auth']): void {
   for (const e of list(spec['env']).map(obj)) {
+    // The entrypoint includes this file after the password, TLS and persistence lines it writes.
+    if (str(e['name']) === 'EXTERNAL_CONFIG_FILE') {
+      auth.disabled.push('spec.env EXTERNAL_CONFIG_FILE includes a file after the password, TLS and persistence settings the operator derives from the CR, so it can turn them off; remove the entry');
+    }
     if (str(e['name']) !== 'REDIS_PASSWORD') continue;
     const from = obj(e['valueFrom']);
     if (from['secretKeyRef'] !== undefined) continue; // another Secret: still a password
@@ -417,6 +422,48 @@ function plainAuth(view: WorkloadView, raw: RawTemplate[], auth: Practices['auth
 
 // ---- persistence ---------------------------------------------------------------------------
 
+/**
+ * OT-Container-Kit: a RedisCluster mounts its claims only with persistenceEnabled; the image's
+ * entrypoint writes `dir "${DATA_DIR}"` and its persistence lines from
+ * PERSISTENCE_ENABLED, and the operator mounts the claim at /data; spec.env entries of those names
+ * come after the operator's and win (see otEnvOverrides).
+ */
+function otDataOffClaim(kind: string, spec: JsonObject): string {
+  // A RedisCluster's claims are mounted only with persistenceEnabled: true
+  // (generateRedisClusterContainerParams): without it they are made, counted, and never used.
+  if (kind === 'RedisCluster' && spec['persistenceEnabled'] !== true) {
+    return 'spec.persistenceEnabled is not true: the operator makes the claims of spec.storage but does not mount them; set persistenceEnabled: true';
+  }
+  for (const e of list(spec['env']).map(obj)) {
+    const name = str(e['name']);
+    if (name === 'DATA_DIR' || name === 'NODE_CONF_DIR' || (name === 'PERSISTENCE_ENABLED' && !(e['valueFrom'] === undefined && str(e['value']) === 'true'))) {
+      return `spec.env ${name} replaces what the operator sets for the claim it mounts at /data, so the data may not be written there; remove the entry`;
+    }
+  }
+  return '';
+}
+
+/**
+ * Spotahome: customConfig lines are CONFIG SET at runtime (see spotahomePasswordLines). `save ""`
+ * with no `appendonly yes` keeps nothing, and `dir` elsewhere than the claim's /data writes there.
+ */
+function spotahomeDataOffClaim(spec: JsonObject): string {
+  let noSnapshots = false;
+  let appendOnly = false;
+  for (const line of list(obj(spec['redis'])['customConfig']).map(str)) {
+    const m = /^\s*(\S+)(?:\s(.*))?$/s.exec(line);
+    if (!m || m[2] === undefined) continue;
+    const parameter = m[1]!.toLowerCase();
+    const value = m[2].trim().replace(/^(["'])(.*)\1$/, '$2').trim();
+    if (parameter === 'save') noSnapshots = value === '';
+    if (parameter === 'appendonly') appendOnly = value.toLowerCase() === 'yes';
+    if (parameter === 'dir' && value !== '/data' && !value.startsWith('/data/')) {
+      return `spec.redis.customConfig "dir ${value}" moves the data off the claim at /data; remove the line`;
+    }
+  }
+  return noSnapshots && !appendOnly ? 'spec.redis.customConfig "save " turns snapshots off and no "appendonly yes" line keeps a log, so nothing reaches the claim; remove the line' : '';
+}
+
 const SENTINEL_KINDS = new Set([`${GROUP_KUBEDB}/RedisSentinel`, `${GROUP_OT}/RedisSentinel`]);
 
 /** The container (its command and args, as the view has them) runs a Sentinel. */
@@ -425,7 +472,7 @@ function runsSentinel(c: { args: string[] }): boolean {
   return c.args.some((a) => a.includes('sentinel') && a.split(/\s+/).some((w) => /(^|\/)(redis|valkey)-sentinel$/.test(w) || w === '--sentinel'));
 }
 
-function persistenceOf(view: WorkloadView, raw: RawTemplate[]): Practices['persistence'] {
+function persistenceOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Practices['persistence'] {
   const none = { applies: false, durable: true, problem: '' };
   // A set an operator owns follows its CR, which is checked instead.
   if (view.role !== 'workload' || view.controlled || SENTINEL_KINDS.has(`${group(view)}/${view.kind}`)) return none;
@@ -433,6 +480,20 @@ function persistenceOf(view: WorkloadView, raw: RawTemplate[]): Practices['persi
   if (view.enterprise?.object === 'remote-cluster') return none;
   const g = group(view);
   if (view.engine !== 'kubernetes') {
+    const spec = obj(object['spec']);
+    // A Redis Enterprise database keeps its data on the cluster's volumes only with a persistence
+    // policy; the operator's default is disabled.
+    const database = view.enterprise?.object === 'database' ? ['spec.persistence', spec['persistence']]
+      : view.enterprise?.object === 'active-active' ? ['spec.globalConfigurations.persistence', obj(spec['globalConfigurations'])['persistence']] : null;
+    if (database) {
+      const [at, value] = database as [string, Json | undefined];
+      const policy = str(value);
+      if (policy && policy !== 'disabled') return { applies: true, durable: true, problem: '' };
+      return { applies: true, durable: false, problem: `${at} is ${policy ? 'disabled' : 'not set (the operator then keeps nothing on disk)'}; set it to aofEverySecond or a snapshot policy (snapshotEvery1Hour)` };
+    }
+    // Configuration that keeps the data off the claim the CR asks for.
+    const offClaim = g === GROUP_OT ? otDataOffClaim(view.kind, spec) : g === GROUP_SPOTAHOME ? spotahomeDataOffClaim(spec) : '';
+    if (offClaim && view.storage.known && !view.storage.ephemeral) return { applies: true, durable: false, problem: offClaim };
     if (!view.storage.known || !view.storage.ephemeral) return { applies: true, durable: true, problem: '' };
     const problem = g === GROUP_KUBEDB
       ? 'spec.storageType is Ephemeral: the data is lost with the pod; set storageType: Durable with spec.storage (a PersistentVolumeClaim spec)'

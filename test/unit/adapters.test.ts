@@ -595,7 +595,7 @@ describe('Redis recognition of plain kinds', () => {
     'redis:7', 'redis', 'redis:7.2.4-alpine', 'docker.io/library/redis:7.2', 'bitnami/redis:7.2.4', 'docker.io/bitnami/redis-cluster:7.2',
     'valkey/valkey:8', 'redis/redis-stack-server:7.2.0-v10', 'registry.internal:5000/redis:7',
     'redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'quay.io/opstree/redis-sentinel:v7.0.15',
-    'eqalpha/keydb:x86_64_v6.3.4', 'docker.io/bitnami/keydb:6.3',
+    'eqalpha/keydb:x86_64_v6.3.4', 'docker.io/bitnami/keydb:6.3', 'redislabs/redisearch:2.8', 'redislabs/rejson:2.6', 'redislabs/redismod:latest',
   ])('image %s says Redis', (image) => {
     expect(isRedisImage(image)).toBe(true);
     expect(verdict(deployment({ app: 'cache' }, [image]))).toEqual([true, 'workload']);
@@ -603,7 +603,7 @@ describe('Redis recognition of plain kinds', () => {
   });
 
   it.each([
-    'oliver006/redis_exporter:v1.62.0', 'bitnami/redis-exporter:1.62.0', 'nginx:1.27', 'nginx', 'redislabs/redisearch:2.8',
+    'oliver006/redis_exporter:v1.62.0', 'bitnami/redis-exporter:1.62.0', 'nginx:1.27', 'nginx',
     'ghcr.io/acme/rediscache:1', 'registry.internal:5000/nginx:1', 'postgres:16',
     'quay.io/opstree/redis-operator:v0.18.0', 'rediscommander/redis-commander:latest', 'redis/redisinsight:2.60',
     'ghcr.io/acme/keydbtool:1', 'acme/keydb-exporter:1',

@@ -129,3 +129,99 @@ describe('KubeDB v1 spec.configuration names Secrets as configSecret and acl did
     ]));
   });
 });
+
+describe('persistence a tenant switched off through operator config (a second red-team pass)', () => {
+  const otWith = (kind: string, spec: JsonObject): JsonObject => ({
+    apiVersion: 'redis.redis.opstreelabs.in/v1beta2', kind, metadata: { name: 'orders', namespace: NS },
+    spec: {
+      kubernetesConfig: { image: 'quay.io/opstree/redis:v7.0.15', redisSecret: { name: 'orders-auth', key: 'password' } },
+      storage: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } },
+      ...spec,
+    },
+  });
+  const persistence = (object: JsonObject): ReturnType<typeof practicesOf>['persistence'] => practicesOf(viewOf(object), object).persistence;
+
+  it.each([
+    [{ name: 'DATA_DIR', value: '/tmp' }, 'DATA_DIR'],
+    [{ name: 'PERSISTENCE_ENABLED', value: 'false' }, 'PERSISTENCE_ENABLED'],
+    [{ name: 'NODE_CONF_DIR', value: '/tmp' }, 'NODE_CONF_DIR'],
+  ])('OT spec.env %j keeps the data off the claim', (entry, name) => {
+    expect(persistence(otWith('Redis', { env: [entry] }))).toEqual({ applies: true, durable: false, problem: expect.stringContaining(`spec.env ${name} replaces what the operator sets`) });
+  });
+
+  it('OT: a claim alone is durable, PERSISTENCE_ENABLED "true" is what the operator sets; EXTERNAL_CONFIG_FILE turns authentication off', () => {
+    expect(persistence(otWith('Redis', {})).durable).toBe(true);
+    expect(persistence(otWith('Redis', { env: [{ name: 'PERSISTENCE_ENABLED', value: 'true' }] })).durable).toBe(true);
+    const external = otWith('Redis', { env: [{ name: 'EXTERNAL_CONFIG_FILE', value: '/etc/extra/redis.conf' }] });
+    expect(practicesOf(viewOf(external), external).auth.disabled).toEqual([expect.stringContaining('spec.env EXTERNAL_CONFIG_FILE includes a file')]);
+  });
+
+  it('an OT RedisCluster keeps its data on the claims only with persistenceEnabled: true (the claims count for storage either way)', () => {
+    const cluster = (extra: JsonObject): JsonObject => otWith('RedisCluster', { clusterSize: 3, ...extra });
+    expect(persistence(cluster({ persistenceEnabled: true })).durable).toBe(true);
+    for (const extra of [{}, { persistenceEnabled: false }] as JsonObject[]) {
+      expect(persistence(cluster(extra))).toEqual({ applies: true, durable: false, problem: expect.stringContaining('spec.persistenceEnabled is not true') });
+      expect(viewUsage(viewOf(cluster(extra))).storage).toBe(viewUsage(viewOf(cluster({ persistenceEnabled: true }))).storage);
+    }
+    expect(persistence(otWith('Redis', {})).durable).toBe(true); // the flag is RedisCluster's only
+  });
+
+  it.each([
+    [['save '], 'turns snapshots off'],
+    [['save ""'], 'turns snapshots off'],
+    [['appendonly no', 'save '], 'turns snapshots off'],
+    [['dir /tmp'], '"dir /tmp" moves the data off the claim'],
+  ])('Spotahome customConfig %j keeps nothing on the claim', (lines, problem) => {
+    const object = failover({ replicas: 3, customConfig: lines, storage: { persistentVolumeClaim: { metadata: { name: 'd' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } } });
+    expect(persistence(object)).toEqual({ applies: true, durable: false, problem: expect.stringContaining(problem) });
+  });
+
+  it('Spotahome: "save " with "appendonly yes", snapshots kept, or dir /data stay durable', () => {
+    for (const lines of [['save ', 'appendonly yes'], ['save 900 1'], ['dir /data'], ['maxmemory-policy allkeys-lru']]) {
+      const object = failover({ replicas: 3, customConfig: lines, storage: { persistentVolumeClaim: { metadata: { name: 'd' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } } });
+      expect(persistence(object).durable, lines.join('; ')).toBe(true);
+    }
+  });
+});
+
+describe('Redis Enterprise databases keep data on disk only with a persistence policy (the operator\'s default is disabled)', () => {
+  const redb = (spec: JsonObject): JsonObject => ({
+    apiVersion: 'app.redislabs.com/v1alpha1', kind: 'RedisEnterpriseDatabase', metadata: { name: 'orders', namespace: NS },
+    spec: { redisEnterpriseCluster: { name: 'rec' }, memorySize: '1GB', ...spec },
+  });
+  const reaadb = (globalConfigurations: JsonObject): JsonObject => ({
+    apiVersion: 'app.redislabs.com/v1alpha1', kind: 'RedisEnterpriseActiveActiveDatabase', metadata: { name: 'carts', namespace: NS },
+    spec: { participatingClusters: [{ name: 'rerc-a' }, { name: 'rerc-b' }], globalConfigurations: { memorySize: '1GB', ...globalConfigurations } },
+  });
+  const persistence = (object: JsonObject): ReturnType<typeof practicesOf>['persistence'] => practicesOf(viewOf(object), object).persistence;
+
+  it.each([
+    [redb({}), 'spec.persistence is not set'],
+    [redb({ persistence: 'disabled' }), 'spec.persistence is disabled'],
+    [reaadb({}), 'spec.globalConfigurations.persistence is not set'],
+    [reaadb({ persistence: 'disabled' }), 'spec.globalConfigurations.persistence is disabled'],
+  ])('%#: not durable', (object, problem) => {
+    expect(persistence(object)).toEqual({ applies: true, durable: false, problem: expect.stringContaining(problem) });
+  });
+
+  it('aofEverySecond or a snapshot policy is durable', () => {
+    expect(persistence(redb({ persistence: 'aofEverySecond' }))).toEqual({ applies: true, durable: true, problem: '' });
+    expect(persistence(reaadb({ persistence: 'snapshotEvery1Hour' })).durable).toBe(true);
+  });
+});
+
+describe('KubeDB v1alpha2: the ledger counts what the stored v1 object runs (a third red-team pass)', () => {
+  const defaults = { memory: '1Gi', cpu: '500m' };
+  const redis = (apiVersion: string, podTemplateSpec: JsonObject): JsonObject => ({
+    apiVersion, kind: 'Redis', metadata: { name: 'cache', namespace: NS }, spec: { version: '7.2.4', mode: 'Standalone', podTemplate: { spec: podTemplateSpec } },
+  });
+
+  it('a v1alpha2 limit below the plan default counts the default; above it counts as written; v1 counts as written', () => {
+    const small = viewUsage(viewOf(redis('kubedb.com/v1alpha2', { resources: { limits: { memory: '64Mi', cpu: '100m' } } })), defaults);
+    expect(small.memory).toBe(viewUsage(viewOf(redis('kubedb.com/v1', {})), defaults).memory); // the stored v1 object: the default
+    const big = viewUsage(viewOf(redis('kubedb.com/v1alpha2', { resources: { limits: { memory: '3Gi', cpu: '1' } } })), defaults);
+    expect(big.memory).toBe(BigInt(3 * GI) * 10n ** 9n);
+    const v1 = viewUsage(viewOf(redis('kubedb.com/v1', { containers: [{ name: 'redis', resources: { limits: { memory: '64Mi', cpu: '100m' } } }] })), defaults);
+    expect(v1.memory).toBe(BigInt(64 * 1024 ** 2) * 10n ** 9n);
+  });
+});
