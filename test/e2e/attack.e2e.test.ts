@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, parseMetrics } from '../bench/bootstrap-harness.js';
 import { until } from '../helpers/wait.js';
-import { type Answer, ok, path, P } from './helpers/isolation-http.js';
+import { ok, path, P } from './helpers/isolation-http.js';
+import { inNs, refusedByWebhook, show } from './helpers/red-team.js';
 import { NAMESPACES, TENANT, redis, startLedgerCluster, type LedgerCluster } from './helpers/ledger-cluster.js';
 import { failover } from './helpers/operators-objects.js';
 import { otRedis } from './helpers/isolation-objects.js';
@@ -18,20 +19,6 @@ let w: LedgerCluster;
 const [A, B] = NAMESPACES;
 const GI = 2 ** 30;
 const failovers = (ns: string, name?: string): string => path('databases.spotahome.com/v1', 'redisfailovers', ns, name);
-
-function show(a: Answer): string {
-  return `HTTP ${a.status}: ${a.message || JSON.stringify(a.body).slice(0, 300)} warnings=${JSON.stringify(a.warnings)}`;
-}
-
-function refusedByWebhook(a: Answer, ...why: (string | RegExp)[]): void {
-  expect(a.status, show(a)).toBe(403);
-  expect(a.message).toContain('admission webhook "validate.redline.dev" denied the request');
-  for (const p of why) expect(a.message, show(a)).toMatch(p);
-}
-
-function inNs(o: Record<string, unknown>, ns: string): Record<string, unknown> {
-  return { ...o, metadata: { ...(o['metadata'] as Record<string, unknown>), namespace: ns } };
-}
 
 async function usage(dimension: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${w.replicas[0]!.healthPort}/metrics`);
