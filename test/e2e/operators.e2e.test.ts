@@ -189,7 +189,7 @@ describe('operators e2e: a tenant drives every new kind', () => {
 
   describe('RedisEnterpriseDatabase', () => {
     it('creates a replicated TLS database on the namespace\'s REC and updates its memory', async () => {
-      expectAdmitted(await c.tenant.create(OP.redb(NS), obj(redb('cache'))));
+      expectAdmitted(await c.tenant.create(OP.redb(NS), obj(redb('cache', { persistence: 'aofEverySecond' }))));
       expectAdmitted(await c.tenant.patch(OP.redb(NS, 'cache'), { spec: { memorySize: '2GB' } }), 200);
     });
 
@@ -213,7 +213,7 @@ describe('operators e2e: a tenant drives every new kind', () => {
       await until('the tenant may read redb-cache', async () => (await c.tenant.get(P.secrets(NS, 'redb-cache'))).status === 200, 20_000, 100, () => c.controller.tail());
       // a platform Secret the tenant names in a REDB stays unreadable
       ok(await c.admin.create(P.secrets(NS), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'platform-registry' }, stringData: { token: 'y' } }), 'platform secret');
-      expectAdmitted(await c.tenant.create(OP.redb(NS), obj(redb('named', { databaseSecretName: 'platform-registry' }))));
+      expectAdmitted(await c.tenant.create(OP.redb(NS), obj(redb('named', { databaseSecretName: 'platform-registry', persistence: 'aofEverySecond' }))));
       // A marker the tenant creates afterwards: once it is granted, a reconcile has seen the REDB.
       expectAdmitted(await c.tenant.create(P.secrets(NS), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'marker-1' }, stringData: { x: '1' } }));
       await until('the tenant may read marker-1', async () => (await c.tenant.get(P.secrets(NS, 'marker-1'))).status === 200, 20_000, 100, () => c.controller.tail());

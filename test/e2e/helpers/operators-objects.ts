@@ -51,7 +51,7 @@ export function reaadb(name: string, extra: Obj = {}): Obj {
     metadata: { name },
     spec: {
       participatingClusters: [{ name: 'rerc-a' }, { name: 'rerc-b' }],
-      globalConfigurations: { memorySize: '1GB', shardCount: 1, replication: true, tlsMode: 'enabled' },
+      globalConfigurations: { memorySize: '1GB', shardCount: 1, replication: true, persistence: 'aofEverySecond', tlsMode: 'enabled' },
       ...extra,
     },
   };
