@@ -5,6 +5,7 @@
 // review, only when a rule reads `practices`. Every sentence here ends up in a message, so each
 // says what to write instead.
 
+import { posix } from 'node:path';
 import type { Json, JsonObject, PdbInfo, StorageClassInfo } from '../engine/types.js';
 import { Quantity } from '../engine/quantity.js';
 import { pdbCandidates } from './pdb-index.js';
@@ -457,7 +458,8 @@ function spotahomeDataOffClaim(spec: JsonObject): string {
     const value = m[2].trim().replace(/^(["'])(.*)\1$/, '$2').trim();
     if (parameter === 'save') noSnapshots = value === '';
     if (parameter === 'appendonly') appendOnly = value.toLowerCase() === 'yes';
-    if (parameter === 'dir' && value !== '/data' && !value.startsWith('/data/')) {
+    const dir = parameter === 'dir' ? posix.normalize(value) : '';
+    if (parameter === 'dir' && dir !== '/data' && !dir.startsWith('/data/')) {
       return `spec.redis.customConfig "dir ${value}" moves the data off the claim at /data; remove the line`;
     }
   }

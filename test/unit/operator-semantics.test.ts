@@ -171,13 +171,17 @@ describe('persistence a tenant switched off through operator config (a second re
     [['save ""'], 'turns snapshots off'],
     [['appendonly no', 'save '], 'turns snapshots off'],
     [['dir /tmp'], '"dir /tmp" moves the data off the claim'],
+    [['dir /data/../tmp'], '"dir /data/../tmp" moves the data off the claim'],
+    [['dir data'], '"dir data" moves the data off the claim'],
+    [['SAVE \t'], 'turns snapshots off'],
+    [['appendonly yes', 'appendonly no', "save ''"], 'turns snapshots off'],
   ])('Spotahome customConfig %j keeps nothing on the claim', (lines, problem) => {
     const object = failover({ replicas: 3, customConfig: lines, storage: { persistentVolumeClaim: { metadata: { name: 'd' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } } });
     expect(persistence(object)).toEqual({ applies: true, durable: false, problem: expect.stringContaining(problem) });
   });
 
   it('Spotahome: "save " with "appendonly yes", snapshots kept, or dir /data stay durable', () => {
-    for (const lines of [['save ', 'appendonly yes'], ['save 900 1'], ['dir /data'], ['maxmemory-policy allkeys-lru']]) {
+    for (const lines of [['save ', 'appendonly yes'], ['save 900 1'], ['dir /data'], ['dir /data/redis/'], ['save ', 'save 900 1'], ['maxmemory-policy allkeys-lru']]) {
       const object = failover({ replicas: 3, customConfig: lines, storage: { persistentVolumeClaim: { metadata: { name: 'd' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } } });
       expect(persistence(object).durable, lines.join('; ')).toBe(true);
     }
