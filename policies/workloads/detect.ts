@@ -127,3 +127,14 @@ function imageVersionUncached(image: string): string {
   const m = /^v?(\d+(?:\.\d+){0,2})/.exec(tag);
   return m?.[1] ?? '';
 }
+
+/**
+ * OT-Container-Kit's own Redis images (quay.io/opstree/redis, redis-sentinel; any registry that
+ * mirrors them under an `opstree` path): only their entrypoint turns the REDIS_PASSWORD and
+ * TLS_MODE the operator sets into requirepass and TLS. The operator sets no command.
+ */
+export function isOpstreeImage(image: string): boolean {
+  const path = (image.split('@')[0] ?? '').replace(/:[^/:]*$/, '').toLowerCase();
+  return /(^|\/)opstree\/redis(-sentinel)?$/.test(path);
+}
+

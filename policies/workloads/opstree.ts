@@ -21,7 +21,7 @@
 
 import { Quantity } from '../engine/quantity.js';
 import type { Json, JsonObject, Mode } from '../engine/types.js';
-import { OT_SETUP_LABEL, containerRunsRedis, imageVersion } from './detect.js';
+import { OT_SETUP_LABEL, containerRunsRedis, imageVersion, isOpstreeImage } from './detect.js';
 import { containerView, envSecretRefs, pullSecretRefs, pushSecret, volumeSecretRefs } from './podspec.js';
 import { namespaceRefs } from './refs.js';
 import { summarise } from './summary.js';
@@ -344,6 +344,10 @@ const OPERATOR_TLS_ENV = new Set(['TLS_MODE', 'REDIS_TLS_CA_KEY', 'REDIS_TLS_CER
 
 function tlsOf(spec: JsonObject, secretName: string): { enabled: boolean; detail: string } {
   if (!secretName) return { enabled: false, detail: 'spec.TLS is not set' };
+  const image = str(obj(spec['kubernetesConfig'])['image']);
+  if (!isOpstreeImage(image)) {
+    return { enabled: false, detail: `spec.kubernetesConfig.image ${image || '(none)'} is not the operator's image (quay.io/opstree/redis), whose entrypoint alone turns spec.TLS on` };
+  }
   for (const e of list(spec['env']).map(obj)) {
     const name = str(e['name']);
     if (!OPERATOR_TLS_ENV.has(name)) continue;

@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import type { Json, JsonObject, PdbInfo, StorageClassInfo } from '../engine/types.js';
 import { Quantity } from '../engine/quantity.js';
+import { isOpstreeImage } from './detect.js';
 import { pdbCandidates } from './pdb-index.js';
 import { at, list, obj, str, type PodView, type WorkloadView } from './view.js';
 
@@ -305,7 +306,12 @@ function authOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Pra
     if (!str(secret['name']) || !str(secret['key'])) {
       auth.missing = `${view.kind} ${view.name} has no password: set spec.kubernetesConfig.redisSecret {name: <Secret>, key: <key>} to a Secret holding it`;
     }
+    const image = str(obj(spec['kubernetesConfig'])['image']);
+    if (!auth.missing && !isOpstreeImage(image)) {
+      auth.disabled.push(`spec.kubernetesConfig.image ${image || '(none)'} is not the operator's image (quay.io/opstree/redis): only its entrypoint sets the password from spec.kubernetesConfig.redisSecret, and the operator sets no command`);
+    }
     otEnvOverrides(spec, auth);
+    otAdditionalConfig(spec, auth);
     return auth;
   }
   if (g === GROUP_SPOTAHOME) {
@@ -313,6 +319,7 @@ function authOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Pra
       auth.missing = `RedisFailover ${view.name} has no password: set spec.auth.secretPath to a Secret with the key "password"`;
     }
     spotahomePasswordLines(spec, auth);
+    spotahomeCommandAuth(spec, auth);
     return auth;
   }
   if (g === GROUP_ENTERPRISE) return auth; // the operator generates every database's password Secret
@@ -341,6 +348,39 @@ function otEnvOverrides(spec: JsonObject, auth: Practices['auth']): void {
       auth.literal.push('spec.env REDIS_PASSWORD does not come from a Secret; remove it (the operator takes the password from spec.kubernetesConfig.redisSecret)');
     } else if (!str(e['value']).trim()) {
       auth.disabled.push('spec.env REDIS_PASSWORD is empty and replaces the password the operator takes from spec.kubernetesConfig.redisSecret, so the server runs without one; remove the entry');
+    }
+  }
+}
+
+/**
+ * OT-Container-Kit mounts spec.redisConfig.additionalRedisConfig (per role on a RedisCluster) at
+ * /etc/redis/external.conf.d, and the image's entrypoint includes it after everything it writes,
+ * as it does EXTERNAL_CONFIG_FILE. A tenant cannot write ConfigMaps (the platform provides them),
+ * so this is a warning that Redline cannot see what the file sets, not a denial.
+ */
+function otAdditionalConfig(spec: JsonObject, auth: Practices['auth']): void {
+  for (const at of ['', 'redisLeader', 'redisFollower']) {
+    const holder = at ? obj(spec[at]) : spec;
+    const name = str(obj(holder['redisConfig'])['additionalRedisConfig']);
+    if (name) auth.unknown.push(`${at ? `spec.${at}` : 'spec'}.redisConfig.additionalRedisConfig ConfigMap ${name} is included after the operator's password, TLS and persistence settings; Redline cannot see what it sets`);
+  }
+}
+
+/**
+ * Spotahome writes the password into /redis/redis.conf and starts `redis-server /redis/redis.conf`
+ * unless spec.redis.command is set (generator.go getRedisCommand): a command without that file
+ * runs without the password, and flags after it override the file.
+ */
+function spotahomeCommandAuth(spec: JsonObject, auth: Practices['auth']): void {
+  const command = list(obj(spec['redis'])['command']).map(str);
+  if (command.length === 0) return;
+  if (!command.some((w) => w.split(/\s+/).includes('/redis/redis.conf'))) {
+    auth.disabled.push('spec.redis.command does not load /redis/redis.conf, where the operator writes the password from spec.auth.secretPath; remove the command or keep the file as its first argument');
+  }
+  for (const flag of ['--requirepass', '--masterauth']) {
+    for (const value of flagValues(command, flag)) {
+      if (value.trim()) auth.literal.push(`spec.redis.command ${flag} is a literal password; use spec.auth.secretPath`);
+      else auth.disabled.push(`spec.redis.command ${flag} with an empty value replaces the password from spec.auth.secretPath; remove it`);
     }
   }
 }
@@ -451,6 +491,14 @@ function otDataOffClaim(kind: string, spec: JsonObject): string {
 function spotahomeDataOffClaim(spec: JsonObject): string {
   let noSnapshots = false;
   let appendOnly = false;
+  // spec.redis.command's flags override the config file (and customConfig is applied after start).
+  const command = list(obj(spec['redis'])['command']).map(str);
+  for (const value of flagValues(command, '--save')) noSnapshots = value.trim().replace(/^(["'])(.*)\1$/, '$2').trim() === '';
+  for (const value of flagValues(command, '--appendonly')) appendOnly = value.trim().toLowerCase() === 'yes';
+  for (const value of flagValues(command, '--dir')) {
+    const dir = posix.normalize(value.trim());
+    if (dir !== '/data' && !dir.startsWith('/data/')) return `spec.redis.command --dir ${value} moves the data off the claim at /data; remove it`;
+  }
   for (const line of list(obj(spec['redis'])['customConfig']).map(str)) {
     const m = /^\s*(\S+)(?:\s(.*))?$/s.exec(line);
     if (!m || m[2] === undefined) continue;

@@ -318,9 +318,14 @@ describe('OT-Container-Kit Redis (standalone)', () => {
     expect(adapt(ot({})).view.storage).toEqual({ size: '', storageClass: '', ephemeral: true, known: true });
   });
 
-  it('TLS from spec.TLS.secret.secretName', () => {
-    expect(adapt(ot({ TLS: { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key', secret: { secretName: 'cache-tls' } } })).view.tls)
+  it('TLS from spec.TLS.secret.secretName, on the operator\'s image (whose entrypoint alone reads TLS_MODE)', () => {
+    const tls = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key', secret: { secretName: 'cache-tls' } };
+    expect(adapt(ot({ kubernetesConfig: { image: 'quay.io/opstree/redis:v7.0.15' }, TLS: tls })).view.tls)
       .toEqual({ enabled: true, detail: 'spec.TLS.secret.secretName cache-tls' });
+    expect(adapt(ot({ kubernetesConfig: { image: 'registry.internal:5000/opstree/redis:v7.0.15' }, TLS: tls })).view.tls.enabled).toBe(true);
+    expect(adapt(ot({ kubernetesConfig: { image: 'redis:7.2.4' }, TLS: tls })).view.tls).toEqual({
+      enabled: false, detail: "spec.kubernetesConfig.image redis:7.2.4 is not the operator's image (quay.io/opstree/redis), whose entrypoint alone turns spec.TLS on",
+    });
     expect(adapt(ot({ TLS: { ca: 'ca.crt' } })).view.tls).toEqual({ enabled: false, detail: 'spec.TLS is not set' });
   });
 
