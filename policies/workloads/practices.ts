@@ -299,6 +299,7 @@ function authOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[]): Pra
     if (spec['disableAuth'] === true) {
       auth.disabled.push(`spec.disableAuth is true; remove it (KubeDB then creates the Secret ${view.name}-auth) or name your own Secret in spec.authSecret.name`);
     }
+    kubedbHiddenConfig(spec, auth);
     return auth;
   }
   if (g === GROUP_OT) {
@@ -349,6 +350,23 @@ function otEnvOverrides(spec: JsonObject, auth: Practices['auth']): void {
     } else if (!str(e['value']).trim()) {
       auth.disabled.push('spec.env REDIS_PASSWORD is empty and replaces the password the operator takes from spec.kubernetesConfig.redisSecret, so the server runs without one; remove the entry');
     }
+  }
+}
+
+/**
+ * KubeDB loads a redis.conf from spec.configSecret or spec.configuration (secretName, inline), and
+ * runs every script of spec.init.script in the Redis container once the server answers, with its
+ * password at hand (kubedb/redis-init-docker on-start.sh): each can change what the CR says, and
+ * Redline cannot read a Secret's content.
+ */
+function kubedbHiddenConfig(spec: JsonObject, auth: Practices['auth']): void {
+  const configuration = obj(spec['configuration']);
+  const configSecret = str(obj(spec['configSecret'])['name']);
+  if (configSecret) auth.unknown.push(`spec.configSecret ${configSecret} holds a redis.conf the server loads; Redline cannot see what it sets`);
+  if (str(configuration['secretName'])) auth.unknown.push(`spec.configuration.secretName ${str(configuration['secretName'])} holds a redis.conf the server loads; Redline cannot see what it sets`);
+  if (Object.keys(obj(configuration['inline'])).length > 0) auth.unknown.push('spec.configuration.inline is configuration the server loads; Redline does not judge it');
+  if (spec['init'] !== undefined && obj(spec['init'])['script'] !== undefined) {
+    auth.unknown.push('spec.init.script runs scripts in the Redis container after it starts, with its password at hand; Redline cannot see what they do');
   }
 }
 
@@ -485,6 +503,54 @@ function otDataOffClaim(kind: string, spec: JsonObject): string {
 }
 
 /**
+ * Command-line options to redis-server, last one wins: `--flag value`, `--flag=value`, and a flag
+ * with nothing after it (or another flag next) is the empty value, as redis-server reads it.
+ */
+function serverOptions(args: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) continue;
+    const eq = a.indexOf('=');
+    if (eq > 0) {
+      out.set(a.slice(2, eq).toLowerCase(), a.slice(eq + 1));
+      continue;
+    }
+    const next = args[i + 1];
+    const value = next === undefined || next.startsWith('--') ? '' : next;
+    out.set(a.slice(2).toLowerCase(), value);
+    if (value !== '' || next === '') i++;
+  }
+  return out;
+}
+
+/** What redis-server options leave on the claim mounted at /data: '' when the data stays there. */
+function optionsOffClaim(options: Map<string, string>, where: string): string {
+  const unquote = (v: string): string => v.trim().replace(/^(["'])(.*)\1$/, '$2').trim();
+  const dir = options.get('dir');
+  if (dir !== undefined) {
+    const normal = posix.normalize(unquote(dir));
+    if (normal !== '/data' && !normal.startsWith('/data/')) return `${where} --dir ${dir} moves the data off the claim at /data; remove it`;
+  }
+  const save = options.get('save');
+  if (save !== undefined && unquote(save) === '' && unquote(options.get('appendonly') ?? '').toLowerCase() !== 'yes') {
+    return `${where} --save "" turns snapshots off and no --appendonly yes keeps a log, so nothing reaches the claim; remove it`;
+  }
+  return '';
+}
+
+/**
+ * KubeDB starts `redis-server /data/default.conf $args`: the redis container's args come after the
+ * config file and win over it (kubedb/redis-init-docker on-start.sh), and the claim is at /data.
+ */
+function kubedbDataOffClaim(spec: JsonObject): string {
+  const podSpec = obj(obj(spec['podTemplate'])['spec']);
+  const redis = list(podSpec['containers']).map(obj).find((c) => str(c['name']) === 'redis');
+  const args = list(redis ? redis['args'] : podSpec['args']).map(str);
+  return args.length > 0 ? optionsOffClaim(serverOptions(args), redis ? 'the redis container\'s args' : 'spec.podTemplate.spec.args') : '';
+}
+
+/**
  * Spotahome: customConfig lines are CONFIG SET at runtime (see spotahomePasswordLines). `save ""`
  * with no `appendonly yes` keeps nothing, and `dir` elsewhere than the claim's /data writes there.
  */
@@ -492,12 +558,14 @@ function spotahomeDataOffClaim(spec: JsonObject): string {
   let noSnapshots = false;
   let appendOnly = false;
   // spec.redis.command's flags override the config file (and customConfig is applied after start).
-  const command = list(obj(spec['redis'])['command']).map(str);
-  for (const value of flagValues(command, '--save')) noSnapshots = value.trim().replace(/^(["'])(.*)\1$/, '$2').trim() === '';
-  for (const value of flagValues(command, '--appendonly')) appendOnly = value.trim().toLowerCase() === 'yes';
-  for (const value of flagValues(command, '--dir')) {
-    const dir = posix.normalize(value.trim());
-    if (dir !== '/data' && !dir.startsWith('/data/')) return `spec.redis.command --dir ${value} moves the data off the claim at /data; remove it`;
+  const options = serverOptions(list(obj(spec['redis'])['command']).map(str));
+  const save = options.get('save');
+  if (save !== undefined) noSnapshots = save.trim().replace(/^(["'])(.*)\1$/, '$2').trim() === '';
+  if (options.has('appendonly')) appendOnly = options.get('appendonly')!.trim().toLowerCase() === 'yes';
+  const commandDir = options.get('dir');
+  if (commandDir !== undefined) {
+    const dir = posix.normalize(commandDir.trim());
+    if (dir !== '/data' && !dir.startsWith('/data/')) return `spec.redis.command --dir ${commandDir} moves the data off the claim at /data; remove it`;
   }
   for (const line of list(obj(spec['redis'])['customConfig']).map(str)) {
     const m = /^\s*(\S+)(?:\s(.*))?$/s.exec(line);
@@ -542,7 +610,9 @@ function persistenceOf(view: WorkloadView, object: JsonObject, raw: RawTemplate[
       return { applies: true, durable: false, problem: `${at} is ${policy ? 'disabled' : 'not set (the operator then keeps nothing on disk)'}; set it to aofEverySecond or a snapshot policy (snapshotEvery1Hour)` };
     }
     // Configuration that keeps the data off the claim the CR asks for.
-    const offClaim = g === GROUP_OT ? otDataOffClaim(view.kind, spec) : g === GROUP_SPOTAHOME ? spotahomeDataOffClaim(spec) : '';
+    const offClaim = g === GROUP_OT ? otDataOffClaim(view.kind, spec)
+      : g === GROUP_SPOTAHOME ? spotahomeDataOffClaim(spec)
+      : g === GROUP_KUBEDB ? kubedbDataOffClaim(spec) : '';
     if (offClaim && view.storage.known && !view.storage.ephemeral) return { applies: true, durable: false, problem: offClaim };
     if (!view.storage.known || !view.storage.ephemeral) return { applies: true, durable: true, problem: '' };
     const problem = g === GROUP_KUBEDB
