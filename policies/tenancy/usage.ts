@@ -108,11 +108,11 @@ export function usageOf(view: WorkloadView, object: JsonObject, defaults?: Resou
 export function viewUsage(view: WorkloadView, defaults?: ResourceDefaults): Amounts {
   const out = zero();
   let dataPods = 0;
+  const atLeastDefault = countsAtLeastDefault(view);
   for (const t of view.podTemplates) {
     const replicas = BigInt(Math.max(0, t.replicas));
     out.pods += replicas * ONE;
     if (!runsRedis(t)) continue;
-    const atLeastDefault = countsAtLeastDefault(view);
     out.memory += perPod(t, 'memory', defaults, atLeastDefault) * replicas;
     out.cpu += perPod(t, 'cpu', defaults, atLeastDefault) * replicas;
     if (t.role !== 'sentinel') dataPods += Math.max(0, t.replicas);

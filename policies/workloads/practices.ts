@@ -395,11 +395,12 @@ function spotahomeCommandAuth(spec: JsonObject, auth: Practices['auth']): void {
   if (!command.some((w) => w.split(/\s+/).includes('/redis/redis.conf'))) {
     auth.disabled.push('spec.redis.command does not load /redis/redis.conf, where the operator writes the password from spec.auth.secretPath; remove the command or keep the file as its first argument');
   }
-  for (const flag of ['--requirepass', '--masterauth']) {
-    for (const value of flagValues(command, flag)) {
-      if (value.trim()) auth.literal.push(`spec.redis.command ${flag} is a literal password; use spec.auth.secretPath`);
-      else auth.disabled.push(`spec.redis.command ${flag} with an empty value replaces the password from spec.auth.secretPath; remove it`);
-    }
+  const options = serverOptions(command, 'spec.redis.command');
+  for (const name of ['requirepass', 'masterauth']) {
+    const setting = options.get(name);
+    if (!setting) continue;
+    if (setting.value.trim()) auth.literal.push(`spec.redis.command --${name} is a literal password; use spec.auth.secretPath`);
+    else auth.disabled.push(`spec.redis.command --${name} with an empty value replaces the password from spec.auth.secretPath; remove it`);
   }
 }
 
@@ -502,39 +503,43 @@ function otDataOffClaim(kind: string, spec: JsonObject): string {
   return '';
 }
 
+/** A redis-server setting as it was last written, and how (for the message). */
+interface ServerSetting { value: string; said: string }
+
 /**
  * Command-line options to redis-server, last one wins: `--flag value`, `--flag=value`, and a flag
  * with nothing after it (or another flag next) is the empty value, as redis-server reads it.
  */
-function serverOptions(args: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
+function serverOptions(args: readonly string[], where: string): Map<string, ServerSetting> {
+  const into = new Map<string, ServerSetting>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (!a.startsWith('--')) continue;
     const eq = a.indexOf('=');
     if (eq > 0) {
-      out.set(a.slice(2, eq).toLowerCase(), a.slice(eq + 1));
+      const value = a.slice(eq + 1);
+      into.set(a.slice(2, eq).toLowerCase(), { value, said: `${where} ${a}` });
       continue;
     }
     const next = args[i + 1];
     const value = next === undefined || next.startsWith('--') ? '' : next;
-    out.set(a.slice(2).toLowerCase(), value);
+    into.set(a.slice(2).toLowerCase(), { value, said: `${where} ${a} ${JSON.stringify(value)}` });
     if (value !== '' || next === '') i++;
   }
-  return out;
+  return into;
 }
 
-/** What redis-server options leave on the claim mounted at /data: '' when the data stays there. */
-function optionsOffClaim(options: Map<string, string>, where: string): string {
+/** What the settings leave on the claim mounted at /data: '' when the data stays there. */
+function settingsOffClaim(settings: Map<string, ServerSetting>): string {
   const unquote = (v: string): string => v.trim().replace(/^(["'])(.*)\1$/, '$2').trim();
-  const dir = options.get('dir');
-  if (dir !== undefined) {
-    const normal = posix.normalize(unquote(dir));
-    if (normal !== '/data' && !normal.startsWith('/data/')) return `${where} --dir ${dir} moves the data off the claim at /data; remove it`;
+  const dir = settings.get('dir');
+  if (dir) {
+    const normal = posix.normalize(unquote(dir.value));
+    if (normal !== '/data' && !normal.startsWith('/data/')) return `${dir.said} moves the data off the claim at /data; remove it`;
   }
-  const save = options.get('save');
-  if (save !== undefined && unquote(save) === '' && unquote(options.get('appendonly') ?? '').toLowerCase() !== 'yes') {
-    return `${where} --save "" turns snapshots off and no --appendonly yes keeps a log, so nothing reaches the claim; remove it`;
+  const save = settings.get('save');
+  if (save && unquote(save.value) === '' && unquote(settings.get('appendonly')?.value ?? '').toLowerCase() !== 'yes') {
+    return `${save.said} turns snapshots off and no appendonly yes keeps a log, so nothing reaches the claim; remove it`;
   }
   return '';
 }
@@ -547,39 +552,22 @@ function kubedbDataOffClaim(spec: JsonObject): string {
   const podSpec = obj(obj(spec['podTemplate'])['spec']);
   const redis = list(podSpec['containers']).map(obj).find((c) => str(c['name']) === 'redis');
   const args = list(redis ? redis['args'] : podSpec['args']).map(str);
-  return args.length > 0 ? optionsOffClaim(serverOptions(args), redis ? 'the redis container\'s args' : 'spec.podTemplate.spec.args') : '';
+  return settingsOffClaim(serverOptions(args, redis ? 'the redis container\'s args' : 'spec.podTemplate.spec.args'));
 }
 
 /**
- * Spotahome: customConfig lines are CONFIG SET at runtime (see spotahomePasswordLines). `save ""`
+ * Spotahome: spec.redis.command's options override the config file, and the customConfig lines are
+ * CONFIG SET once the server runs (see spotahomePasswordLines), so they win over both: `save ""`
  * with no `appendonly yes` keeps nothing, and `dir` elsewhere than the claim's /data writes there.
  */
 function spotahomeDataOffClaim(spec: JsonObject): string {
-  let noSnapshots = false;
-  let appendOnly = false;
-  // spec.redis.command's flags override the config file (and customConfig is applied after start).
-  const options = serverOptions(list(obj(spec['redis'])['command']).map(str));
-  const save = options.get('save');
-  if (save !== undefined) noSnapshots = save.trim().replace(/^(["'])(.*)\1$/, '$2').trim() === '';
-  if (options.has('appendonly')) appendOnly = options.get('appendonly')!.trim().toLowerCase() === 'yes';
-  const commandDir = options.get('dir');
-  if (commandDir !== undefined) {
-    const dir = posix.normalize(commandDir.trim());
-    if (dir !== '/data' && !dir.startsWith('/data/')) return `spec.redis.command --dir ${commandDir} moves the data off the claim at /data; remove it`;
-  }
-  for (const line of list(obj(spec['redis'])['customConfig']).map(str)) {
+  const redis = obj(spec['redis']);
+  const settings = serverOptions(list(redis['command']).map(str), 'spec.redis.command');
+  for (const line of list(redis['customConfig']).map(str)) {
     const m = /^\s*(\S+)(?:\s(.*))?$/s.exec(line);
-    if (!m || m[2] === undefined) continue;
-    const parameter = m[1]!.toLowerCase();
-    const value = m[2].trim().replace(/^(["'])(.*)\1$/, '$2').trim();
-    if (parameter === 'save') noSnapshots = value === '';
-    if (parameter === 'appendonly') appendOnly = value.toLowerCase() === 'yes';
-    const dir = parameter === 'dir' ? posix.normalize(value) : '';
-    if (parameter === 'dir' && dir !== '/data' && !dir.startsWith('/data/')) {
-      return `spec.redis.customConfig "dir ${value}" moves the data off the claim at /data; remove the line`;
-    }
+    if (m && m[2] !== undefined) settings.set(m[1]!.toLowerCase(), { value: m[2], said: `spec.redis.customConfig ${JSON.stringify(line)}` });
   }
-  return noSnapshots && !appendOnly ? 'spec.redis.customConfig "save " turns snapshots off and no "appendonly yes" line keeps a log, so nothing reaches the claim; remove the line' : '';
+  return settingsOffClaim(settings);
 }
 
 const SENTINEL_KINDS = new Set([`${GROUP_KUBEDB}/RedisSentinel`, `${GROUP_OT}/RedisSentinel`]);

@@ -4,14 +4,8 @@
 // this file, and sits beside a control.
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../policies/engine/types.js';
-import { recognise, type WorkloadView } from '../../policies/workloads/index.js';
-import { practicesOf } from '../../policies/workloads/practices.js';
+import { viewOf, practices } from '../helpers/workloads.js';
 
-function viewOf(object: JsonObject): WorkloadView {
-  const r = recognise(object);
-  if (!r.redis) throw new Error(r.reason);
-  return r.result.view;
-}
 
 const NS = 'tenant-acme';
 const claim = { persistentVolumeClaim: { metadata: { name: 'd' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } };
@@ -31,7 +25,6 @@ describe('OT-Container-Kit: spec.redisConfig.additionalRedisConfig is included a
       ...spec,
     },
   });
-  const practices = (object: JsonObject): ReturnType<typeof practicesOf> => practicesOf(viewOf(object), object);
 
   it('control: spec.env EXTERNAL_CONFIG_FILE is refused as turning authentication off', () => {
     const object = ot({ env: [{ name: 'EXTERNAL_CONFIG_FILE', value: '/etc/redis/external.conf.d/redis-additional.conf' }] });
@@ -70,7 +63,6 @@ describe('Spotahome: spec.redis.command replaces "redis-server /redis/redis.conf
     apiVersion: 'databases.spotahome.com/v1', kind: 'RedisFailover', metadata: { name: 'cache', namespace: NS },
     spec: { auth: { secretPath: 'cache-auth' }, redis: { replicas: 3, storage: claim, ...redis }, sentinel: {} },
   });
-  const practices = (object: JsonObject): ReturnType<typeof practicesOf> => practicesOf(viewOf(object), object);
 
   it('control: the default command, and an explicit one that keeps the config file, are protected and durable', () => {
     for (const redis of [{}, { command: ['redis-server', '/redis/redis.conf'] }] as JsonObject[]) {
@@ -113,13 +105,13 @@ describe('OT-Container-Kit: spec.kubernetesConfig.image other than the operator\
 
   it('control: quay.io/opstree/redis is protected and has TLS', () => {
     const object = ot('quay.io/opstree/redis:v7.0.15');
-    expect(practicesOf(viewOf(object), object).auth).toMatchObject({ missing: '', disabled: [], unknown: [] });
+    expect(practices(object).auth).toMatchObject({ missing: '', disabled: [], unknown: [] });
     expect(viewOf(object).tls.enabled).toBe(true);
   });
 
   it.each(['redis:7.2.4', 'docker.io/library/redis:7.2.4', 'valkey/valkey:8.0'])('%s never reads REDIS_PASSWORD: at least reported as authentication Redline cannot see', (image) => {
     const object = ot(image);
-    const a = practicesOf(viewOf(object), object).auth;
+    const a = practices(object).auth;
     expect([...a.disabled, ...a.unknown, a.missing].filter(Boolean)).not.toEqual([]);
   });
 

@@ -6,19 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../policies/engine/engine.js';
 import { loadLibrary } from '../../policies/engine/library.js';
 import type { JsonObject } from '../../policies/engine/types.js';
-import { recognise, type WorkloadView } from '../../policies/workloads/index.js';
 import { practicesOf } from '../../policies/workloads/practices.js';
 import { viewUsage } from '../../policies/tenancy/usage.js';
+import { viewOf, practices } from '../helpers/workloads.js';
 
-function viewOf(object: JsonObject): WorkloadView {
-  const r = recognise(object);
-  if (!r.redis) throw new Error(r.reason);
-  return r.result.view;
-}
 
 const NS = 'tenant-acme';
 const GI = 1024 ** 3;
-const practices = (object: JsonObject): ReturnType<typeof practicesOf> => practicesOf(viewOf(object), object);
 
 const kubedb = (spec: JsonObject = {}, redis: JsonObject = {}): JsonObject => ({
   apiVersion: 'kubedb.com/v1', kind: 'Redis', metadata: { name: 'cache', namespace: NS },

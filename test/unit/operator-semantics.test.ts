@@ -3,15 +3,10 @@
 // operator's own reading, next to the value that was always judged right.
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../policies/engine/types.js';
-import { recognise, type WorkloadView } from '../../policies/workloads/index.js';
-import { practicesOf } from '../../policies/workloads/practices.js';
+import type { Practices } from '../../policies/workloads/practices.js';
 import { viewUsage } from '../../policies/tenancy/usage.js';
+import { practices, viewOf } from '../helpers/workloads.js';
 
-function viewOf(object: JsonObject): WorkloadView {
-  const r = recognise(object);
-  if (!r.redis) throw new Error(r.reason);
-  return r.result.view;
-}
 
 const NS = 'tenant-acme';
 const GI = 1024 ** 3;
@@ -40,9 +35,9 @@ describe('Spotahome: replicas and port of 0 or below are the operator\'s default
 });
 
 describe('Spotahome customConfig: a password line with no value empties the password', () => {
-  const auth = (lines: string[]): ReturnType<typeof practicesOf>['auth'] => {
+  const auth = (lines: string[]): Practices['auth'] => {
     const object = failover({ replicas: 3, customConfig: lines });
-    return practicesOf(viewOf(object), object).auth;
+    return practices(object).auth;
   };
 
   it.each(['requirepass ', 'requirepass   ', 'REQUIREPASS \t'])('%j turns authentication off', (line) => {
@@ -87,9 +82,9 @@ describe('OT-Container-Kit spec.env replaces what the operator derives from the 
       env,
     },
   });
-  const auth = (env: JsonObject[]): ReturnType<typeof practicesOf>['auth'] => {
+  const auth = (env: JsonObject[]): Practices['auth'] => {
     const object = ot(env);
-    return practicesOf(viewOf(object), object).auth;
+    return practices(object).auth;
   };
 
   it('an empty REDIS_PASSWORD turns authentication off; one from a ConfigMap or a field is not a Secret; another Secret is a password', () => {
@@ -139,7 +134,7 @@ describe('persistence a tenant switched off through operator config (a second re
       ...spec,
     },
   });
-  const persistence = (object: JsonObject): ReturnType<typeof practicesOf>['persistence'] => practicesOf(viewOf(object), object).persistence;
+  const persistence = (object: JsonObject): Practices['persistence'] => practices(object).persistence;
 
   it.each([
     [{ name: 'DATA_DIR', value: '/tmp' }, 'DATA_DIR'],
@@ -153,7 +148,7 @@ describe('persistence a tenant switched off through operator config (a second re
     expect(persistence(otWith('Redis', {})).durable).toBe(true);
     expect(persistence(otWith('Redis', { env: [{ name: 'PERSISTENCE_ENABLED', value: 'true' }] })).durable).toBe(true);
     const external = otWith('Redis', { env: [{ name: 'EXTERNAL_CONFIG_FILE', value: '/etc/extra/redis.conf' }] });
-    expect(practicesOf(viewOf(external), external).auth.disabled).toEqual([expect.stringContaining('spec.env EXTERNAL_CONFIG_FILE includes a file')]);
+    expect(practices(external).auth.disabled).toEqual([expect.stringContaining('spec.env EXTERNAL_CONFIG_FILE includes a file')]);
   });
 
   it('an OT RedisCluster keeps its data on the claims only with persistenceEnabled: true (the claims count for storage either way)', () => {
@@ -197,7 +192,7 @@ describe('Redis Enterprise databases keep data on disk only with a persistence p
     apiVersion: 'app.redislabs.com/v1alpha1', kind: 'RedisEnterpriseActiveActiveDatabase', metadata: { name: 'carts', namespace: NS },
     spec: { participatingClusters: [{ name: 'rerc-a' }, { name: 'rerc-b' }], globalConfigurations: { memorySize: '1GB', ...globalConfigurations } },
   });
-  const persistence = (object: JsonObject): ReturnType<typeof practicesOf>['persistence'] => practicesOf(viewOf(object), object).persistence;
+  const persistence = (object: JsonObject): Practices['persistence'] => practices(object).persistence;
 
   it.each([
     [redb({}), 'spec.persistence is not set'],

@@ -8,19 +8,14 @@ import { parseDocuments } from '../../policies/engine/documents.js';
 import { loadLibrary } from '../../policies/engine/library.js';
 import type { JsonObject, PdbInfo, ReviewInput } from '../../policies/engine/types.js';
 import { pdbsOf, reviewDocuments, storageClassesOf } from '../../policies/review/review.js';
-import { recognise } from '../../policies/workloads/index.js';
 import { practicesOf, redisBytes } from '../../policies/workloads/practices.js';
+import { viewOf } from '../helpers/workloads.js';
 
 let engine: Engine;
 beforeAll(async () => {
   engine = new Engine(await loadLibrary('policies/library'), { timeBudgetMs: 60_000 });
 });
 
-function viewOf(object: JsonObject) {
-  const r = recognise(object);
-  if (!r.redis) throw new Error(r.reason);
-  return r.result.view;
-}
 
 const statefulSet = (spec: JsonObject = {}): JsonObject => ({
   apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'redis', namespace: 'tenant-acme' },

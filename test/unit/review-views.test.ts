@@ -10,7 +10,7 @@ import { Engine } from '../../policies/engine/engine.js';
 import { loadLibrary, type Library } from '../../policies/engine/library.js';
 import type { JsonObject, ReviewInput } from '../../policies/engine/types.js';
 import { reviewInput } from '../../policies/review/review.js';
-import { recognise, type WorkloadView } from '../../policies/workloads/index.js';
+import { viewOf } from '../helpers/workloads.js';
 
 /** The shipped free-plan KubeDB example as `name`, its Redis container with requests and no limits. */
 function redis(name: string, memory = '200Mi'): JsonObject {
@@ -20,11 +20,6 @@ function redis(name: string, memory = '200Mi'): JsonObject {
   return o as JsonObject;
 }
 
-function viewOf(object: JsonObject): WorkloadView {
-  const r = recognise(object);
-  if (!r.redis) throw new Error('not recognised');
-  return r.result.view;
-}
 
 let library: Library;
 beforeAll(async () => {
