@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, ok, P } from './helpers/isolation-http.js';
 import { inNs, refusedByWebhook, show } from './helpers/red-team.js';
-import { NAMESPACES, TENANT, startLedgerCluster, tenantNamespaceWithRole, type LedgerCluster } from './helpers/ledger-cluster.js';
+import { NAMESPACES, TENANT, redis, startLedgerCluster, tenantNamespaceWithRole, type LedgerCluster } from './helpers/ledger-cluster.js';
 import { waitJudged } from './helpers/tenant-namespaces.js';
 import { certificate, otRedis } from './helpers/isolation-objects.js';
 import { startIsolationCluster, TENANT_USER, type IsolationCluster } from './helpers/isolation-cluster.js';
@@ -240,6 +240,36 @@ describe('red team 2: settings the operators apply from where Redline does not l
 
     it('a RedisEnterpriseDatabase without persistence (the operator\'s default: disabled) is refused', async () => {
       refusedByWebhook(await w.tenants[0]!.create(OP.redb(A), inNs(redb('db-default'), A), true), /persistence/);
+    });
+  });
+
+  // Passes 4 and 5 (test/unit/attack4.test.ts, attack5.test.ts) found these with unit tests against
+  // the engine; here the same objects go through the real API server and the shipped webhooks.
+  describe('red team 4 and 5 through the API server: what the server is started with', () => {
+    it('control: an OT Redis on the operator\'s image, and a KubeDB Redis with args about other settings, are admitted', async () => {
+      const secret = { redisSecret: { name: 'ot-image-auth', key: 'password' } };
+      admitted(await w.tenants[0]!.create(P.otRedis(B), otRedis(B, 'ot-own-image', { spec: { kubernetesConfig: secret } }), true));
+      const body = redis(A, 'kdb-verbose', '1Gi') as any;
+      body.spec.podTemplate.spec.containers[0].args = ['--loglevel', 'verbose'];
+      admitted(await w.tenants[0]!.create(P.kubedbRedis(A), body, true));
+    });
+
+    it('an OT Redis on redis:7.2.4 (whose entrypoint never reads REDIS_PASSWORD or TLS_MODE) is refused', async () => {
+      const kubernetesConfig = { image: 'redis:7.2.4', redisSecret: { name: 'ot-image-auth', key: 'password' } };
+      const a = await w.tenants[0]!.create(P.otRedis(B), otRedis(B, 'ot-docker-image', { spec: { kubernetesConfig } }), true);
+      refusedByWebhook(a, /authentication\.auth-enabled: [^;]*spec\.kubernetesConfig\.image redis:7\.2\.4 is not the operator's image/);
+      expect(a.message).toMatch(/tls\.[a-z-]+: TLS is off \(spec\.kubernetesConfig\.image redis:7\.2\.4 is not the operator's image/);
+    });
+
+    it('a RedisFailover whose spec.redis.command drops /redis/redis.conf (where its password is) is refused', async () => {
+      const a = await w.tenants[0]!.create(OP.failover(A), inNs(failover('rf-own-command', { command: ['redis-server', '--port', '6379'] }), A), true);
+      refusedByWebhook(a, /spec\.redis\.command does not load \/redis\/redis\.conf/);
+    });
+
+    it('a KubeDB Redis whose redis container args turn snapshots off (they follow KubeDB\'s config file) is refused', async () => {
+      const body = redis(A, 'kdb-nosave', '1Gi') as any;
+      body.spec.podTemplate.spec.containers[0].args = ['--save', '', '--appendonly', 'no'];
+      refusedByWebhook(await w.tenants[0]!.create(P.kubedbRedis(A), body, true), /persistence\.durable-storage: the redis container's args --save "" turns snapshots off/);
     });
   });
 });
